@@ -1,0 +1,122 @@
+"""The one place netdef imports TensorRT.
+
+Picks the installed backend: full TensorRT (``import tensorrt``) or TensorRT-RTX
+(``import tensorrt_rtx``). ``NETDEF_BACKEND=tensorrt|tensorrt_rtx`` forces one.
+Everything else in netdef uses ``from netdef._trt import trt``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+from netdef.errors import NetdefError
+
+BACKENDS = ("tensorrt", "tensorrt_rtx")
+
+
+def _import_backend() -> tuple[str, ModuleType]:
+    wanted = os.environ.get("NETDEF_BACKEND", "").strip()
+    if wanted and wanted not in BACKENDS:
+        raise NetdefError(f"NETDEF_BACKEND={wanted!r} is not a backend; use one of {', '.join(BACKENDS)}")
+    errors = []
+    for name in (wanted,) if wanted else BACKENDS:
+        try:
+            return name, importlib.import_module(name)
+        except ImportError as exc:  # pragma: no cover - depends on the machine
+            errors.append(f"{name}: {exc}")
+    raise NetdefError(
+        "no TensorRT backend could be imported ("
+        + "; ".join(errors)
+        + "). Install TensorRT-RTX with `pip install tensorrt-rtx`, or full TensorRT from NVIDIA's index."
+    )
+
+
+BACKEND, trt = _import_backend()
+VERSION: str = trt.__version__
+VERSION_TUPLE: tuple[int, ...] = tuple(int(p) for p in VERSION.split(".") if p.isdigit())
+
+#: TensorRT 11 and TensorRT-RTX are always strongly typed; TensorRT 10 needs the flag.
+NETWORK_FLAGS: int = (
+    1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    if hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
+    else 0
+)
+
+
+class _Logger(trt.ILogger):
+    """Collects TensorRT's messages so netdef can attach them to its own errors."""
+
+    def __init__(self) -> None:
+        trt.ILogger.__init__(self)
+        self.messages: list[tuple[trt.ILogger.Severity, str]] = []
+        self.echo = trt.ILogger.Severity.WARNING
+
+    def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+        self.messages.append((severity, msg))
+        del self.messages[:-200]
+        if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
+            print(f"[TensorRT] {severity.name}: {msg}")
+
+    def errors_since(self, mark: int) -> list[str]:
+        """Error messages logged after ``mark`` (a previous ``len(messages)``)."""
+        bad = (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR)
+        return [m for s, m in self.messages[mark:] if s in bad]
+
+
+LOGGER = _Logger()
+_BUILDER = None
+
+
+def builder() -> trt.Builder:
+    """A process-wide Builder (creating one costs tens of milliseconds)."""
+    global _BUILDER
+    if _BUILDER is None:
+        _BUILDER = trt.Builder(LOGGER)
+    return _BUILDER
+
+
+def dtype_to_numpy(dtype: trt.DataType):
+    """numpy dtype of a TensorRT DataType (by name, never by integer value)."""
+    import numpy as np
+
+    table = {
+        "FLOAT": np.float32,
+        "HALF": np.float16,
+        "INT32": np.int32,
+        "INT64": np.int64,
+        "INT8": np.int8,
+        "UINT8": np.uint8,
+        "BOOL": np.bool_,
+    }
+    if dtype.name == "BF16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    try:
+        return np.dtype(table[dtype.name])
+    except KeyError:
+        raise NetdefError(f"TensorRT dtype {dtype.name} has no numpy equivalent") from None
+
+
+def dtype_from_name(name: str) -> trt.DataType:
+    """TensorRT DataType for 'float32', 'float16', 'bfloat16', 'int32', 'int64', 'bool', ..."""
+    table = {
+        "float32": trt.float32,
+        "fp32": trt.float32,
+        "float16": trt.float16,
+        "fp16": trt.float16,
+        "half": trt.float16,
+        "bfloat16": trt.bfloat16,
+        "bf16": trt.bfloat16,
+        "int32": trt.int32,
+        "int64": trt.int64,
+        "int8": trt.int8,
+        "uint8": trt.uint8,
+        "bool": trt.bool,
+    }
+    try:
+        return table[str(name)]
+    except KeyError:
+        raise NetdefError(f"unknown dtype {name!r}; use one of {', '.join(sorted(table))}") from None

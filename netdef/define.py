@@ -1,0 +1,178 @@
+"""define(): run a module's forward on Tensor proxies, writing a real INetworkDefinition."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from netdef._trt import NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
+from netdef.context import EmitContext, activate
+from netdef.errors import EmitError
+from netdef.nn.module import Module
+from netdef.tensor import Tensor
+
+PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+@dataclass(frozen=True)
+class Input:
+    """A network input: shape (-1 for a dynamic dim), dtype, and for dynamic dims min/opt/max shapes."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    min: tuple[int, ...] | None = None
+    opt: tuple[int, ...] | None = None
+    max: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        dtype_from_name(self.dtype)  # validates
+        for key in ("min", "opt", "max"):
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, tuple(int(d) for d in value))
+        if self.is_dynamic:
+            if self.min is None or self.max is None:
+                raise EmitError(f"Input{self.shape} has dynamic dims (-1): give min= and max= shapes (opt= optional)")
+            opt = self.opt or self.max
+            object.__setattr__(self, "opt", opt)
+            for name, s in (("min", self.min), ("opt", opt), ("max", self.max)):
+                if len(s) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, s)):
+                    raise EmitError(f"Input{self.shape}: {name}={s} must match the static dims of shape")
+            if any(not a <= b <= c for a, b, c in zip(self.min, opt, self.max)):
+                raise EmitError(f"Input{self.shape}: need min <= opt <= max, got {self.min}, {opt}, {self.max}")
+
+    @property
+    def is_dynamic(self) -> bool:
+        return any(d < 0 for d in self.shape)
+
+    def to_json(self) -> dict:
+        return {"shape": list(self.shape), "dtype": self.dtype, "min": self.min, "opt": self.opt, "max": self.max}
+
+
+@dataclass
+class Network:
+    """A defined network: the real ``trt.INetworkDefinition`` and everything that must outlive it."""
+
+    network: trt.INetworkDefinition
+    inputs: dict[str, Input]
+    outputs: list[str]
+    precision: str
+    weights_digest: str
+    model_name: str
+    keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def layers(self) -> list[dict]:
+        """One row per layer: index, name, type, output shapes and dtypes."""
+        rows = []
+        for i in range(self.network.num_layers):
+            layer = self.network.get_layer(i)
+            outs = [layer.get_output(j) for j in range(layer.num_outputs)]
+            rows.append(
+                {
+                    "index": i,
+                    "name": layer.name,
+                    "type": layer.type.name,
+                    "inputs": [layer.get_input(j).name for j in range(layer.num_inputs) if layer.get_input(j)],
+                    "shapes": [tuple(o.shape) for o in outs],
+                    "dtypes": [o.dtype.name for o in outs],
+                }
+            )
+        return rows
+
+    def output_dtypes(self) -> dict[str, str]:
+        return {
+            self.network.get_output(i).name: str(dtype_to_numpy(self.network.get_output(i).dtype))
+            for i in range(self.network.num_outputs)
+        }
+
+
+def weights_digest(model: Module) -> str:
+    """sha256 over every bound weight's name, shape and bytes (state_dict order)."""
+    h = hashlib.sha256()
+    for name, p in model.state_dict().items():
+        h.update(name.encode())
+        h.update(repr(p.shape).encode())
+        if p.data is not None:
+            h.update(np.ascontiguousarray(p.data).tobytes())
+    return h.hexdigest()
+
+
+def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") -> Network:
+    """Emit ``model.forward`` into a new INetworkDefinition.
+
+    ``inputs`` maps input names to ``Input`` specs, passed to ``forward`` positionally in order.
+    ``precision`` ('fp32', 'fp16', 'bf16') is the compute dtype: float inputs are cast to it on entry,
+    weights are emitted in it, and float outputs are cast back to float32.
+    """
+    if precision not in PRECISIONS:
+        raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if not isinstance(model, Module):
+        raise EmitError(f"define() takes a netdef.nn.Module, got {type(model).__name__}")
+    if not inputs:
+        raise EmitError("define() needs at least one input, e.g. inputs={'x': netdef.Input((1, 3, 224, 224))}")
+    unbound = [name for name, p in model.state_dict().items() if p.data is None]
+    if unbound:
+        shown = ", ".join(unbound[:8]) + (f" and {len(unbound) - 8} more" if len(unbound) > 8 else "")
+        raise EmitError(
+            f"{type(model).__name__} has {len(unbound)} unbound weights ({shown}); "
+            "bind them first with model.load_weights('model.wts')"
+        )
+
+    compute = dtype_from_name(PRECISIONS[precision])
+    network = builder().create_network(NETWORK_FLAGS)
+    network.name = type(model).__name__
+    ctx = EmitContext(network, compute)
+    ctx.module_paths = {id(m): path for path, m in model.named_modules()}
+    with activate(ctx):
+        args = []
+        for name, spec in inputs.items():
+            if not isinstance(spec, Input):
+                raise EmitError(f"input {name!r} must be a netdef.Input, got {type(spec).__name__}")
+            dtype = dtype_from_name(spec.dtype)
+            t = Tensor(network.add_input(name, dtype, spec.shape), ctx)
+            if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
+                from netdef.functional import cast
+
+                t = cast(t, compute)
+            args.append(t)
+        result = model(*args)
+        outputs = _mark_outputs(ctx, result)
+    return Network(
+        network=network,
+        inputs=dict(inputs),
+        outputs=outputs,
+        precision=precision,
+        weights_digest=weights_digest(model),
+        model_name=type(model).__name__,
+        keepalive=ctx.keepalive,
+    )
+
+
+def _mark_outputs(ctx: EmitContext, result) -> list[str]:
+    if isinstance(result, Tensor):
+        named = {"output": result}
+    elif isinstance(result, Mapping):
+        named = dict(result)
+    elif isinstance(result, Sequence) and not isinstance(result, str):
+        named = {f"output{i}": t for i, t in enumerate(result)}
+    else:
+        raise EmitError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(result).__name__}")
+    from netdef.functional import cast
+
+    names = []
+    for name, t in named.items():
+        if not isinstance(t, Tensor):
+            raise EmitError(f"output {name!r} is a {type(t).__name__}, not a netdef.Tensor")
+        if t.dtype.name in ("HALF", "BF16"):
+            t = cast(t, trt.float32)
+        elif t.itensor.is_network_input or t.itensor.is_network_output:
+            layer = ctx.add_layer("output", lambda net, t=t: net.add_identity(t.itensor))
+            t = Tensor(layer.get_output(0), ctx)
+        t.itensor.name = name
+        ctx.network.mark_output(t.itensor)
+        names.append(name)
+    return names

@@ -1,0 +1,123 @@
+"""Helpers shared by the functional ops: constants, broadcasting, dims."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from netdef._trt import dtype_to_numpy, trt
+from netdef.context import EmitContext, current
+from netdef.tensor import Tensor
+
+FLOAT_TYPES = ("FLOAT", "HALF", "BF16")
+
+
+def is_float(t: Tensor) -> bool:
+    return t.dtype.name in FLOAT_TYPES
+
+
+def wrap(itensor: trt.ITensor, ctx: EmitContext) -> Tensor:
+    return Tensor(itensor, ctx)
+
+
+def context_of(*values) -> EmitContext:
+    for v in values:
+        if isinstance(v, Tensor):
+            return v.ctx
+    return current()
+
+
+def require_tensor(op: str, x, arg: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise current().error(op, f"`{arg}` must be a netdef.Tensor, got {type(x).__name__}")
+    return x
+
+
+def norm_dim(ctx: EmitContext, op: str, dim: int, ndim: int) -> int:
+    """Torch-style dim (negatives count from the end) checked against ``ndim``."""
+    if not -ndim <= dim < ndim:
+        raise ctx.error(op, f"dim {dim} is out of range for a tensor of rank {ndim}")
+    return dim % ndim
+
+
+def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str = "constant") -> Tensor:
+    """A constant layer holding ``array`` (cast to ``dtype``)."""
+    arr = np.ascontiguousarray(array, dtype=dtype_to_numpy(dtype))
+    ctx.keepalive.append(arr)
+    shape = arr.shape if arr.ndim else (1,)
+    layer = ctx.add_layer(op, lambda net: net.add_constant(shape, trt.Weights(arr)))
+    return wrap(layer.get_output(0), ctx)
+
+
+def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
+    """A Python scalar as a constant of ``like``'s dtype, with ``like``'s rank (all dims 1)."""
+    if not isinstance(value, numbers.Number):
+        raise ctx.error(op, f"expected a netdef.Tensor or a Python number, got {type(value).__name__}")
+    if not is_float(like) and not float(value).is_integer():
+        raise ctx.error(
+            op, f"cannot combine the {like.dtype.name} tensor `{like.name}` with the float {value!r}; cast it first"
+        )
+    return constant(ctx, np.full((1,) * max(like.ndim, 1), value), like.dtype, op + "_scalar")
+
+
+def broadcast_shape(ctx: EmitContext, op: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """Torch broadcasting of two static shapes (-1 = dynamic); raises EmitError when they don't conform."""
+    n = max(len(a), len(b))
+    a2 = (1,) * (n - len(a)) + tuple(a)
+    b2 = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a2, b2):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        elif x < 0 or y < 0:
+            out.append(max(x, y) if min(x, y) >= 0 else -1)
+        else:
+            raise ctx.error(op, f"shapes {tuple(a)} and {tuple(b)} cannot be broadcast together")
+    return tuple(out)
+
+
+def unsqueeze_to(ctx: EmitContext, t: Tensor, ndim: int, op: str) -> Tensor:
+    """Prepend size-1 dims so ``t`` has rank ``ndim`` (torch broadcasting aligns trailing dims)."""
+    if t.ndim == ndim:
+        return t
+    pad = ndim - t.ndim
+    if all(d >= 0 for d in t.shape):
+        return static_reshape(ctx, t, (1,) * pad + t.shape, op + "_unsqueeze")
+    axes = constant(ctx, np.arange(pad, dtype=np.int64), trt.int64, op + "_unsqueeze_axes")
+    layer = ctx.add_layer(op + "_unsqueeze", lambda net: net.add_unsqueeze(t.itensor, axes.itensor))
+    return wrap(layer.get_output(0), ctx)
+
+
+def static_reshape(ctx: EmitContext, t: Tensor, shape: tuple[int, ...], op: str) -> Tensor:
+    """A shuffle layer reshaping ``t`` to ``shape`` (0 means zero, not 'copy', as in torch)."""
+
+    def make(net):
+        layer = net.add_shuffle(t.itensor)
+        layer.zero_is_placeholder = False
+        layer.reshape_dims = tuple(shape)
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+def binary_operands(op: str, a, b) -> tuple[EmitContext, Tensor, Tensor]:
+    """Turn (tensor|scalar, tensor|scalar) into two tensors of one dtype and rank, checked to broadcast."""
+    ctx = context_of(a, b)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise ctx.error(op, "at least one operand must be a netdef.Tensor")
+    if not isinstance(a, Tensor):
+        a = scalar_like(ctx, a, b, op)
+    if not isinstance(b, Tensor):
+        b = scalar_like(ctx, b, a, op)
+    if a.dtype != b.dtype:
+        raise ctx.error(
+            op,
+            f"operands have different dtypes ({a.dtype.name} `{a.name}` and {b.dtype.name} `{b.name}`); "
+            "TensorRT networks are strongly typed: cast one with .to(...)",
+        )
+    broadcast_shape(ctx, op, a.shape, b.shape)
+    n = max(a.ndim, b.ndim)
+    return ctx, unsqueeze_to(ctx, a, n, op), unsqueeze_to(ctx, b, n, op)

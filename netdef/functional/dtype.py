@@ -1,0 +1,17 @@
+"""Casts between TensorRT data types."""
+
+from __future__ import annotations
+
+from netdef._trt import dtype_from_name, trt
+from netdef.functional._common import require_tensor, wrap
+from netdef.tensor import Tensor
+
+
+def cast(input: Tensor, dtype: str | trt.DataType) -> Tensor:
+    """``input`` converted to ``dtype`` ('float32', 'float16', 'bfloat16', 'int32', ... or a trt.DataType)."""
+    input = require_tensor("cast", input)
+    target = dtype if isinstance(dtype, trt.DataType) else dtype_from_name(dtype)
+    if input.dtype == target:
+        return input
+    layer = input.ctx.add_layer("cast", lambda net: net.add_cast(input.itensor, target))
+    return wrap(layer.get_output(0), input.ctx)

@@ -1,0 +1,43 @@
+"""Linear: matrix multiply by the transposed weight plus a broadcast bias (TensorRT 10 removed FC)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netdef._trt import trt
+from netdef.functional._common import constant, is_float, require_tensor, wrap
+from netdef.tensor import Tensor
+
+
+def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) -> Tensor:
+    """``input @ weight.T + bias`` over the last dim; ``weight`` is (out_features, in_features)."""
+    op = "linear"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    weight = np.asarray(weight)
+    if weight.ndim != 2:
+        raise ctx.error(op, f"weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if not is_float(input) or input.ndim < 1:
+        raise ctx.error(op, f"expected a float input of rank >= 1, got {input.dtype.name} {input.shape}")
+    out_features, in_features = weight.shape
+    if input.shape[-1] >= 0 and input.shape[-1] != in_features:
+        raise ctx.error(
+            op,
+            f"input has {input.shape[-1]} features in its last dim (shape {input.shape}) but the layer "
+            f"expects in_features={in_features}; check the flatten/view before this layer",
+        )
+    lead = (1,) * max(input.ndim - 2, 0)
+    w = constant(ctx, weight.reshape(lead + weight.shape), input.dtype, op + "_weight")
+    vec = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
+    mm = ctx.add_layer(
+        "matmul", lambda net: net.add_matrix_multiply(input.itensor, vec, w.itensor, trt.MatrixOperation.TRANSPOSE)
+    )
+    out = wrap(mm.get_output(0), ctx)
+    if bias is None:
+        return out
+    bias = np.asarray(bias)
+    if bias.shape != (out_features,):
+        raise ctx.error(op, f"bias must have shape ({out_features},), got {bias.shape}")
+    b = constant(ctx, bias.reshape((1,) * (out.ndim - 1) + (out_features,)), input.dtype, op + "_bias")
+    layer = ctx.add_layer("bias", lambda net: net.add_elementwise(out.itensor, b.itensor, trt.ElementWiseOperation.SUM))
+    return wrap(layer.get_output(0), ctx)

@@ -1,0 +1,57 @@
+"""Batch normalization modules (eval semantics: running statistics, no momentum)."""
+
+from __future__ import annotations
+
+from netdef import functional as F
+from netdef.nn.module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    _ranks: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        super().__init__()
+        if not track_running_stats:
+            raise ValueError(
+                "track_running_stats=False normalizes with batch statistics, which an engine "
+                "cannot reproduce; export a model in eval mode with running statistics"
+            )
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.weight = Parameter(num_features) if affine else None
+        self.bias = Parameter(num_features) if affine else None
+        self.register_buffer("running_mean", Parameter(num_features))
+        self.register_buffer("running_var", Parameter(num_features))
+        self.register_buffer("num_batches_tracked", Parameter((), dtype="int64"))
+
+    def forward(self, x):
+        if x.ndim not in self._ranks:
+            ctx = x.ctx
+            raise ctx.error(
+                "batch_norm",
+                f"{type(self).__name__} expects a {' or '.join(map(str, self._ranks))}-D input, got shape {x.shape}",
+            )
+        w = self.weight.data if self.affine else None
+        b = self.bias.data if self.affine else None
+        return F.batch_norm(x, self.running_mean.data, self.running_var.data, w, b, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """torch.nn.BatchNorm1d over (N, C) or (N, C, L)."""
+
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """torch.nn.BatchNorm2d over (N, C, H, W)."""
+
+    _ranks = (4,)

@@ -1,0 +1,15 @@
+"""Dropout: the identity in an inference engine."""
+
+from __future__ import annotations
+
+from netdef import functional as F
+from netdef.nn.module import Module
+
+
+class Dropout(Module):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p)

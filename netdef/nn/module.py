@@ -1,0 +1,239 @@
+"""Module and Parameter: torch-like containers of named weights whose forward emits layers."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from netdef.errors import BindError, EmitError
+
+
+class Parameter:
+    """A named weight slot of known shape; ``data`` is None until weights are bound."""
+
+    __slots__ = ("data", "dtype", "shape")
+
+    def __init__(self, *shape: int, dtype: str = "float32") -> None:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        self.shape: tuple[int, ...] = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.data: np.ndarray | None = None
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if self.data is None:
+            raise EmitError(f"parameter of shape {self.shape} has no data: bind weights with load_weights first")
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        state = "bound" if self.data is not None else "unbound"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype.name}, {state})"
+
+
+@dataclass
+class BindReport:
+    """What ``load_weights`` bound and skipped."""
+
+    bound: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"bound {len(self.bound)} tensors"]
+        if self.missing:
+            lines.append("missing (left unbound): " + ", ".join(self.missing))
+        if self.unexpected:
+            lines.append("unexpected (ignored): " + ", ".join(self.unexpected))
+        return "; ".join(lines)
+
+
+class Module:
+    """Base class of netdef modules: register Parameters and sub-Modules as attributes, write ``forward``."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", False)
+
+    # -- registration -----------------------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if "_modules" not in self.__dict__:
+            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name}")
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif value is None and name in ("weight", "bias"):
+            self._parameters[name] = None  # torch keeps `bias=None` as an absent parameter
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        for table in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(table)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, buffer: Parameter | None, persistent: bool = True) -> None:
+        """A non-trainable state_dict entry (running_mean, num_batches_tracked...)."""
+        if not persistent:
+            raise ValueError("non-persistent buffers have no state_dict entry; keep them as plain attributes")
+        self._buffers[name] = buffer
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    # -- traversal --------------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            children = [(f"{path}.{n}" if path else n, m) for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        for path, module in self.named_modules():
+            for name, p in module._parameters.items():
+                if p is not None:
+                    yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self) -> Iterator[tuple[str, Parameter]]:
+        for path, module in self.named_modules():
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{path}.{name}" if path else name), b
+
+    def state_dict(self) -> OrderedDict[str, Parameter]:
+        """Every weight slot by its torch state_dict name (parameters then buffers, module by module)."""
+        out: OrderedDict[str, Parameter] = OrderedDict()
+        for path, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, p in table.items():
+                    if p is not None:
+                        out[f"{path}.{name}" if path else name] = p
+        return out
+
+    # -- weights ----------------------------------------------------------------------------------
+    def load_weights(self, weights: Mapping[str, np.ndarray] | str | os.PathLike, strict: bool = True) -> BindReport:
+        """Bind weights by state_dict name, checking sizes; all-or-nothing.
+
+        ``weights`` is a mapping of name -> array or a path to a ``.wts`` file. Missing, unexpected
+        and wrongly sized entries are reported together. With ``strict=False`` missing and unexpected
+        names are skipped and listed in the returned report; a wrong size is always an error.
+        """
+        if isinstance(weights, (str, os.PathLike)):
+            from netdef.weights import load_weights_file
+
+            weights = load_weights_file(weights)
+        expected = self.state_dict()
+        missing = [k for k in expected if k not in weights]
+        unexpected = [k for k in weights if k not in expected]
+        mismatched = []
+        for name, p in expected.items():
+            if name not in weights:
+                continue
+            arr = np.asarray(weights[name])
+            if arr.size != p.numel or (arr.ndim > 1 and arr.shape != p.shape):
+                module, _, leaf = name.rpartition(".")
+                mismatched.append(
+                    f"  {name}: module `{module or '<root>'}` ({type(self.get_submodule(module)).__name__}) "
+                    f"expects {leaf} of shape {p.shape} ({p.numel} values), found shape {arr.shape} "
+                    f"({arr.size} values)"
+                )
+        if mismatched or (strict and (missing or unexpected)):
+            lines = [f"cannot bind weights to {type(self).__name__}:"]
+            if mismatched:
+                lines.append(f"wrong size ({len(mismatched)}):")
+                lines.extend(mismatched)
+            if strict and missing:
+                lines.append(f"missing ({len(missing)}):")
+                lines.extend(f"  {k}: expected shape {expected[k].shape}" for k in missing)
+            if strict and unexpected:
+                lines.append(f"unexpected ({len(unexpected)}):")
+                lines.extend(f"  {k}: {np.asarray(weights[k]).size} values" for k in unexpected)
+            lines.append(
+                "fix: export the weights from the torch twin of this model (netdef.export_wts), check the "
+                "layer sizes in __init__, or pass strict=False to skip missing/unexpected names"
+            )
+            raise BindError("\n".join(lines))
+        report = BindReport(missing=missing, unexpected=unexpected)
+        for name, p in expected.items():
+            if name in weights:
+                p.data = np.array(weights[name], dtype=p.dtype, copy=True).reshape(p.shape)
+                report.bound.append(name)
+        return report
+
+    def get_submodule(self, target: str) -> Module:
+        module = self
+        for part in target.split(".") if target else ():
+            module = module._modules[part]
+        return module
+
+    # -- emission ---------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        from netdef.context import current
+
+        ctx = current()
+        with ctx.scope(self):
+            return self.forward(*args, **kwargs)
+
+    def eval(self) -> Module:
+        return self
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        children = list(self.named_children())
+        if not children:
+            return lines[0] + ")"
+        for name, m in children:
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"

@@ -1,0 +1,14 @@
+"""IConstantLayer semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from netdef.reference._registry import register
+
+
+@register("CONSTANT", "IConstantLayer")
+def constant(layer, inputs):
+    arr = np.array(np.asarray(layer.weights), copy=True).reshape(tuple(layer.shape))
+    return [torch.from_numpy(arr)]

@@ -1,0 +1,27 @@
+"""IConvolutionLayer semantics (1-D to 3-D, groups, dilation, asymmetric and SAME padding)."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from netdef.reference._registry import explicit_padding, register, torch_pad, weights_tensor
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+@register("CONVOLUTION", "IConvolutionLayer")
+def convolution(layer, inputs):
+    x = inputs[0]
+    groups = layer.num_groups
+    kernel_size = tuple(layer.kernel_size_nd)
+    n = len(kernel_size)
+    if len(inputs) > 1 and inputs[1] is not None:
+        weight = inputs[1]
+    else:
+        weight = weights_tensor(layer.kernel, (layer.num_output_maps, x.shape[1] // groups, *kernel_size))
+    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias)
+    stride, dilation = tuple(layer.stride_nd), tuple(layer.dilation_nd)
+    pre, post = explicit_padding(layer, tuple(x.shape[-n:]), kernel_size, stride, dilation)
+    if any(pre) or any(post):
+        x = F.pad(x, torch_pad(pre, post))
+    return [_CONV[n](x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), stride, 0, dilation, groups)]

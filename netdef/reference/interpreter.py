@@ -1,0 +1,143 @@
+"""Run any INetworkDefinition layer by layer on CPU with torch, reading TensorRT's own layer attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+
+from netdef._trt import dtype_to_numpy, trt
+from netdef.errors import InterpreterError
+from netdef.reference._registry import HANDLERS, torch_dtype
+
+#: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
+Observer = Callable[[object, list], None]
+
+
+def _load_handlers() -> None:
+    # importing the family modules fills HANDLERS
+    from netdef.reference import (  # noqa: F401
+        activation,
+        cast,
+        concatenation,
+        constant,
+        convolution,
+        elementwise,
+        matrix_multiply,
+        pooling,
+        reduce,
+        scale,
+        shuffle,
+        softmax,
+        unary,
+    )
+
+
+def run(
+    network,
+    feeds: Mapping[str, np.ndarray],
+    outputs: list[str] | None = None,
+    observe: Observer | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate ``network`` (a netdef ``Network`` or any ``trt.INetworkDefinition``) on ``feeds``.
+
+    Returns the marked outputs (or the tensors named in ``outputs``) as numpy arrays of the network's
+    dtypes. Unsupported layer types raise InterpreterError naming the layer.
+    """
+    _load_handlers()
+    specs = getattr(network, "inputs", None)
+    net: trt.INetworkDefinition = getattr(network, "network", network)
+    values: dict[str, torch.Tensor] = {}
+    names = [net.get_input(i).name for i in range(net.num_inputs)]
+    missing = [n for n in names if n not in feeds]
+    extra = [n for n in feeds if n not in names]
+    if missing or extra:
+        raise InterpreterError(
+            f"feeds do not match the network's inputs {names}: missing {missing or 'none'}, unexpected {extra or 'none'}"
+        )
+    for i in range(net.num_inputs):
+        itensor = net.get_input(i)
+        spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
+        values[itensor.name] = _feed(itensor, np.asarray(feeds[itensor.name]), spec)
+
+    wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
+    last_use = _last_uses(net, set(wanted))
+    with torch.inference_mode():
+        for index in range(net.num_layers):
+            layer = net.get_layer(index)
+            kind = layer.type.name
+            if kind not in HANDLERS:
+                raise InterpreterError(
+                    f"layer {index} `{layer.name}` has type {kind}, which the reference interpreter does not "
+                    "support yet; nothing was computed past it"
+                )
+            cls, handler = HANDLERS[kind]
+            layer.__class__ = cls
+            inputs = []
+            for j in range(layer.num_inputs):
+                t = layer.get_input(j)
+                if t is None:
+                    inputs.append(None)
+                    continue
+                v = values[t.name]
+                inputs.append(v.float() if v.dtype in (torch.float16, torch.bfloat16) else v)
+            try:
+                results = handler(layer, inputs)
+            except InterpreterError:
+                raise
+            except Exception as exc:
+                raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+            for j, r in enumerate(results):
+                out = layer.get_output(j)
+                r = r.to(torch_dtype(out.dtype))
+                values[out.name] = r
+            if observe is not None:
+                observe(layer, [values[layer.get_output(j).name] for j in range(layer.num_outputs)])
+            for j in range(layer.num_inputs):
+                t = layer.get_input(j)
+                if t is not None and last_use.get(t.name) == index:
+                    values.pop(t.name, None)
+    try:
+        return {name: _to_numpy(values[name]) for name in wanted}
+    except KeyError as exc:
+        raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+
+
+def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
+    declared = tuple(itensor.shape)
+    name = itensor.name
+    if arr.ndim != len(declared) or any(d >= 0 and d != a for d, a in zip(declared, arr.shape)):
+        raise InterpreterError(f"input {name!r} has shape {arr.shape}, the network declares {declared}")
+    if spec is not None and getattr(spec, "is_dynamic", False):
+        if any(not lo <= a <= hi for lo, a, hi in zip(spec.min, arr.shape, spec.max)):
+            raise InterpreterError(
+                f"input {name!r} has shape {arr.shape}, outside the profile min={spec.min} max={spec.max}"
+            )
+    want = dtype_to_numpy(itensor.dtype)
+    if arr.dtype != want:
+        if np.dtype(arr.dtype).kind != np.dtype(want).kind:
+            raise InterpreterError(f"input {name!r} is {arr.dtype}, the network declares {want}")
+        arr = arr.astype(want)
+    if want.name == "bfloat16":
+        return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(arr).copy())
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.float().numpy().astype(ml_dtypes.bfloat16)
+    return t.contiguous().numpy()
+
+
+def _last_uses(net: trt.INetworkDefinition, keep: set[str]) -> dict[str, int]:
+    last: dict[str, int] = {}
+    for index in range(net.num_layers):
+        layer = net.get_layer(index)
+        for j in range(layer.num_inputs):
+            t = layer.get_input(j)
+            if t is not None and t.name not in keep:
+                last[t.name] = index
+    return last

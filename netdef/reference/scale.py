@@ -1,0 +1,28 @@
+"""IScaleLayer semantics: (x * scale + shift) ** power, uniform, per channel or per element."""
+
+from __future__ import annotations
+
+from netdef.reference._registry import register, weights_tensor
+
+
+@register("SCALE", "IScaleLayer")
+def scale(layer, inputs):
+    x = inputs[0]
+    mode = layer.mode.name
+    axis = layer.channel_axis
+    if mode == "CHANNEL":
+        view = [1] * x.dim()
+        view[axis] = x.shape[axis]
+    elif mode == "ELEMENTWISE":
+        view = [1] * (axis) + list(x.shape[axis:])
+    else:
+        view = [1] * x.dim()
+    shift, mul, power = (weights_tensor(w) for w in (layer.shift, layer.scale, layer.power))
+    out = x
+    if mul is not None:
+        out = out * mul.reshape(view).to(x.dtype)
+    if shift is not None:
+        out = out + shift.reshape(view).to(x.dtype)
+    if power is not None:
+        out = out ** power.reshape(view).to(x.dtype)
+    return [out]

@@ -1,0 +1,49 @@
+"""Shape-moving layers: IShuffleLayer (transpose, reshape, transpose), IUnsqueezeLayer, ISqueezeLayer."""
+
+from __future__ import annotations
+
+from netdef.errors import InterpreterError
+from netdef.reference._registry import register
+
+
+@register("SHUFFLE", "IShuffleLayer")
+def shuffle(layer, inputs):
+    x = inputs[0]
+    first = layer.first_transpose
+    x = x.permute(*[first[i] for i in range(x.dim())])
+    if len(inputs) > 1 and inputs[1] is not None:
+        dims = [int(v) for v in inputs[1].tolist()]
+    else:
+        try:
+            dims = list(layer.reshape_dims)
+        except ValueError:  # no reshape set
+            dims = None
+    if dims is not None and len(dims) and (dims != list(x.shape)):
+        if layer.zero_is_placeholder:
+            if any(d == 0 and i >= x.dim() for i, d in enumerate(dims)):
+                raise InterpreterError(f"reshape dims {dims} copy a dim the input {tuple(x.shape)} does not have")
+            dims = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
+        x = x.reshape(dims)
+    elif dims is not None and len(dims) == 0:
+        x = x.reshape(())
+    second = layer.second_transpose
+    second = [second[i] for i in range(x.dim())]
+    return [x.permute(*second)]
+
+
+@register("UNSQUEEZE", "IUnsqueezeLayer")
+def unsqueeze(layer, inputs):
+    x, axes = inputs
+    rank = x.dim() + axes.numel()
+    for a in sorted(int(v) % rank for v in axes.tolist()):
+        x = x.unsqueeze(a)
+    return [x]
+
+
+@register("SQUEEZE", "ISqueezeLayer")
+def squeeze(layer, inputs):
+    x, axes = inputs
+    dims = sorted((int(v) % x.dim() for v in axes.tolist()), reverse=True)
+    for a in dims:
+        x = x.squeeze(a)
+    return [x]

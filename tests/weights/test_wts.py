@@ -1,0 +1,523 @@
+"""Tests of the .wts reader/writer, torch export and atomic file writing."""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import time
+
+import numpy as np
+import pytest
+
+from netdef.errors import NetdefError, WeightsFormatError
+from netdef.weights.io import atomic_write
+from netdef.weights.wts import export_wts, load_wts, save_wts
+
+
+def _gen_wts_value(x: float) -> str:
+    """One value exactly as tensorrtx's gen_wts.py writes it."""
+    return struct.pack(">f", float(x)).hex()
+
+
+def _gen_wts_style(weights: dict[str, np.ndarray], *, after_count: str = "  ", newline: str = "\r\n") -> bytes:
+    """A file in gen_wts.py's layout, written value by value with struct (independent of netdef)."""
+    lines = [str(len(weights))]
+    for name, arr in weights.items():
+        values = np.asarray(arr).reshape(-1).tolist()
+        lines.append(f"{name} {len(values)}{after_count}" + " ".join(_gen_wts_value(v) for v in values))
+    return (newline.join(lines) + newline).encode()
+
+
+def _bits(arr: np.ndarray) -> np.ndarray:
+    return np.asarray(arr, dtype=np.float32).view(np.uint32)
+
+
+def _expected_float32(value) -> np.ndarray:
+    """What gen_wts.py stores for an array: float(v) packed as '>f', computed with struct per value."""
+    flat = np.asarray(value).reshape(-1).tolist()
+    return np.array([struct.unpack(">f", struct.pack(">f", float(v)))[0] for v in flat], dtype=np.float32)
+
+
+# ------------------------------------------------------------------------------------------- round trip
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [
+        ((), np.float32),
+        ((1,), np.float32),
+        ((0,), np.float32),
+        ((7,), np.float32),
+        ((3, 4), np.float64),
+        ((2, 3, 4, 5), np.float32),
+        ((4, 1, 3), np.float16),
+        ((5,), np.int64),
+        ((2, 2), np.int32),
+        ((3,), np.uint8),
+        ((6,), np.bool_),
+    ],
+)
+def test_round_trip_shapes_and_dtypes(tmp_path, shape, dtype):
+    rng = np.random.default_rng([len(shape), *shape, np.dtype(dtype).num])
+    if np.dtype(dtype).kind == "f":
+        value = (rng.standard_normal(shape) * 100).astype(dtype)
+    elif dtype is np.bool_:
+        value = rng.integers(0, 2, size=shape).astype(bool)
+    else:
+        value = rng.integers(0, 200, size=shape).astype(dtype)
+    path = tmp_path / "w.wts"
+    save_wts({"first": value, "second.weight": np.arange(3, dtype=np.float32)}, path)
+    loaded = load_wts(path)
+    assert list(loaded) == ["first", "second.weight"]
+    np.testing.assert_array_equal(_bits(loaded["first"]), _bits(_expected_float32(value)))
+    np.testing.assert_array_equal(loaded["second.weight"], [0.0, 1.0, 2.0])
+
+
+def test_loaded_arrays_are_flat_owned_writable_float32(tmp_path):
+    path = tmp_path / "w.wts"
+    path.write_bytes(_gen_wts_style({"a": np.ones((2, 3)), "b": np.zeros(0)}))
+    loaded = load_wts(path)
+    for arr in loaded.values():
+        assert arr.dtype == np.dtype(np.float32)  # native byte order
+        assert arr.ndim == 1
+        assert arr.flags.c_contiguous and arr.flags.writeable and arr.flags.owndata
+    assert loaded["a"].shape == (6,) and loaded["b"].shape == (0,)
+    loaded["a"][0] = 5.0  # writable in place
+
+
+def test_many_entries_keep_file_order(tmp_path):
+    names = [f"layer{i}.{kind}" for i in range(50, 0, -1) for kind in ("weight", "bias")]
+    weights = {n: np.full(i % 5 + 1, i, dtype=np.float32) for i, n in enumerate(names)}
+    path = tmp_path / "w.wts"
+    save_wts(weights, path)
+    loaded = load_wts(path)
+    assert list(loaded) == names
+    for i, n in enumerate(names):
+        np.testing.assert_array_equal(loaded[n], np.full(i % 5 + 1, i, dtype=np.float32))
+
+
+SPECIAL_PATTERNS = [
+    0x00000000,  # +0
+    0x80000000,  # -0
+    0x00000001,  # smallest denormal
+    0x807FFFFF,  # largest negative denormal
+    0x00800000,  # smallest normal
+    0x7F7FFFFF,  # largest finite
+    0x7F800000,  # +inf
+    0xFF800000,  # -inf
+    0x7FC00000,  # quiet NaN
+    0x7FC00001,  # quiet NaN with payload
+    0xFFC12345,  # negative quiet NaN with payload
+    0x7F800001,  # signalling NaN
+    0x7FBFFFFF,  # signalling NaN, full payload
+    0xFFFFFFFF,  # all ones
+    0x3F800000,  # 1.0
+]
+
+
+def test_special_float32_bit_patterns_round_trip_exactly(tmp_path):
+    bits = np.array(SPECIAL_PATTERNS, dtype=np.uint32)
+    path = tmp_path / "special.wts"
+    save_wts({"special": bits.view(np.float32)}, path)
+    expected_line = f"special {len(bits)} " + " ".join(f"{b:08x}" for b in SPECIAL_PATTERNS)
+    assert path.read_text().splitlines()[1] == expected_line
+    np.testing.assert_array_equal(load_wts(path)["special"].view(np.uint32), bits)
+
+
+def test_random_bit_patterns_round_trip_exactly(tmp_path):
+    bits = np.random.default_rng(7).integers(0, 2**32, size=100_000, dtype=np.uint32)
+    path = tmp_path / "random.wts"
+    save_wts({"r": bits.view(np.float32)}, path)
+    np.testing.assert_array_equal(load_wts(path)["r"].view(np.uint32), bits)
+
+
+def test_saved_text_is_exactly_the_canonical_layout(tmp_path):
+    weights = {"conv.weight": np.array([[1.0, -2.5], [0.1, 3e-40]], dtype=np.float32), "empty": np.zeros(0)}
+    path = tmp_path / "w.wts"
+    save_wts(weights, path)
+    values = " ".join(_gen_wts_value(v) for v in [1.0, -2.5, np.float32(0.1), np.float32(3e-40)])
+    assert path.read_bytes() == f"2\nconv.weight 4 {values}\nempty 0\n".encode()
+
+
+def test_save_empty_mapping(tmp_path):
+    path = tmp_path / "w.wts"
+    save_wts({}, path)
+    assert path.read_bytes() == b"0\n"
+    assert load_wts(path) == {}
+
+
+# -------------------------------------------------------------------------------------- reading layouts
+
+
+def test_reads_gen_wts_style_file_with_two_spaces_and_crlf(tmp_path):
+    rng = np.random.default_rng(3)
+    source = {
+        "conv1.weight": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+        "conv1.bias": rng.standard_normal(4).astype(np.float32),
+        "bn1.num_batches_tracked": np.array(12, dtype=np.int64),
+        "fc.weight": rng.standard_normal((10, 36)).astype(np.float32),
+    }
+    data = _gen_wts_style(source, after_count="  ", newline="\r\n")
+    assert b"conv1.bias 4  " in data and data.endswith(b"\r\n")  # the layout under test
+    path = tmp_path / "gen.wts"
+    path.write_bytes(data)
+    loaded = load_wts(path)
+    assert list(loaded) == list(source)
+    for name, value in source.items():
+        np.testing.assert_array_equal(_bits(loaded[name]), _bits(_expected_float32(value)), err_msg=name)
+    assert loaded["bn1.num_batches_tracked"].tolist() == [12.0]
+
+
+def test_reads_any_whitespace_layout(tmp_path):
+    data = (
+        b"\n3 \r\n"  # leading blank line, trailing spaces on the header
+        b"a\t2\t3f800000\t\tC0200000   \r\n"  # tabs, upper-case hex, trailing spaces
+        b"\n"  # blank line between entries
+        b"  b 1    00000000\x0b\x0c\r\n"  # leading spaces, vertical tab / form feed
+        b"c 0"  # empty entry, no trailing newline
+    )
+    path = tmp_path / "w.wts"
+    path.write_bytes(data)
+    loaded = load_wts(path)
+    assert list(loaded) == ["a", "b", "c"]
+    assert loaded["a"].tolist() == [1.0, -2.5]
+    assert _bits(loaded["b"]).tolist() == [0]
+    assert loaded["c"].size == 0
+
+
+def test_reads_short_hex_tokens_as_the_cxx_reader_does(tmp_path):
+    # tensorrtx's C++ reader does `input >> std::hex >> uint32`: "0" and "3f8" are valid values.
+    tokens = ["0", "3f8", "80000000", "1", "7f8", "FFFFFFF"]
+    path = tmp_path / "w.wts"
+    path.write_bytes(f"1\nodd {len(tokens)} {'  '.join(tokens)}\n".encode())
+    assert _bits(load_wts(path)["odd"]).tolist() == [int(t, 16) for t in tokens]
+
+
+def test_irregular_whitespace_large_entry_matches_values(tmp_path):
+    values = np.random.default_rng(11).standard_normal(50_000).astype(np.float32)
+    hexes = [_gen_wts_value(v) for v in values.tolist()]
+    seps = ["  ", "\t", " \t ", " "]
+    body = "".join(h + seps[i % len(seps)] for i, h in enumerate(hexes))
+    path = tmp_path / "w.wts"
+    path.write_text(f"1\nbig {len(hexes)}\t{body}\n")
+    np.testing.assert_array_equal(_bits(load_wts(path)["big"]), _bits(values))
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+ONE = "3f800000"
+
+MALFORMED = [
+    # (id, file bytes, line number in the message, entry name in the message or None, a phrase)
+    ("empty-file", b"", 1, None, "empty"),
+    ("whitespace-only", b" \n\r\n\t\n", 1, None, "header"),
+    ("header-not-int", b"abc\nx 1 3f800000\n", 1, None, "header"),
+    ("header-negative", b"-1\n", 1, None, "non-negative integer"),
+    ("header-float", b"1.0\na 1 3f800000\n", 1, None, "non-negative integer"),
+    ("header-huge", b"9" * 5000 + b"\n", 1, None, "non-negative integer"),
+    ("header-two-fields", b"1 2\na 1 3f800000\n", 1, None, "header"),
+    ("header-missing", f"a 1 {ONE}\n".encode(), 1, None, "header"),
+    ("fewer-entries", f"3\na 1 {ONE}\nb 1 {ONE}\n".encode(), 4, None, "declares 3 entries"),
+    ("fewer-no-newline", f"2\na 1 {ONE}".encode(), 3, None, "declares 2 entries"),
+    ("more-entries", f"1\na 1 {ONE}\nextra 1 {ONE}\n".encode(), 3, "extra", "declares 1 entries"),
+    ("no-count", f"2\na 1 {ONE}\nlonely\n".encode(), 3, "lonely", "count"),
+    ("count-not-int", f"1\nw x {ONE}\n".encode(), 2, "w", "non-negative integer"),
+    ("count-negative", f"1\nw -1 {ONE}\n".encode(), 2, "w", "non-negative integer"),
+    ("count-float", f"1\nw 1.0 {ONE}\n".encode(), 2, "w", "non-negative integer"),
+    ("count-plus", f"1\nw +1 {ONE}\n".encode(), 2, "w", "non-negative integer"),
+    ("count-hex", f"1\nw 0x1 {ONE}\n".encode(), 2, "w", "non-negative integer"),
+    ("too-few-values", f"2\nok 1 {ONE}\nw 3 {ONE} {ONE}\n".encode(), 3, "w", "declares 3 values"),
+    ("too-many-values", f"1\nw 1 {ONE} {ONE}\n".encode(), 2, "w", "declares 1 values"),
+    ("zero-but-values", f"1\nw 0 {ONE}\n".encode(), 2, "w", "declares 0 values"),
+    ("values-but-none", b"1\nw 2\n", 2, "w", "declares 2 values"),
+    ("too-many-odd-spacing", f"1\nw 1  {ONE}\t\t{ONE}  \n".encode(), 2, "w", "holds 2"),
+    ("non-hex", f"1\nw 2 {ONE} zz800000\n".encode(), 2, "w", "hexadecimal"),
+    ("non-hex-short", f"1\nw 2 {ONE} g\n".encode(), 2, "w", "value 2"),
+    ("hex-prefix", b"1\nw 1 0x3f8000\n", 2, "w", "hexadecimal"),
+    ("too-long-token", f"1\nw 2 {ONE} 3f8000000\n".encode(), 2, "w", "at most 8"),
+    ("misaligned-tokens", b"1\nw 2 000000 0000000000\n", 2, "w", "at most 8"),
+    ("non-ascii-value", "1\nw 1 3f80000é\n".encode(), 2, "w", "hexadecimal"),
+    ("duplicate", f"3\na 1 {ONE}\nb 1 {ONE}\na 1 {ONE}\n".encode(), 4, "a", "duplicate"),
+    ("non-utf8-name", b"1\n\xff\xfeab 1 3f800000\n", 2, None, "UTF-8"),
+    ("control-char-name", b"1\na\x00b 1 3f800000\n", 2, "a\x00b", "non-printable"),
+    ("binary-garbage", bytes(range(256)) * 4, 1, None, "header"),
+    ("binary-after-header", b"1\n" + bytes(range(128, 256)), 2, None, "UTF-8"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "lineno", "name", "phrase"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_files_raise_with_location(tmp_path, data, lineno, name, phrase):
+    path = tmp_path / "bad.wts"
+    path.write_bytes(data)
+    with pytest.raises(WeightsFormatError) as info:
+        load_wts(path)
+    message = str(info.value)
+    assert f"{path}:{lineno}:" in message
+    if name is not None:
+        assert repr(name) in message
+    assert phrase in message
+    assert isinstance(info.value, NetdefError) and isinstance(info.value, ValueError)
+
+
+def test_non_utf8_name_message_shows_the_bytes(tmp_path):
+    path = tmp_path / "bad.wts"
+    path.write_bytes(b"1\n\xff\xfeab 1 3f800000\n")
+    with pytest.raises(WeightsFormatError, match=r"\\xff\\xfeab"):
+        load_wts(path)
+
+
+def test_error_in_last_entry_returns_nothing(tmp_path):
+    # Everything before the bad line is fine; the reader must still raise rather than return a prefix.
+    good = " ".join([ONE] * 100)
+    path = tmp_path / "bad.wts"
+    path.write_bytes(f"3\na 100 {good}\nb 100 {good}\nc 2 {ONE}\n".encode())
+    with pytest.raises(WeightsFormatError, match="'c'"):
+        load_wts(path)
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.wts"
+    with pytest.raises(WeightsFormatError, match="no such") as info:
+        load_wts(path)
+    assert str(path) in str(info.value)
+
+
+def test_directory_instead_of_file(tmp_path):
+    with pytest.raises(WeightsFormatError) as info:
+        load_wts(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+@pytest.mark.parametrize("count", ["1000000000000", "9" * 30, "9" * 5000])
+def test_huge_declared_count_fails_fast_without_allocating(tmp_path, count):
+    path = tmp_path / "huge.wts"
+    path.write_bytes(f"1\nfc.weight {count} {ONE} {ONE}\n".encode())
+    start = time.perf_counter()
+    with pytest.raises(WeightsFormatError) as info:
+        load_wts(path)
+    assert time.perf_counter() - start < 1.0
+    message = str(info.value)
+    assert f"{path}:2:" in message and "'fc.weight'" in message and "holds 2" in message
+
+
+# --------------------------------------------------------------------------------------- writer errors
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a\tb", "a\nb", "a\rb", "a\u00a0b", "a\x00b", " lead"])
+def test_save_rejects_bad_names_and_keeps_previous_file(tmp_path, name):
+    path = tmp_path / "w.wts"
+    path.write_bytes(b"previous")
+    with pytest.raises(WeightsFormatError) as info:
+        save_wts({"fine": np.ones(2), name: np.ones(1)}, path)
+    assert repr(name) in str(info.value)
+    assert path.read_bytes() == b"previous"
+    assert sorted(os.listdir(tmp_path)) == ["w.wts"]
+
+
+def test_save_rejects_non_string_name(tmp_path):
+    with pytest.raises(WeightsFormatError, match="expected a str"):
+        save_wts({1: np.ones(1)}, tmp_path / "w.wts")
+    assert not (tmp_path / "w.wts").exists()
+
+
+def test_save_accepts_non_ascii_printable_names(tmp_path):
+    path = tmp_path / "w.wts"
+    save_wts({"poids.é.β": np.ones(1)}, path)
+    assert list(load_wts(path)) == ["poids.é.β"]
+
+
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        (np.array([1.0, 1e300]), "too large for float32"),
+        (np.array([1 + 2j]), "complex"),
+        (np.array(["x"]), "<U1"),
+        (np.array([object()], dtype=object), "object"),
+    ],
+)
+def test_save_rejects_unstorable_values(tmp_path, value, phrase):
+    with pytest.raises(WeightsFormatError, match=phrase) as info:
+        save_wts({"bad.entry": value}, tmp_path / "w.wts")
+    assert "'bad.entry'" in str(info.value)
+    assert not (tmp_path / "w.wts").exists()
+
+
+def test_save_casts_float64_like_gen_wts(tmp_path):
+    value = np.array([0.1, 1 / 3, 3.4028235e38, -1e-46, float("inf")], dtype=np.float64)
+    path = tmp_path / "w.wts"
+    save_wts({"x": value}, path)
+    np.testing.assert_array_equal(_bits(load_wts(path)["x"]), _bits(_expected_float32(value)))
+
+
+def test_save_converts_large_int64_like_float_then_float32(tmp_path):
+    # gen_wts.py does struct.pack('>f', float(v)): int -> double -> float32 (two roundings).
+    value = np.array([2**53 + 1, 2**62 + 2**38 + 1, -(2**40) - 1, 16777217], dtype=np.int64)
+    path = tmp_path / "w.wts"
+    save_wts({"x": value}, path)
+    np.testing.assert_array_equal(_bits(load_wts(path)["x"]), _bits(_expected_float32(value)))
+
+
+def test_save_accepts_python_scalars_and_lists(tmp_path):
+    path = tmp_path / "w.wts"
+    save_wts({"s": 2.5, "l": [[1, 2], [3, 4]], "b": True}, path)
+    loaded = load_wts(path)
+    assert loaded["s"].tolist() == [2.5]
+    assert loaded["l"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert loaded["b"].tolist() == [1.0]
+
+
+def test_save_rejects_non_mapping(tmp_path):
+    with pytest.raises(TypeError):
+        save_wts([("a", np.ones(1))], tmp_path / "w.wts")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------ torch export
+
+
+def test_export_wts_from_module_with_batchnorm(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, bias=False),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 4 * 4, 5),
+    )
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 6, 6))  # updates running stats and num_batches_tracked
+        model(torch.randn(2, 3, 6, 6))
+    state = model.state_dict()
+    path = tmp_path / "model.wts"
+
+    written = export_wts(model, path)
+    loaded = load_wts(path)
+
+    assert list(written) == list(state) == list(loaded)
+    assert "1.num_batches_tracked" in loaded
+    assert loaded["1.num_batches_tracked"].tolist() == [2.0]
+    assert state["1.num_batches_tracked"].dtype == torch.int64 and state["1.num_batches_tracked"].dim() == 0
+    for name, tensor in state.items():
+        expected = tensor.detach().to(torch.float64).reshape(-1).tolist()
+        np.testing.assert_array_equal(_bits(loaded[name]), _bits(_expected_float32(expected)), err_msg=name)
+        np.testing.assert_array_equal(_bits(written[name]), _bits(loaded[name]), err_msg=name)
+    assert path.read_bytes().startswith(b"%d\n0.weight 108 " % len(state))
+
+
+def test_export_wts_from_mapping_of_tensors_and_arrays(tmp_path):
+    torch = pytest.importorskip("torch")
+    values = [1.0, -0.5, 3.140625, 1e-3]
+    mapping = {
+        "grad": torch.tensor(values, requires_grad=True) * 2,  # non-leaf tensor that requires grad
+        "half": torch.tensor(values, dtype=torch.float16),
+        "bf16": torch.tensor(values, dtype=torch.bfloat16),
+        "f64": torch.tensor(values, dtype=torch.float64),
+        "param": torch.nn.Parameter(torch.tensor(values)),
+        "numpy": np.array(values, dtype=np.float32),
+        "neg_view": torch.tensor(values).neg().conj(),
+    }
+    path = tmp_path / "m.wts"
+    written = export_wts(mapping, path)
+    loaded = load_wts(path)
+    assert list(loaded) == list(mapping)
+    assert loaded["grad"].tolist() == _expected_float32([2 * v for v in values]).tolist()
+    # fp16/bf16 first round the values to their own precision, then widen exactly.
+    assert loaded["half"].tolist() == [float(np.float16(v)) for v in values]
+    bf16 = [struct.unpack(">f", struct.pack(">f", v)[:2] + b"\0\0")[0] for v in [1.0, -0.5, 3.140625]]
+    assert loaded["bf16"].tolist()[:3] == bf16  # these three are exact in bfloat16
+    assert abs(loaded["bf16"].tolist()[3] - 1e-3) < 1e-5
+    for name in ("f64", "param", "numpy"):
+        assert loaded[name].tolist() == _expected_float32(values).tolist()
+    assert loaded["neg_view"].tolist() == _expected_float32([-v for v in values]).tolist()
+    for name in mapping:
+        np.testing.assert_array_equal(_bits(written[name]), _bits(loaded[name]))
+
+
+def test_export_wts_result_does_not_alias_the_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    lin = torch.nn.Linear(2, 2)
+    written = export_wts(lin, tmp_path / "l.wts")
+    before = lin.weight.detach().clone()
+    written["weight"][:] = 123.0
+    assert torch.equal(lin.weight.detach(), before)
+
+
+def test_export_wts_rejects_other_objects(tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"nn\.Module"):
+        export_wts([1, 2, 3], tmp_path / "x.wts")
+
+
+# ------------------------------------------------------------------------------------------ atomic_write
+
+
+def test_atomic_write_keeps_previous_file_on_error(tmp_path):
+    path = tmp_path / "target.bin"
+    path.write_bytes(b"old contents")
+    with pytest.raises(RuntimeError, match="boom"), atomic_write(path) as f:
+        f.write(b"new partial data" * 1000)
+        f.flush()
+        assert sorted(os.listdir(tmp_path)) != ["target.bin"]  # a temp file exists meanwhile
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"old contents"
+    assert sorted(os.listdir(tmp_path)) == ["target.bin"]
+
+
+def test_atomic_write_on_error_creates_nothing_when_no_previous_file(tmp_path):
+    path = tmp_path / "target.bin"
+    with pytest.raises(KeyboardInterrupt), atomic_write(path) as f:
+        f.write(b"x")
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_replaces_and_cleans_up(tmp_path):
+    path = tmp_path / "target.txt"
+    path.write_bytes(b"old")
+    with atomic_write(path, "w") as f:
+        f.write("new é\n")
+    assert path.read_bytes() == "new é\n".encode()
+    assert sorted(os.listdir(tmp_path)) == ["target.txt"]
+    with atomic_write(str(path)) as f:
+        f.write(b"bytes")
+    assert path.read_bytes() == b"bytes"
+
+
+def test_atomic_write_preserves_permissions(tmp_path):
+    path = tmp_path / "target.bin"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_atomic_write_rejects_bad_mode(tmp_path):
+    with pytest.raises(ValueError, match="mode"), atomic_write(tmp_path / "x", "a"):
+        pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_wts_failure_mid_write_keeps_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "w.wts"
+    save_wts({"a": np.ones(3)}, path)
+    before = path.read_bytes()
+
+    class Exploding(np.ndarray):
+        def astype(self, *args, **kwargs):  # called by the writer for the big-endian copy
+            if args and np.dtype(args[0]) == np.dtype(">f4"):
+                raise OSError("disk full")
+            return super().astype(*args, **kwargs)
+
+    import netdef.weights.wts as wts_module
+
+    real = wts_module._to_float32
+    monkeypatch.setattr(wts_module, "_to_float32", lambda v, n, w: real(v, n, w).view(Exploding))
+    with pytest.raises(OSError, match="disk full"):
+        save_wts({"a": np.ones(3), "b": np.ones(2)}, path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["w.wts"]
