@@ -1,7 +1,9 @@
 """netdef: write TensorRT networks the PyTorch way, bind .wts weights, build, run, and prove parity."""
 
-from netdef import functional, nn, reference
+from netdef import functional, nn, reference, runtime, weights
 from netdef import functional as F
+from netdef._version import __version__
+from netdef.build import BuiltEngine, build
 from netdef.define import Input, Network, define
 from netdef.errors import (
     BindError,
@@ -12,15 +14,16 @@ from netdef.errors import (
     NetdefError,
     WeightsFormatError,
 )
+from netdef.runtime import Engine
 from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BindError",
     "BuildError",
+    "BuiltEngine",
     "EmitError",
+    "Engine",
     "EngineError",
     "F",
     "Input",
@@ -30,11 +33,14 @@ __all__ = [
     "Tensor",
     "WeightsFormatError",
     "__version__",
+    "build",
     "define",
     "export_wts",
     "functional",
     "load_wts",
     "nn",
     "reference",
+    "runtime",
     "save_wts",
+    "weights",
 ]

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netdef import __version__
 from netdef._trt import BACKEND, LOGGER, VERSION, builder, dtype_to_numpy, trt
+from netdef._version import __version__
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError
 from netdef.nn.module import Module

@@ -9,9 +9,10 @@ import numpy as np
 
 from netdef.errors import WeightsFormatError
 from netdef.weights.io import atomic_write
+from netdef.weights.torch_state import load_into_torch
 from netdef.weights.wts import export_wts, load_wts, save_wts
 
-__all__ = ["atomic_write", "export_wts", "load_weights_file", "load_wts", "save_wts"]
+__all__ = ["atomic_write", "export_wts", "load_into_torch", "load_weights_file", "load_wts", "save_wts"]
 
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, np.ndarray]:

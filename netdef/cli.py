@@ -1,0 +1,230 @@
+"""The ``netdef`` command: export, build, run, inspect."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from netdef.errors import NetdefError
+
+MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
+
+
+def load_object(spec: str):
+    """Import 'package.module:attr' or 'path/file.py:attr'."""
+    if ":" not in spec:
+        raise NetdefError(f"{spec!r}: expected 'module:Class' or 'file.py:Class'")
+    where, _, attr = spec.rpartition(":")
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise NetdefError(f"{where}: no such file")
+        sys.path.insert(0, str(path.resolve().parent))
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, str(Path.cwd()))
+        module = importlib.import_module(where)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise NetdefError(f"{where} has no attribute {attr!r}") from None
+
+
+def parse_input(text: str):
+    """'x=1x3x224x224' or 'x=-1x3x224x224:float16,min=1x3x224x224,max=8x3x224x224'."""
+    from netdef.define import Input
+
+    try:
+        name, _, rest = text.partition("=")
+        parts = rest.split(",")
+        shape_part, _, dtype = parts[0].partition(":")
+        dims = lambda s: tuple(int(d) for d in s.lower().split("x"))  # noqa: E731
+        extra = dict(p.split("=", 1) for p in parts[1:])
+        return name, Input(
+            dims(shape_part),
+            dtype or "float32",
+            **{k: dims(v) for k, v in extra.items() if k in ("min", "opt", "max")},
+        )
+    except (ValueError, TypeError) as exc:
+        raise NetdefError(
+            f"bad --input {text!r} ({exc}); write it as name=1x3x224x224[:dtype][,min=..,max=..]"
+        ) from None
+
+
+def _model_and_inputs(args):
+    from netdef.nn import Module
+
+    factory = load_object(args.model)
+    model = factory()
+    if not isinstance(model, Module):
+        raise NetdefError(f"{args.model} made a {type(model).__name__}, not a netdef.nn.Module")
+    if args.weights:
+        report = model.load_weights(args.weights, strict=not args.non_strict)
+        if report.missing or report.unexpected:
+            print(f"weights: {report}", file=sys.stderr)
+    if args.input:
+        inputs = dict(parse_input(t) for t in args.input)
+    elif hasattr(model, "default_inputs"):
+        inputs = model.default_inputs()
+    else:
+        raise NetdefError(f"{args.model} declares no default_inputs(): pass --input name=shape")
+    return model, inputs
+
+
+def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.ndarray]:
+    """Arrays from --feed name=file.npy, or seeded random normals of the given shapes and dtypes."""
+    given = dict(f.split("=", 1) for f in (args.feed or []))
+    unknown = sorted(set(given) - set(shapes))
+    if unknown:
+        raise NetdefError(f"--feed names {unknown} are not inputs; the inputs are {list(shapes)}")
+    rng = np.random.default_rng(args.seed)
+    return {
+        name: np.load(given[name]) if name in given else rng.standard_normal(shape).astype(dtype)
+        for name, (shape, dtype) in shapes.items()
+    }
+
+
+def _input_shapes(inputs) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    from netdef._trt import dtype_from_name, dtype_to_numpy
+
+    return {
+        name: (spec.opt if spec.is_dynamic else spec.shape, dtype_to_numpy(dtype_from_name(spec.dtype)))
+        for name, spec in inputs.items()
+    }
+
+
+def cmd_export(args) -> None:
+    import netdef
+
+    source = args.source
+    if Path(source).is_file() and not source.endswith(".py"):
+        import torch
+
+        try:
+            obj = torch.load(source, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise NetdefError(
+                f"{source}: not a weights-only torch checkpoint ({exc}); netdef does not unpickle arbitrary objects"
+            ) from None
+        obj = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+    else:
+        obj = load_object(source)()
+        if hasattr(obj, "eval"):
+            obj.eval()
+    written = netdef.export_wts(obj, args.output)
+    total = sum(a.size for a in written.values())
+    print(f"wrote {len(written)} tensors ({total:,} values) to {args.output}")
+
+
+def cmd_build(args) -> None:
+    import netdef
+
+    model, inputs = _model_and_inputs(args)
+    ccs = tuple(args.compute_capability or ())
+    built = netdef.build(
+        model, inputs, precision=args.precision, workspace=args.workspace, output=args.output, compute_capabilities=ccs
+    )
+    meta = built.metadata
+    print(
+        f"built {args.output}: {meta['engine_bytes'] / 1e6:.2f} MB, {meta['precision']}, "
+        f"{meta['backend']} {meta['backend_version']}, {meta['build_seconds']} s"
+    )
+    print("note: the engine runs only with this TensorRT backend and version, on the GPUs it was built for")
+
+
+def cmd_run(args) -> None:
+    import netdef
+
+    if args.reference:
+        model, inputs = _model_and_inputs(args)
+        network = netdef.define(model, inputs, precision=args.precision)
+        outputs = netdef.reference.run(network, _feeds(args, _input_shapes(inputs)))
+    else:
+        engine = netdef.Engine.load(args.model)
+        shapes = {s.name: (s.max if s.max else s.shape, s.dtype) for s in engine.inputs}
+        outputs = engine.infer(_feeds(args, shapes))
+    for name, value in outputs.items():
+        flat = value.reshape(-1)[:6]
+        print(f"{name}: shape {value.shape} {value.dtype}  first values {np.array2string(flat, precision=5)}")
+        if args.save:
+            np.save(Path(args.save) / f"{name}.npy", value)
+
+
+def cmd_inspect(args) -> None:
+    import netdef
+
+    if Path(args.model).is_file() and not args.model.endswith(".py"):
+        from netdef.runtime.metadata import read_engine
+
+        _, meta = read_engine(args.model, verify=True)
+        print(json.dumps(meta, indent=2))
+        return
+    model, inputs = _model_and_inputs(args)
+    network = netdef.define(model, inputs, precision=args.precision)
+    rows = network.layers()
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'#':>4}  {'name':<{width}}  {'type':<16}  output shapes / dtypes")
+    for r in rows:
+        outs = ", ".join(f"{tuple(s)} {d}" for s, d in zip(r["shapes"], r["dtypes"]))
+        print(f"{r['index']:>4}  {r['name']:<{width}}  {r['type']:<16}  {outs}")
+    print(f"{len(rows)} layers; inputs {list(inputs)}; outputs {network.outputs}")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--weights", help="weights file (.wts) bound strictly by state_dict name")
+    p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
+    p.add_argument("--input", action="append", help="name=1x3x224x224[:dtype][,min=..,opt=..,max=..] (repeatable)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("export", help="write a .wts from a torch model factory or a weights-only checkpoint")
+    p.add_argument("source", help="'module:factory' / 'file.py:Class' (a torch nn.Module) or a .pt/.pth state dict")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("build", help="define a netdef model, bind weights, build and serialize an engine")
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, help="engine path; metadata goes to <output>.json")
+    p.add_argument("--workspace", type=lambda s: int(float(s)), help="workspace limit in bytes (e.g. 1e9)")
+    p.add_argument("--compute-capability", action="append", help="TensorRT-RTX target, e.g. SM86 (repeatable)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="run an engine on the GPU, or a model on the CPU reference (--reference)")
+    _model_args(p)
+    p.add_argument("--reference", action="store_true", help="MODEL is a netdef model run by the CPU interpreter")
+    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", help="folder to save outputs as <name>.npy")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("inspect", help="list a model's layers (name, type, shapes, dtypes) or an engine's metadata")
+    _model_args(p)
+    p.set_defaults(func=cmd_inspect)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except NetdefError as exc:
+        print(f"netdef {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

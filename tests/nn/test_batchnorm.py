@@ -1,0 +1,110 @@
+"""nn.BatchNorm2d / nn.BatchNorm1d against torch in eval mode, with non-trivial running statistics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netdef
+from netdef import nn
+
+
+def _randomize(bn: torch.nn.modules.batchnorm._BatchNorm) -> torch.nn.Module:
+    """Running statistics and affine parameters far from their defaults (mean 0, var 1, w 1, b 0)."""
+    c = bn.num_features
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(c) * 2)
+        bn.running_var.copy_(torch.rand(c) * 3 + 0.05)
+        if bn.affine:
+            bn.weight.copy_(torch.randn(c))
+            bn.bias.copy_(torch.randn(c))
+        bn.num_batches_tracked.fill_(17)
+    return bn.eval()
+
+
+# (eps, momentum, affine)
+VARIANTS = {
+    "default": {},
+    "eps1e-3": {"eps": 1e-3},
+    "eps0.5": {"eps": 0.5},
+    "momentum-none": {"momentum": None},
+    "no-affine": {"affine": False, "eps": 1e-4},
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_batchnorm2d_matches_torch(parity, variant, precision):
+    kwargs = VARIANTS[variant]
+    ref = _randomize(torch.nn.BatchNorm2d(6, **kwargs))
+    x = torch.randn(2, 6, 5, 4) * 2 + 1
+    build = precision == "fp32" or variant == "default"
+    parity.check(nn.BatchNorm2d(6, **kwargs), ref, x, precision=precision, build=build)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("shape", [(4, 5), (3, 5, 7)], ids=["NC", "NCL"])
+@pytest.mark.parametrize("variant", ["default", "eps0.5", "no-affine"])
+def test_batchnorm1d_matches_torch(parity, variant, shape, precision):
+    kwargs = VARIANTS[variant]
+    ref = _randomize(torch.nn.BatchNorm1d(5, **kwargs))
+    parity.check(nn.BatchNorm1d(5, **kwargs), ref, torch.randn(shape), precision=precision, build=precision == "fp32")
+
+
+def test_conv_bn_relu_block(parity):
+    ref = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+    _randomize(ref[1])
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+    parity.check(model, ref, torch.randn(2, 3, 6, 6), build=True)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_state_dict_matches_torch(affine):
+    for cls, ref_cls in ((nn.BatchNorm2d, torch.nn.BatchNorm2d), (nn.BatchNorm1d, torch.nn.BatchNorm1d)):
+        ref = ref_cls(3, affine=affine)
+        got = {k: p.shape for k, p in cls(3, affine=affine).state_dict().items()}
+        assert list(got) == list(ref.state_dict())
+        assert got == {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+
+
+def test_binds_from_wts_file(parity, tmp_path):
+    """.wts stores num_batches_tracked as float32; binding casts it back to the int64 buffer."""
+    ref = _randomize(torch.nn.BatchNorm2d(4, eps=1e-3))
+    netdef.export_wts(ref, tmp_path / "bn.wts")
+    model = nn.BatchNorm2d(4, eps=1e-3)
+    model.load_weights(tmp_path / "bn.wts")
+    assert model.num_batches_tracked.data.dtype == "int64" and int(model.num_batches_tracked.data) == 17
+    x = torch.randn(1, 4, 3, 3)
+    with torch.no_grad():
+        want = ref(x)
+    parity.assert_close(parity.run(parity.define(model, x), x), want)
+
+
+def _bound(module: nn.Module, ref: torch.nn.Module, parity) -> nn.Module:
+    module.load_weights(parity.torch_weights(ref))
+    return module
+
+
+@pytest.mark.parametrize(
+    ("cls", "ref_cls", "shape"),
+    [
+        (nn.BatchNorm2d, torch.nn.BatchNorm2d, (2, 4, 5)),
+        (nn.BatchNorm1d, torch.nn.BatchNorm1d, (2, 4, 5, 5)),
+        (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4,)),
+    ],
+)
+def test_wrong_rank_is_refused(parity, cls, ref_cls, shape):
+    model = _bound(cls(4), ref_cls(4), parity)
+    with pytest.raises(netdef.EmitError, match=rf"{cls.__name__} expects a .*-D input, got shape"):
+        netdef.define(model, {"x": netdef.Input(shape)})
+
+
+def test_wrong_channel_count_is_refused(parity):
+    model = _bound(nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4), parity)
+    with pytest.raises(netdef.EmitError, match="input has 3 channels .* but num_features=4"):
+        netdef.define(model, {"x": netdef.Input((1, 3, 2, 2))})
+
+
+def test_batch_statistics_are_refused():
+    with pytest.raises(ValueError, match="track_running_stats=False"):
+        nn.BatchNorm2d(4, track_running_stats=False)
