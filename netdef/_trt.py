@@ -7,8 +7,10 @@ Everything else in netdef uses ``from netdef._trt import trt``.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 from netdef.errors import NetdefError
@@ -45,24 +47,50 @@ NETWORK_FLAGS: int = (
 )
 
 
+class _MessageLog:
+    """The last ``keep`` (severity, message) records, numbered by their position in the whole log.
+
+    ``len()`` counts every record ever logged, so a mark taken as ``len(LOGGER.messages)`` stays valid
+    after old records are dropped (a list trimmed in place shifts, and new errors fall before the mark).
+    """
+
+    def __init__(self, keep: int = 200) -> None:
+        self._records: collections.deque[tuple[trt.ILogger.Severity, str]] = collections.deque(maxlen=keep)
+        self._total = 0
+
+    def append(self, record: tuple[trt.ILogger.Severity, str]) -> None:
+        self._records.append(record)
+        self._total += 1
+
+    def since(self, mark: int) -> list[tuple[trt.ILogger.Severity, str]]:
+        """The kept records logged at or after position ``mark``."""
+        first = self._total - len(self._records)
+        return list(self._records)[max(mark - first, 0) :]
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[tuple[trt.ILogger.Severity, str]]:
+        return iter(self._records)
+
+
 class _Logger(trt.ILogger):
     """Collects TensorRT's messages so netdef can attach them to its own errors."""
 
     def __init__(self) -> None:
         trt.ILogger.__init__(self)
-        self.messages: list[tuple[trt.ILogger.Severity, str]] = []
+        self.messages = _MessageLog()
         self.echo = trt.ILogger.Severity.WARNING
 
     def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
         self.messages.append((severity, msg))
-        del self.messages[:-200]
         if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
             print(f"[TensorRT] {severity.name}: {msg}")
 
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""
         bad = (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR)
-        return [m for s, m in self.messages[mark:] if s in bad]
+        return [m for s, m in self.messages.since(mark) if s in bad]
 
 
 LOGGER = _Logger()

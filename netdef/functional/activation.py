@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netdef._trt import trt
-from netdef.functional._common import is_float, norm_dim, require_tensor, wrap
+from netdef.functional._common import is_float, norm_dim, require_tensor, static_reshape, wrap
 from netdef.functional.elementwise import mul
 from netdef.tensor import Tensor
 
@@ -64,6 +64,9 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     if dtype is not None:
         raise ctx.error("softmax", "the dtype argument is not supported; cast the input with .to(...) first")
     axis = norm_dim(ctx, "softmax", dim, input.ndim)
+    if input.ndim == 1:  # TensorRT's softmax needs rank >= 2: normalize a (1, N) view
+        row = static_reshape(ctx, input, (1, -1), "softmax_reshape")
+        return static_reshape(ctx, softmax(row, 1), (-1,), "softmax_reshape")
 
     def make(net):
         layer = net.add_softmax(input.itensor)

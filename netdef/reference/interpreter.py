@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -15,23 +16,17 @@ from netdef.reference._registry import HANDLERS, torch_dtype
 Observer = Callable[[object, list], None]
 
 
+@functools.cache
 def _load_handlers() -> None:
-    # importing the family modules fills HANDLERS
-    from netdef.reference import (  # noqa: F401
-        activation,
-        cast,
-        concatenation,
-        constant,
-        convolution,
-        elementwise,
-        matrix_multiply,
-        pooling,
-        reduce,
-        scale,
-        shuffle,
-        softmax,
-        unary,
-    )
+    """Import every layer-family module of this package; each registers its handlers on import."""
+    import importlib
+    import pkgutil
+
+    import netdef.reference as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_") and info.name != "interpreter":
+            importlib.import_module(f"netdef.reference.{info.name}")
 
 
 def run(

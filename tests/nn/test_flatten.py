@@ -1,0 +1,23 @@
+"""nn.Flatten against torch.nn.Flatten."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from netdef import nn
+
+CASES = [((2, 3, 4, 5), {}), ((2, 3, 4, 5), {"start_dim": 0}), ((2, 3, 4, 5), {"start_dim": 2}), ((2, 3, 4, 5), {"start_dim": 1, "end_dim": 2}), ((2, 3, 4, 5), {"start_dim": -3, "end_dim": -2}), ((6, 7), {}), ((4, 1, 1), {})]  # fmt: skip
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize(("shape", "kwargs"), CASES)
+def test_flatten_matches_torch(parity, shape, kwargs, precision):
+    build = precision == "fp32" and not kwargs
+    parity.check(nn.Flatten(**kwargs), torch.nn.Flatten(**kwargs), torch.randn(shape), precision=precision, build=build)
+
+
+def test_flatten_then_linear(parity):
+    ref = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
+    parity.check(model, ref, torch.randn(2, 2, 6, 6), build=True)

@@ -1,0 +1,148 @@
+"""MaxPool2d, AvgPool2d and AdaptiveAvgPool2d against torch, and the combinations netdef refuses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netdef
+from netdef import F, nn
+
+# keyword arguments shared by the torch and netdef constructors, and the input shape
+MAX_CASES = {
+    "k2": ({"kernel_size": 2}, (2, 3, 8, 8)),
+    "k2-odd-input": ({"kernel_size": 2}, (1, 2, 7, 9)),
+    "k3-s2": ({"kernel_size": 3, "stride": 2}, (1, 3, 9, 10)),
+    "k3-s2-p1": ({"kernel_size": 3, "stride": 2, "padding": 1}, (2, 3, 8, 8)),
+    "k3-s1-p1": ({"kernel_size": 3, "stride": 1, "padding": 1}, (1, 2, 5, 6)),
+    "k3x2-s2x1-p1x0": ({"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 0)}, (1, 2, 7, 6)),
+    "ceil-k2": ({"kernel_size": 2, "ceil_mode": True}, (1, 3, 7, 9)),
+    "ceil-k3-s2": ({"kernel_size": 3, "stride": 2, "ceil_mode": True}, (2, 2, 8, 10)),
+    "ceil-k3-s2-p1": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 9)),
+    "ceil-drops-last-window": ({"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5)),
+    "ceil-no-effect": ({"kernel_size": 2, "ceil_mode": True}, (1, 2, 8, 8)),
+    "stride-tuple-ceil": ({"kernel_size": (2, 3), "stride": (3, 2), "ceil_mode": True}, (1, 2, 10, 8)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("case", list(MAX_CASES))
+def test_maxpool2d_matches_torch(parity, case, precision):
+    kwargs, shape = MAX_CASES[case]
+    x = torch.randn(shape) - 3  # mostly negative: padding must act as -inf, never as 0
+    build = precision == "fp32" or case == "ceil-k3-s2-p1"
+    parity.check(nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), x, precision=precision, build=build)
+
+
+AVG_CASES = {
+    "k2": ({"kernel_size": 2}, (2, 3, 8, 8)),
+    "k3-s2": ({"kernel_size": 3, "stride": 2}, (1, 3, 9, 10)),
+    "pad-include": ({"kernel_size": 3, "stride": 2, "padding": 1}, (1, 2, 8, 9)),
+    "pad-exclude": ({"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}, (1, 2, 8, 9)),
+    "pad-tuple-include": ({"kernel_size": (3, 2), "stride": 1, "padding": (1, 1)}, (1, 2, 5, 6)),
+    "pad-tuple-exclude": ({"kernel_size": (3, 2), "stride": 1, "padding": (1, 1), "count_include_pad": False}, (1, 2, 5, 6)),
+    "ceil-exclude": ({"kernel_size": 2, "ceil_mode": True, "count_include_pad": False}, (1, 3, 7, 9)),
+    "ceil-exclude-pad": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}, (2, 2, 8, 10)),
+    "ceil-exclude-stride-tuple": ({"kernel_size": (2, 3), "stride": (3, 2), "ceil_mode": True, "count_include_pad": False}, (1, 2, 10, 8)),
+    # ceil_mode with count_include_pad=True is fine while no window passes the padding
+    "ceil-include-no-overhang": ({"kernel_size": 2, "ceil_mode": True}, (1, 2, 8, 8)),
+    "ceil-include-within-pad": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 8)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("case", list(AVG_CASES))
+def test_avgpool2d_matches_torch(parity, case, precision):
+    kwargs, shape = AVG_CASES[case]
+    x = torch.randn(shape) + 2  # a positive mean: a wrong divisor shows
+    build = precision == "fp32" or case == "pad-exclude"
+    parity.check(nn.AvgPool2d(**kwargs), torch.nn.AvgPool2d(**kwargs), x, precision=precision, build=build)
+
+
+REFUSED_AVG = {
+    "no-padding": ({"kernel_size": 2, "ceil_mode": True}, (1, 3, 7, 9)),
+    "with-padding": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 9)),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_AVG))
+def test_avgpool2d_ceil_mode_counting_padding_is_refused(case):
+    """torch divides windows that pass the padding by their clipped size; TensorRT cannot: EmitError."""
+    kwargs, shape = REFUSED_AVG[case]
+    torch.nn.AvgPool2d(**kwargs)(torch.randn(shape))  # torch accepts it
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AvgPool2d(**kwargs)
+
+        def forward(self, x):
+            return self.pool(x)
+
+    with pytest.raises(netdef.EmitError) as info:
+        netdef.define(Model(), {"x": netdef.Input(shape)})
+    msg = str(info.value)
+    assert "module `pool` (AvgPool2d)" in msg
+    assert "ceil_mode=True with count_include_pad=True" in msg
+    assert "use count_include_pad=False or ceil_mode=False" in msg
+
+
+ADAPTIVE_CASES = {
+    "global-tuple": ((1, 1), (2, 4, 7, 5)),
+    "global-int": (1, (1, 3, 6, 6)),
+    "2x2-of-8x8": ((2, 2), (2, 3, 8, 8)),
+    "int-3-of-6x9": (3, (1, 2, 6, 9)),
+    "4x2-of-8x6": ((4, 2), (1, 2, 8, 6)),
+    "same-size": ((5, 4), (1, 2, 5, 4)),
+    "none-keeps-dim": ((None, 3), (1, 2, 5, 9)),
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("case", list(ADAPTIVE_CASES))
+def test_adaptive_avgpool2d_matches_torch(parity, case, precision):
+    size, shape = ADAPTIVE_CASES[case]
+    build = precision == "fp32" or case == "global-tuple"
+    ref = torch.nn.AdaptiveAvgPool2d(size)
+    parity.check(nn.AdaptiveAvgPool2d(size), ref, torch.randn(shape) + 1, precision=precision, build=build)
+
+
+def test_adaptive_avgpool2d_uneven_sizes_are_refused():
+    with pytest.raises(netdef.EmitError, match=r"output_size \(3, 3\) needs static spatial dims divisible by it"):
+        netdef.define(nn.AdaptiveAvgPool2d(3), {"x": netdef.Input((1, 2, 7, 9))})
+
+
+def test_functional_pooling_matches_torch(parity):
+    tf = torch.nn.functional
+
+    def fn(x):
+        return F.max_pool2d(x, 2) + F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)[:, :, :4, :4] if False else (
+            F.max_pool2d(x, 3, 2, 1) + F.avg_pool2d(x, 3, 2, 1, count_include_pad=False) + F.adaptive_avg_pool2d(x, 1)
+        )
+
+    def ref(x):
+        return tf.max_pool2d(x, 3, 2, 1) + tf.avg_pool2d(x, 3, 2, 1, count_include_pad=False) + tf.adaptive_avg_pool2d(x, 1)
+
+    parity.check(parity.Fn(fn), ref, torch.randn(2, 3, 8, 8), build=True)
+
+
+@pytest.mark.parametrize(
+    ("module", "match"),
+    [
+        (nn.MaxPool2d(2, dilation=2), "dilation != 1 and return_indices=True are not supported"),
+        (nn.MaxPool2d(2, return_indices=True), "dilation != 1 and return_indices=True are not supported"),
+        (nn.AvgPool2d(2, divisor_override=3), "divisor_override is not supported"),
+        (nn.MaxPool2d(2, padding=2), r"padding \(2, 2\) must be at most half of kernel_size \(2, 2\)"),
+        (nn.AvgPool2d(3, padding=(1, 2)), r"padding \(1, 2\) must be at most half"),
+        (nn.MaxPool2d(9), "too small for kernel_size"),
+    ],
+    ids=["max-dilation", "max-indices", "avg-divisor", "max-pad", "avg-pad", "too-small"],
+)
+def test_unsupported_arguments_are_refused(module, match):
+    with pytest.raises(netdef.EmitError, match=match):
+        netdef.define(module, {"x": netdef.Input((1, 2, 8, 8))})
+
+
+def test_non_4d_input_is_refused():
+    with pytest.raises(netdef.EmitError, match=r"expected a float \(N, C, H, W\) input"):
+        netdef.define(nn.MaxPool2d(2), {"x": netdef.Input((2, 8, 8))})

@@ -1,0 +1,103 @@
+"""The netdef console command, run in-process through cli.main."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from netdef.cli import main
+from models.twins.lenet import LeNet as TorchLeNet
+
+
+@pytest.fixture(scope="module")
+def lenet_wts(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("cli") / "lenet.wts"
+    netdef.export_wts(TorchLeNet().eval(), path)
+    return path
+
+
+def test_export_from_factory_and_checkpoint(tmp_path, capsys):
+    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "a.wts")]) == 0
+    names = list(netdef.load_wts(tmp_path / "a.wts"))
+    assert "net.1.num_batches_tracked" in names and names[0] == "net.0.weight"
+
+    twin = TorchLeNet()
+    torch.save(twin.state_dict(), tmp_path / "ckpt.pth")
+    assert main(["export", str(tmp_path / "ckpt.pth"), "-o", str(tmp_path / "b.wts")]) == 0
+    loaded = netdef.load_wts(tmp_path / "b.wts")
+    np.testing.assert_array_equal(loaded["conv1.weight"], twin.conv1.weight.detach().numpy().ravel())
+
+
+def test_export_refuses_full_pickles(tmp_path, capsys):
+    torch.save({"model": TorchLeNet()}, tmp_path / "full.pth")  # a pickled nn.Module, not a state dict
+    assert main(["export", str(tmp_path / "full.pth"), "-o", str(tmp_path / "x.wts")]) == 1
+    assert "weights-only" in capsys.readouterr().err
+    assert not (tmp_path / "x.wts").exists()
+
+
+def test_build_writes_engine_and_metadata(tmp_path, lenet_wts, capsys):
+    out = tmp_path / "lenet.engine"
+    rc = main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out), "--precision", "fp16"])
+    assert rc == 0
+    meta = json.loads((tmp_path / "lenet.engine.json").read_text())
+    assert meta["precision"] == "fp16" and meta["engine_bytes"] == out.stat().st_size
+    assert meta["inputs"]["x"]["shape"] == [1, 1, 32, 32]
+    assert "runs only with this TensorRT" in capsys.readouterr().out
+
+
+def test_build_with_dynamic_input(tmp_path, lenet_wts):
+    spec = "x=-1x1x32x32,min=1x1x32x32,opt=4x1x32x32,max=16x1x32x32"
+    out = tmp_path / "dyn.engine"
+    assert main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "--input", spec, "-o", str(out)]) == 0
+    meta = json.loads((tmp_path / "dyn.engine.json").read_text())
+    assert meta["inputs"]["x"]["max"] == [16, 1, 32, 32]
+
+
+def test_build_reports_unbound_weights(tmp_path, capsys):
+    assert main(["build", "models.lenet:LeNet", "-o", str(tmp_path / "x.engine")]) == 1
+    err = capsys.readouterr().err
+    assert "unbound weights" in err and "conv1.weight" in err
+
+
+def test_run_reference_matches_torch(tmp_path, lenet_wts, capsys):
+    x = np.random.default_rng(1).standard_normal((2, 1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(lenet_wts), "--input", "x=2x1x32x32"]
+    assert main([*args, "--feed", f"x={tmp_path / 'x.npy'}", "--save", str(tmp_path)]) == 0
+    twin = TorchLeNet().eval()
+    netdef.weights.load_into_torch(twin, netdef.load_wts(lenet_wts))
+    expected = twin(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "output.npy"), expected, atol=1e-5)
+    assert "output: shape (2, 10) float32" in capsys.readouterr().out
+
+
+def test_run_rejects_unknown_feed(tmp_path, lenet_wts, capsys):
+    np.save(tmp_path / "y.npy", np.zeros(1, np.float32))
+    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(lenet_wts), "--feed", f"y={tmp_path}/y.npy"]
+    assert main(args) == 1
+    assert "not inputs" in capsys.readouterr().err
+
+
+def test_inspect_lists_layers_with_module_names(lenet_wts, capsys):
+    assert main(["inspect", "models.lenet:LeNet", "--weights", str(lenet_wts)]) == 0
+    out = capsys.readouterr().out
+    assert "conv1/conv" in out and "CONVOLUTION" in out and "(1, 6, 28, 28) FLOAT" in out
+    assert "fc3/matmul" in out and "outputs ['output']" in out
+
+
+def test_inspect_engine_prints_metadata(tmp_path, lenet_wts, capsys):
+    out = tmp_path / "e.engine"
+    main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out)])
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "LeNet"
+
+
+def test_bad_model_spec_is_a_clear_error(capsys):
+    assert main(["inspect", "models.lenet:NoSuchModel"]) == 1
+    assert "has no attribute 'NoSuchModel'" in capsys.readouterr().err
