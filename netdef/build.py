@@ -32,16 +32,18 @@ class BuiltEngine:
     data: bytes
     metadata: dict
     path: Path | None = None
+    #: True when ``build(cache=...)`` returned it from the engine cache without building
+    cached: bool = False
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the engine and its sidecar atomically (a failed write leaves old files intact)."""
         path = Path(path)
+        text = json.dumps(self.metadata, indent=2) + "\n"  # before touching files: a bad value changes nothing
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "wb") as f:
             f.write(self.data)
         with atomic_write(metadata_path(path), "w") as f:
-            json.dump(self.metadata, f, indent=2)
-            f.write("\n")
+            f.write(text)
         self.path = path
         return path
 
@@ -50,66 +52,136 @@ def build(
     model: Module | Network,
     inputs: Mapping[str, Input] | None = None,
     *,
-    precision: str = "fp32",
+    precision: str | None = None,
     workspace: int | None = None,
     output: str | os.PathLike | None = None,
     optimization_level: int | None = None,
     compute_capabilities: Sequence[str] = (),
+    refit: bool = False,
+    cache: bool | str | os.PathLike | None = None,
+    force: bool = False,
 ) -> BuiltEngine:
     """Build a serialized engine from a netdef model (with ``inputs``) or an already defined Network.
 
-    ``workspace`` caps TensorRT's scratch memory in bytes; ``compute_capabilities`` (TensorRT-RTX only,
+    ``precision`` ('fp32' by default, 'fp16', 'bf16') is for a model; a Network keeps the one it was defined
+    with. ``workspace`` caps TensorRT's scratch memory in bytes; ``compute_capabilities`` (TensorRT-RTX only,
     e.g. ``("SM86", "SM89")``) picks target GPUs; ``output`` writes ``<output>`` and ``<output>.json``.
-    Engines run only with the TensorRT backend and version that built them, on the GPUs they target.
+    ``refit=True`` makes the engine's weights replaceable later (``netdef refit``). ``cache`` (True for the
+    default folder, or a folder) returns a previously built engine whose content key matches; ``force``
+    rebuilds anyway. Engines run only with the TensorRT backend and version that built them, on the GPUs
+    they target.
     """
     if isinstance(model, Network):
         if inputs is not None:
             raise BuildError("pass inputs to netdef.define(), not to build(), when building a Network")
+        if precision is not None and precision != model.precision:
+            raise BuildError(
+                f"this Network was defined in {model.precision}; precision={precision!r} cannot change it: "
+                "pass precision to netdef.define(), or build the model itself with build(model, inputs, precision=...)"
+            )
         network = model
     else:
         if inputs is None:
             raise BuildError("build(model) needs inputs={'x': netdef.Input(shape)} to define the network")
-        network = define(model, inputs, precision=precision)
+        network = define(model, inputs, precision=precision or "fp32")
 
-    config = builder().create_builder_config()
-    if workspace is not None:
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace))
-    if optimization_level is not None:
-        config.builder_optimization_level = int(optimization_level)
-    if compute_capabilities:
-        if not hasattr(trt, "ComputeCapability"):
-            raise BuildError(
-                f"compute_capabilities is a TensorRT-RTX option; the {BACKEND} backend builds for this GPU"
-            )
-        config.num_compute_capabilities = len(compute_capabilities)
-        for i, cc in enumerate(compute_capabilities):
-            if cc not in trt.ComputeCapability.__members__:
-                raise BuildError(
-                    f"unknown compute capability {cc!r}; use {', '.join(trt.ComputeCapability.__members__)}"
-                )
-            config.set_compute_capability(trt.ComputeCapability.__members__[cc], i)
-    dynamic = {name: spec for name, spec in network.inputs.items() if spec.is_dynamic}
-    if dynamic:
-        profile = builder().create_optimization_profile()
-        for name, spec in dynamic.items():
-            profile.set_shape(name, spec.min, spec.opt, spec.max)
-        config.add_optimization_profile(profile)
+    if isinstance(compute_capabilities, str):
+        compute_capabilities = (compute_capabilities,)
+    options = _options(network, workspace, optimization_level, tuple(compute_capabilities), refit)
+    store = key = None
+    if cache:
+        from netdef.cache import EngineCache, cache_key
 
+        store = EngineCache(None if cache is True else cache)
+        key = cache_key(network.network, options)
+        hit = None if force else store.get(key)
+        if hit is not None:
+            if output is not None:
+                hit.save(output)
+            return hit
+
+    config = _config(network, options)
     mark = len(LOGGER.messages)
     start = time.perf_counter()
-    serialized = builder().build_serialized_network(network.network, config)
+    serialized = _serialize(network.network, config)
     seconds = time.perf_counter() - start
     if serialized is None:
         problems = "; ".join(LOGGER.errors_since(mark)) or "the builder returned no engine"
+        if refit and BACKEND == "tensorrt_rtx":
+            problems += " (TensorRT-RTX builds refittable engines only on a machine with a supported GPU)"
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
     data = bytes(serialized)
-    built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, compute_capabilities))
+    built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
+    if store is not None:
+        built.metadata["cache_key"] = key
+        store.put(key, built)
     if output is not None:
         built.save(output)
     return built
 
 
-def _metadata(network: Network, data: bytes, seconds: float, ccs: Sequence[str]) -> dict:
+def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):
+    """The one call into TensorRT's builder."""
+    return builder().build_serialized_network(network, config)
+
+
+def _options(network: Network, workspace, optimization_level, ccs: tuple[str, ...], refit: bool) -> dict:
+    """Validated build options: everything besides the network that decides what the engine is."""
+    if workspace is not None and int(workspace) <= 0:
+        raise BuildError(f"workspace={workspace} must be a positive number of bytes (e.g. 1 << 30)")
+    if optimization_level is not None and not 0 <= int(optimization_level) <= 5:
+        raise BuildError(f"optimization_level={optimization_level} must be 0..5 (TensorRT's default is 3)")
+    if ccs and not hasattr(trt, "ComputeCapability"):
+        raise BuildError(f"compute_capabilities is a TensorRT-RTX option; the {BACKEND} backend builds for this GPU")
+    for cc in ccs:
+        if cc not in trt.ComputeCapability.__members__:
+            raise BuildError(f"unknown compute capability {cc!r}; use {', '.join(trt.ComputeCapability.__members__)}")
+    counts = {len(spec.all_profiles) for spec in network.inputs.values() if spec.is_dynamic}
+    if len(counts) > 1:
+        raise BuildError("every dynamic input needs the same number of optimization profiles")
+    target = list(ccs)
+    if BACKEND != "tensorrt_rtx":  # full TensorRT builds for the GPU it runs on
+        from netdef.runtime.device import current_gpu
+
+        gpu = current_gpu()
+        target = [gpu.name, *gpu.compute_capability] if gpu else ["no GPU"]
+    return {
+        "backend": BACKEND,
+        "backend_version": VERSION,
+        "netdef_version": __version__,
+        "precision": network.precision,
+        "workspace": None if workspace is None else int(workspace),
+        "optimization_level": optimization_level,
+        "compute_capabilities": list(ccs),
+        "target": target,
+        "refit": bool(refit),
+        "profiles": {name: spec.all_profiles for name, spec in network.inputs.items() if spec.is_dynamic},
+    }
+
+
+def _config(network: Network, options: dict) -> trt.IBuilderConfig:
+    config = builder().create_builder_config()
+    if options["workspace"] is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options["workspace"])
+    if options["optimization_level"] is not None:
+        config.builder_optimization_level = int(options["optimization_level"])
+    ccs = options["compute_capabilities"]
+    if ccs:
+        config.num_compute_capabilities = len(ccs)
+        for i, cc in enumerate(ccs):
+            config.set_compute_capability(trt.ComputeCapability.__members__[cc], i)
+    if options["refit"]:
+        config.set_flag(trt.BuilderFlag.REFIT)
+    profiles = options["profiles"]
+    for k in range(max((len(p) for p in profiles.values()), default=0)):
+        profile = builder().create_optimization_profile()
+        for name, triples in profiles.items():
+            profile.set_shape(name, *triples[k])
+        config.add_optimization_profile(profile)
+    return config
+
+
+def _metadata(network: Network, data: bytes, seconds: float, options: dict) -> dict:
     net = network.network
     outputs = []
     for i in range(net.num_outputs):
@@ -122,12 +194,17 @@ def _metadata(network: Network, data: bytes, seconds: float, ccs: Sequence[str])
         "backend_version": VERSION,
         "model": network.model_name,
         "precision": network.precision,
-        "inputs": {name: spec.to_json() for name, spec in network.inputs.items()},
+        # lists, not tuples: the in-memory metadata is exactly what the sidecar holds
+        "inputs": {
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in spec.to_json().items()}
+            for name, spec in network.inputs.items()
+        },
         "outputs": outputs,
         "weights_sha256": network.weights_digest,
         "engine_sha256": hashlib.sha256(data).hexdigest(),
         "engine_bytes": len(data),
-        "compute_capabilities": list(ccs),
+        "compute_capabilities": options["compute_capabilities"],
+        "refittable": options["refit"],
         "build_seconds": round(seconds, 3),
         "note": "an engine runs only with the TensorRT backend and version that built it, on the GPUs it targets",
     }

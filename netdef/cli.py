@@ -128,16 +128,44 @@ def cmd_build(args) -> None:
     import netdef
 
     model, inputs = _model_and_inputs(args)
-    ccs = tuple(args.compute_capability or ())
+    network = netdef.define(model, inputs, precision=args.precision, overrides=_overrides(args))
     built = netdef.build(
-        model, inputs, precision=args.precision, workspace=args.workspace, output=args.output, compute_capabilities=ccs
+        network,
+        workspace=args.workspace,
+        output=args.output,
+        compute_capabilities=tuple(args.compute_capability or ()),
+        refit=args.refit,
+        cache=args.cache,
+        force=args.force,
     )
     meta = built.metadata
+    how = "from the engine cache" if built.cached else f"in {meta['build_seconds']} s"
     print(
-        f"built {args.output}: {meta['engine_bytes'] / 1e6:.2f} MB, {meta['precision']}, "
-        f"{meta['backend']} {meta['backend_version']}, {meta['build_seconds']} s"
+        f"built {args.output} {how}: {meta['engine_bytes'] / 1e6:.2f} MB, {meta['precision']}, "
+        f"{meta['backend']} {meta['backend_version']}"
     )
     print("note: the engine runs only with this TensorRT backend and version, on the GPUs it was built for")
+
+
+def _overrides(args) -> dict[str, str]:
+    try:
+        return dict(o.split("=", 1) for o in (getattr(args, "override", None) or []))
+    except ValueError:
+        raise NetdefError(f"bad --override {args.override}; write it as module.path=fp32") from None
+
+
+def cmd_refit(args) -> None:
+    import netdef
+    from netdef.runtime.refit import refit
+
+    engine = netdef.Engine.load(args.engine)
+    args.model = args.model_spec
+    model, inputs = _model_and_inputs(args)
+    network = netdef.define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
+    names = refit(engine, network)
+    out = args.output or args.engine
+    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out)
+    print(f"refitted {len(names)} weights of {args.engine} from {args.weights}; wrote {out}")
 
 
 def cmd_run(args) -> None:
@@ -200,7 +228,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="engine path; metadata goes to <output>.json")
     p.add_argument("--workspace", type=lambda s: int(float(s)), help="workspace limit in bytes (e.g. 1e9)")
     p.add_argument("--compute-capability", action="append", help="TensorRT-RTX target, e.g. SM86 (repeatable)")
+    p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
+    p.add_argument("--refit", action="store_true", help="build a refittable engine (see `netdef refit`)")
+    p.add_argument("--cache", nargs="?", const=True, default=None, help="use the engine cache (optionally a folder)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the cache holds a matching engine")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("refit", help="swap the weights of a refittable engine without rebuilding (needs a GPU)")
+    p.add_argument("engine", help="a refittable engine built by netdef")
+    p.add_argument("--model", dest="model_spec", required=True, help=MODEL_HELP)
+    p.add_argument("--weights", required=True, help="the new weights file")
+    p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
+    p.add_argument("--input", action="append", help="the inputs the engine was built with (default: the model's)")
+    p.add_argument("-o", "--output", help="write the refitted engine here (default: in place)")
+    p.set_defaults(func=cmd_refit)
 
     p = sub.add_parser("run", help="run an engine on the GPU, or a model on the CPU reference (--reference)")
     _model_args(p)

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,22 @@ _NETDEF_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _current: contextvars.ContextVar[EmitContext | None] = contextvars.ContextVar("netdef_context", default=None)
 
 
+@dataclass
+class ModuleCall:
+    """One module call during define(): the tensors it took and returned, and where it was made."""
+
+    path: str
+    module: Module
+    #: n-th call of this module (a module called twice, like a shared ReLU, has calls 0 and 1)
+    index: int
+    #: path of the module whose forward made the call (None for the root model)
+    caller: str | None
+    #: 'file:line' of the user's source that made the call
+    site: str | None
+    inputs: list[trt.ITensor]
+    outputs: list[trt.ITensor]
+
+
 class EmitContext:
     """State shared by every op emitted into one network."""
 
@@ -38,6 +55,13 @@ class EmitContext:
         self._scopes: list[tuple[str, Module]] = []
         self._names: dict[str, int] = {}
         self.module_paths: dict[int, str] = {}
+        #: every module call, in the order the calls returned (parity compares them with torch's hooks)
+        self.module_calls: list[ModuleCall] = []
+        #: refit names of every non-empty weights array handed to TensorRT -> the array
+        self.named_weights: dict[str, np.ndarray] = {}
+        self._pending_weights: list[tuple[trt.Weights, np.ndarray, str | None]] = []
+        #: id(module) -> compute dtype for modules whose precision differs from the network's
+        self.precision_overrides: dict[int, trt.DataType] = {}
 
     # -- scopes and names -------------------------------------------------------------------
     @contextmanager
@@ -68,14 +92,51 @@ class EmitContext:
         self._names[base] = n + 1
         return base if n == 0 else f"{base}_{n}"
 
+    # -- precision -------------------------------------------------------------------------------
+    @contextmanager
+    def compute(self, dtype: trt.DataType) -> Iterator[trt.DataType]:
+        """Emit weights in ``dtype`` inside; yields the enclosing compute dtype."""
+        outer, self.compute_dtype = self.compute_dtype, dtype
+        try:
+            yield outer
+        finally:
+            self.compute_dtype = outer
+
+    def cast_floats(self, value, dtype: trt.DataType):
+        """``value`` with every float Tensor in it (nested tuples, lists, dicts) cast to ``dtype``."""
+        from netdef.functional import cast
+        from netdef.tensor import Tensor
+
+        if isinstance(value, Tensor):
+            if value.dtype.name not in ("FLOAT", "HALF", "BF16") or value.dtype == dtype:
+                return value
+            out = cast(value, dtype)
+            out.uncast = value
+            return out
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.cast_floats(v, dtype) for v in value)
+        if isinstance(value, dict):
+            return {k: self.cast_floats(v, dtype) for k, v in value.items()}
+        return value
+
+    def record_call(self, args, kwargs, result):
+        """Note that the module in scope took ``args``/``kwargs`` and returned ``result``; returns ``result``."""
+        path, module = self._scopes[-1]
+        index = sum(c.module is module for c in self.module_calls)
+        caller = self._scopes[-2][0] if len(self._scopes) > 1 else None
+        frame = _user_frame(sys._getframe(1))
+        site = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
+        inputs = [t.itensor for t in _tensors((args, kwargs))]
+        outputs = [t.itensor for t in _tensors(result)]
+        self.module_calls.append(ModuleCall(path, module, index, caller, site, inputs, outputs))
+        return result
+
     # -- errors ------------------------------------------------------------------------------
     def where(self) -> str:
         """'module `path` (Class), at file:line' for the innermost user frame on the stack."""
         module = self.module
-        who = f"module `{self.path}` ({type(module).__name__})" if module is not None else "the root model"
-        frame = sys._getframe(1)
-        while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR):
-            frame = frame.f_back
+        who = f"module `{self.path or '<root>'}` ({type(module).__name__})" if module is not None else "the root model"
+        frame = _user_frame(sys._getframe(1))
         if frame is not None:
             who += f", at {frame.f_code.co_filename}:{frame.f_lineno}"
         return who
@@ -104,16 +165,47 @@ class EmitContext:
                 msg = "; ".join(LOGGER.errors_since(mark)) or "TensorRT could not infer the output shape"
                 raise self.error(op, msg) from None
             out.name = layer.name if layer.num_outputs == 1 else f"{layer.name}:{i}"
+        several = len(self._pending_weights) > 1
+        for i, (w, arr, role) in enumerate(self._pending_weights):
+            name = f"{layer.name}.{role if role is not None else i}" if several or role else layer.name
+            if arr.size and self.network.set_weights_name(w, name):
+                self.named_weights[name] = arr
+        self._pending_weights.clear()
         return layer
 
-    def weights(self, array: np.ndarray, dtype: trt.DataType | None = None) -> trt.Weights:
-        """trt.Weights over ``array`` cast to ``dtype`` (compute dtype by default), kept alive here."""
+    def weights(self, array: np.ndarray, dtype: trt.DataType | None = None, role: str | None = None) -> trt.Weights:
+        """trt.Weights over ``array`` cast to ``dtype`` (compute dtype by default), kept alive here.
+
+        The next layer added names them ``<layer name>.<role>`` (or the layer name) for refitting.
+        """
         from netdef._trt import dtype_to_numpy
 
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
         arr = np.ascontiguousarray(array, dtype=target)
         self.keepalive.append(arr)
-        return trt.Weights(arr)
+        w = trt.Weights(arr)
+        self._pending_weights.append((w, arr, role))
+        return w
+
+
+def _user_frame(frame):
+    """The innermost frame at or above ``frame`` whose code lies outside the netdef package."""
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR):
+        frame = frame.f_back
+    return frame
+
+
+def _tensors(value) -> list:
+    """Every netdef Tensor in ``value`` (nested tuples, lists and dicts), in order."""
+    from netdef.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return []
 
 
 def current() -> EmitContext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from netdef._trt import NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
-from netdef.context import EmitContext, activate
+from netdef.context import EmitContext, ModuleCall, activate
 from netdef.errors import EmitError
 from netdef.nn.module import Module
 from netdef.tensor import Tensor
@@ -26,6 +27,8 @@ class Input:
     min: tuple[int, ...] | None = None
     opt: tuple[int, ...] | None = None
     max: tuple[int, ...] | None = None
+    #: further optimization profiles as (min, opt, max) triples; the first profile is min/opt/max
+    profiles: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
@@ -34,23 +37,51 @@ class Input:
             value = getattr(self, key)
             if value is not None:
                 object.__setattr__(self, key, tuple(int(d) for d in value))
-        if self.is_dynamic:
-            if self.min is None or self.max is None:
-                raise EmitError(f"Input{self.shape} has dynamic dims (-1): give min= and max= shapes (opt= optional)")
-            opt = self.opt or self.max
-            object.__setattr__(self, "opt", opt)
-            for name, s in (("min", self.min), ("opt", opt), ("max", self.max)):
+        if not self.is_dynamic:
+            if self.min or self.max or self.profiles:
+                raise EmitError(f"Input{self.shape} has no dynamic dims (-1): min/opt/max/profiles do not apply")
+            return
+        if self.min is None or self.max is None:
+            raise EmitError(f"Input{self.shape} has dynamic dims (-1): give min= and max= shapes (opt= optional)")
+        object.__setattr__(self, "opt", self.opt or self.max)
+        extra = tuple(tuple(tuple(int(d) for d in s) for s in p) for p in self.profiles)
+        object.__setattr__(self, "profiles", extra)
+        for lo, opt, hi in self.all_profiles:
+            for name, s in (("min", lo), ("opt", opt), ("max", hi)):
                 if len(s) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, s)):
-                    raise EmitError(f"Input{self.shape}: {name}={s} must match the static dims of shape")
-            if any(not a <= b <= c for a, b, c in zip(self.min, opt, self.max)):
-                raise EmitError(f"Input{self.shape}: need min <= opt <= max, got {self.min}, {opt}, {self.max}")
+                    raise EmitError(f"Input{self.shape}: {name}={s} must match the rank and static dims of shape")
+            if any(not a <= b <= c for a, b, c in zip(lo, opt, hi)) or min(lo) < 0:
+                raise EmitError(f"Input{self.shape}: need 0 <= min <= opt <= max, got {lo}, {opt}, {hi}")
 
     @property
     def is_dynamic(self) -> bool:
         return any(d < 0 for d in self.shape)
 
+    @property
+    def all_profiles(self) -> list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+        """Every (min, opt, max) profile; empty for a static input."""
+        if not self.is_dynamic:
+            return []
+        return [(self.min, self.opt, self.max), *self.profiles]
+
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        """Whether ``shape`` matches the static dims and lies inside some profile."""
+        shape = tuple(shape)
+        if len(shape) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, shape)):
+            return False
+        return not self.is_dynamic or any(
+            all(a <= v <= c for a, v, c in zip(lo, shape, hi)) for lo, _, hi in self.all_profiles
+        )
+
     def to_json(self) -> dict:
-        return {"shape": list(self.shape), "dtype": self.dtype, "min": self.min, "opt": self.opt, "max": self.max}
+        return {
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "min": self.min,
+            "opt": self.opt,
+            "max": self.max,
+            "profiles": [list(map(list, p)) for p in self.profiles],
+        }
 
 
 @dataclass
@@ -64,6 +95,10 @@ class Network:
     weights_digest: str
     model_name: str
     keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
+    #: refit name (``<layer name>.<role>``) -> the array TensorRT holds for it
+    named_weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: every module call of the forward, in the order the calls returned (what parity compares)
+    module_calls: list[ModuleCall] = field(default_factory=list, repr=False)
 
     def layers(self) -> list[dict]:
         """One row per layer: index, name, type, output shapes and dtypes."""
@@ -101,12 +136,21 @@ def weights_digest(model: Module) -> str:
     return h.hexdigest()
 
 
-def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") -> Network:
+def define(
+    model: Module,
+    inputs: Mapping[str, Input],
+    precision: str = "fp32",
+    overrides: Mapping[str | type, str] | None = None,
+    output_dtype: str | Mapping[str, str] = "float32",
+) -> Network:
     """Emit ``model.forward`` into a new INetworkDefinition.
 
     ``inputs`` maps input names to ``Input`` specs, passed to ``forward`` positionally in order.
-    ``precision`` ('fp32', 'fp16', 'bf16') is the compute dtype: float inputs are cast to it on entry,
-    weights are emitted in it, and float outputs are cast back to float32.
+    ``precision`` ('fp32', 'fp16', 'bf16') is the compute dtype: float inputs are cast to it on entry
+    and weights are emitted in it. ``overrides`` gives some modules another precision, keyed by module
+    path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
+    are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
+    one per output name).
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -117,8 +161,11 @@ def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") 
     unbound = [name for name, p in model.state_dict().items() if p.data is None]
     if unbound:
         shown = ", ".join(unbound[:8]) + (f" and {len(unbound) - 8} more" if len(unbound) > 8 else "")
+        first = unbound[0].rpartition(".")[0]
+        owner = model.get_submodule(first)
         raise EmitError(
-            f"{type(model).__name__} has {len(unbound)} unbound weights ({shown}); "
+            f"{type(model).__name__} has {len(unbound)} unbound weights ({shown}); the first belongs to module "
+            f"`{first or '<root>'}` ({type(owner).__name__}, created at {owner.defined_at}); "
             "bind them first with model.load_weights('model.wts')"
         )
 
@@ -127,6 +174,7 @@ def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") 
     network.name = type(model).__name__
     ctx = EmitContext(network, compute)
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
+    ctx.precision_overrides = _resolve_overrides(model, overrides or {})
     with activate(ctx):
         args = []
         for name, spec in inputs.items():
@@ -140,7 +188,7 @@ def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") 
                 t = cast(t, compute)
             args.append(t)
         result = model(*args)
-        outputs = _mark_outputs(ctx, result)
+        outputs = _mark_outputs(ctx, result, output_dtype)
     return Network(
         network=network,
         inputs=dict(inputs),
@@ -149,10 +197,32 @@ def define(model: Module, inputs: Mapping[str, Input], precision: str = "fp32") 
         weights_digest=weights_digest(model),
         model_name=type(model).__name__,
         keepalive=ctx.keepalive,
+        named_weights=ctx.named_weights,
+        module_calls=ctx.module_calls,
     )
 
 
-def _mark_outputs(ctx: EmitContext, result) -> list[str]:
+def _resolve_overrides(model: Module, overrides: Mapping[str | type, str]) -> dict[int, trt.DataType]:
+    """id(module) -> compute dtype, for every module an override key matches (paths win over classes)."""
+    resolved: dict[int, trt.DataType] = {}
+    used: set = set()
+    for key, precision in overrides.items():
+        if precision not in PRECISIONS:
+            raise EmitError(f"override {key!r}: precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    for path, module in model.named_modules():
+        by_class = [k for k in overrides if isinstance(k, type) and isinstance(module, k)]
+        by_path = [k for k in overrides if isinstance(k, str) and fnmatch.fnmatchcase(path, k)]
+        for key in by_class + by_path:  # later (path) keys win
+            resolved[id(module)] = dtype_from_name(PRECISIONS[overrides[key]])
+            used.add(key)
+    unused = [k for k in overrides if k not in used]
+    if unused:
+        names = [k.__name__ if isinstance(k, type) else k for k in unused]
+        raise EmitError(f"precision overrides match no module: {names}; keys are module paths or classes")
+    return resolved
+
+
+def _mark_outputs(ctx: EmitContext, result, output_dtype: str | Mapping[str, str]) -> list[str]:
     if isinstance(result, Tensor):
         named = {"output": result}
     elif isinstance(result, Mapping):
@@ -167,8 +237,11 @@ def _mark_outputs(ctx: EmitContext, result) -> list[str]:
     for name, t in named.items():
         if not isinstance(t, Tensor):
             raise EmitError(f"output {name!r} is a {type(t).__name__}, not a netdef.Tensor")
-        if t.dtype.name in ("HALF", "BF16"):
-            t = cast(t, trt.float32)
+        wanted = output_dtype.get(name, "float32") if isinstance(output_dtype, Mapping) else output_dtype
+        if t.uncast is not None and t.uncast.dtype == dtype_from_name(wanted):
+            t = t.uncast  # an override module's output: skip the round trip through the outer precision
+        if t.dtype.name in ("FLOAT", "HALF", "BF16") and t.dtype != dtype_from_name(wanted):
+            t = cast(t, dtype_from_name(wanted))
         elif t.itensor.is_network_input or t.itensor.is_network_output:
             layer = ctx.add_layer("output", lambda net, t=t: net.add_identity(t.itensor))
             t = Tensor(layer.get_output(0), ctx)

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 class Tensor:
     """A tensor of the network being defined. Operators and methods follow torch and emit layers."""
 
-    __slots__ = ("ctx", "itensor")
+    __slots__ = ("ctx", "itensor", "uncast")
 
     def __init__(self, itensor: trt.ITensor, ctx: EmitContext) -> None:
         self.itensor = itensor
         self.ctx = ctx
+        #: at a precision-override boundary, the tensor before its cast back to the outer dtype
+        self.uncast: Tensor | None = None
 
     # -- metadata ----------------------------------------------------------------------------
     @property

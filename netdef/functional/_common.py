@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from netdef._trt import dtype_to_numpy, trt
+from netdef._trt import trt
 from netdef.context import EmitContext, current
 from netdef.tensor import Tensor
 
@@ -43,10 +43,9 @@ def norm_dim(ctx: EmitContext, op: str, dim: int, ndim: int) -> int:
 
 def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str = "constant") -> Tensor:
     """A constant layer holding ``array`` (cast to ``dtype``)."""
-    arr = np.ascontiguousarray(array, dtype=dtype_to_numpy(dtype))
-    ctx.keepalive.append(arr)
-    shape = arr.shape if arr.ndim else (1,)
-    layer = ctx.add_layer(op, lambda net: net.add_constant(shape, trt.Weights(arr)))
+    shape = tuple(np.shape(array)) or (1,)
+    weights = ctx.weights(array, dtype)
+    layer = ctx.add_layer(op, lambda net: net.add_constant(shape, weights))
     return wrap(layer.get_output(0), ctx)
 
 

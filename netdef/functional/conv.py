@@ -53,8 +53,8 @@ def conv2d(
     stride = _pair(stride, 2, "stride", ctx, op)
     dilation = _pair(dilation, 2, "dilation", ctx, op)
     pre, post = _conv_padding(padding, (kh, kw), dilation, stride, ctx, op)
-    kernel = ctx.weights(weight, input.dtype)
-    bias_w = ctx.weights(bias, input.dtype) if bias is not None else trt.Weights(input.dtype)
+    kernel = ctx.weights(weight, input.dtype, "kernel")
+    bias_w = ctx.weights(bias, input.dtype, "bias") if bias is not None else trt.Weights(input.dtype)
 
     def make(net):
         layer = net.add_convolution_nd(input.itensor, out_channels, (kh, kw), kernel, bias_w)

@@ -1,9 +1,24 @@
-"""Elementwise arithmetic with torch broadcasting: add, sub, mul, div, maximum, minimum, pow."""
+"""Elementwise ops with torch broadcasting: arithmetic, comparisons, logic, where, clamp."""
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from netdef._trt import trt
-from netdef.functional._common import binary_operands, wrap
+from netdef.functional._common import (
+    binary_operands,
+    broadcast_shape,
+    constant,
+    context_of,
+    is_float,
+    require_tensor,
+    scalar_like,
+    unsqueeze_to,
+    wrap,
+)
+from netdef.functional.dtype import cast
 from netdef.tensor import Tensor
 
 _OPS = trt.ElementWiseOperation
@@ -31,7 +46,11 @@ def mul(input, other) -> Tensor:
 
 
 def div(input, other) -> Tensor:
-    """``input / other`` (true division of float tensors)."""
+    """``input / other``: true division; integer tensors are divided as floats, as in torch."""
+    ctx = context_of(input, other)
+    input, other = (
+        cast(t, ctx.compute_dtype) if isinstance(t, Tensor) and not is_float(t) else t for t in (input, other)
+    )
     return _elementwise("div", _OPS.DIV, input, other)
 
 
@@ -46,5 +65,142 @@ def minimum(input, other) -> Tensor:
 
 
 def pow(input, exponent) -> Tensor:
-    """``input ** exponent``."""
+    """``input ** exponent`` (either side may be a Python number); ``x ** 2`` is emitted as ``x * x``."""
+    if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and exponent == 2:
+        return _elementwise("pow", _OPS.PROD, input, input)
     return _elementwise("pow", _OPS.POW, input, exponent)
+
+
+# -- comparisons and logic (bool results, for where / masked_fill) ----------------------------------
+
+
+def _require_bool(op: str, *values) -> None:
+    for v in values:
+        if isinstance(v, Tensor) and v.dtype != trt.bool:
+            raise v.ctx.error(op, f"expects bool tensors, got {v.dtype.name} `{v.name}`; compare it first (x != 0)")
+
+
+def _not(op: str, t: Tensor) -> Tensor:
+    layer = t.ctx.add_layer(op + "_not", lambda net: net.add_unary(t.itensor, trt.UnaryOperation.NOT))
+    return wrap(layer.get_output(0), t.ctx)
+
+
+def eq(input, other) -> Tensor:
+    """``input == other`` as a bool tensor."""
+    return _elementwise("eq", _OPS.EQUAL, input, other)
+
+
+def ne(input, other) -> Tensor:
+    """``input != other`` as a bool tensor (True where either is NaN, as torch)."""
+    return _not("ne", _elementwise("ne", _OPS.EQUAL, input, other))
+
+
+def gt(input, other) -> Tensor:
+    """``input > other`` as a bool tensor."""
+    return _elementwise("gt", _OPS.GREATER, input, other)
+
+
+def lt(input, other) -> Tensor:
+    """``input < other`` as a bool tensor."""
+    return _elementwise("lt", _OPS.LESS, input, other)
+
+
+def _or_equal(op: str, strict: trt.ElementWiseOperation, input, other) -> Tensor:
+    ctx, a, b = binary_operands(op, input, other)
+    if not is_float(a):  # no NaN: one comparison and a NOT
+        inverse = _OPS.LESS if strict == _OPS.GREATER else _OPS.GREATER
+        return _not(op, _elementwise(op, inverse, a, b))
+    # (a > b) or (a == b): False where either is NaN, as torch (not (a < b) would be True)
+    return logical_or(_elementwise(op, strict, a, b), _elementwise(op + "_eq", _OPS.EQUAL, a, b))
+
+
+def ge(input, other) -> Tensor:
+    """``input >= other`` as a bool tensor."""
+    return _or_equal("ge", _OPS.GREATER, input, other)
+
+
+def le(input, other) -> Tensor:
+    """``input <= other`` as a bool tensor."""
+    return _or_equal("le", _OPS.LESS, input, other)
+
+
+def logical_and(input, other) -> Tensor:
+    """Elementwise AND of bool tensors (``a & b``)."""
+    _require_bool("logical_and", input, other)
+    return _elementwise("logical_and", _OPS.AND, input, other)
+
+
+def logical_or(input, other) -> Tensor:
+    """Elementwise OR of bool tensors (``a | b``)."""
+    _require_bool("logical_or", input, other)
+    return _elementwise("logical_or", _OPS.OR, input, other)
+
+
+def logical_xor(input, other) -> Tensor:
+    """Elementwise XOR of bool tensors (``a ^ b``)."""
+    _require_bool("logical_xor", input, other)
+    return _elementwise("logical_xor", _OPS.XOR, input, other)
+
+
+# -- selection ---------------------------------------------------------------------------------------
+
+
+def where(condition: Tensor, input, other) -> Tensor:
+    """``input`` where ``condition`` is True, else ``other``; all three broadcast as torch.
+
+    ``input`` and ``other`` may be Python numbers (at least one should be a tensor: two numbers give
+    a tensor of the network's float compute dtype, or int32 / bool for integers / bools).
+    """
+    op = "where"
+    ctx = context_of(condition, input, other)
+    if not isinstance(condition, Tensor) or condition.dtype != trt.bool:
+        got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
+        raise ctx.error(op, f"`condition` must be a bool tensor (e.g. x > 0), got {got}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        if not all(isinstance(v, numbers.Number) for v in (input, other)):
+            raise ctx.error(op, "`input` and `other` must be netdef Tensors or Python numbers")
+        if all(isinstance(v, bool) for v in (input, other)):
+            dtype = trt.bool
+        elif all(isinstance(v, int) for v in (input, other)):
+            dtype = trt.int32
+        else:
+            dtype = ctx.compute_dtype
+        input = constant(ctx, np.full((1,) * max(condition.ndim, 1), input), dtype, op + "_scalar")
+    if not isinstance(input, Tensor):
+        input = scalar_like(ctx, input, other, op)
+    if not isinstance(other, Tensor):
+        other = scalar_like(ctx, other, input, op)
+    if input.dtype != other.dtype:
+        raise ctx.error(
+            op,
+            f"`input` and `other` have different dtypes ({input.dtype.name} `{input.name}` and "
+            f"{other.dtype.name} `{other.name}`); cast one with .to(...)",
+        )
+    shape = broadcast_shape(ctx, op, condition.shape, input.shape)
+    broadcast_shape(ctx, op, shape, other.shape)
+    n = max(condition.ndim, input.ndim, other.ndim)
+    c, a, b = (unsqueeze_to(ctx, t, n, op) for t in (condition, input, other))
+    layer = ctx.add_layer(op, lambda net: net.add_select(c.itensor, a.itensor, b.itensor))
+    return wrap(layer.get_output(0), ctx)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a Python number or a tensor) wherever the bool ``mask`` is True."""
+    input = require_tensor("masked_fill", input)
+    return where(mask, value, input)
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """``input`` limited to [min, max] (numbers or tensors; either bound may be None; min > max gives max)."""
+    input = require_tensor("clamp", input)
+    if min is None and max is None:
+        raise input.ctx.error("clamp", "give at least one of `min` and `max`")
+    out = input
+    if min is not None:
+        out = _elementwise("clamp_min", _OPS.MAX, out, min)
+    if max is not None:
+        out = _elementwise("clamp_max", _OPS.MIN, out, max)
+    return out
+
+
+clip = clamp

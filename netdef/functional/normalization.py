@@ -37,8 +37,8 @@ def batch_norm(
     beta = np.zeros(channels) if bias is None else np.asarray(bias, np.float64)
     scale = gamma / np.sqrt(var + eps)
     shift = beta - mean * scale
-    scale_w = ctx.weights(scale, input.dtype)
-    shift_w = ctx.weights(shift, input.dtype)
+    scale_w = ctx.weights(scale, input.dtype, "scale")
+    shift_w = ctx.weights(shift, input.dtype, "shift")
     empty = trt.Weights(input.dtype)
     layer = ctx.add_layer(
         op, lambda net: net.add_scale_nd(input.itensor, trt.ScaleMode.CHANNEL, shift_w, scale_w, empty, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from netdef.nn.module import Module
@@ -20,10 +21,9 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def __getitem__(self, idx: int | slice):
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            return Sequential(*items[idx])
-        return items[idx]
+        if isinstance(idx, slice):  # as torch: the slice keeps the children's names (and state_dict keys)
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[idx]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -58,7 +58,9 @@ class ModuleList(Module):
             self.append(m)
         return self
 
-    def __getitem__(self, idx: int):
+    def __getitem__(self, idx: int | slice):
+        if isinstance(idx, slice):  # as torch: a ModuleList renumbered from 0
+            return ModuleList(list(self._modules.values())[idx])
         return list(self._modules.values())[idx]
 
     def __len__(self) -> int:

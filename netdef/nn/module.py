@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,20 @@ class BindReport:
         return "; ".join(lines)
 
 
+_NETDEF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _construction_site(module: Module) -> str | None:
+    """'file:line' of the first frame outside netdef and outside ``module``'s own ``__init__`` chain."""
+    frame = sys._getframe(2)
+    while frame is not None and (
+        os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR)
+        or (frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is module)
+    ):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
+
+
 class Module:
     """Base class of netdef modules: register Parameters and sub-Modules as attributes, write ``forward``."""
 
@@ -64,6 +79,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", False)
+        #: 'file:line' of the user's source that constructed this module (shown in errors and parity reports)
+        object.__setattr__(self, "defined_at", _construction_site(self))
 
     # -- registration -----------------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -104,12 +121,13 @@ class Module:
         self._modules[name] = module
 
     # -- traversal --------------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module by path, depth first; a module registered twice is listed once unless ``remove_duplicate=False``."""
         seen: set[int] = set()
         stack = [(prefix, self)]
         while stack:
             path, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield path, module
@@ -146,9 +164,12 @@ class Module:
                     yield (f"{path}.{name}" if path else name), b
 
     def state_dict(self) -> OrderedDict[str, Parameter]:
-        """Every weight slot by its torch state_dict name (parameters then buffers, module by module)."""
+        """Every weight slot by its torch state_dict name (parameters then buffers, module by module).
+
+        As in torch, a module registered under two names (shared weights) has entries under both.
+        """
         out: OrderedDict[str, Parameter] = OrderedDict()
-        for path, module in self.named_modules():
+        for path, module in self.named_modules(remove_duplicate=False):
             for table in (module._parameters, module._buffers):
                 for name, p in table.items():
                     if p is not None:
@@ -170,23 +191,33 @@ class Module:
         expected = self.state_dict()
         missing = [k for k in expected if k not in weights]
         unexpected = [k for k in weights if k not in expected]
-        mismatched = []
+        mismatched, unconvertible = [], []
+        arrays: dict[str, np.ndarray] = {}  # converted before anything is bound: all-or-nothing
         for name, p in expected.items():
             if name not in weights:
                 continue
             arr = np.asarray(weights[name])
+            module, _, leaf = name.rpartition(".")
+            sub = self.get_submodule(module)
+            where = f"module `{module or '<root>'}` ({type(sub).__name__})"
             if arr.size != p.numel or (arr.ndim > 1 and arr.shape != p.shape):
-                module, _, leaf = name.rpartition(".")
                 mismatched.append(
-                    f"  {name}: module `{module or '<root>'}` ({type(self.get_submodule(module)).__name__}) "
-                    f"expects {leaf} of shape {p.shape} ({p.numel} values), found shape {arr.shape} "
-                    f"({arr.size} values)"
+                    f"  {name}: {where} expects {leaf} of shape {p.shape} ({p.numel} values), found shape "
+                    f"{arr.shape} ({arr.size} values); the module is created at {sub.defined_at}"
                 )
-        if mismatched or (strict and (missing or unexpected)):
+                continue
+            try:
+                arrays[name] = np.array(arr, dtype=p.dtype, copy=True).reshape(p.shape)
+            except (TypeError, ValueError) as exc:
+                unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, found {arr.dtype} ({exc})")
+        if mismatched or unconvertible or (strict and (missing or unexpected)):
             lines = [f"cannot bind weights to {type(self).__name__}:"]
             if mismatched:
                 lines.append(f"wrong size ({len(mismatched)}):")
                 lines.extend(mismatched)
+            if unconvertible:
+                lines.append(f"not convertible ({len(unconvertible)}):")
+                lines.extend(unconvertible)
             if strict and missing:
                 lines.append(f"missing ({len(missing)}):")
                 lines.extend(f"  {k}: expected shape {expected[k].shape}" for k in missing)
@@ -200,8 +231,8 @@ class Module:
             raise BindError("\n".join(lines))
         report = BindReport(missing=missing, unexpected=unexpected)
         for name, p in expected.items():
-            if name in weights:
-                p.data = np.array(weights[name], dtype=p.dtype, copy=True).reshape(p.shape)
+            if name in arrays:
+                p.data = arrays[name]
                 report.bound.append(name)
         return report
 
@@ -220,7 +251,13 @@ class Module:
 
         ctx = current()
         with ctx.scope(self):
-            return self.forward(*args, **kwargs)
+            dtype = ctx.precision_overrides.get(id(self))
+            if dtype is None or dtype == ctx.compute_dtype:
+                return ctx.record_call(args, kwargs, self.forward(*args, **kwargs))
+            # a precision override: cast float inputs in, emit weights in `dtype`, cast float outputs back
+            with ctx.compute(dtype) as outer:
+                result = self.forward(*ctx.cast_floats(args, dtype), **ctx.cast_floats(kwargs, dtype))
+            return ctx.record_call(args, kwargs, ctx.cast_floats(result, outer))
 
     def eval(self) -> Module:
         return self

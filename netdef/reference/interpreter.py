@@ -104,11 +104,9 @@ def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
     name = itensor.name
     if arr.ndim != len(declared) or any(d >= 0 and d != a for d, a in zip(declared, arr.shape)):
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, the network declares {declared}")
-    if spec is not None and getattr(spec, "is_dynamic", False):
-        if any(not lo <= a <= hi for lo, a, hi in zip(spec.min, arr.shape, spec.max)):
-            raise InterpreterError(
-                f"input {name!r} has shape {arr.shape}, outside the profile min={spec.min} max={spec.max}"
-            )
+    if spec is not None and spec.is_dynamic and not spec.accepts(arr.shape):
+        ranges = "; ".join(f"min={lo} max={hi}" for lo, _, hi in spec.all_profiles)
+        raise InterpreterError(f"input {name!r} has shape {arr.shape}, outside every optimization profile ({ranges})")
     want = dtype_to_numpy(itensor.dtype)
     if arr.dtype != want:
         if np.dtype(arr.dtype).kind != np.dtype(want).kind:

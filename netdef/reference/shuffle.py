@@ -15,9 +15,10 @@ def shuffle(layer, inputs):
         dims = [int(v) for v in inputs[1].tolist()]
     else:
         try:
-            dims = list(layer.reshape_dims)
-        except ValueError:  # no reshape set
+            dims = layer.reshape_dims
+        except ValueError:  # no reshape set (some TensorRT versions raise, others return None)
             dims = None
+        dims = None if dims is None else list(dims)
     if dims is not None and len(dims) and (dims != list(x.shape)):
         if layer.zero_is_placeholder:
             if any(d == 0 and i >= x.dim() for i, d in enumerate(dims)):

@@ -4,6 +4,7 @@ from netdef.runtime.device import Gpu, current_gpu, require_gpu
 from netdef.runtime.engine import Engine, ExecutionContext
 from netdef.runtime.metadata import read_engine
 from netdef.runtime.plan import TensorSpec, check_feeds, specs_from_metadata
+from netdef.runtime.refit import refit
 
 __all__ = [
     "Engine",
@@ -13,6 +14,7 @@ __all__ = [
     "check_feeds",
     "current_gpu",
     "read_engine",
+    "refit",
     "require_gpu",
     "specs_from_metadata",
 ]

@@ -46,6 +46,8 @@ class PycudaBuffers:
     def _slot(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, object]:
         size = max(nbytes(shape, dtype), 1)
         if self._capacity.get(name, -1) < size:
+            if name in self._capacity:  # the old pair may still be in a queued copy: let it finish first
+                self.stream.synchronize()
             self._host[name] = self._cuda.pagelocked_empty(size, np.uint8)
             self._device[name] = self._cuda.mem_alloc(size)
             self._capacity[name] = size

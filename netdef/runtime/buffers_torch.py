@@ -36,10 +36,11 @@ class TorchBuffers:
     def put(self, name: str, array) -> int:
         """The device address of ``array`` (a CUDA tensor is used in place; anything else is copied over)."""
         torch = self._torch
-        if isinstance(array, torch.Tensor) and array.is_cuda and array.is_contiguous():
+        if isinstance(array, torch.Tensor) and array.is_cuda:
             # the engine reads it on our stream: order it after the producer's stream
             self.stream.wait_stream(torch.cuda.current_stream(array.device))
-            t = array
+            with torch.cuda.stream(self.stream):
+                t = array.to(self.device).contiguous()  # the tensor itself when already dense on our device
         else:
             src = array if isinstance(array, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(array))
             with torch.cuda.stream(self.stream):
@@ -49,7 +50,8 @@ class TorchBuffers:
 
     def output(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
         torch = self._torch
-        t = torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, device=self.device)
+        with torch.cuda.stream(self.stream):  # allocated for our stream, so never reused while the engine writes
+            t = torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, device=self.device)
         self._outputs[name] = t
         return t.data_ptr()
 

@@ -36,6 +36,24 @@ def _make_buffers(provider: str):
     raise EngineError(f"unknown buffer provider {provider!r}; use 'auto' or one of {', '.join(PROVIDERS)}")
 
 
+def _as_dtype(spec: TensorSpec, value):
+    """``value`` (numpy array or torch tensor) in the input's dtype: floats convert, other kinds must match."""
+    if isinstance(value, np.ndarray):
+        got, kind = value.dtype, value.dtype.kind
+    else:  # a torch tensor: its dtype's name (float32, float16, bfloat16, int32 ...) is numpy's name too
+        got = str(value.dtype).removeprefix("torch.")
+        kind = "f" if value.is_floating_point() else "?"
+    if str(got) == str(spec.dtype):
+        return value
+    if kind != "f" or spec.dtype.kind not in "fV":  # ml_dtypes' bfloat16 has kind 'V'
+        raise EngineError(f"input {spec.name!r} is {got}; the engine expects {spec.dtype}")
+    if isinstance(value, np.ndarray):
+        return value.astype(spec.dtype)
+    import torch
+
+    return value.to(getattr(torch, str(spec.dtype)))
+
+
 class Engine:
     """A deserialized TensorRT engine. Load with ``Engine.load(path)``; run with ``infer`` or contexts."""
 
@@ -120,11 +138,7 @@ class ExecutionContext:
         ctx = self.context
         with self.buffers:
             for spec in self.engine.inputs:
-                value = feeds[spec.name]
-                if isinstance(value, np.ndarray) and value.dtype != spec.dtype:
-                    if value.dtype.kind != spec.dtype.kind:
-                        raise EngineError(f"input {spec.name!r} is {value.dtype}; the engine expects {spec.dtype}")
-                    value = value.astype(spec.dtype)
+                value = _as_dtype(spec, feeds[spec.name])
                 if any(d < 0 for d in spec.shape):
                     ctx.set_input_shape(spec.name, shapes[spec.name])
                 ctx.set_tensor_address(spec.name, self.buffers.put(spec.name, value))

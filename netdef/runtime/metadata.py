@@ -15,12 +15,18 @@ _REBUILD = "rebuild it on this machine with `netdef build` (engines are not port
 
 
 def read_engine(path: str | os.PathLike, verify: bool = True) -> tuple[bytes, dict]:
-    """The engine's bytes and metadata, after checking file, checksum, backend and version."""
+    """The engine's bytes and metadata, after checking file, checksum, backend and version.
+
+    With ``verify=False`` the engine is not checked against its sidecar, and an engine without one loads
+    with empty metadata.
+    """
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"{path}: no such engine file; build one with `netdef build ... --output {path}`")
     meta_file = metadata_path(path)
     if not meta_file.is_file():
+        if not verify:
+            return path.read_bytes(), {}
         raise EngineError(
             f"{path}: its metadata sidecar {meta_file.name} is missing, so netdef cannot tell which TensorRT "
             f"built it; {_REBUILD}, or load it with verify=False if you know it matches"

@@ -1,0 +1,167 @@
+"""Tensor arithmetic (+ - * / and unary minus) and netdef.functional's elementwise ops against torch."""
+
+from __future__ import annotations
+
+import operator
+import re
+
+import pytest
+import torch
+
+import netdef
+from netdef import F, nn
+
+OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+
+# broadcasting pairs, including different ranks on either side
+SHAPES = [
+    ((2, 3, 4), (2, 3, 4)),
+    ((2, 3, 4), (4,)),
+    ((4,), (2, 3, 4)),
+    ((2, 1, 4), (3, 1)),
+    ((3, 1), (2, 1, 4)),
+    ((2, 3, 4, 5), (3, 1, 5)),
+    ((1, 5), (6, 1)),
+    ((2, 3, 4), (1,)),
+    ((5,), (5,)),
+]
+
+
+def _operands(sa, sb):
+    # the divisor stays away from zero
+    return torch.randn(sa), torch.randn(sb).abs() + 0.5
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize(("sa", "sb"), SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("op", list(OPS))
+def test_tensor_tensor_broadcasting(parity, op, sa, sb, precision):
+    fn = OPS[op]
+    build = precision == "fp32" and sa == (2, 3, 4, 5)
+    parity.check(parity.Fn(fn), fn, *_operands(sa, sb), precision=precision, build=build)
+
+
+SCALARS = [2, -3, 0.5, 1e-3, -2.25]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("scalar", SCALARS)
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("op", list(OPS))
+def test_tensor_and_python_scalar(parity, op, side, scalar, precision):
+    fn = OPS[op]
+
+    def expr(x):
+        return fn(x, scalar) if side == "right" else fn(scalar, x)
+
+    x = torch.randn(2, 3, 4).abs() + 0.5 if side == "left" else torch.randn(2, 3, 4)
+    parity.check(parity.Fn(expr), expr, x, precision=precision, build=precision == "fp32" and scalar == 2)
+
+
+def test_scalar_on_a_vector_and_a_matrix(parity):
+    for shape in [(7,), (3, 4)]:
+        parity.check(parity.Fn(lambda x: 1 - x * 2 / 4 + 3), lambda x: 1 - x * 2 / 4 + 3, torch.randn(shape))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_unary_minus(parity, precision):
+    parity.check(parity.Fn(lambda x: -x), lambda x: -x, torch.randn(2, 5), precision=precision, build=True)
+    parity.check(parity.Fn(lambda x, y: -(x - y) * -y), lambda x, y: -(x - y) * -y, torch.randn(3, 1), torch.randn(4))
+
+
+def test_expression_chain(parity):
+    def expr(a, b, c):
+        return (a + b) * c - a / (b * b + 1) + 2 * c - 1
+
+    parity.check(parity.Fn(expr), expr, torch.randn(2, 3, 4), torch.randn(3, 1), torch.randn(4), build=True)
+
+
+FUNCTIONAL = {
+    "add": (F.add, torch.add),
+    "sub": (F.sub, torch.sub),
+    "mul": (F.mul, torch.mul),
+    "div": (F.div, torch.div),
+    "maximum": (F.maximum, torch.maximum),
+    "minimum": (F.minimum, torch.minimum),
+    "pow": (F.pow, torch.pow),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_functional_ops(parity, name):
+    fn, ref = FUNCTIONAL[name]
+    parity.check(parity.Fn(fn), ref, torch.rand(2, 1, 4) + 0.5, torch.randn(3, 1))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "maximum", "minimum"])
+def test_functional_ops_with_scalars(parity, name):
+    fn, ref = FUNCTIONAL[name]
+    parity.check(parity.Fn(lambda x: fn(fn(x, 0.25), -1)), lambda x: ref(ref(x, torch.tensor(0.25)), torch.tensor(-1.0)), torch.randn(5, 2))
+
+
+# --------------------------------------------------------------------------------------- integer tensors
+INT_EXPRS = {
+    "add": lambda x: x + 2,
+    "rsub": lambda x: 7 - x,
+    "mul": lambda x: x * -3,
+    "neg": lambda x: -x,
+    "tensor-tensor": lambda x: x * x + x,
+}
+
+
+@pytest.mark.parametrize("name", list(INT_EXPRS))
+def test_int32_arithmetic(parity, name):
+    expr = INT_EXPRS[name]
+    x = torch.randint(-50, 50, (3, 4), dtype=torch.int32)
+    net = parity.define(parity.Fn(expr), x)
+    got = parity.run(net, x)
+    want = expr(x)
+    assert got.dtype == "int32" and want.dtype == torch.int32
+    parity.assert_close(got, want)
+
+
+def test_int32_true_division_is_float_like_torch(parity):
+    """torch's ``/`` of integer tensors is true division with a float32 result, not C division."""
+    x = torch.tensor([[-7, -6, 5, 9]], dtype=torch.int32)
+    y = torch.tensor([2, 4, -3, 9], dtype=torch.int32)
+    for expr in (lambda a, b: a / b, lambda a, b: a / 2, lambda a, b: 3 / b, lambda a, b: a / 2.5):
+        net = parity.define(parity.Fn(expr), x, y)
+        want = expr(x, y)
+        assert want.dtype == torch.float32
+        parity.assert_close(parity.run(net, x, y), want)
+
+
+# --------------------------------------------------------------------------------------------- errors
+def _define(fn, *shapes_dtypes):
+    class Model(nn.Module):
+        def forward(self, *xs):
+            return fn(*xs)
+
+    inputs = {f"x{i}": netdef.Input(s, dtype=d) for i, (s, d) in enumerate(shapes_dtypes)}
+    return netdef.define(Model(), inputs)
+
+
+def test_float_scalar_with_an_int_tensor_is_refused():
+    with pytest.raises(netdef.EmitError, match=r"cannot combine the INT32 tensor `x0` with the float 0.5; cast it first"):
+        _define(lambda x: x + 0.5, ((2,), "int32"))
+
+
+def test_mixed_dtypes_are_refused():
+    with pytest.raises(netdef.EmitError, match=r"operands have different dtypes \(FLOAT `x0` and INT32 `x1`\)"):
+        _define(lambda x, y: x * y, ((2,), "float32"), ((2,), "int32"))
+
+
+def test_non_number_operand_is_refused():
+    with pytest.raises(netdef.EmitError, match="expected a netdef.Tensor or a Python number, got str"):
+        _define(lambda x: x + "1", ((2,), "float32"))
+
+
+def test_two_scalars_are_refused():
+    with pytest.raises(netdef.EmitError, match="at least one operand must be a netdef.Tensor"):
+        _define(lambda x: F.add(1, 2), ((2,), "float32"))
+
+
+@pytest.mark.parametrize(("sa", "sb"), [((2, 3), (4,)), ((2, 3, 4), (3, 3, 4)), ((5,), (2, 4))])
+def test_shapes_that_do_not_broadcast_are_refused(sa, sb):
+    with pytest.raises(netdef.EmitError, match=re.escape(f"shapes {sa} and {sb} cannot be broadcast together")):
+        _define(operator.add, (sa, "float32"), (sb, "float32"))

@@ -1,0 +1,337 @@
+"""Module: registration, traversal, state_dict key parity with torch twins, and binding weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from netdef import nn
+
+
+# -------------------------------------------------------------------------------- a model and its twin
+class Block(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return netdef.F.relu(self.conv2(netdef.F.relu(self.bn1(self.conv1(x)))) + x)
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.layer1 = nn.Sequential(Block(4), Block(4))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.layer1(self.stem(x))).flatten(1))
+
+
+class TorchBlock(torch.nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(c)
+        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(self.conv2(torch.relu(self.bn1(self.conv1(x)))) + x)
+
+
+class TorchNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.layer1 = torch.nn.Sequential(TorchBlock(4), TorchBlock(4))
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.layer1(self.stem(x))).flatten(1))
+
+
+def torch_twin() -> TorchNet:
+    ref = TorchNet().eval()
+    with torch.no_grad():
+        for m in ref.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.normal_()
+    return ref
+
+
+def entry(msg: str, name: str) -> str:
+    """The line of a BindError message about ``name``."""
+    (line,) = [ln for ln in msg.splitlines() if ln.startswith(f"  {name}: ")]
+    return line
+
+
+def weights_of(ref: torch.nn.Module) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in ref.state_dict().items()}
+
+
+# ---------------------------------------------------------------------------------------- registration
+def test_state_dict_keys_order_and_shapes_match_torch():
+    model, ref = Net(), TorchNet()
+    assert [(k, p.shape) for k, p in model.state_dict().items()] == [
+        (k, tuple(v.shape)) for k, v in ref.state_dict().items()
+    ]
+
+
+def test_named_traversals_match_torch():
+    model, ref = Net(), TorchNet()
+    assert [n for n, _ in model.named_modules()] == [n for n, _ in ref.named_modules()]
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert [n for n, _ in model.named_buffers()] == [n for n, _ in ref.named_buffers()]
+    assert [n for n, _ in model.named_children()] == [n for n, _ in ref.named_children()]
+    assert len(list(model.modules())) == len(list(ref.modules()))
+    assert len(list(model.parameters())) == len(list(ref.parameters()))
+    assert model.get_submodule("layer1.1.bn1") is model.layer1[1].bn1
+
+
+def test_shared_module_appears_under_every_name_like_torch(parity):
+    """torch's state_dict lists a module registered twice under both names (named_modules once)."""
+    shared, ref_shared = nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    ref = torch.nn.Sequential(ref_shared, torch.nn.ReLU(), ref_shared)
+    assert list(model.state_dict()) == list(ref.state_dict())
+    assert [n for n, _ in model.named_modules()] == [n for n, _ in ref.named_modules()]
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    parity.check(model, ref, torch.randn(2, 3))
+
+
+def test_attribute_registration():
+    m = nn.Module()
+    m.w = nn.Parameter(2, 3)
+    m.sub = nn.Linear(3, 4)
+    m.bias = None
+    m.scale = 0.5
+    assert m._parameters == {"w": m.w, "bias": None} and m._modules == {"sub": m.sub}
+    assert m.scale == 0.5 and m.w.shape == (2, 3) and m.w.numel == 6 and m.w.data is None
+    assert list(m.state_dict()) == ["w", "sub.weight", "sub.bias"]  # a None bias has no entry, as in torch
+    m.w = nn.Linear(1, 1)  # re-assigning moves the name to the right table
+    assert "w" not in m._parameters and "w" in m._modules
+    del m.sub
+    assert list(m.state_dict()) == ["w.weight", "w.bias"]
+    with pytest.raises(AttributeError, match="'Module' object has no attribute 'missing'"):
+        m.missing  # noqa: B018
+
+
+def test_register_buffer():
+    m = nn.Module()
+    m.register_buffer("running", nn.Parameter(4))
+    m.register_buffer("absent", None)
+    assert list(m.state_dict()) == ["running"] and [n for n, _ in m.named_buffers()] == ["running"]
+    with pytest.raises(ValueError, match="non-persistent buffers"):
+        m.register_buffer("tmp", nn.Parameter(1), persistent=False)
+
+
+def test_assigning_before_super_init_is_explained():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.fc = nn.Linear(1, 1)
+
+    with pytest.raises(AttributeError, match=r"call super\(\).__init__\(\) in Bad.__init__ before assigning fc"):
+        Bad()
+
+
+def test_calling_a_module_outside_define_is_explained():
+    with pytest.raises(netdef.EmitError, match=r"inside netdef.define\(model, inputs=...\)"):
+        nn.ReLU()(object())
+
+
+def test_forward_is_required():
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        netdef.define(nn.Module(), {"x": netdef.Input((1,))})
+
+
+def test_repr_lists_children():
+    text = repr(Net())
+    assert text.startswith("Net(") and "(layer1): Sequential(" in text and "(0): Block(" in text
+    assert "(fc): Linear(in_features=4, out_features=5, bias=True)" in text
+    assert repr(nn.Parameter(2, 3)) == "Parameter(shape=(2, 3), dtype=float32, unbound)"
+
+
+# -------------------------------------------------------------------------------------------- binding
+def test_bound_model_matches_torch(parity):
+    parity.check(Net(), torch_twin(), torch.randn(2, 3, 6, 6), build=True)
+
+
+def test_load_weights_reports_everything_bound():
+    ref = TorchNet()
+    report = Net().load_weights(weights_of(ref))
+    assert report.bound == list(ref.state_dict()) and report.missing == [] and report.unexpected == []
+    assert str(report) == f"bound {len(ref.state_dict())} tensors"
+
+
+def test_load_weights_copies_and_casts():
+    ref = TorchNet()
+    weights = weights_of(ref)
+    model = Net()
+    model.load_weights(weights)
+    weights["fc.weight"][...] = 0  # binding took a copy
+    assert model.fc.weight.data.any()
+    assert model.layer1[0].bn1.num_batches_tracked.data.dtype == np.int64
+
+
+def test_flat_arrays_bind_by_size():
+    """.wts files carry no shapes: a 1-D array of the right size binds and takes the parameter's shape."""
+    ref = TorchNet()
+    model = Net()
+    model.load_weights({k: v.reshape(-1) for k, v in weights_of(ref).items()})
+    np.testing.assert_array_equal(model.stem.weight.data, ref.stem.weight.detach().numpy())
+
+
+def test_missing_unexpected_and_wrong_size_are_reported_together():
+    weights = weights_of(TorchNet())
+    del weights["layer1.0.conv1.weight"]
+    del weights["fc.bias"]
+    weights["layer1.1.bn1.running_var"] = np.ones(7, np.float32)
+    weights["stem.weight"] = np.ones((4, 3, 5, 5), np.float32)
+    weights["head.weight"] = np.ones((2, 3), np.float32)
+    model = Net()
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights(weights)
+    msg = str(info.value)
+    assert msg.startswith("cannot bind weights to Net:")
+    # wrong size: the name, the module path and class, the expected shape and the size found
+    assert "wrong size (2):" in msg
+    bn = entry(msg, "layer1.1.bn1.running_var")
+    assert "module `layer1.1.bn1` (BatchNorm2d" in bn and "expects running_var of shape (4,) (4 values)" in bn
+    assert "found shape (7,) (7 values)" in bn
+    stem = entry(msg, "stem.weight")
+    assert "module `stem` (Conv2d" in stem and "expects weight of shape (4, 3, 3, 3) (108 values)" in stem
+    assert "found shape (4, 3, 5, 5) (300 values)" in stem
+    # missing: the name (module path + leaf) and the expected shape
+    assert "missing (2):" in msg
+    assert "layer1.0.conv1.weight: expected shape (4, 4, 3, 3)" in msg and "fc.bias: expected shape (5,)" in msg
+    # unexpected: the name and its size
+    assert "unexpected (1):" in msg and "head.weight: 6 values" in msg
+    assert "strict=False" in msg  # how to fix
+    assert isinstance(info.value, KeyError)  # a BindError is a KeyError, shown without quotes
+    # all-or-nothing: nothing was bound, not even the entries that were fine
+    assert all(p.data is None for p in model.state_dict().values())
+
+
+def test_same_size_but_wrong_shape_is_refused():
+    weights = weights_of(TorchNet())
+    weights["fc.weight"] = weights["fc.weight"].T.copy()  # (4, 5) instead of (5, 4): 20 values either way
+    model = Net()
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights(weights)
+    line = entry(str(info.value), "fc.weight")
+    assert "module `fc` (Linear" in line and "expects weight of shape (5, 4) (20 values), found shape (4, 5)" in line
+    assert all(p.data is None for p in model.state_dict().values())
+
+
+def test_root_parameters_are_named_root():
+    with pytest.raises(netdef.BindError) as info:
+        nn.Linear(3, 2).load_weights({"weight": np.ones(5), "bias": np.ones(2)})
+    line = entry(str(info.value), "weight")
+    assert "module `<root>` (Linear" in line and "expects weight of shape (2, 3)" in line
+
+
+def test_strict_false_skips_and_reports():
+    weights = weights_of(TorchNet())
+    del weights["fc.weight"], weights["fc.bias"]
+    weights["extra.weight"] = np.zeros(3, np.float32)
+    model = Net()
+    report = model.load_weights(weights, strict=False)
+    assert isinstance(report, nn.BindReport)
+    assert report.missing == ["fc.weight", "fc.bias"] and report.unexpected == ["extra.weight"]
+    assert "fc.weight" not in report.bound and "stem.weight" in report.bound
+    assert "missing (left unbound): fc.weight, fc.bias" in str(report)
+    assert "unexpected (ignored): extra.weight" in str(report)
+    assert model.fc.weight.data is None and model.stem.weight.data is not None
+    # define() refuses a model with unbound weights and names them
+    with pytest.raises(netdef.EmitError, match=r"Net has 2 unbound weights \(fc.weight, fc.bias\)"):
+        netdef.define(model, {"x": netdef.Input((1, 3, 4, 4))})
+
+
+def test_wrong_size_raises_even_with_strict_false():
+    weights = weights_of(TorchNet())
+    weights["fc.bias"] = np.zeros(6, np.float32)
+    del weights["stem.bias"]
+    model = Net()
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights(weights, strict=False)
+    msg = str(info.value)
+    line = entry(msg, "fc.bias")
+    assert "module `fc` (Linear" in line and "expects bias of shape (5,) (5 values), found shape (6,) (6 values)" in line
+    assert "missing (" not in msg and "stem.bias" not in msg  # strict=False: missing names are not errors
+    assert all(p.data is None for p in model.state_dict().values())
+
+
+def test_failed_bind_keeps_earlier_weights():
+    ref_a, ref_b = TorchNet(), TorchNet()
+    model = Net()
+    model.load_weights(weights_of(ref_a))
+    bad = weights_of(ref_b)
+    bad["fc.weight"] = np.zeros(3, np.float32)
+    with pytest.raises(netdef.BindError):
+        model.load_weights(bad)
+    for name, p in model.state_dict().items():  # still exactly the first weights
+        np.testing.assert_array_equal(p.data, ref_a.state_dict()[name].numpy())
+
+
+def test_unconvertible_value_is_a_bind_error_and_binds_nothing():
+    weights = weights_of(TorchNet())
+    weights["layer1.1.bn1.num_batches_tracked"] = "many"  # one value, but not a number
+    model = Net()
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights(weights)
+    line = entry(str(info.value), "layer1.1.bn1.num_batches_tracked")
+    assert "module `layer1.1.bn1` (BatchNorm2d" in line and "expects int64 num_batches_tracked" in line
+    assert all(p.data is None for p in model.state_dict().values())
+
+
+def test_load_weights_from_wts_path(parity, tmp_path):
+    ref = torch_twin()
+    path = tmp_path / "net.wts"
+    netdef.export_wts(ref, path)
+    for where in (path, str(path)):
+        model = Net()
+        report = model.load_weights(where)
+        assert report.bound == list(ref.state_dict())
+        x = torch.randn(1, 3, 5, 5)
+        with torch.no_grad():
+            want = ref(x)
+        parity.assert_close(parity.run(parity.define(model, x), x), want)
+
+
+def test_wts_path_with_wrong_sizes_names_the_module(tmp_path):
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    netdef.export_wts(ref, tmp_path / "mlp.wts")
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 3))
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights(tmp_path / "mlp.wts")
+    line = entry(str(info.value), "1.weight")
+    assert "module `1` (Linear" in line and "expects weight of shape (3, 4) (12 values), found shape (8,)" in line
+
+
+def test_unknown_weights_file_suffix(tmp_path):
+    (tmp_path / "w.bin").write_bytes(b"")
+    with pytest.raises(netdef.WeightsFormatError, match="unknown weights format '.bin'"):
+        Net().load_weights(tmp_path / "w.bin")
+
+
+def test_unbound_model_cannot_be_defined():
+    with pytest.raises(netdef.EmitError) as info:
+        netdef.define(Net(), {"x": netdef.Input((1, 3, 4, 4))})
+    msg = str(info.value)
+    n = len(TorchNet().state_dict())
+    assert f"Net has {n} unbound weights (stem.weight, stem.bias, layer1.0.conv1.weight" in msg
+    assert f"and {n - 8} more" in msg and "load_weights" in msg
+
+
+def test_parameter_without_data_cannot_become_an_array():
+    with pytest.raises(netdef.EmitError, match=r"parameter of shape \(2,\) has no data"):
+        np.asarray(nn.Parameter(2))

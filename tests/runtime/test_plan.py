@@ -1,0 +1,90 @@
+"""Engine I/O specs from a real build's sidecar, and the feed checks that run before any GPU work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netdef
+from models.lenet import LeNet
+from models.twins.lenet import LeNet as TorchLeNet
+from netdef.runtime import TensorSpec, check_feeds, read_engine, specs_from_metadata
+
+
+def sidecar(tmp_path_factory, name: str, inputs: dict, precision: str = "fp32") -> dict:
+    """Build LeNet with ``inputs`` and read its metadata back from the sidecar file (JSON, as users load it)."""
+    model = LeNet()
+    model.load_weights({k: v.numpy() for k, v in TorchLeNet().state_dict().items()})
+    path = tmp_path_factory.mktemp(name) / f"{name}.engine"
+    netdef.build(model, inputs, precision=precision, output=path)
+    return read_engine(path)[1]
+
+
+@pytest.fixture(scope="module")
+def static_specs(tmp_path_factory):
+    return specs_from_metadata(sidecar(tmp_path_factory, "static", {"x": netdef.Input((2, 1, 32, 32))}))
+
+
+@pytest.fixture(scope="module")
+def dynamic_specs(tmp_path_factory):
+    x = netdef.Input((-1, 1, 32, 32), min=(1, 1, 32, 32), opt=(4, 1, 32, 32), max=(8, 1, 32, 32))
+    return specs_from_metadata(sidecar(tmp_path_factory, "dynamic", {"x": x}))
+
+
+def test_specs_of_a_static_engine(static_specs):
+    assert static_specs == [
+        TensorSpec("x", True, np.dtype("float32"), (2, 1, 32, 32)),
+        TensorSpec("output", False, np.dtype("float32"), (2, 10)),
+    ]
+
+
+def test_specs_of_a_dynamic_engine(dynamic_specs):
+    assert dynamic_specs == [
+        TensorSpec("x", True, np.dtype("float32"), (-1, 1, 32, 32), (1, 1, 32, 32), (8, 1, 32, 32)),
+        TensorSpec("output", False, np.dtype("float32"), (-1, 10)),
+    ]
+
+
+def test_specs_of_an_fp16_engine_keep_float32_io(tmp_path_factory):
+    specs = specs_from_metadata(sidecar(tmp_path_factory, "half", LeNet.default_inputs(), precision="fp16"))
+    assert [(s.name, s.dtype) for s in specs] == [("x", np.dtype("float32")), ("output", np.dtype("float32"))]
+
+
+def test_right_feeds_pass(static_specs, dynamic_specs):
+    check_feeds(static_specs, {"x": (2, 1, 32, 32)})
+    for batch in (1, 4, 8):
+        check_feeds(dynamic_specs, {"x": (batch, 1, 32, 32)})
+
+
+def test_missing_input(static_specs):
+    with pytest.raises(netdef.EngineError, match=r"the engine's inputs are \['x'\]: missing \['x'\], unexpected none"):
+        check_feeds(static_specs, {})
+
+
+def test_unexpected_input(static_specs):
+    with pytest.raises(netdef.EngineError, match=r"missing none, unexpected \['y'\]"):
+        check_feeds(static_specs, {"x": (2, 1, 32, 32), "y": (1,)})
+    with pytest.raises(netdef.EngineError, match=r"missing \['x'\], unexpected \['input'\]"):
+        check_feeds(static_specs, {"input": (2, 1, 32, 32)})
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 32, 32), (2, 3, 32, 32), (2, 1, 28, 28), (2, 1, 32), (2, 1, 32, 32, 1)])
+def test_wrong_static_shape(static_specs, shape):
+    with pytest.raises(netdef.EngineError) as exc:
+        check_feeds(static_specs, {"x": shape})
+    assert f"input 'x' has shape {shape}; the engine was built for (2, 1, 32, 32)" in str(exc.value)
+
+
+def test_dynamic_engine_still_checks_static_dims(dynamic_specs):
+    with pytest.raises(netdef.EngineError, match=r"was built for \(-1, 1, 32, 32\)"):
+        check_feeds(dynamic_specs, {"x": (4, 3, 32, 32)})
+
+
+@pytest.mark.parametrize("batch", [0, 9, 64])
+def test_outside_the_dynamic_profile(dynamic_specs, batch):
+    with pytest.raises(netdef.EngineError) as exc:
+        check_feeds(dynamic_specs, {"x": (batch, 1, 32, 32)})
+    message = str(exc.value)
+    assert f"input 'x' has shape ({batch}, 1, 32, 32), outside the engine's profile" in message
+    assert "min=(1, 1, 32, 32) max=(8, 1, 32, 32)" in message
+    assert "rebuild with a wider Input(min=..., max=...)" in message

@@ -1,0 +1,201 @@
+"""netdef.build with the real TensorRT builder (TensorRT-RTX builds on CPU): engines, sidecars, options, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from models.lenet import LeNet
+from models.mlp import MLP
+from models.twins.lenet import LeNet as TorchLeNet
+from models.twins.mlp import MLP as TorchMLP
+from netdef._trt import BACKEND, trt
+from netdef.build import METADATA_FORMAT, metadata_path
+from netdef.define import weights_digest
+
+MODELS = {"lenet": (LeNet, TorchLeNet), "mlp": (MLP, TorchMLP)}
+
+
+def bound(name: str, tmp_path=None):
+    """The netdef model ``name`` with its torch twin's weights: via a .wts file when ``tmp_path`` is given,
+    else from the twin's state_dict as numpy arrays."""
+    model_cls, twin_cls = MODELS[name]
+    twin = twin_cls().eval()
+    model = model_cls()
+    if tmp_path is not None:
+        netdef.export_wts(twin, tmp_path / f"{name}.wts")
+        model.load_weights(tmp_path / f"{name}.wts")
+    else:
+        model.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    return model
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return bound("lenet")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("name", ["lenet", "mlp"])
+def test_build_writes_engine_and_sidecar(tmp_path, name, precision):
+    model = bound(name, tmp_path if name == "lenet" else None)
+    inputs = MODELS[name][0].default_inputs()
+    path = tmp_path / "out" / f"{name}.engine"
+    built = netdef.build(model, inputs, precision=precision, output=path)
+
+    assert built.path == path
+    data = path.read_bytes()
+    assert data == built.data and len(data) > 10_000
+    sidecar = metadata_path(path)
+    assert sidecar.name == f"{name}.engine.json"
+    meta = json.loads(sidecar.read_text())
+    assert meta == built.metadata  # the in-memory metadata is what was written
+    # the atomic writer leaves no temporary files behind
+    assert sorted(p.name for p in path.parent.iterdir()) == [f"{name}.engine", f"{name}.engine.json"]
+
+    assert meta["format"] == METADATA_FORMAT
+    assert meta["netdef_version"] == netdef.__version__
+    assert meta["backend"] == BACKEND
+    assert meta["backend_version"] == trt.__version__
+    assert meta["model"] == MODELS[name][0].__name__
+    assert meta["precision"] == precision
+    assert meta["engine_sha256"] == hashlib.sha256(data).hexdigest()
+    assert meta["engine_bytes"] == len(data) == os.path.getsize(path)
+    assert meta["weights_sha256"] == weights_digest(model)
+    assert meta["compute_capabilities"] == []
+    (in_name, spec), *_ = inputs.items()
+    assert meta["inputs"] == {
+        in_name: {"shape": list(spec.shape), "dtype": "float32", "min": None, "opt": None, "max": None}
+    }
+    batch = spec.shape[0]
+    # outputs are float32 at every precision (an fp16 network casts back on the way out)
+    assert meta["outputs"] == [{"name": "output", "shape": [batch, 10], "dtype": "float32"}]
+
+
+def test_fp16_network_computes_in_half_and_returns_float32(lenet):
+    net = netdef.define(lenet, LeNet.default_inputs(), precision="fp16")
+    dtypes = {d for row in net.layers() for d in row["dtypes"]}
+    assert "HALF" in dtypes  # the layers really run in fp16 ...
+    assert net.output_dtypes() == {"output": "float32"}  # ... and the output is cast back
+    assert netdef.build(net).metadata["outputs"][0]["dtype"] == "float32"
+
+
+def test_weights_digest_follows_the_weights(lenet):
+    first = netdef.build(lenet, LeNet.default_inputs()).metadata["weights_sha256"]
+    assert netdef.build(lenet, LeNet.default_inputs()).metadata["weights_sha256"] == first  # deterministic
+    # the digest names the weights, not the precision they are emitted in
+    assert netdef.build(lenet, LeNet.default_inputs(), precision="fp16").metadata["weights_sha256"] == first
+
+    weights = {k: np.array(p.data, copy=True) for k, p in lenet.state_dict().items()}
+    weights["fc3.bias"].reshape(-1)[3] += 0.25
+    changed = LeNet()
+    changed.load_weights(weights)
+    assert netdef.build(changed, LeNet.default_inputs()).metadata["weights_sha256"] != first
+
+
+def test_dynamic_batch_input_builds(lenet, tmp_path):
+    x = netdef.Input((-1, 1, 32, 32), min=(1, 1, 32, 32), opt=(4, 1, 32, 32), max=(8, 1, 32, 32))
+    built = netdef.build(lenet, {"x": x}, output=tmp_path / "dyn.engine")
+    meta = json.loads(metadata_path(tmp_path / "dyn.engine").read_text())
+    assert meta == built.metadata
+    assert meta["inputs"]["x"] == {
+        "shape": [-1, 1, 32, 32],
+        "dtype": "float32",
+        "min": [1, 1, 32, 32],
+        "opt": [4, 1, 32, 32],
+        "max": [8, 1, 32, 32],
+    }
+    assert meta["outputs"] == [{"name": "output", "shape": [-1, 10], "dtype": "float32"}]
+
+
+def test_build_options_are_applied(lenet):
+    built = netdef.build(
+        lenet, LeNet.default_inputs(), workspace=1 << 28, optimization_level=1, compute_capabilities=("SM86", "SM89")
+    )
+    assert built.metadata["compute_capabilities"] == ["SM86", "SM89"]
+    # a single name is one capability, not a sequence of letters
+    assert netdef.build(lenet, LeNet.default_inputs(), compute_capabilities="SM86").metadata[
+        "compute_capabilities"
+    ] == ["SM86"]
+
+
+def test_too_small_workspace_fails_with_tensorrts_reason(lenet):
+    netdef.build(lenet, LeNet.default_inputs())  # fill TensorRT's log first: the reason must still come through
+    with pytest.raises(netdef.BuildError, match="could not build LeNet") as exc:
+        netdef.build(lenet, LeNet.default_inputs(), workspace=1)
+    assert "workspace" in str(exc.value).lower()
+    assert "the builder returned no engine" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "phrases"),
+    [
+        ({"precision": "int4"}, netdef.EmitError, ["precision must be one of fp32, fp16, bf16", "'int4'"]),
+        ({"compute_capabilities": ("SM99",)}, netdef.BuildError, ["unknown compute capability 'SM99'", "SM86"]),
+        ({"compute_capabilities": ("SM86", "sm89")}, netdef.BuildError, ["'sm89'", "SM89"]),
+        ({"workspace": 0}, netdef.BuildError, ["workspace=0", "positive number of bytes"]),
+        ({"workspace": -1}, netdef.BuildError, ["positive number of bytes"]),
+        ({"optimization_level": 7}, netdef.BuildError, ["optimization_level=7", "0..5"]),
+    ],
+)
+def test_bad_options_raise_netdef_errors(lenet, tmp_path, kwargs, error, phrases):
+    if "compute_capabilities" in kwargs and not hasattr(trt, "ComputeCapability"):
+        pytest.skip(f"compute_capabilities is a TensorRT-RTX option; this backend is {BACKEND}")
+    with pytest.raises(error) as exc:
+        netdef.build(lenet, LeNet.default_inputs(), output=tmp_path / "bad.engine", **kwargs)
+    assert isinstance(exc.value, netdef.NetdefError)
+    for phrase in phrases:
+        assert phrase in str(exc.value)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_build_argument_errors(lenet):
+    with pytest.raises(netdef.BuildError, match="needs inputs="):
+        netdef.build(lenet)
+    net = netdef.define(lenet, LeNet.default_inputs())
+    with pytest.raises(netdef.BuildError, match="not to build"):
+        netdef.build(net, LeNet.default_inputs())
+    with pytest.raises(netdef.BuildError, match="defined in fp32"):
+        netdef.build(net, precision="fp16")
+    assert netdef.build(net, precision="fp32").metadata["precision"] == "fp32"
+
+
+def test_failed_save_keeps_the_previous_engine(lenet, tmp_path):
+    path = tmp_path / "lenet.engine"
+    old = netdef.build(lenet, LeNet.default_inputs(), output=path)
+    new = netdef.build(lenet, {"x": netdef.Input((2, 1, 32, 32))})
+    new.metadata["extra"] = object()  # not JSON: the save must fail before touching either file
+    with pytest.raises(TypeError):
+        new.save(path)
+    assert path.read_bytes() == old.data
+    assert json.loads(metadata_path(path).read_text()) == old.metadata
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.engine", "lenet.engine.json"]
+    data, meta = netdef.runtime.read_engine(path)  # still a consistent pair
+    assert data == old.data and meta == old.metadata
+
+
+def test_overwrite_replaces_engine_and_sidecar_together(lenet, tmp_path):
+    path = tmp_path / "lenet.engine"
+    netdef.build(lenet, LeNet.default_inputs(), output=path)
+    second = netdef.build(lenet, {"x": netdef.Input((2, 1, 32, 32))}, output=path)
+    data, meta = netdef.runtime.read_engine(path)
+    assert data == second.data and meta["inputs"]["x"]["shape"] == [2, 1, 32, 32]
+
+
+def test_built_engine_matches_torch_on_the_reference_interpreter(lenet):
+    """The network that was built computes what the torch twin computes (CPU reference interpreter)."""
+    twin = TorchLeNet().eval()
+    netdef.weights.load_into_torch(twin, {k: p.data for k, p in lenet.state_dict().items()})
+    net = netdef.define(lenet, {"x": netdef.Input((3, 1, 32, 32))})
+    netdef.build(net)
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        want = twin(x).numpy()
+    got = netdef.reference.run(net, {"x": x.numpy()})["output"]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * max(1.0, float(np.abs(want).max())))
