@@ -206,6 +206,35 @@ def cmd_inspect(args) -> None:
     print(f"{len(rows)} layers; inputs {list(inputs)}; outputs {network.outputs}")
 
 
+def cmd_parity(args) -> None:
+    import torch
+
+    import netdef
+    from netdef.parity import compare
+
+    model, inputs = _model_and_inputs(args)
+    twin = load_object(args.twin)()
+    if not isinstance(twin, torch.nn.Module):
+        raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
+    if args.weights:
+        netdef.weights.load_into_torch(twin, netdef.weights.load_weights_file(args.weights))
+    else:  # no weights file: both models run with the twin's own (initial) weights
+        model.load_weights({k: v.detach().cpu().numpy() for k, v in twin.state_dict().items()})
+    feeds = _feeds(args, _input_shapes(inputs))
+    report = compare(
+        model, twin, feeds, args.precision, engine=args.engine, inputs=inputs, atol=args.atol, rtol=args.rtol
+    )
+    print(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    if not report.passed:
+        first = report.first
+        raise NetdefError(
+            f"`{first.label}` ({first.cls}) is the first module whose output differs from torch's; look at "
+            f"`{report.culprit or '<root>'}` (module created at {first.defined_at}, called at {first.called_at})"
+        )
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--weights", help="weights file (.wts) bound strictly by state_dict name")
@@ -254,6 +283,17 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="list a model's layers (name, type, shapes, dtypes) or an engine's metadata")
     _model_args(p)
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("parity", help="compare every module's output with a torch twin's; name the first that differs")
+    _model_args(p)
+    p.add_argument("--twin", required=True, help="the torch twin, as 'package.module:Class' or 'file.py:Class'")
+    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--atol", type=float, help="absolute tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
+    p.add_argument("--rtol", type=float, help="relative tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
+    p.add_argument("--engine", action="store_true", help="run a TensorRT engine on this GPU, not the CPU reference")
+    p.add_argument("--json", help="also write the report as JSON to this file")
+    p.set_defaults(func=cmd_parity)
     return root
 
 

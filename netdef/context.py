@@ -183,7 +183,10 @@ class EmitContext:
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
         arr = np.ascontiguousarray(array, dtype=target)
         self.keepalive.append(arr)
-        w = trt.Weights(arr)
+        if arr.dtype.name == "bfloat16":  # numpy has no bfloat16: pass the buffer with TensorRT's type
+            w = trt.Weights(trt.bfloat16, arr.ctypes.data, arr.size)
+        else:
+            w = trt.Weights(arr)
         self._pending_weights.append((w, arr, role))
         return w
 

@@ -71,8 +71,9 @@ def test_build_writes_engine_and_sidecar(tmp_path, name, precision):
     assert meta["compute_capabilities"] == []
     (in_name, spec), *_ = inputs.items()
     assert meta["inputs"] == {
-        in_name: {"shape": list(spec.shape), "dtype": "float32", "min": None, "opt": None, "max": None}
+        in_name: {"shape": list(spec.shape), "dtype": "float32", "min": None, "opt": None, "max": None, "profiles": []}
     }
+    assert meta["refittable"] is False
     batch = spec.shape[0]
     # outputs are float32 at every precision (an fp16 network casts back on the way out)
     assert meta["outputs"] == [{"name": "output", "shape": [batch, 10], "dtype": "float32"}]
@@ -110,6 +111,7 @@ def test_dynamic_batch_input_builds(lenet, tmp_path):
         "min": [1, 1, 32, 32],
         "opt": [4, 1, 32, 32],
         "max": [8, 1, 32, 32],
+        "profiles": [],
     }
     assert meta["outputs"] == [{"name": "output", "shape": [-1, 10], "dtype": "float32"}]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 
 import torch
@@ -46,11 +47,38 @@ def torch_dtype(dtype: trt.DataType) -> torch.dtype:
         raise InterpreterError(f"the reference interpreter has no storage for TensorRT dtype {dtype.name}") from None
 
 
-def weights_tensor(weights, shape=None) -> torch.Tensor | None:
-    """trt.Weights-as-numpy (what the bindings return) as a torch tensor, or None when empty."""
+#: refit name -> array of the network being interpreted, when it is a netdef Network. TensorRT's Python
+#: API cannot hand back BF16 weights, so the interpreter reads those from here.
+NAMED_WEIGHTS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("netdef_named_weights", default=None)
+
+
+def read_weights(weights, layer=None, role: str | None = None):
+    """A layer's weights as a numpy array (BF16 ones from the netdef Network that holds them)."""
     import numpy as np
 
-    arr = np.asarray(weights)
+    if not isinstance(weights, trt.Weights):
+        return np.asarray(weights)
+    if weights.size == 0:
+        return np.empty(0, np.float32)
+    named = NAMED_WEIGHTS.get() or {}
+    if layer is not None:
+        for key in (f"{layer.name}.{role}" if role else None, layer.name):
+            if key in named and named[key].size == weights.size:
+                return np.asarray(named[key], dtype=np.float32)
+    from netdef.errors import InterpreterError
+
+    where = f"layer `{layer.name}`" if layer is not None else "a layer"
+    raise InterpreterError(
+        f"{where} holds {weights.dtype.name} weights, which TensorRT's Python API cannot read back; the "
+        "interpreter reads them only from a netdef Network (pass the Network, not its .network)"
+    )
+
+
+def weights_tensor(weights, shape=None, layer=None, role: str | None = None) -> torch.Tensor | None:
+    """A layer's weights (kernel, bias, scale...) as a float32/int torch tensor, or None when empty."""
+    import numpy as np
+
+    arr = read_weights(weights, layer, role)
     if arr.size == 0:
         return None
     t = torch.from_numpy(np.array(arr, copy=True))

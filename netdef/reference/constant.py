@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from netdef.reference._registry import register
+from netdef.reference._registry import read_weights, register
 
 
 @register("CONSTANT", "IConstantLayer")
 def constant(layer, inputs):
-    arr = np.array(np.asarray(layer.weights), copy=True).reshape(tuple(layer.shape))
+    arr = np.array(read_weights(layer.weights, layer), copy=True).reshape(tuple(layer.shape))
     return [torch.from_numpy(arr)]

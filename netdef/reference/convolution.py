@@ -18,8 +18,10 @@ def convolution(layer, inputs):
     if len(inputs) > 1 and inputs[1] is not None:
         weight = inputs[1]
     else:
-        weight = weights_tensor(layer.kernel, (layer.num_output_maps, x.shape[1] // groups, *kernel_size))
-    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias)
+        weight = weights_tensor(
+            layer.kernel, (layer.num_output_maps, x.shape[1] // groups, *kernel_size), layer, "kernel"
+        )
+    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias, None, layer, "bias")
     stride, dilation = tuple(layer.stride_nd), tuple(layer.dilation_nd)
     pre, post = explicit_padding(layer, tuple(x.shape[-n:]), kernel_size, stride, dilation)
     if any(pre) or any(post):

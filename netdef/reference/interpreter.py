@@ -10,7 +10,7 @@ import torch
 
 from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
-from netdef.reference._registry import HANDLERS, torch_dtype
+from netdef.reference._registry import HANDLERS, NAMED_WEIGHTS, torch_dtype
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
 Observer = Callable[[object, list], None]
@@ -56,6 +56,14 @@ def run(
         spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
         values[itensor.name] = _feed(itensor, np.asarray(feeds[itensor.name]), spec)
 
+    token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
+    try:
+        return _run(net, values, outputs, observe)
+    finally:
+        NAMED_WEIGHTS.reset(token)
+
+
+def _run(net, values, outputs, observe):
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
     last_use = _last_uses(net, set(wanted))
     with torch.inference_mode():

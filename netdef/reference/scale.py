@@ -17,7 +17,10 @@ def scale(layer, inputs):
         view = [1] * (axis) + list(x.shape[axis:])
     else:
         view = [1] * x.dim()
-    shift, mul, power = (weights_tensor(w) for w in (layer.shift, layer.scale, layer.power))
+    shift, mul, power = (
+        weights_tensor(w, None, layer, role)
+        for w, role in ((layer.shift, "shift"), (layer.scale, "scale"), (layer.power, "power"))
+    )
     out = x
     if mul is not None:
         out = out * mul.reshape(view).to(x.dtype)

@@ -38,6 +38,14 @@ def test_matmul_operator_matches_torch(parity, sa, sb, precision):
     parity.check(parity.Fn(operator.matmul), operator.matmul, torch.randn(sa), torch.randn(sb), precision=precision, build=build)  # fmt: skip
 
 
+@pytest.mark.parametrize(("sa", "sb", "layers"), [((4,), (4,), 1), ((3, 4), (4,), 1), ((2, 3, 4), (4,), 2), ((2, 3, 4), (4, 5), 2)])
+def test_only_the_needed_layers_are_emitted(parity, sa, sb, layers):
+    """Operands of equal batch rank go straight to the matmul; others get one reshape."""
+    net = parity.define(parity.Fn(operator.matmul), torch.randn(sa), torch.randn(sb))
+    types = [r["type"] for r in net.layers()]
+    assert types[-1] == "MATRIX_MULTIPLY" and len(types) == layers
+
+
 def test_functional_matmul_and_chain(parity):
     def expr(a, b, v):
         return F.matmul(a, b) @ v

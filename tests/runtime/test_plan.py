@@ -88,3 +88,23 @@ def test_outside_the_dynamic_profile(dynamic_specs, batch):
     assert f"input 'x' has shape ({batch}, 1, 32, 32), outside the engine's profile" in message
     assert "min=(1, 1, 32, 32) max=(8, 1, 32, 32)" in message
     assert "rebuild with a wider Input(min=..., max=...)" in message
+
+
+def test_input_dtypes_convert_floats_and_refuse_other_kinds(static_specs):
+    """What ExecutionContext.enqueue does to a feed before its bytes reach the engine (no GPU needed)."""
+    import torch
+
+    from netdef.runtime.engine import _as_dtype
+
+    x = static_specs[0]
+    same = np.zeros((2, 1, 32, 32), np.float32)
+    assert _as_dtype(x, same) is same
+    converted = _as_dtype(x, np.ones((2, 1, 32, 32), np.float64))
+    assert converted.dtype == np.float32 and converted.sum() == 2 * 32 * 32
+    for dtype in (torch.float64, torch.float16, torch.bfloat16):
+        t = _as_dtype(x, torch.ones(2, 1, 32, 32, dtype=dtype))
+        assert t.dtype == torch.float32 and float(t.sum()) == 2 * 32 * 32
+    with pytest.raises(netdef.EngineError, match="input 'x' is int32; the engine expects float32"):
+        _as_dtype(x, np.zeros((2, 1, 32, 32), np.int32))
+    with pytest.raises(netdef.EngineError, match="input 'x' is int64; the engine expects float32"):
+        _as_dtype(x, torch.zeros(2, 1, 32, 32, dtype=torch.int64))

@@ -1,0 +1,176 @@
+"""Reductions: sum, mean, amax, amin, max/min (values and indices), topk, argmax, argmin."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from netdef._trt import dtype_from_name, trt
+from netdef.functional._common import is_float, norm_dim, require_tensor, static_reshape, wrap
+from netdef.functional.dtype import cast
+from netdef.tensor import Tensor
+
+_REDUCE = trt.ReduceOperation
+
+
+class MaxMin(NamedTuple):
+    """``(values, indices)``, as torch.return_types.max / min / topk."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _dims(op: str, input: Tensor, dim) -> list[int]:
+    """Torch ``dim`` (None or () = every dim; int or sequence, negatives allowed) as sorted axes."""
+    ctx = input.ctx
+    if dim is None or (isinstance(dim, Sequence) and len(dim) == 0):
+        return list(range(input.ndim))
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    if not all(isinstance(d, int) for d in dims):
+        raise ctx.error(op, f"dim must be an int or a tuple of ints, got {dim!r}")
+    axes = [norm_dim(ctx, op, d, input.ndim) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ctx.error(op, f"dim {dim!r} names a dim more than once")
+    return sorted(axes)
+
+
+def _reduce(op: str, operation: trt.ReduceOperation, input: Tensor, dim, keepdim: bool) -> Tensor:
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if input.ndim == 0:
+        input = static_reshape(ctx, input, (1,), op + "_reshape")
+        if dim not in (None, 0, -1, (), (0,), (-1,)):
+            raise ctx.error(op, f"dim {dim!r} is out of range for a 0-d tensor")
+        out = _reduce(op, operation, input, 0, False)
+        return static_reshape(ctx, out, (1,), op + "_reshape") if keepdim else out
+    axes = _dims(op, input, dim)
+    mask = builtins.sum(1 << a for a in axes)
+    layer = ctx.add_layer(op, lambda net: net.add_reduce(input.itensor, operation, mask, bool(keepdim)))
+    return wrap(layer.get_output(0), ctx)
+
+
+def _with_dtype(op: str, input: Tensor, dtype) -> Tensor:
+    input = require_tensor(op, input)
+    if dtype is not None:
+        return cast(input, dtype if isinstance(dtype, trt.DataType) else dtype_from_name(dtype))
+    if input.dtype in (trt.int32, trt.int8, trt.uint8, trt.bool):
+        return cast(input, trt.int64)  # torch sums integers and bools as int64
+    return input
+
+
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum over ``dim`` (every dim when None); integer and bool tensors sum as int64, as torch."""
+    return _reduce("sum", _REDUCE.SUM, _with_dtype("sum", input, dtype), dim, keepdim)
+
+
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean over ``dim`` (every dim when None) of a float tensor."""
+    input = require_tensor("mean", input)
+    if dtype is not None:
+        input = _with_dtype("mean", input, dtype)
+    if not is_float(input):
+        raise input.ctx.error(
+            "mean", f"expects a float tensor, got {input.dtype.name} `{input.name}`; cast it first or pass dtype="
+        )
+    return _reduce("mean", _REDUCE.AVG, input, dim, keepdim)
+
+
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (every dim when empty)."""
+    return _reduce("amax", _REDUCE.MAX, input, dim, keepdim)
+
+
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (every dim when empty)."""
+    return _reduce("amin", _REDUCE.MIN, input, dim, keepdim)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product over ``dim`` (every dim when None)."""
+    return _reduce("prod", _REDUCE.PROD, _with_dtype("prod", input, dtype), dim, keepdim)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MaxMin:
+    """The ``k`` largest (or smallest) values along ``dim`` and their int64 indices, sorted.
+
+    Ties may be ordered differently from torch (TensorRT does not specify which index wins; the
+    reference interpreter picks the lowest). ``dim`` must be one of the last four dims (TensorRT).
+    """
+    op = "topk"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if input.ndim == 0:
+        raise ctx.error(op, "expects a tensor of rank >= 1")
+    axis = norm_dim(ctx, op, dim, input.ndim)
+    size = input.shape[axis]
+    if not isinstance(k, int) or k < 0 or (size >= 0 and k > size):
+        raise ctx.error(op, f"k={k!r} is out of range for dim {dim} of size {size}")
+    if k > 3840:
+        raise ctx.error(op, f"TensorRT's TopK supports k up to 3840, got {k}")
+    if axis < input.ndim - 4:
+        raise ctx.error(
+            op, f"TensorRT's TopK works on one of the last four dims; dim {dim} of shape {input.shape} is not"
+        )
+    if input.dtype == trt.bool:
+        raise ctx.error(op, f"expects a numeric tensor, got bool `{input.name}`")
+    kind = trt.TopKOperation.MAX if largest else trt.TopKOperation.MIN
+    layer = ctx.add_layer(op, lambda net: net.add_topk(input.itensor, kind, k, 1 << axis, trt.int64))
+    return MaxMin(wrap(layer.get_output(0), ctx), wrap(layer.get_output(1), ctx))
+
+
+def _extreme(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> MaxMin:
+    values, indices = topk(input, 1, dim, largest)
+    if keepdim:
+        return MaxMin(values, indices)
+    from netdef.functional.shape import squeeze
+
+    axis = norm_dim(input.ctx, op, dim, input.ndim)
+    return MaxMin(squeeze(values, axis), squeeze(indices, axis))
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):
+    """torch.max: ``max(x)`` -> the maximum (0-d); ``max(x, dim)`` -> ``(values, indices)``;
+    ``max(x, other_tensor)`` -> elementwise maximum.
+
+    The ``(values, indices)`` form uses TensorRT's TopK (k=1): ``dim`` must be one of the last four dims
+    and, for tied maxima, TensorRT does not promise torch's "first index"; use ``amax`` for values only.
+    """
+    if isinstance(dim, Tensor):
+        from netdef.functional.elementwise import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input)
+    return _extreme("max", True, require_tensor("max", input), dim, keepdim)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):
+    """torch.min: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(x, other_tensor)`` (see ``max``)."""
+    if isinstance(dim, Tensor):
+        from netdef.functional.elementwise import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input)
+    return _extreme("min", False, require_tensor("min", input), dim, keepdim)
+
+
+def _arg(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> Tensor:
+    input = require_tensor(op, input)
+    if dim is None:  # over the flattened tensor
+        from netdef.functional.shape import flatten
+
+        out = _extreme(op, largest, flatten(input), 0, False).indices
+        return static_reshape(input.ctx, out, (1,) * input.ndim, op + "_reshape") if keepdim else out
+    return _extreme(op, largest, input, dim, keepdim).indices
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """int64 index of the maximum along ``dim`` (of the flattened tensor when None); see ``max``."""
+    return _arg("argmax", True, input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """int64 index of the minimum along ``dim`` (of the flattened tensor when None); see ``max``."""
+    return _arg("argmin", False, input, dim, keepdim)
