@@ -1,6 +1,6 @@
 """netdef: write TensorRT networks the PyTorch way, bind .wts weights, build, run, and prove parity."""
 
-from netdef import functional, nn, reference, runtime, weights
+from netdef import functional, nn, onnx, parity, reference, runtime, weights
 from netdef import functional as F
 from netdef._version import __version__
 from netdef.build import BuiltEngine, build
@@ -39,6 +39,8 @@ __all__ = [
     "functional",
     "load_wts",
     "nn",
+    "onnx",
+    "parity",
     "reference",
     "runtime",
     "save_wts",

@@ -83,6 +83,8 @@ class _Logger(trt.ILogger):
         self.echo = trt.ILogger.Severity.WARNING
 
     def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+        if severity > trt.ILogger.Severity.WARNING:
+            return  # INFO/VERBOSE would crowd the errors netdef attaches to its own messages out of the log
         self.messages.append((severity, msg))
         if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
             print(f"[TensorRT] {severity.name}: {msg}")

@@ -100,6 +100,7 @@ def build(
                 hit.save(output)
             return hit
 
+    warnings = _precision_support(network, options)
     config = _config(network, options)
     mark = len(LOGGER.messages)
     start = time.perf_counter()
@@ -112,12 +113,40 @@ def build(
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
     data = bytes(serialized)
     built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
+    built.metadata["warnings"] = warnings
+    built.metadata["quantization"] = network.quantization
     if store is not None:
         built.metadata["cache_key"] = key
         store.put(key, built)
     if output is not None:
         built.save(output)
     return built
+
+
+def _precision_support(network: Network, options: dict) -> list[str]:
+    """Refuse what the target cannot run; return (and print) notes on what it runs differently."""
+    quant = network.quantization
+    notes: list[str] = []
+    if not quant:
+        return notes
+    if quant["dtype"] == "fp8":
+        ccs = options["compute_capabilities"]
+        old = [cc for cc in ccs if cc.startswith("SM") and cc[2:].isdigit() and int(cc[2:]) < 89]
+        target = options["target"]
+        if BACKEND != "tensorrt_rtx" and len(target) == 3 and tuple(target[1:]) < (8, 9):
+            old.append(f"{target[0]} (compute capability {target[1]}.{target[2]})")
+        if old:
+            raise BuildError(f"FP8 needs compute capability 8.9 or newer; the build targets {', '.join(old)}")
+        notes.append("FP8 Q/DQ runs only on GPUs of compute capability 8.9 or newer (Ada, Hopper, Blackwell)")
+    if quant["dtype"] == "int8" and BACKEND == "tensorrt_rtx" and not quant["weights_only"]:
+        notes.append(
+            "TensorRT-RTX supports INT8 only as weight-only GEMM quantization; this engine also quantizes "
+            "activations, which its builder accepts but an RTX GPU may not run as INT8 kernels: use "
+            "weights_only=True for TensorRT-RTX, or full TensorRT for INT8 activations"
+        )
+    for note in notes:
+        print(f"[netdef] note: {note}")
+    return notes
 
 
 def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):

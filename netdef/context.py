@@ -60,6 +60,8 @@ class EmitContext:
         #: refit names of every non-empty weights array handed to TensorRT -> the array
         self.named_weights: dict[str, np.ndarray] = {}
         self._pending_weights: list[tuple[trt.Weights, np.ndarray, str | None]] = []
+        #: set by define(quantization=...): Q/DQ for convs and matmuls (netdef.quantization.QuantConfig)
+        self.quantization = None
         #: id(module) -> compute dtype for modules whose precision differs from the network's
         self.precision_overrides: dict[int, trt.DataType] = {}
 
@@ -84,6 +86,12 @@ class EmitContext:
     @property
     def module(self) -> Module | None:
         return self._scopes[-1][1] if self._scopes else None
+
+    def peek_name(self, op: str) -> str:
+        """The name ``unique_name(op)`` will give the next layer emitted as ``op`` here."""
+        base = f"{self.path}/{op}" if self.path else op
+        n = self._names.get(base, 0)
+        return base if n == 0 else f"{base}_{n}"
 
     def unique_name(self, op: str) -> str:
         """``<module path>/<op>``, suffixed ``_1``, ``_2``... when the module emits ``op`` again."""

@@ -97,6 +97,8 @@ class Network:
     keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
     #: refit name (``<layer name>.<role>``) -> the array TensorRT holds for it
     named_weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: the QuantConfig it was defined with, as JSON ({"dtype", "weights_only", "skip", "calibration"})
+    quantization: dict | None = None
     #: every module call of the forward, in the order the calls returned (what parity compares)
     module_calls: list[ModuleCall] = field(default_factory=list, repr=False)
 
@@ -142,6 +144,7 @@ def define(
     precision: str = "fp32",
     overrides: Mapping[str | type, str] | None = None,
     output_dtype: str | Mapping[str, str] = "float32",
+    quantization=None,
 ) -> Network:
     """Emit ``model.forward`` into a new INetworkDefinition.
 
@@ -150,7 +153,8 @@ def define(
     and weights are emitted in it. ``overrides`` gives some modules another precision, keyed by module
     path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
     are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
-    one per output name).
+    one per output name). ``quantization`` (a ``netdef.quantization.QuantConfig``) puts INT8/FP8 Q/DQ
+    layers on the inputs and weights of convs and matmuls.
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -175,6 +179,7 @@ def define(
     ctx = EmitContext(network, compute)
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
     ctx.precision_overrides = _resolve_overrides(model, overrides or {})
+    ctx.quantization = quantization
     with activate(ctx):
         args = []
         for name, spec in inputs.items():
@@ -199,6 +204,7 @@ def define(
         keepalive=ctx.keepalive,
         named_weights=ctx.named_weights,
         module_calls=ctx.module_calls,
+        quantization=quantization.to_json() if quantization is not None else None,
     )
 
 

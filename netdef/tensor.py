@@ -163,6 +163,16 @@ class Tensor:
 
         return softmax(self, dim)
 
+    def log_softmax(self, dim: int) -> Tensor:
+        from netdef.functional import log_softmax
+
+        return log_softmax(self, dim)
+
+    def prelu(self, weight) -> Tensor:
+        from netdef.functional import prelu
+
+        return prelu(self, weight)
+
     def relu(self) -> Tensor:
         from netdef.functional import relu
 
@@ -177,3 +187,154 @@ class Tensor:
         from netdef.functional import tanh
 
         return tanh(self)
+
+    # -- indexing, comparisons and math (netdef/functional/{indexing,elementwise,unary,reduction}.py) --
+    __hash__ = object.__hash__  # __eq__ below emits a layer; identity stays the hash, as in torch
+
+    def __getitem__(self, index) -> Tensor:
+        from netdef.functional.indexing import getitem
+
+        return getitem(self, index)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        if self.shape[0] < 0:
+            raise TypeError(f"len() of a tensor whose dim 0 is dynamic (shape {self.shape})")
+        return self.shape[0]
+
+    def __iter__(self):
+        from netdef.functional import unbind
+
+        return iter(unbind(self, 0))
+
+    def __pow__(self, exponent):
+        from netdef.functional import pow
+
+        return pow(self, exponent)
+
+    def __rpow__(self, base):
+        from netdef.functional import pow
+
+        return pow(base, self)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def __eq__(self, other):  # type: ignore[override]
+        from netdef.functional import eq
+
+        return eq(self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        from netdef.functional import ne
+
+        return ne(self, other)
+
+    def __lt__(self, other):
+        from netdef.functional import lt
+
+        return lt(self, other)
+
+    def __le__(self, other):
+        from netdef.functional import le
+
+        return le(self, other)
+
+    def __gt__(self, other):
+        from netdef.functional import gt
+
+        return gt(self, other)
+
+    def __ge__(self, other):
+        from netdef.functional import ge
+
+        return ge(self, other)
+
+    def __and__(self, other):
+        from netdef.functional import logical_and
+
+        return logical_and(self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        from netdef.functional import logical_or
+
+        return logical_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        from netdef.functional import logical_xor
+
+        return logical_xor(self, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Tensor:
+        from netdef.functional import logical_not
+
+        return logical_not(self)
+
+    # methods that forward to netdef.functional.<name>(self, ...)
+    def _f(name: str, doc: str):
+        def method(self, *args, **kwargs):
+            import netdef.functional as F
+
+            return getattr(F, name)(self, *args, **kwargs)
+
+        method.__name__ = name
+        method.__doc__ = doc
+        return method
+
+    unsqueeze = _f("unsqueeze", "torch.Tensor.unsqueeze")
+    squeeze = _f("squeeze", "torch.Tensor.squeeze")
+    expand = _f("expand", "torch.Tensor.expand (-1 keeps a dim)")
+    expand_as = _f("expand_as", "torch.Tensor.expand_as")
+    repeat = _f("repeat", "torch.Tensor.repeat")
+    split = _f("split", "torch.Tensor.split")
+    chunk = _f("chunk", "torch.Tensor.chunk")
+    unbind = _f("unbind", "torch.Tensor.unbind")
+    index_select = _f("index_select", "torch.Tensor.index_select")
+    sum = _f("sum", "torch.Tensor.sum")
+    mean = _f("mean", "torch.Tensor.mean")
+    amax = _f("amax", "torch.Tensor.amax")
+    amin = _f("amin", "torch.Tensor.amin")
+    prod = _f("prod", "torch.Tensor.prod")
+    max = _f("max", "torch.Tensor.max: the maximum, (values, indices) along a dim, or elementwise with a tensor")
+    min = _f("min", "torch.Tensor.min: the minimum, (values, indices) along a dim, or elementwise with a tensor")
+    argmax = _f("argmax", "torch.Tensor.argmax")
+    argmin = _f("argmin", "torch.Tensor.argmin")
+    topk = _f("topk", "torch.Tensor.topk")
+    clamp = _f("clamp", "torch.Tensor.clamp")
+    clip = clamp
+    pow = _f("pow", "torch.Tensor.pow")
+    sqrt = _f("sqrt", "torch.Tensor.sqrt")
+    rsqrt = _f("rsqrt", "torch.Tensor.rsqrt")
+    exp = _f("exp", "torch.Tensor.exp")
+    log = _f("log", "torch.Tensor.log")
+    abs = _f("abs", "torch.Tensor.abs")
+    neg = _f("neg", "torch.Tensor.neg")
+    reciprocal = _f("reciprocal", "torch.Tensor.reciprocal")
+    erf = _f("erf", "torch.Tensor.erf")
+    sin = _f("sin", "torch.Tensor.sin")
+    cos = _f("cos", "torch.Tensor.cos")
+    floor = _f("floor", "torch.Tensor.floor")
+    ceil = _f("ceil", "torch.Tensor.ceil")
+    round = _f("round", "torch.Tensor.round")
+    sign = _f("sign", "torch.Tensor.sign")
+    eq = _f("eq", "torch.Tensor.eq")
+    ne = _f("ne", "torch.Tensor.ne")
+    lt = _f("lt", "torch.Tensor.lt")
+    le = _f("le", "torch.Tensor.le")
+    gt = _f("gt", "torch.Tensor.gt")
+    ge = _f("ge", "torch.Tensor.ge")
+    logical_and = _f("logical_and", "torch.Tensor.logical_and")
+    logical_or = _f("logical_or", "torch.Tensor.logical_or")
+    logical_xor = _f("logical_xor", "torch.Tensor.logical_xor")
+    logical_not = _f("logical_not", "torch.Tensor.logical_not")
+    masked_fill = _f("masked_fill", "torch.Tensor.masked_fill")
+    matmul = _f("matmul", "torch.Tensor.matmul")
+    bmm = _f("bmm", "torch.Tensor.bmm")
+    del _f

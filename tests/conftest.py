@@ -22,9 +22,10 @@ from netdef.build import build as build_network
 #: folded constants (batch norm) can differ. Tolerance as a fraction of the output's largest magnitude.
 FP32_TOL = 1e-5
 #: fp16: the input, every weight and every layer's output are rounded to half precision (unit roundoff
-#: 2**-11 ~ 4.9e-4). A few roundings per element, plus sums of ~100 rounded products, stay well inside
-#: 1e-2 of the output's largest magnitude; a wrong attribute (padding, slope, axis) misses by far more.
-FP16_TOL = 1e-2
+#: 2**-11 ~ 4.9e-4). A few roundings per element, plus sums of ~100 rounded products, reach ~1e-3 of the
+#: output's largest magnitude in this suite (fp32 cases: ~1e-7); 5e-3 leaves a 5x margin, while a wrong
+#: attribute (padding, slope, axis, divisor) misses by far more.
+FP16_TOL = 5e-3
 TOLERANCE = {"fp32": FP32_TOL, "fp16": FP16_TOL}
 PRECISIONS = tuple(TOLERANCE)
 

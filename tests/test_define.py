@@ -157,11 +157,11 @@ def test_define_argument_errors():
     relu = nn.ReLU()
     with pytest.raises(netdef.EmitError, match="precision must be one of fp32, fp16, bf16, got 'int8'"):
         netdef.define(relu, {"x": netdef.Input((2,))}, precision="int8")
-    with pytest.raises(netdef.EmitError, match="define\\(\\) takes a netdef.nn.Module, got ReLU"):
+    with pytest.raises(netdef.EmitError, match=r"define\(\) takes a netdef.nn.Module, got ReLU"):
         netdef.define(torch.nn.ReLU(), {"x": netdef.Input((2,))})
     with pytest.raises(netdef.EmitError, match="needs at least one input"):
         netdef.define(relu, {})
-    with pytest.raises(netdef.EmitError, match="input 'x' must be a netdef.Input, got tuple"):
+    with pytest.raises(netdef.EmitError, match=r"input 'x' must be a netdef.Input, got tuple"):
         netdef.define(relu, {"x": (2, 3)})
 
 
@@ -342,7 +342,9 @@ def _layers_by_type(network, type_name: str, cls):
     return found
 
 
-@pytest.mark.parametrize(("precision", "np_dtype", "trt_name"), [("fp32", np.float32, "FLOAT"), ("fp16", np.float16, "HALF")])
+@pytest.mark.parametrize(
+    ("precision", "np_dtype", "trt_name"), [("fp32", np.float32, "FLOAT"), ("fp16", np.float16, "HALF")]
+)
 def test_precision_sets_input_cast_weight_dtypes_and_float32_outputs(parity, precision, np_dtype, trt_name):
     ref = TorchConvLinear()
     with torch.no_grad():

@@ -1,14 +1,20 @@
-"""Activations: relu, leaky_relu, sigmoid, tanh, silu, gelu, softmax."""
+"""Activations: relu, relu6, hardtanh, leaky_relu, prelu, elu, selu, sigmoid, hardsigmoid, tanh, silu, hardswish,
+mish, softplus, gelu, softmax, log_softmax."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from netdef._trt import trt
-from netdef.functional._common import is_float, norm_dim, require_tensor, static_reshape, wrap
-from netdef.functional.elementwise import mul
+from netdef.functional._common import constant, is_float, norm_dim, require_tensor, scalar_like, static_reshape, wrap
+from netdef.functional.dtype import cast
+from netdef.functional.elementwise import add, maximum, minimum, mul, sub
 from netdef.tensor import Tensor
 
 
-def _activation(op: str, input: Tensor, kind: trt.ActivationType, alpha: float | None = None) -> Tensor:
+def _activation(
+    op: str, input: Tensor, kind: trt.ActivationType, alpha: float | None = None, beta: float | None = None
+) -> Tensor:
     input = require_tensor(op, input)
     if not is_float(input):
         raise input.ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
@@ -17,6 +23,8 @@ def _activation(op: str, input: Tensor, kind: trt.ActivationType, alpha: float |
         layer = net.add_activation(input.itensor, kind)
         if alpha is not None:
             layer.alpha = alpha
+        if beta is not None:
+            layer.beta = beta
         return layer
 
     return wrap(input.ctx.add_layer(op, make).get_output(0), input.ctx)
@@ -74,3 +82,116 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
         return layer
 
     return wrap(ctx.add_layer("softmax", make).get_output(0), ctx)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise require_tensor("hardtanh", input).ctx.error(
+            "hardtanh", f"min_val={min_val} must not be greater than max_val={max_val}"
+        )
+    return _activation("hardtanh", input, trt.ActivationType.CLIP, float(min_val), float(max_val))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return _activation("relu6", input, trt.ActivationType.CLIP, 0.0, 6.0)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    return _activation("elu", input, trt.ActivationType.ELU, float(alpha))
+
+
+#: torch.nn.SELU's constants
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)) with torch's fixed alpha and scale."""
+    return _activation("selu", input, trt.ActivationType.SELU, SELU_ALPHA, SELU_SCALE)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """clamp(x / 6 + 1 / 2, 0, 1)."""
+    return _activation("hardsigmoid", input, trt.ActivationType.HARD_SIGMOID, 1.0 / 6.0, 0.5)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * hardsigmoid(x)."""
+    return mul(input, hardsigmoid(input))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)) (torch's mish applies no softplus threshold)."""
+    return mul(input, tanh(_activation("mish_softplus", input, trt.ActivationType.SOFTPLUS, 1.0, 1.0)))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and exactly x where beta * x > threshold (as torch)."""
+    op = "softplus"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if beta == 0:
+        raise ctx.error(op, "beta must not be 0")
+    limit = float(threshold) / float(beta)
+    keep = (lambda a, b: maximum(a, b)) if beta < 0 else (lambda a, b: minimum(a, b))
+    # softplus of min(x, threshold / beta) never overflows; a 0/1 mask then picks x past the threshold
+    bounded = keep(input, limit)
+    soft = _activation(op, bounded, trt.ActivationType.SOFTPLUS, 1.0 / float(beta), float(beta))
+    scaled = mul(input, float(beta))
+    over = ctx.add_layer(
+        op + "_over",
+        lambda net: net.add_elementwise(
+            scaled.itensor, scalar_like(ctx, float(threshold), scaled, op).itensor, trt.ElementWiseOperation.GREATER
+        ),
+    )
+    mask = cast(wrap(over.get_output(0), ctx), input.dtype)
+    return add(mul(soft, sub(1.0, mask)), mul(input, mask))
+
+
+def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
+    """x if x >= 0 else weight * x, ``weight`` holding 1 slope or one per channel (dim 1)."""
+    op = "prelu"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if not is_float(input):
+        raise ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
+    weight = np.asarray(weight).reshape(-1)
+    view = (1,) * input.ndim
+    if weight.size != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if channels >= 0 and weight.size != channels:
+            raise ctx.error(
+                op,
+                f"weight has {weight.size} slopes but input {input.shape} has {channels} channels "
+                "(dim 1); use num_parameters=1 or the channel count",
+            )
+        view = (1, weight.size) + (1,) * (input.ndim - 2)
+    slope = constant(ctx, weight.reshape(view), input.dtype, op + "_weight")
+    layer = ctx.add_layer(op, lambda net: net.add_parametric_relu(input.itensor, slope.itensor))
+    return wrap(layer.get_output(0), ctx)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax)."""
+    op = "log_softmax"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if dtype is not None:
+        raise ctx.error(op, "the dtype argument is not supported; cast the input with .to(...) first")
+    if not is_float(input):
+        raise ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
+    axis = 1 << norm_dim(ctx, op, dim, max(input.ndim, 1))
+
+    def reduce(x: Tensor, how: trt.ReduceOperation, name: str) -> Tensor:
+        layer = ctx.add_layer(name, lambda net: net.add_reduce(x.itensor, how, axis, True))
+        return wrap(layer.get_output(0), ctx)
+
+    def unary(x: Tensor, how: trt.UnaryOperation, name: str) -> Tensor:
+        return wrap(ctx.add_layer(name, lambda net: net.add_unary(x.itensor, how)).get_output(0), ctx)
+
+    shifted = sub(input, reduce(input, trt.ReduceOperation.MAX, op + "_max"))
+    total = reduce(unary(shifted, trt.UnaryOperation.EXP, op + "_exp"), trt.ReduceOperation.SUM, op + "_sum")
+    return sub(shifted, unary(total, trt.UnaryOperation.LOG, op + "_log"))

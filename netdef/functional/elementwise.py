@@ -106,7 +106,7 @@ def lt(input, other) -> Tensor:
 
 
 def _or_equal(op: str, strict: trt.ElementWiseOperation, input, other) -> Tensor:
-    ctx, a, b = binary_operands(op, input, other)
+    _, a, b = binary_operands(op, input, other)
     if not is_float(a):  # no NaN: one comparison and a NOT
         inverse = _OPS.LESS if strict == _OPS.GREATER else _OPS.GREATER
         return _not(op, _elementwise(op, inverse, a, b))

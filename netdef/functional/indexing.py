@@ -117,14 +117,29 @@ def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequen
             return input
         return emit_slice(input, starts, sizes, steps, op)
 
-    # dynamic dims: bound b of dim i is `raw + n_i * from_end`, clamped to [0, n_i]
+    if all(p == (None, None, 1) for p in parts):
+        return input
+    rank = len(shape)
+    n = shape_of(input, op + "_shape")
+    static_parts = [slice(p[0], p[1], p[2]).indices(d) if d >= 0 else None for d, p in zip(shape, parts)]
+    if all(d >= 0 or (p[0] in (None, 0) and p[1] is None and p[2] == 1) for d, p in zip(shape, parts)):
+        # only static dims are sliced: size = n * dynamic + static sizes
+        starts = [sp[0] if sp else 0 for sp in static_parts]
+        sizes = [max(0, -(-(sp[1] - sp[0]) // sp[2])) if sp else 0 for sp in static_parts]
+        dyn = int_vector(ctx, [0 if d >= 0 else 1 for d in shape], op + "_dynamic")
+        size = _iop(ctx, op + "_size_dynamic", _OPS.PROD, n, dyn)
+        size = _iop(ctx, op + "_size", _OPS.SUM, size, int_vector(ctx, sizes, op + "_sizes"))
+        return emit_slice(input, starts, size, steps, op)
+
+    # a bound of a dynamic dim is `raw + n * from_end`, clamped to [0, n]
+    zeros = int_vector(ctx, [0] * rank, op + "_zeros")
+
     def bounds(which: int, default_from_end: int) -> tuple[list[int], list[int]]:
         raw, from_end = [], []
-        for n, p in zip(shape, parts):
+        for sp, p in zip(static_parts, parts):
             v = p[which]
-            if n >= 0:  # static dim: the exact clamped value
-                start, stop, _ = slice(p[0], p[1], p[2]).indices(n)
-                raw.append(start if which == 0 else max(stop, start))
+            if sp is not None:  # static dim: the exact clamped value
+                raw.append(sp[0] if which == 0 else max(sp[1], sp[0]))
                 from_end.append(0)
             elif v is None:
                 raw.append(0)
@@ -134,28 +149,26 @@ def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequen
                 from_end.append(1 if v < 0 else 0)
         return raw, from_end
 
-    n = shape_of(input, op + "_shape")
-
     def clamp_bound(raw: list[int], from_end: list[int], tag: str) -> Tensor:
         v = int_vector(ctx, raw, f"{op}_{tag}")
         if any(from_end):
             scaled = _iop(ctx, f"{op}_{tag}_from_end", _OPS.PROD, n, int_vector(ctx, from_end, f"{op}_{tag}_mask"))
             v = _iop(ctx, f"{op}_{tag}_add", _OPS.SUM, v, scaled)
-        v = _iop(ctx, f"{op}_{tag}_clamp_lo", _OPS.MAX, v, int_vector(ctx, [0] * len(shape), f"{op}_zeros"))
+        v = _iop(ctx, f"{op}_{tag}_clamp_lo", _OPS.MAX, v, zeros)
         return _iop(ctx, f"{op}_{tag}_clamp_hi", _OPS.MIN, v, n)
 
     start_raw, start_end = bounds(0, 0)
     stop_raw, stop_end = bounds(1, 1)
-    start_static = all(n_i >= 0 or (r == 0 and e == 0) for n_i, r, e in zip(shape, start_raw, start_end))
+    start_static = all(sp is not None or (r == 0 and e == 0) for sp, r, e in zip(static_parts, start_raw, start_end))
     start: IntVec = start_raw if start_static else clamp_bound(start_raw, start_end, "start")
     stop = clamp_bound(stop_raw, stop_end, "stop")
     size = _iop(ctx, f"{op}_size", _OPS.SUB, stop, int_vector(ctx, start_raw, f"{op}_start") if start_static else start)
     if any(s != 1 for s in steps):  # ceil(size / step) = floor((size + step - 1) / step)
         size = _iop(ctx, f"{op}_size_round", _OPS.SUM, size, int_vector(ctx, [s - 1 for s in steps], f"{op}_step_m1"))
         size = _iop(ctx, f"{op}_size_steps", _OPS.FLOOR_DIV, size, int_vector(ctx, steps, f"{op}_steps"))
-    size = _iop(ctx, f"{op}_size_clamp", _OPS.MAX, size, int_vector(ctx, [0] * len(shape), f"{op}_zeros"))
+    size = _iop(ctx, f"{op}_size_clamp", _OPS.MAX, size, zeros)
     if keep_one:  # size * keep + one: lets TensorRT's shape inference see the 1s of int-indexed dims
-        keep = [0 if i in keep_one else 1 for i in range(len(shape))]
+        keep = [0 if i in keep_one else 1 for i in range(rank)]
         size = _iop(ctx, f"{op}_size_keep", _OPS.PROD, size, int_vector(ctx, keep, f"{op}_keep"))
         size = _iop(ctx, f"{op}_size_one", _OPS.SUM, size, int_vector(ctx, [1 - k for k in keep], f"{op}_one"))
     return emit_slice(input, start, size, steps, op)

@@ -6,6 +6,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import constant, is_float, require_tensor, wrap
+from netdef.quantization.emit import quantize_activation, quantize_weight
 from netdef.tensor import Tensor
 
 
@@ -27,10 +28,15 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
             f"expects in_features={in_features}; check the flatten/view before this layer",
         )
     lead = (1,) * max(input.ndim - 2, 0)
-    w = constant(ctx, weight.reshape(lead + weight.shape), input.dtype, op + "_weight")
+    w_full = weight.reshape(lead + weight.shape)
+    # when quantizing: Q/DQ on the input and per-output-channel (the rows of the weight) on the weight
+    x = quantize_activation(ctx, input, "matmul")
+    w = quantize_weight(ctx, w_full, input.dtype, w_full.ndim - 2, "matmul")
+    if w is None:
+        w = constant(ctx, w_full, input.dtype, op + "_weight")
     vec = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
     mm = ctx.add_layer(
-        "matmul", lambda net: net.add_matrix_multiply(input.itensor, vec, w.itensor, trt.MatrixOperation.TRANSPOSE)
+        "matmul", lambda net: net.add_matrix_multiply(x.itensor, vec, w.itensor, trt.MatrixOperation.TRANSPOSE)
     )
     out = wrap(mm.get_output(0), ctx)
     if bias is None:

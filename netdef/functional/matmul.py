@@ -32,3 +32,19 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     other = unsqueeze_to(ctx, other, batch + (1 if other.ndim == 1 else 2), op)
     layer = ctx.add_layer(op, lambda net: net.add_matrix_multiply(input.itensor, op_a, other.itensor, op_b))
     return wrap(layer.get_output(0), ctx)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched ``(b, n, m) @ (b, m, p)``; unlike matmul, no broadcasting (torch.bmm)."""
+    ctx = context_of(input, mat2)
+    for name, t in (("input", input), ("mat2", mat2)):
+        if not isinstance(t, Tensor):
+            raise ctx.error("bmm", f"`{name}` must be a netdef.Tensor, got {type(t).__name__}")
+        if t.ndim != 3:
+            raise ctx.error("bmm", f"`{name}` must be a 3-D tensor, got shape {t.shape}")
+    b1, b2 = input.shape[0], mat2.shape[0]
+    if b1 >= 0 and b2 >= 0 and b1 != b2:
+        raise ctx.error(
+            "bmm", f"batch sizes differ: {input.shape} and {mat2.shape} (bmm does not broadcast; use matmul)"
+        )
+    return matmul(input, mat2)

@@ -1,4 +1,5 @@
-"""Batch normalization (eval semantics) folded into one IScaleLayer."""
+"""Normalization: batch_norm (eval, folded into an IScaleLayer); layer_norm, group_norm and instance_norm
+(one INormalizationLayer each)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,144 @@ def batch_norm(
         op, lambda net: net.add_scale_nd(input.itensor, trt.ScaleMode.CHANNEL, shift_w, scale_w, empty, 1)
     )
     return wrap(layer.get_output(0), ctx)
+
+
+def _normalize(
+    ctx, op: str, x: Tensor, axes: int, weight: np.ndarray | None, bias: np.ndarray | None, eps: float, groups: int = 1
+) -> Tensor:
+    """One INormalizationLayer over the ``axes`` bitmask; ``weight``/``bias`` already broadcast to x's rank."""
+    from netdef.functional._common import constant
+
+    shape = weight.shape if weight is not None else bias.shape
+    per_channel = groups > 1 and not hasattr(ctx.network, "add_normalization_v2")
+    if per_channel:  # TensorRT < 10.15 takes (1, G, 1...) group affines: normalize, then scale per channel
+        group_shape = (1, groups) + (1,) * (x.ndim - 2)
+        scale, shift = np.ones(group_shape), np.zeros(group_shape)
+    else:
+        scale = np.ones(shape) if weight is None else weight
+        shift = np.zeros(shape) if bias is None else bias
+    s = constant(ctx, scale, x.dtype, op + "_weight")
+    b = constant(ctx, shift, x.dtype, op + "_bias")
+
+    def make(net):
+        add = getattr(net, "add_normalization_v2", None) or net.add_normalization
+        layer = add(x.itensor, s.itensor, b.itensor, axes)
+        layer.epsilon = float(eps)
+        if groups != 1:
+            layer.num_groups = groups
+        return layer
+
+    out = wrap(ctx.add_layer(op, make).get_output(0), ctx)
+    if per_channel and (weight is not None or bias is not None):
+        c = x.shape[1]
+        scale_w = ctx.weights(np.ones(c) if weight is None else weight.reshape(-1), x.dtype, "scale")
+        shift_w = ctx.weights(np.zeros(c) if bias is None else bias.reshape(-1), x.dtype, "shift")
+        empty = trt.Weights(x.dtype)
+        layer = ctx.add_layer(
+            op + "_affine",
+            lambda net: net.add_scale_nd(out.itensor, trt.ScaleMode.CHANNEL, shift_w, scale_w, empty, 1),
+        )
+        out = wrap(layer.get_output(0), ctx)
+    return out
+
+
+def _affine(op: str, ctx, value, shape: tuple[int, ...], what: str, view: tuple[int, ...]) -> np.ndarray | None:
+    if value is None:
+        return None
+    arr = np.asarray(value, np.float64)
+    if arr.shape != shape:
+        raise ctx.error(op, f"{what} must have shape {shape}, got {arr.shape}")
+    return arr.reshape(view)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dims, then ``* weight + bias`` (elementwise)."""
+    op = "layer_norm"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if not is_float(input):
+        raise ctx.error(op, f"expected a float input, got {input.dtype.name}")
+    if k == 0 or input.ndim < k or input.shape[input.ndim - k :] != shape:
+        raise ctx.error(
+            op,
+            f"normalized_shape {shape} must equal the last {k} dims of the input, got input shape {input.shape}",
+        )
+    view = (1,) * (input.ndim - k) + shape
+    w = _affine(op, ctx, weight, shape, "weight", view)
+    b = _affine(op, ctx, bias, shape, "bias", view)
+    axes = sum(1 << a for a in range(input.ndim - k, input.ndim))
+    if w is None and b is None:
+        w = np.ones(view)
+    return _normalize(ctx, op, input, axes, w, b, eps)
+
+
+def group_norm(
+    input: Tensor, num_groups: int, weight: np.ndarray | None = None, bias: np.ndarray | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Normalize each group of ``C / num_groups`` channels (with all dims after C) of (N, C, *), then per channel."""
+    op = "group_norm"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if not is_float(input) or input.ndim < 2:
+        raise ctx.error(op, f"expected a float (N, C, *) input, got {input.dtype.name} {input.shape}")
+    c = input.shape[1]
+    if c < 0:
+        raise ctx.error(op, f"the channel dim of input {input.shape} must be static")
+    if num_groups < 1 or c % num_groups:
+        raise ctx.error(op, f"num_groups={num_groups} must divide the {c} channels of input {input.shape}")
+    x = input
+    if input.ndim == 2:  # TensorRT needs a dim after C to reduce over: (N, C) -> (N, C, 1)
+        from netdef.functional.conv import placeholder_reshape
+
+        x = placeholder_reshape(ctx, input, (0, 0, 1), op + "_unsqueeze")
+    view = (1, c) + (1,) * (x.ndim - 2)
+    w = _affine(op, ctx, weight, (c,), "weight", view)
+    b = _affine(op, ctx, bias, (c,), "bias", view)
+    if w is None and b is None:
+        w = np.ones(view)
+    out = _normalize(ctx, op, x, sum(1 << a for a in range(2, x.ndim)), w, b, eps, groups=num_groups)
+    if input.ndim == 2:
+        from netdef.functional.conv import placeholder_reshape
+
+        out = placeholder_reshape(ctx, out, (0, 0), op + "_squeeze")
+    return out
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: np.ndarray | None = None,
+    running_var: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each (sample, channel) over its spatial dims (or with running statistics), then per channel."""
+    op = "instance_norm"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if not is_float(input) or input.ndim < 3:
+        raise ctx.error(op, f"expected a float (N, C, *spatial) input, got {input.dtype.name} {input.shape}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ctx.error(op, "use_input_stats=False needs running_mean and running_var")
+        return batch_norm(input, running_mean, running_var, weight, bias, eps=eps)
+    c = input.shape[1]
+    if c < 0 and (weight is not None or bias is not None):
+        raise ctx.error(op, f"the channel dim of input {input.shape} must be static for an affine instance norm")
+    view = (1, c) + (1,) * (input.ndim - 2)
+    w = _affine(op, ctx, weight, (c,), "weight", view)
+    b = _affine(op, ctx, bias, (c,), "bias", view)
+    if w is None and b is None:
+        # scale and bias broadcast over the channels: (1, 1, ...) works for any (even dynamic) C
+        w = np.ones((1,) * input.ndim)
+    return _normalize(ctx, op, input, sum(1 << a for a in range(2, input.ndim)), w, b, eps)

@@ -1,10 +1,18 @@
-"""Pooling: max_pool2d, avg_pool2d (torch's ceil_mode and count_include_pad), adaptive_avg_pool2d."""
+"""Pooling: max/avg pooling in 1-D and 2-D (torch's ceil_mode and count_include_pad), adaptive max/avg
+pooling to any output size.
+
+1-D pooling runs as 2-D pooling over an (N, C, L, 1) view. Adaptive pooling whose windows are not all
+alike gathers every window's rows (or columns) into a new dim and reduces it: exact for any sizes.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from netdef._trt import trt
-from netdef.functional._common import is_float, require_tensor, wrap
-from netdef.functional.conv import _pair
+from netdef.context import EmitContext
+from netdef.functional._common import constant, is_float, require_tensor, wrap
+from netdef.functional.conv import _pair, placeholder_reshape
 from netdef.tensor import Tensor
 
 
@@ -27,7 +35,9 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     p = _pair(padding, 2, "padding", ctx, op)
     if any(2 * pi > ki for pi, ki in zip(p, k)):
         raise ctx.error(op, f"padding {p} must be at most half of kernel_size {k} (as in torch)")
-    post = p
+    pre, post = p, p
+    exclude = not count_include_pad
+    x = input
     if ceil_mode:
         hw = input.shape[2:]
         if any(d < 0 for d in hw):
@@ -35,20 +45,24 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
         outs = [_pool_output(d, ki, si, pi, 1, True) for d, ki, si, pi in zip(hw, k, s, p)]
         post = tuple((o - 1) * si + ki - d - pi for o, si, ki, d, pi in zip(outs, s, k, hw, p))
         if kind == trt.PoolingType.AVERAGE and count_include_pad and any(q > pi for q, pi in zip(post, p)):
-            # torch divides by the window clipped to input+padding; TensorRT would count the overhang
-            raise ctx.error(
-                op,
-                "ceil_mode=True with count_include_pad=True adds windows past the padding here, which "
-                "TensorRT averages differently from torch; use count_include_pad=False or ceil_mode=False",
-            )
+            # torch divides a window that passes the padding by its part inside input + padding; TensorRT
+            # counts either all padding or none. Make the padding real zeros and exclude only the overhang.
+            if any(p):
+                from netdef.functional.padding import slice_axes
+
+                sizes = [d + 2 * pi for d, pi in zip(hw, p)]
+                x = slice_axes(ctx, op + "_pad", input, (2, 3), (-p[0], -p[1]), sizes, trt.SampleMode.FILL)
+                post = tuple(q - pi for q, pi in zip(post, p))
+                pre = (0, 0)
+            exclude = True
 
     def make(net):
-        layer = net.add_pooling_nd(input.itensor, kind, k)
+        layer = net.add_pooling_nd(x.itensor, kind, k)
         layer.stride_nd = s
-        layer.pre_padding = p
+        layer.pre_padding = pre
         layer.post_padding = post
         if kind == trt.PoolingType.AVERAGE:
-            layer.average_count_excludes_padding = not count_include_pad
+            layer.average_count_excludes_padding = exclude
         return layer
 
     out = ctx.add_layer(op, make).get_output(0)
@@ -57,15 +71,48 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     return wrap(out, ctx)
 
 
+def _pool1d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_include_pad=True) -> Tensor:
+    """A 1-D pooling of (N, C, L) as a 2-D pooling of (N, C, L, 1)."""
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if input.ndim != 3 or not is_float(input):
+        raise ctx.error(op, f"expected a float (N, C, L) input, got {input.dtype.name} {input.shape}")
+    k = _pair(kernel_size, 1, "kernel_size", ctx, op)
+    s = k if stride is None or stride == () else _pair(stride, 1, "stride", ctx, op)
+    p = _pair(padding, 1, "padding", ctx, op)
+    x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
+    out = _pool2d(op, x, kind, (*k, 1), (*s, 1), (*p, 0), ceil_mode, count_include_pad)
+    return placeholder_reshape(ctx, out, (0, 0, 0), op + "_squeeze")
+
+
+def _refuse_max_options(op: str, input, dilation, return_indices) -> None:
+    if any(d != 1 for d in ((dilation,) if isinstance(dilation, int) else tuple(dilation))) or return_indices:
+        raise require_tensor(op, input).ctx.error(
+            op, "dilation != 1 and return_indices=True are not supported by TensorRT pooling"
+        )
+
+
+def max_pool1d(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+) -> Tensor:
+    """1-D max pooling over (N, C, L)."""
+    _refuse_max_options("max_pool1d", input, dilation, return_indices)
+    return _pool1d("max_pool1d", input, trt.PoolingType.MAX, kernel_size, stride, padding, ceil_mode)
+
+
 def max_pool2d(
     input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ) -> Tensor:
     """2-D max pooling."""
-    if dilation not in (1, (1, 1)) or return_indices:
-        raise require_tensor("max_pool2d", input).ctx.error(
-            "max_pool2d", "dilation != 1 and return_indices=True are not supported by TensorRT pooling"
-        )
+    _refuse_max_options("max_pool2d", input, dilation, return_indices)
     return _pool2d("max_pool2d", input, trt.PoolingType.MAX, kernel_size, stride, padding, ceil_mode)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
+    """1-D average pooling over (N, C, L); ``count_include_pad`` as in torch."""
+    return _pool1d(
+        "avg_pool1d", input, trt.PoolingType.AVERAGE, kernel_size, stride, padding, ceil_mode, count_include_pad
+    )
 
 
 def avg_pool2d(
@@ -79,25 +126,111 @@ def avg_pool2d(
     )
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Average pooling to ``output_size``; (1, 1) is a global mean, evenly divisible sizes a fixed pool."""
-    op = "adaptive_avg_pool2d"
+def _adaptive_sizes(ctx: EmitContext, op: str, input: Tensor, output_size, n: int) -> tuple[int, ...]:
+    if input.ndim != n + 2 or not is_float(input):
+        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
+        raise ctx.error(op, f"expected a float {layout} input, got {input.dtype.name} {input.shape}")
+    if output_size is None or isinstance(output_size, int):
+        output_size = (output_size,) * n
+    output_size = tuple(output_size)
+    if len(output_size) != n:
+        raise ctx.error(op, f"output_size must be an int or {n} ints (None keeps a dim), got {output_size}")
+    out = tuple(input.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
+    if any(o <= 0 for o in out if o is not None):
+        raise ctx.error(op, f"output_size {out} must be positive")
+    return out
+
+
+def _windows(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's adaptive windows: (out, L) indices of each window (its last index repeated) and their counts."""
+    starts = [(i * size) // out for i in range(out)]
+    ends = [-((-(i + 1) * size) // out) for i in range(out)]
+    longest = max(e - b for b, e in zip(starts, ends))
+    index = np.array([[min(b + j, e - 1) for j in range(longest)] for b, e in zip(starts, ends)], np.int32)
+    counts = np.array([e - b for b, e in zip(starts, ends)])
+    return index, counts
+
+
+def _adaptive(op: str, input: Tensor, output_size, kind: trt.PoolingType) -> Tensor:
     input = require_tensor(op, input)
     ctx = input.ctx
-    if input.ndim != 4:
-        raise ctx.error(op, f"expected an (N, C, H, W) input, got {input.shape}")
-    if isinstance(output_size, int):
-        output_size = (output_size, output_size)
-    out = tuple(input.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
-    if out == (1, 1):
-        layer = ctx.add_layer(op, lambda net: net.add_reduce(input.itensor, trt.ReduceOperation.AVG, 0b1100, True))
-        return wrap(layer.get_output(0), ctx)
+    out = _adaptive_sizes(ctx, op, input, output_size, 2)
     hw = input.shape[2:]
-    if any(d < 0 for d in hw) or any(d % o for d, o in zip(hw, out)):
+    if out == (1, 1):
+        reduce = trt.ReduceOperation.AVG if kind == trt.PoolingType.AVERAGE else trt.ReduceOperation.MAX
+        layer = ctx.add_layer(op, lambda net: net.add_reduce(input.itensor, reduce, 0b1100, True))
+        return wrap(layer.get_output(0), ctx)
+    if any(d < 0 for d in hw):
         raise ctx.error(
-            op,
-            f"output_size {out} needs static spatial dims divisible by it, got {input.shape} "
-            "(only (1, 1) works for any size)",
+            op, f"output_size {out} needs static spatial dims, got {input.shape} (only (1, 1) works for any size)"
         )
-    k = tuple(d // o for d, o in zip(hw, out))
-    return _pool2d(op, input, trt.PoolingType.AVERAGE, k, k, 0, False)
+    if all(d % o == 0 for d, o in zip(hw, out)):  # every window alike: one pooling layer
+        k = tuple(d // o for d, o in zip(hw, out))
+        return _pool2d(op, input, kind, k, k, 0, False)
+    x = input
+    for axis, (size, o) in enumerate(zip(hw, out), start=2):
+        if size != o:
+            x = _adaptive_axis(ctx, op, x, axis, size, o, kind)
+    return x
+
+
+def _adaptive_axis(ctx: EmitContext, op: str, x: Tensor, axis: int, size: int, out: int, kind) -> Tensor:
+    """Adaptive pooling along one axis: gather each window into a new dim after ``axis``, then reduce it."""
+    index, counts = _windows(size, out)
+    longest = index.shape[1]
+    dim = "h" if axis == 2 else "w"
+    indices = constant(ctx, index, trt.int32, f"{op}_{dim}_index")
+    layer = ctx.add_layer(f"{op}_{dim}_gather", lambda net: net.add_gather(x.itensor, indices.itensor, axis))
+    windows = wrap(layer.get_output(0), ctx)
+    if kind == trt.PoolingType.AVERAGE:
+        weight = (np.arange(longest)[None, :] < counts[:, None]) / counts[:, None]
+        view = [1] * (x.ndim + 1)
+        view[axis], view[axis + 1] = out, longest
+        w = constant(ctx, weight.reshape(view), x.dtype, f"{op}_{dim}_weight")
+        layer = ctx.add_layer(
+            f"{op}_{dim}_weigh",
+            lambda net: net.add_elementwise(windows.itensor, w.itensor, trt.ElementWiseOperation.PROD),
+        )
+        windows = wrap(layer.get_output(0), ctx)
+        reduce = trt.ReduceOperation.SUM
+    else:  # a repeated index does not change a maximum
+        reduce = trt.ReduceOperation.MAX
+    layer = ctx.add_layer(f"{op}_{dim}", lambda net: net.add_reduce(windows.itensor, reduce, 1 << (axis + 1), False))
+    return wrap(layer.get_output(0), ctx)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling of (N, C, H, W) to ``output_size`` (any size, torch's windows; None keeps a dim)."""
+    return _adaptive("adaptive_avg_pool2d", input, output_size, trt.PoolingType.AVERAGE)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max pooling of (N, C, H, W) to ``output_size`` (any size, torch's windows; None keeps a dim)."""
+    if return_indices:
+        raise require_tensor("adaptive_max_pool2d", input).ctx.error(
+            "adaptive_max_pool2d", "return_indices=True is not supported by TensorRT pooling"
+        )
+    return _adaptive("adaptive_max_pool2d", input, output_size, trt.PoolingType.MAX)
+
+
+def _adaptive1d(op: str, input: Tensor, output_size, kind) -> Tensor:
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    (out,) = _adaptive_sizes(ctx, op, input, output_size, 1)
+    x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
+    y = _adaptive(op, x, (out, 1), kind)
+    return placeholder_reshape(ctx, y, (0, 0, 0), op + "_squeeze")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling of (N, C, L) to ``output_size`` (torch's windows)."""
+    return _adaptive1d("adaptive_avg_pool1d", input, output_size, trt.PoolingType.AVERAGE)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max pooling of (N, C, L) to ``output_size`` (torch's windows)."""
+    if return_indices:
+        raise require_tensor("adaptive_max_pool1d", input).ctx.error(
+            "adaptive_max_pool1d", "return_indices=True is not supported by TensorRT pooling"
+        )
+    return _adaptive1d("adaptive_max_pool1d", input, output_size, trt.PoolingType.MAX)

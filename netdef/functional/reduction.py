@@ -26,8 +26,8 @@ def _dims(op: str, input: Tensor, dim) -> list[int]:
     ctx = input.ctx
     if dim is None or (isinstance(dim, Sequence) and len(dim) == 0):
         return list(range(input.ndim))
-    dims = [dim] if isinstance(dim, int) else list(dim)
-    if not all(isinstance(d, int) for d in dims):
+    dims = list(dim) if isinstance(dim, Sequence) else [dim]
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise ctx.error(op, f"dim must be an int or a tuple of ints, got {dim!r}")
     axes = [norm_dim(ctx, op, d, input.ndim) for d in dims]
     if len(set(axes)) != len(axes):
@@ -114,6 +114,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         )
     if input.dtype == trt.bool:
         raise ctx.error(op, f"expects a numeric tensor, got bool `{input.name}`")
+    if input.ndim == 1:  # TensorRT's TopK needs rank >= 2: work on a (1, N) view
+        from netdef.functional.shape import squeeze, unsqueeze
+
+        values, indices = topk(unsqueeze(input, 0), k, 1, largest, sorted)
+        return MaxMin(squeeze(values, 0), squeeze(indices, 0))
     kind = trt.TopKOperation.MAX if largest else trt.TopKOperation.MIN
     layer = ctx.add_layer(op, lambda net: net.add_topk(input.itensor, kind, k, 1 << axis, trt.int64))
     return MaxMin(wrap(layer.get_output(0), ctx), wrap(layer.get_output(1), ctx))

@@ -1,11 +1,13 @@
-"""Shape ops: reshape/view, flatten, permute, transpose, cat."""
+"""Shape ops: reshape/view, flatten, permute, transpose, cat, squeeze/unsqueeze, expand, repeat,
+split/chunk/unbind, stack."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from netdef.functional._common import context_of, norm_dim, require_tensor, wrap
+from netdef._trt import trt
+from netdef.functional._common import context_of, norm_dim, require_tensor, static_reshape, wrap
 from netdef.tensor import Tensor
 
 
@@ -126,3 +128,254 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         return layer
 
     return wrap(ctx.add_layer("cat", make).get_output(0), ctx)
+
+
+# -- squeeze / unsqueeze / expand / repeat / split / chunk / stack ------------------------------------
+
+
+def _dims_arg(ctx, op: str, dim, ndim: int) -> list[int]:
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise ctx.error(op, f"dim must be an int or a tuple of ints, got {dim!r}")
+    axes = [norm_dim(ctx, op, d, ndim) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ctx.error(op, f"dim {dim!r} names a dim more than once")
+    return axes
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim`` (in [-rank-1, rank], as torch)."""
+    from netdef.functional.indexing import int_vector
+
+    input = require_tensor("unsqueeze", input)
+    ctx = input.ctx
+    axis = norm_dim(ctx, "unsqueeze", dim, input.ndim + 1)
+    if all(d >= 0 for d in input.shape):
+        shape = list(input.shape)
+        shape.insert(axis, 1)
+        return static_reshape(ctx, input, tuple(shape), "unsqueeze")
+    axes = int_vector(ctx, [axis], "unsqueeze_axes")
+    return wrap(
+        ctx.add_layer("unsqueeze", lambda net: net.add_unsqueeze(input.itensor, axes.itensor)).get_output(0), ctx
+    )
+
+
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Remove size-1 dims: all of them, or those among ``dim`` (dims of another size are kept, as torch).
+
+    A dynamic dim cannot be squeezed (its size is unknown while defining): index it with ``x[0]``.
+    """
+    from netdef.functional.indexing import int_vector
+
+    input = require_tensor("squeeze", input)
+    ctx, shape = input.ctx, input.shape
+    if input.ndim == 0:
+        return input
+    axes = list(range(input.ndim)) if dim is None else _dims_arg(ctx, "squeeze", dim, input.ndim)
+    dynamic = [a for a in axes if shape[a] < 0]
+    if dynamic:
+        raise ctx.error(
+            "squeeze",
+            f"dim {dynamic[0]} of shape {shape} is dynamic, so whether it is 1 is unknown while defining; "
+            "drop it with an int index (x[0] / x[:, 0]) or reshape explicitly",
+        )
+    drop = sorted(a for a in axes if shape[a] == 1)
+    if not drop:
+        return input
+    if all(d >= 0 for d in shape):
+        return static_reshape(ctx, input, tuple(d for i, d in enumerate(shape) if i not in drop), "squeeze")
+    ax = int_vector(ctx, drop, "squeeze_axes")
+    return wrap(ctx.add_layer("squeeze", lambda net: net.add_squeeze(input.itensor, ax.itensor)).get_output(0), ctx)
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """Broadcast size-1 dims to ``sizes`` without copying (torch.Tensor.expand); -1 keeps a dim.
+
+    New leading dims may be added. A dynamic dim must be kept with -1.
+    """
+    from netdef.functional._common import unsqueeze_to
+    from netdef.functional.indexing import emit_slice, int_vector, shape_of
+
+    op = "expand"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.ndim:
+        raise ctx.error(
+            op, f"got {len(sizes)} sizes {sizes} for a tensor of rank {input.ndim}: give at least {input.ndim}"
+        )
+    lead = len(sizes) - input.ndim
+    target, stride = [], []
+    for i, s in enumerate(sizes):
+        n = input.shape[i - lead] if i >= lead else 1
+        if i < lead and s < 0:
+            raise ctx.error(op, f"size {s} is not allowed for the new leading dim {i}: give its size")
+        if s == -1 or s == n:
+            target.append(n)
+            stride.append(1)
+        elif s < -1:
+            raise ctx.error(op, f"invalid size {s} in {sizes}")
+        elif n == 1:
+            target.append(s)
+            stride.append(0)
+        elif n < 0:
+            raise ctx.error(
+                op, f"dim {i - lead} of shape {input.shape} is dynamic: keep it with -1 (it cannot be expanded)"
+            )
+        else:
+            raise ctx.error(
+                op,
+                f"the expanded size {s} must match the existing size {n} at non-singleton dim {i} "
+                f"(target sizes {sizes}, tensor shape {input.shape})",
+            )
+    x = unsqueeze_to(ctx, input, len(sizes), op)
+    if all(s == 1 for s in stride):
+        return x
+    zeros = [0] * len(sizes)
+    if all(t >= 0 for t in target):
+        return emit_slice(x, zeros, target, stride, op)
+    # dynamic kept dims: size = shape(x) * keep + fixed sizes
+    shape = shape_of(x, op + "_shape")
+    keep = int_vector(ctx, [1 if t < 0 else 0 for t in target], op + "_keep")
+    fixed = int_vector(ctx, [0 if t < 0 else t for t in target], op + "_sizes")
+    kept = ctx.add_layer(
+        op + "_size_keep", lambda net: net.add_elementwise(shape.itensor, keep.itensor, trt.ElementWiseOperation.PROD)
+    ).get_output(0)
+    size = ctx.add_layer(
+        op + "_size", lambda net: net.add_elementwise(kept, fixed.itensor, trt.ElementWiseOperation.SUM)
+    ).get_output(0)
+    return emit_slice(x, zeros, wrap(size, ctx), stride, op)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.expand(other.size())``; ``other`` may have dynamic dims."""
+    from netdef.functional._common import unsqueeze_to
+    from netdef.functional.indexing import emit_slice, int_vector, shape_of
+
+    op = "expand_as"
+    input, other = require_tensor(op, input), require_tensor(op, other, "other")
+    ctx = input.ctx
+    if all(d >= 0 for d in other.shape):
+        return expand(input, *other.shape)
+    if input.ndim > other.ndim or any(
+        a >= 0 and b >= 0 and a not in (1, b) for a, b in zip(input.shape[::-1], other.shape[::-1])
+    ):
+        raise ctx.error(op, f"cannot expand shape {input.shape} to {other.shape}")
+    x = unsqueeze_to(ctx, input, other.ndim, op)
+    size = shape_of(other, op + "_shape")
+    if all(d >= 0 for d in x.shape):
+        stride = [0 if a == 1 and b != 1 else 1 for a, b in zip(x.shape, other.shape)]
+        return emit_slice(x, [0] * other.ndim, size, stride, op)
+    # a dynamic input dim broadcasts when it is 1 at run time: stride = clamp(n - 1, 0, 1)
+    n = shape_of(x, op + "_input_shape")
+    ops = trt.ElementWiseOperation
+    stride = n
+    for tag, operation, value in (
+        ("minus_one", ops.SUB, 1),
+        ("at_most_one", ops.MIN, 1),
+        ("at_least_zero", ops.MAX, 0),
+    ):
+        c = int_vector(ctx, [value] * other.ndim, f"{op}_{tag}")
+        src = stride
+        stride = wrap(
+            ctx.add_layer(
+                f"{op}_stride_{tag}", lambda net, a=src, c=c, o=operation: net.add_elementwise(a.itensor, c.itensor, o)
+            ).get_output(0),
+            ctx,
+        )
+    return emit_slice(x, [0] * other.ndim, size, stride, op)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); needs static dims."""
+    from netdef.functional._common import unsqueeze_to
+    from netdef.functional.indexing import emit_slice
+
+    op = "repeat"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.ndim:
+        raise ctx.error(
+            op, f"got {len(sizes)} repeats {sizes} for a tensor of rank {input.ndim}: give at least {input.ndim}"
+        )
+    if any(r < 0 for r in sizes):
+        raise ctx.error(op, f"repeats must be >= 0, got {sizes}")
+    if any(d < 0 for d in input.shape):
+        raise ctx.error(op, f"needs static dims, got shape {input.shape}; use expand for broadcasting instead")
+    x = unsqueeze_to(ctx, input, len(sizes), op)
+    if all(r == 1 for r in sizes):
+        return x
+    target = [d * r for d, r in zip(x.shape, sizes)]
+    # WRAP sampling reads input[i % size]: tiling in one layer
+    return emit_slice(x, [0] * len(sizes), target, [1] * len(sizes), op, mode=trt.SampleMode.WRAP)
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size_or_sections`` each (the last may be smaller), or of the listed sizes, along ``dim``."""
+    from netdef.functional.indexing import slice_dims
+
+    op = "split"
+    tensor = require_tensor(op, tensor)
+    ctx = tensor.ctx
+    axis = norm_dim(ctx, op, dim, tensor.ndim)
+    n = tensor.shape[axis]
+    if n < 0:
+        raise ctx.error(op, f"dim {dim} of shape {tensor.shape} is dynamic; split needs its size while defining")
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and not (step == 0 and n == 0):
+            raise ctx.error(op, f"split_size must be a positive int, got {step}")
+        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise ctx.error(op, f"split sizes {sizes} must be >= 0 and sum to the size {n} of dim {dim}")
+    pieces, start = [], 0
+    for size in sizes:
+        slices = [slice(None)] * tensor.ndim
+        slices[axis] = slice(start, start + size)
+        pieces.append(slice_dims(tensor, slices, op))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer when the size runs out, as torch)."""
+    input = require_tensor("chunk", input)
+    ctx = input.ctx
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise ctx.error("chunk", f"chunks must be a positive int, got {chunks!r}")
+    axis = norm_dim(ctx, "chunk", dim, input.ndim)
+    n = input.shape[axis]
+    if n < 0:
+        raise ctx.error("chunk", f"dim {dim} of shape {input.shape} is dynamic; chunk needs its size while defining")
+    return split(input, max(-(-n // chunks), 1) if n else 0, axis) if n else (input,)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """Every slice along ``dim``, with that dim removed (``q, k, v = qkv.unbind(0)``)."""
+    input = require_tensor("unbind", input)
+    ctx = input.ctx
+    axis = norm_dim(ctx, "unbind", dim, input.ndim)
+    n = input.shape[axis]
+    if n < 0:
+        raise ctx.error("unbind", f"dim {dim} of shape {input.shape} is dynamic; unbind needs its size while defining")
+    return tuple(input[(slice(None),) * axis + (i,)] for i in range(n))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors of one shape along a new dim ``dim`` (torch.stack)."""
+    ctx = context_of(*tensors)
+    if not tensors:
+        raise ctx.error("stack", "expected a non-empty sequence of tensors")
+    tensors = [require_tensor("stack", t, f"tensors[{i}]") for i, t in enumerate(tensors)]
+    first = tensors[0]
+    for i, t in enumerate(tensors[1:], 1):
+        if t.ndim != first.ndim or any(a != b and a >= 0 and b >= 0 for a, b in zip(t.shape, first.shape)):
+            raise ctx.error(
+                "stack",
+                f"stack expects each tensor to be equal size, but tensors[0] has {first.shape} and tensors[{i}] has {t.shape}",
+            )
+    axis = norm_dim(ctx, "stack", dim, first.ndim + 1)
+    return cat([unsqueeze(t, axis) for t in tensors], axis)

@@ -1,14 +1,62 @@
 """netdef.nn: torch.nn-style modules whose state_dict names match torch's."""
 
-from netdef.nn.activation import GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softmax, Tanh
-from netdef.nn.batchnorm import BatchNorm1d, BatchNorm2d
+from netdef.nn.activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from netdef.nn.attention import MultiheadAttention
+from netdef.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from netdef.nn.container import ModuleDict, ModuleList, Sequential
-from netdef.nn.conv import Conv2d
+from netdef.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from netdef.nn.dropout import Dropout
 from netdef.nn.flatten import Flatten
 from netdef.nn.linear import Identity, Linear
 from netdef.nn.module import BindReport, Module, Parameter
-from netdef.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from netdef.nn.normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm
+from netdef.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
+from netdef.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from netdef.nn.sparse import Embedding
+from netdef.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -25,6 +73,7 @@ __all__ = [
     "Linear",
     "MaxPool2d",
     "Module",
+    "MultiheadAttention",
     "ModuleDict",
     "ModuleList",
     "Parameter",
@@ -35,3 +84,13 @@ __all__ = [
     "Softmax",
     "Tanh",
 ]
+
+__all__ += [  # convolutions, normalization, activations, pooling, resizing, padding, embedding
+    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "BatchNorm3d", "CircularPad1d",
+    "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "Conv1d", "Conv3d",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ELU", "Embedding", "GroupNorm", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "LogSoftmax",
+    "MaxPool1d", "Mish", "PReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Softplus", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+]  # fmt: skip

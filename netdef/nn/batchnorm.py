@@ -55,3 +55,9 @@ class BatchNorm2d(_BatchNorm):
     """torch.nn.BatchNorm2d over (N, C, H, W)."""
 
     _ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """torch.nn.BatchNorm3d over (N, C, D, H, W)."""
+
+    _ranks = (5,)

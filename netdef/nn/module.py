@@ -88,6 +88,8 @@ class Module:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name}")
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
+        if isinstance(value, (Parameter, Module)):
+            self.__dict__.pop(name, None)  # a plain attribute set earlier (`self.downsample = None`) would hide it
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):

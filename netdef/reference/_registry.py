@@ -34,6 +34,7 @@ _TORCH_DTYPES = {
     "INT8": torch.int8,
     "UINT8": torch.uint8,
     "BOOL": torch.bool,
+    "FP8": torch.float8_e4m3fn,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import heapq
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -65,9 +66,10 @@ def run(
 
 def _run(net, values, outputs, observe):
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    last_use = _last_uses(net, set(wanted))
+    order = _topological_order(net)
+    last_use = _last_uses(net, order, set(wanted))
     with torch.inference_mode():
-        for index in range(net.num_layers):
+        for index in order:
             layer = net.get_layer(index)
             kind = layer.type.name
             if kind not in HANDLERS:
@@ -84,7 +86,7 @@ def _run(net, values, outputs, observe):
                     inputs.append(None)
                     continue
                 v = values[t.name]
-                inputs.append(v.float() if v.dtype in (torch.float16, torch.bfloat16) else v)
+                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
             try:
                 results = handler(layer, inputs)
             except InterpreterError:
@@ -133,9 +135,44 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
     return t.contiguous().numpy()
 
 
-def _last_uses(net: trt.INetworkDefinition, keep: set[str]) -> dict[str, int]:
+def _topological_order(net: trt.INetworkDefinition) -> list[int]:
+    """Layer indices with every producer before its consumers (layers rewired after creation, e.g. by
+    quantization, sit at the end of the network's list but feed earlier layers)."""
+    producer: dict[str, int] = {}
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        for j in range(layer.num_outputs):
+            producer[layer.get_output(j).name] = i
+    deps: list[set[int]] = []
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        inputs = (layer.get_input(j) for j in range(layer.num_inputs))
+        deps.append({producer[t.name] for t in inputs if t is not None and t.name in producer})
+    if all(all(d < i for d in ds) for i, ds in enumerate(deps)):
+        return list(range(net.num_layers))
+    users: dict[int, list[int]] = {i: [] for i in range(net.num_layers)}
+    for i, ds in enumerate(deps):
+        for d in ds:
+            users[d].append(i)
+    pending = [len(ds) for ds in deps]
+    ready = [i for i, n in enumerate(pending) if n == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            pending[u] -= 1
+            if pending[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != net.num_layers:
+        raise InterpreterError("the network has a cycle: some layers feed their own inputs")
+    return order
+
+
+def _last_uses(net: trt.INetworkDefinition, order: list[int], keep: set[str]) -> dict[str, int]:
     last: dict[str, int] = {}
-    for index in range(net.num_layers):
+    for index in order:
         layer = net.get_layer(index)
         for j in range(layer.num_inputs):
             t = layer.get_input(j)

@@ -10,7 +10,8 @@ from netdef.reference._registry import register
 def shuffle(layer, inputs):
     x = inputs[0]
     first = layer.first_transpose
-    x = x.permute(*[first[i] for i in range(x.dim())])
+    if x.dim():  # a 0-d tensor has nothing to transpose (torch's permute needs at least one dim)
+        x = x.permute(*[first[i] for i in range(x.dim())])
     if len(inputs) > 1 and inputs[1] is not None:
         dims = [int(v) for v in inputs[1].tolist()]
     else:
@@ -27,9 +28,10 @@ def shuffle(layer, inputs):
         x = x.reshape(dims)
     elif dims is not None and len(dims) == 0:
         x = x.reshape(())
+    if not x.dim():
+        return [x]
     second = layer.second_transpose
-    second = [second[i] for i in range(x.dim())]
-    return [x.permute(*second)]
+    return [x.permute(*[second[i] for i in range(x.dim())])]
 
 
 @register("UNSQUEEZE", "IUnsqueezeLayer")

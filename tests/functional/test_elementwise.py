@@ -96,7 +96,11 @@ def test_functional_ops(parity, name):
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "maximum", "minimum"])
 def test_functional_ops_with_scalars(parity, name):
     fn, ref = FUNCTIONAL[name]
-    parity.check(parity.Fn(lambda x: fn(fn(x, 0.25), -1)), lambda x: ref(ref(x, torch.tensor(0.25)), torch.tensor(-1.0)), torch.randn(5, 2))
+    parity.check(
+        parity.Fn(lambda x: fn(fn(x, 0.25), -1)),
+        lambda x: ref(ref(x, torch.tensor(0.25)), torch.tensor(-1.0)),
+        torch.randn(5, 2),
+    )
 
 
 # --------------------------------------------------------------------------------------- integer tensors
@@ -142,7 +146,9 @@ def _define(fn, *shapes_dtypes):
 
 
 def test_float_scalar_with_an_int_tensor_is_refused():
-    with pytest.raises(netdef.EmitError, match=r"cannot combine the INT32 tensor `x0` with the float 0.5; cast it first"):
+    with pytest.raises(
+        netdef.EmitError, match=r"cannot combine the INT32 tensor `x0` with the float 0.5; cast it first"
+    ):
         _define(lambda x: x + 0.5, ((2,), "int32"))
 
 
@@ -152,12 +158,12 @@ def test_mixed_dtypes_are_refused():
 
 
 def test_non_number_operand_is_refused():
-    with pytest.raises(netdef.EmitError, match="expected a netdef.Tensor or a Python number, got str"):
+    with pytest.raises(netdef.EmitError, match=r"expected a netdef.Tensor or a Python number, got str"):
         _define(lambda x: x + "1", ((2,), "float32"))
 
 
 def test_two_scalars_are_refused():
-    with pytest.raises(netdef.EmitError, match="at least one operand must be a netdef.Tensor"):
+    with pytest.raises(netdef.EmitError, match=r"at least one operand must be a netdef.Tensor"):
         _define(lambda x: F.add(1, 2), ((2,), "float32"))
 
 

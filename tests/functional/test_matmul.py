@@ -38,7 +38,9 @@ def test_matmul_operator_matches_torch(parity, sa, sb, precision):
     parity.check(parity.Fn(operator.matmul), operator.matmul, torch.randn(sa), torch.randn(sb), precision=precision, build=build)  # fmt: skip
 
 
-@pytest.mark.parametrize(("sa", "sb", "layers"), [((4,), (4,), 1), ((3, 4), (4,), 1), ((2, 3, 4), (4,), 2), ((2, 3, 4), (4, 5), 2)])
+@pytest.mark.parametrize(
+    ("sa", "sb", "layers"), [((4,), (4,), 1), ((3, 4), (4,), 1), ((2, 3, 4), (4,), 2), ((2, 3, 4), (4, 5), 2)]
+)
 def test_only_the_needed_layers_are_emitted(parity, sa, sb, layers):
     """Operands of equal batch rank go straight to the matmul; others get one reshape."""
     net = parity.define(parity.Fn(operator.matmul), torch.randn(sa), torch.randn(sb))
@@ -87,5 +89,5 @@ def test_matmul_shape_errors(sa, sb, match):
 def test_matmul_dtype_and_operand_errors():
     with pytest.raises(netdef.EmitError, match=r"operands have different dtypes \(FLOAT `a` and INT32 `b`\)"):
         netdef.define(_Fn(operator.matmul), {"a": netdef.Input((2, 2)), "b": netdef.Input((2, 2), dtype="int32")})
-    with pytest.raises(netdef.EmitError, match="`other` must be a netdef.Tensor, got float"):
+    with pytest.raises(netdef.EmitError, match=r"`other` must be a netdef.Tensor, got float"):
         netdef.define(_Fn(lambda a: F.matmul(a, 2.0)), {"a": netdef.Input((2, 2))})

@@ -141,3 +141,22 @@ def test_shape_errors(name):
     shape, expr, match = ERRORS[name]
     with pytest.raises(netdef.EmitError, match=match):
         netdef.define(_Fn(expr), {"x": netdef.Input(shape)})
+
+
+DYNAMIC = {
+    "flatten": lambda x: x.flatten(1),
+    "view-minus1-first": lambda x: x.view(-1, 12),
+    "permute-flatten": lambda x: x.permute(0, 2, 1).flatten(1),
+    "transpose": lambda x: x.transpose(1, 2),
+}
+
+
+@pytest.mark.parametrize("name", list(DYNAMIC))
+def test_shape_ops_with_a_dynamic_batch(parity, name):
+    expr = DYNAMIC[name]
+    net = netdef.define(_Fn(expr), {"x": netdef.Input((-1, 3, 4), min=(1, 3, 4), max=(8, 3, 4))})
+    for batch in (1, 5):
+        x = torch.randn(batch, 3, 4)
+        parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], expr(x))
+    if name == "flatten":
+        parity.build(net)

@@ -104,7 +104,7 @@ def test_unknown_gelu_approximation_is_refused():
 
 
 def test_integer_input_is_refused():
-    with pytest.raises(netdef.EmitError, match="relu .*expects a float tensor, got INT32"):
+    with pytest.raises(netdef.EmitError, match=r"relu .*expects a float tensor, got INT32"):
         _emit(F.relu, dtype="int32")
 
 

@@ -101,7 +101,7 @@ def test_wrong_rank_is_refused(parity, cls, ref_cls, shape):
 
 def test_wrong_channel_count_is_refused(parity):
     model = _bound(nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4), parity)
-    with pytest.raises(netdef.EmitError, match="input has 3 channels .* but num_features=4"):
+    with pytest.raises(netdef.EmitError, match=r"input has 3 channels .* but num_features=4"):
         netdef.define(model, {"x": netdef.Input((1, 3, 2, 2))})
 
 

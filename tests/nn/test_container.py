@@ -18,7 +18,9 @@ def keys_and_shapes(module) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def test_sequential_keys_and_parity(parity):
-    ref = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    ref = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 2)
+    )
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(64, 2))
     assert keys_and_shapes(model) == keys_and_shapes(ref)
     parity.check(model, ref, torch.randn(2, 3, 6, 6), build=True)
@@ -43,7 +45,9 @@ def test_sequential_indexing_like_torch():
 
 def test_sequential_ordered_dict_names_and_append():
     seq = nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU()), ("fc", nn.Linear(2, 3))]))
-    ref = torch.nn.Sequential(OrderedDict([("conv", torch.nn.Conv2d(1, 2, 3)), ("act", torch.nn.ReLU()), ("fc", torch.nn.Linear(2, 3))]))
+    ref = torch.nn.Sequential(
+        OrderedDict([("conv", torch.nn.Conv2d(1, 2, 3)), ("act", torch.nn.ReLU()), ("fc", torch.nn.Linear(2, 3))])
+    )
     assert keys_and_shapes(seq) == keys_and_shapes(ref)
     seq.append(nn.Linear(3, 1))
     ref.append(torch.nn.Linear(3, 1))
@@ -104,7 +108,11 @@ def test_module_list_keys_and_parity(parity):
     assert keys_and_shapes(model) == keys_and_shapes(ref)
     assert list(model.state_dict()) == ["blocks.0.weight", "blocks.0.bias", "blocks.2.weight", "blocks.2.bias"]
     net = parity.check(model, ref, torch.randn(5, 4), build=True)
-    assert [r["name"] for r in net.layers()][:3] == ["blocks.0/linear_weight", "blocks.0/matmul", "blocks.0/linear_bias"]
+    assert [r["name"] for r in net.layers()][:3] == [
+        "blocks.0/linear_weight",
+        "blocks.0/matmul",
+        "blocks.0/linear_bias",
+    ]
 
 
 def test_module_list_indexing_like_torch():
@@ -144,7 +152,11 @@ class _TorchHeads(torch.nn.Module):
 
 
 def test_module_dict_keys_and_parity(parity):
-    ref = _TorchHeads(torch.nn.ModuleDict({"cls": torch.nn.Linear(6, 3), "box": torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Sigmoid())}))
+    ref = _TorchHeads(
+        torch.nn.ModuleDict(
+            {"cls": torch.nn.Linear(6, 3), "box": torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Sigmoid())}
+        )
+    )
     model = _Heads(nn.ModuleDict({"cls": nn.Linear(6, 3), "box": nn.Sequential(nn.Linear(6, 4), nn.Sigmoid())}))
     assert keys_and_shapes(model) == keys_and_shapes(ref)
     model.load_weights(parity.torch_weights(ref))

@@ -23,7 +23,11 @@ def test_dropout_alone_returns_its_input(parity):
 
 
 def test_functional_dropout(parity):
-    parity.check(parity.Fn(lambda x: F.dropout(x, 0.2) * 2), lambda x: torch.nn.functional.dropout(x, 0.2, False) * 2, torch.randn(4))
+    parity.check(
+        parity.Fn(lambda x: F.dropout(x, 0.2) * 2),
+        lambda x: torch.nn.functional.dropout(x, 0.2, False) * 2,
+        torch.randn(4),
+    )
 
 
 def test_functional_dropout_in_training_is_refused():

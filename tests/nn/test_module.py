@@ -265,7 +265,9 @@ def test_wrong_size_raises_even_with_strict_false():
         model.load_weights(weights, strict=False)
     msg = str(info.value)
     line = entry(msg, "fc.bias")
-    assert "module `fc` (Linear" in line and "expects bias of shape (5,) (5 values), found shape (6,) (6 values)" in line
+    assert (
+        "module `fc` (Linear" in line and "expects bias of shape (5,) (5 values), found shape (6,) (6 values)" in line
+    )
     assert "missing (" not in msg and "stem.bias" not in msg  # strict=False: missing names are not errors
     assert all(p.data is None for p in model.state_dict().values())
 
@@ -319,7 +321,7 @@ def test_wts_path_with_wrong_sizes_names_the_module(tmp_path):
 
 def test_unknown_weights_file_suffix(tmp_path):
     (tmp_path / "w.bin").write_bytes(b"")
-    with pytest.raises(netdef.WeightsFormatError, match="unknown weights format '.bin'"):
+    with pytest.raises(netdef.WeightsFormatError, match=r"unknown weights format '.bin'"):
         Net().load_weights(tmp_path / "w.bin")
 
 

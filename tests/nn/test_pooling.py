@@ -116,10 +116,16 @@ def test_functional_pooling_matches_torch(parity):
     tf = torch.nn.functional
 
     def fn(x):
-        return F.max_pool2d(x, 3, 2, 1) + F.avg_pool2d(x, 3, 2, 1, count_include_pad=False) + F.adaptive_avg_pool2d(x, 1)
+        return (
+            F.max_pool2d(x, 3, 2, 1) + F.avg_pool2d(x, 3, 2, 1, count_include_pad=False) + F.adaptive_avg_pool2d(x, 1)
+        )
 
     def ref(x):
-        return tf.max_pool2d(x, 3, 2, 1) + tf.avg_pool2d(x, 3, 2, 1, count_include_pad=False) + tf.adaptive_avg_pool2d(x, 1)
+        return (
+            tf.max_pool2d(x, 3, 2, 1)
+            + tf.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+            + tf.adaptive_avg_pool2d(x, 1)
+        )
 
     parity.check(parity.Fn(fn), ref, torch.randn(2, 3, 8, 8), build=True)
 

@@ -69,7 +69,9 @@ def test_missing_and_unexpected_feeds_are_reported_together(small):
 
 @pytest.mark.parametrize("shape", [(2, 2, 5, 4), (2, 2, 5), (1, 2, 2, 5, 5)])
 def test_wrong_feed_shape_is_refused(small, shape):
-    with pytest.raises(netdef.InterpreterError, match=re.escape(f"input 'x' has shape {shape}, the network declares (2, 2, 5, 5)")):
+    with pytest.raises(
+        netdef.InterpreterError, match=re.escape(f"input 'x' has shape {shape}, the network declares (2, 2, 5, 5)")
+    ):
         netdef.reference.run(_net(small), {"x": np.zeros(shape, np.float32)})
 
 

@@ -1,0 +1,280 @@
+"""Attention: scaled_dot_product_attention and the multi-head attention forward of nn.MultiheadAttention,
+composed from matrix multiplies, softmax and elementwise layers (portable to every TensorRT)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from netdef._trt import trt
+from netdef.context import EmitContext
+from netdef.functional._common import constant, context_of, is_float, wrap
+from netdef.functional.activation import softmax
+from netdef.functional.dtype import cast
+from netdef.functional.elementwise import add, eq, lt, mul, where
+from netdef.functional.linear import linear
+from netdef.functional.matmul import matmul
+from netdef.functional.reduction import amax, mean
+from netdef.functional.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
+from netdef.tensor import Tensor
+
+NEG_INF = float("-inf")
+
+
+def keep_lead_reshape(input: Tensor, lead: int, tail: tuple[int, ...], op: str) -> Tensor:
+    """Reshape to ``input.shape[:lead] + tail``, copying the leading dims (which may be dynamic)."""
+    ctx = input.ctx
+
+    def make(net):
+        layer = net.add_shuffle(input.itensor)
+        layer.zero_is_placeholder = True  # 0 copies the input dim at that position
+        layer.reshape_dims = (0,) * lead + tuple(tail)
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+def _causal_keep(ctx: EmitContext, scores: Tensor, op: str) -> Tensor:
+    """Bool mask, True where key position j <= query position i (torch's top-left aligned tril)."""
+    L, S = scores.shape[-2:]
+    if L >= 0 and S >= 0:
+        return constant(ctx, np.tril(np.ones((L, S), dtype=bool)), trt.bool, op + "_causal_mask")
+    # dynamic sizes: IFillLayer writes j - i over the scores' run-time shape
+    from netdef.functional.indexing import int_vector, shape_of
+
+    shape = shape_of(scores, op + "_causal_shape")
+    alpha = ctx.weights(np.zeros((), np.int64), trt.int64)
+    start = wrap(ctx.add_layer(op + "_causal_start", lambda net: net.add_constant((), alpha)).get_output(0), ctx)
+    delta = int_vector(ctx, [0] * (scores.ndim - 2) + [-1, 1], op + "_causal_delta")
+
+    def make(net):
+        layer = net.add_fill((0,) * scores.ndim, trt.FillOperation.LINSPACE, trt.int64)
+        layer.set_input(0, shape.itensor)
+        layer.set_input(1, start.itensor)
+        layer.set_input(2, delta.itensor)
+        return layer
+
+    offset = wrap(ctx.add_layer(op + "_causal_offset", make).get_output(0), ctx)
+    return lt(offset, 1)
+
+
+def attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    masks: list[tuple[Tensor, str]],
+    is_causal: bool,
+    scale: float,
+    safe_softmax: bool,
+    op: str,
+) -> tuple[Tensor, Tensor]:
+    """``softmax(q k^T * scale + masks) v`` and the softmax weights.
+
+    ``masks`` are (tensor, kind): 'keep' (bool, True attends), 'drop' (bool, True is masked out) or
+    'add' (float, added to the scores). With ``safe_softmax`` a row whose scores are all -inf gets zero
+    weights (torch's scaled_dot_product_attention) instead of NaN.
+    """
+    ctx = query.ctx
+    q = mul(query, scale) if scale != 1.0 else query
+    scores = matmul(q, transpose(key, -2, -1))
+    if is_causal:
+        scores = where(_causal_keep(ctx, scores, op), scores, NEG_INF)
+    for mask, kind in masks:
+        if kind == "add":
+            scores = add(scores, mask if mask.dtype == scores.dtype else cast(mask, scores.dtype))
+        elif kind == "keep":
+            scores = where(mask, scores, NEG_INF)
+        else:
+            scores = where(mask, NEG_INF, scores)
+    weights = softmax(scores, -1)
+    if safe_softmax and masks:
+        fully_masked = eq(amax(scores, -1, keepdim=True), NEG_INF)
+        weights = where(fully_masked, 0.0, weights)
+    return matmul(weights, value), weights
+
+
+def _check_qkv(ctx: EmitContext, op: str, query, key, value) -> None:
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise ctx.error(op, f"`{name}` must be a netdef.Tensor, got {type(t).__name__}")
+        if not is_float(t) or t.ndim < 2:
+            raise ctx.error(op, f"`{name}` must be a float tensor of rank >= 2, got {t.dtype.name} {t.shape}")
+        if t.dtype != query.dtype:
+            raise ctx.error(op, f"query, key and value must share a dtype, got {query.dtype.name} and {t.dtype.name}")
+    e, ek = query.shape[-1], key.shape[-1]
+    if e >= 0 and ek >= 0 and e != ek:
+        raise ctx.error(op, f"query and key must have the same last dim, got {query.shape} and {key.shape}")
+    s, sv = key.shape[-2], value.shape[-2]
+    if s >= 0 and sv >= 0 and s != sv:
+        raise ctx.error(
+            op, f"key and value must have the same sequence length (dim -2), got {key.shape} and {value.shape}"
+        )
+
+
+def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
+    """(..., Hk, S, E) -> (..., Hk * groups, S, E), each head repeated ``groups`` times in a row."""
+    lead = t.ndim - 3
+    h, e = t.shape[-3], t.shape[-1]
+    x = unsqueeze(t, -3)
+    x = expand(x, *([-1] * (lead + 1) + [groups, -1, -1]))
+    return keep_lead_reshape(x, lead, (h * groups, -1, e), op + "_gqa_reshape")
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """torch.nn.functional.scaled_dot_product_attention for inference (``dropout_p`` must be 0).
+
+    ``attn_mask`` is bool (True = attend) or float (added to the scores), broadcast to (..., L, S);
+    ``is_causal`` masks key j > query i (top-left aligned, as torch). A query row with every key masked
+    out gives zeros, as torch does. ``enable_gqa`` repeats key/value heads (dim -3) to the query's.
+    """
+    op = "sdpa"
+    ctx = context_of(query, key, value)
+    _check_qkv(ctx, op, query, key, value)
+    if dropout_p != 0.0:
+        raise ctx.error(op, f"dropout_p={dropout_p}: an inference engine applies no dropout; pass dropout_p=0.0")
+    if is_causal and attn_mask is not None:
+        raise ctx.error(op, "pass either attn_mask or is_causal=True, not both (torch refuses both too)")
+    masks: list[tuple[Tensor, str]] = []
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise ctx.error(op, f"`attn_mask` must be a netdef.Tensor, got {type(attn_mask).__name__}")
+        if attn_mask.dtype == trt.bool:
+            masks.append((attn_mask, "keep"))
+        elif is_float(attn_mask):
+            masks.append((attn_mask, "add"))
+        else:
+            raise ctx.error(op, f"`attn_mask` must be bool or float, got {attn_mask.dtype.name}")
+    if scale is None:
+        e = query.shape[-1]
+        if e < 0:
+            raise ctx.error(op, f"the embedding dim of query {query.shape} is dynamic: pass scale=")
+        scale = 1.0 / math.sqrt(e)
+    if enable_gqa:
+        hq, hk = query.shape[-3] if query.ndim >= 3 else 1, key.shape[-3] if key.ndim >= 3 else 1
+        if query.ndim < 3 or hq < 0 or hk < 0 or hq % hk:
+            raise ctx.error(
+                op,
+                f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.shape} and {key.shape}",
+            )
+        if hq != hk:
+            key, value = _repeat_heads(key, hq // hk, op + "_key"), _repeat_heads(value, hq // hk, op + "_value")
+    return attention(query, key, value, masks, is_causal, float(scale), True, op)[0]
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    num_heads: int,
+    in_proj_weight: np.ndarray,
+    in_proj_bias: np.ndarray | None,
+    out_proj,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+    batch_first: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """The forward of torch.nn.MultiheadAttention (inference); ``out_proj`` is the output Linear module.
+
+    Inputs are (L, N, E), or (N, L, E) with ``batch_first``, or unbatched (L, E). Bool masks are True
+    where attention is NOT allowed; float masks are added. ``attn_mask`` is (L, S) or (N * num_heads, L, S).
+    ``is_causal`` is a hint that ``attn_mask`` is the causal mask (torch requires the mask with it).
+    Fully masked query rows give zeros with ``need_weights=False`` and NaN with ``need_weights=True``, as torch.
+    """
+    op = "mha"
+    ctx = context_of(query, key, value)
+    _check_qkv(ctx, op, query, key, value)
+    if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ctx.error(
+            op,
+            f"query, key and value must all be 3-D (batched) or 2-D (unbatched), got {query.shape}, {key.shape}, {value.shape}",
+        )
+    if is_causal and attn_mask is None:
+        raise ctx.error(op, "is_causal=True is a hint that attn_mask is the causal mask: pass attn_mask too (as torch)")
+    unbatched = query.ndim == 2
+    if unbatched:  # one batch entry, batch first
+        query, key, value = (unsqueeze(t, 0) for t in (query, key, value))
+        if key_padding_mask is not None:
+            key_padding_mask = unsqueeze(key_padding_mask, 0)
+        if attn_mask is not None and attn_mask.ndim == 3:
+            attn_mask = unsqueeze(attn_mask, 0)
+        batch_first = True
+    n_ax, l_ax = (0, 1) if batch_first else (1, 0)
+    embed = query.shape[-1]
+    head_dim = embed // num_heads
+    n, tgt, src = query.shape[n_ax], query.shape[l_ax], key.shape[l_ax]
+    for name, t in (("key", key), ("value", value)):
+        if t.shape[n_ax] >= 0 and n >= 0 and t.shape[n_ax] != n:
+            raise ctx.error(op, f"{name} has batch size {t.shape[n_ax]}, query has {n}")
+
+    w = np.asarray(in_proj_weight)
+    b = None if in_proj_bias is None else np.asarray(in_proj_bias)
+
+    def heads(x: Tensor, part: int, name: str) -> Tensor:
+        """Project with the ``part``-th third of in_proj, then (N, H, L, D)."""
+        rows = slice(part * embed, (part + 1) * embed)
+        y = linear(x, w[rows], None if b is None else b[rows])
+        y = keep_lead_reshape(y, 2, (num_heads, head_dim), f"{op}_{name}_heads")
+        return permute(y, (0, 2, 1, 3) if batch_first else (1, 2, 0, 3))
+
+    q, k, v = heads(query, 0, "q"), heads(key, 1, "k"), heads(value, 2, "v")
+
+    masks: list[tuple[Tensor, str]] = []
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise ctx.error(op, f"`attn_mask` must be a netdef.Tensor, got {type(attn_mask).__name__}")
+        if attn_mask.ndim == 2:
+            want = (tgt, src)
+        elif attn_mask.ndim == 3:
+            want = (n * num_heads if n >= 0 else -1, tgt, src)
+        elif attn_mask.ndim == 4 and unbatched:  # an unbatched (H, L, S) mask, batch dim added above
+            want = (1, num_heads, tgt, src)
+        else:
+            raise ctx.error(op, f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {attn_mask.shape}")
+        if any(a >= 0 and b >= 0 and a != b for a, b in zip(attn_mask.shape, want)):
+            raise ctx.error(op, f"attn_mask should have shape {want}, got {attn_mask.shape}")
+        if attn_mask.ndim == 3:  # (N * H, L, S) -> (N, H, L, S)
+            if any(d < 0 for d in attn_mask.shape[1:]):
+                raise ctx.error(op, "a 3-D attn_mask needs static query and key lengths")
+            attn_mask = reshape(attn_mask, -1, num_heads, attn_mask.shape[1], attn_mask.shape[2])
+        masks.append(_mask_kind(ctx, op, attn_mask, "attn_mask"))
+    if key_padding_mask is not None:
+        if key_padding_mask.ndim != 2:
+            raise ctx.error(op, f"key_padding_mask must be (N, S), got shape {key_padding_mask.shape}")
+        kpm = unsqueeze(unsqueeze(key_padding_mask, 1), 1)  # (N, 1, 1, S)
+        masks.append(_mask_kind(ctx, op, kpm, "key_padding_mask"))
+
+    out, weights = attention(q, k, v, masks, False, 1.0 / math.sqrt(head_dim), not need_weights, op)
+    # (N, H, L, D) -> (L, N, E) or (N, L, E)
+    out = permute(out, (0, 2, 1, 3) if batch_first else (2, 0, 1, 3))
+    out = keep_lead_reshape(out, 2, (embed,), op + "_merge_heads")
+    out = out_proj(out)
+    if unbatched:
+        out = squeeze(out, 0)
+    if not need_weights:
+        return out, None
+    if average_attn_weights:
+        weights = mean(weights, 1)
+    return out, (squeeze(weights, 0) if unbatched else weights)
+
+
+def _mask_kind(ctx: EmitContext, op: str, mask, name: str) -> tuple[Tensor, str]:
+    if not isinstance(mask, Tensor):
+        raise ctx.error(op, f"`{name}` must be a netdef.Tensor, got {type(mask).__name__}")
+    if mask.dtype == trt.bool:
+        return mask, "drop"
+    if is_float(mask):
+        return mask, "add"
+    raise ctx.error(op, f"`{name}` must be bool or float, got {mask.dtype.name}")

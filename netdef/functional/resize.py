@@ -1,0 +1,174 @@
+"""Resizing (torch.nn.functional.interpolate) as one IResizeLayer.
+
+torch's modes map onto TensorRT's coordinate transformations exactly:
+
+- 'nearest': ASYMMETRIC coordinates rounded down (FLOOR): ``src = floor(dst * in / out)``;
+- 'nearest-exact': HALF_PIXEL coordinates rounded half up: ``src = floor((dst + 0.5) * in / out)``;
+- 'linear'/'bilinear'/'trilinear': HALF_PIXEL (align_corners=False) or ALIGN_CORNERS, whose single-pixel
+  output reads the first pixel (UPPER selector), as torch does.
+
+With ``scale_factor`` (and ``recompute_scale_factor`` not True) torch maps coordinates with
+``1 / scale_factor``; netdef only emits that when it equals ``in / out`` exactly, so the engine cannot
+depend on how TensorRT derives the ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from netdef._trt import trt
+from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.tensor import Tensor
+
+_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
+
+
+def _per_dim(ctx, op: str, value, n: int, what: str, kind) -> tuple:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        value = tuple(value)
+        if len(value) != n:
+            raise ctx.error(op, f"{what} {value} must have {n} entries, one per spatial dim of the input")
+        return tuple(kind(v) for v in value)
+    return (kind(value),) * n
+
+
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims (all after N, C) to ``size`` or by ``scale_factor``, as torch."""
+    op = "interpolate"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if mode not in MODES:
+        raise ctx.error(op, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if not is_float(input) or not 3 <= input.ndim <= 5:
+        raise ctx.error(op, f"expected a float 3-D to 5-D (N, C, ...) input, got {input.dtype.name} {input.shape}")
+    n = input.ndim - 2
+    linear = mode in _RANK
+    if align_corners is not None and not linear:
+        raise ctx.error(op, f"align_corners can only be set with linear, bilinear, bicubic or trilinear, not {mode!r}")
+    if linear and input.ndim != _RANK[mode]:
+        raise ctx.error(op, f"mode={mode!r} needs a {_RANK[mode]}-D input, got shape {input.shape}")
+    if antialias:
+        raise ctx.error(op, "antialias=True is not supported: TensorRT's resize does not low-pass filter")
+    if mode == "bicubic":
+        raise ctx.error(
+            op, "mode='bicubic' is not supported: netdef's reference interpreter cannot check TensorRT's cubic resize"
+        )
+    if (size is None) == (scale_factor is None):
+        raise ctx.error(op, "give exactly one of size and scale_factor")
+    if size is not None and recompute_scale_factor:
+        raise ctx.error(op, "recompute_scale_factor=True is only meaningful with scale_factor")
+    spatial = input.shape[2:]
+    if size is not None:
+        out = _per_dim(ctx, op, size, n, "size", int)
+        scales = None
+    else:
+        scales = _per_dim(ctx, op, scale_factor, n, "scale_factor", float)
+        if any(s <= 0 for s in scales):
+            raise ctx.error(op, f"scale_factor {scales} must be positive")
+        out = tuple(-1 if d < 0 else math.floor(d * s) for d, s in zip(spatial, scales))
+    if any(o == 0 for o in out) or any(o < 0 for o, d in zip(out, spatial) if d >= 0):
+        raise ctx.error(op, f"the output size {out} of input {input.shape} would be empty")
+    if mode == "area":
+        if any(d < 0 for d in spatial) or n == 3:
+            raise ctx.error(op, "mode='area' needs a 3-D or 4-D input with static spatial dims")
+        from netdef.functional import pooling
+
+        pool = pooling.adaptive_avg_pool1d if n == 1 else pooling.adaptive_avg_pool2d
+        return pool(input, out[0] if n == 1 else out)
+    corners = bool(align_corners) and linear
+    # does the torch coordinate ratio come from scale_factor (1 / s) rather than in / out?
+    by_scale = scales is not None and not recompute_scale_factor and not corners
+    if by_scale:
+        for d, o, s in zip(spatial, out, scales):
+            if d >= 0 and Fraction(o, d) != Fraction(s):
+                raise ctx.error(
+                    op,
+                    f"scale_factor={s} maps an input of {d} to {o} pixels, and torch samples them with "
+                    f"1 / {s} rather than {d} / {o}; TensorRT cannot be relied on to do the same. Pass "
+                    "size=... or recompute_scale_factor=True (torch then samples with in / out)",
+                )
+    static = all(d >= 0 for d in input.shape)
+    layer_scales = None
+    if not static:
+        layer_scales = _dynamic_scales(ctx, op, input, out, scales)
+
+    def make(net):
+        layer = net.add_resize(input.itensor)
+        if layer_scales is not None:
+            layer.scales = layer_scales
+        else:
+            layer.shape = tuple(input.shape[:2]) + tuple(out)
+        if mode in ("nearest", "nearest-exact"):
+            layer.resize_mode = trt.InterpolationMode.NEAREST
+            exact = mode == "nearest-exact"
+            layer.coordinate_transformation = (
+                trt.ResizeCoordinateTransformation.HALF_PIXEL if exact else trt.ResizeCoordinateTransformation.ASYMMETRIC
+            )
+            layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP if exact else trt.ResizeRoundMode.FLOOR
+            layer.selector_for_single_pixel = trt.ResizeSelector.FORMULA
+        else:
+            layer.resize_mode = trt.InterpolationMode.LINEAR
+            if corners:
+                layer.coordinate_transformation = trt.ResizeCoordinateTransformation.ALIGN_CORNERS
+                layer.selector_for_single_pixel = trt.ResizeSelector.UPPER
+            else:
+                layer.coordinate_transformation = trt.ResizeCoordinateTransformation.HALF_PIXEL
+                layer.selector_for_single_pixel = trt.ResizeSelector.FORMULA
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+def _dynamic_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales) -> list[float]:
+    """Per-dim float scales for an input with dynamic dims, refused unless they are exact."""
+    spatial = input.shape[2:]
+    result = [1.0, 1.0]
+    for i, (d, o) in enumerate(zip(spatial, out)):
+        if d < 0:  # only an integer scale gives floor(d * s) == d * s for every d
+            s = scales[i] if scales is not None else None
+            if s is None or not float(s).is_integer():
+                raise ctx.error(
+                    op,
+                    f"spatial dim {2 + i} of input {input.shape} is dynamic: resize it with an integer "
+                    "scale_factor (a size or a fractional scale needs static spatial dims)",
+                )
+            result.append(float(s))
+            continue
+        ratio = Fraction(o, d)
+        f32 = np.float32(o / d)
+        if Fraction(float(f32)) != ratio:
+            raise ctx.error(
+                op,
+                f"input {input.shape} has a dynamic dim, so TensorRT gets float scales, and {o}/{d} has no exact "
+                "float32 value; use static input dims or a size that is a power-of-two multiple of the input",
+            )
+        result.append(float(f32))
+    return result
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
+    """torch.nn.functional.upsample (interpolate under its old name)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Nearest-neighbour upsampling (interpolate with mode='nearest')."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Bilinear upsampling with align_corners=True (torch.nn.functional.upsample_bilinear)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -1,0 +1,135 @@
+"""Activation ranges for Q/DQ scales, computed on CPU with the reference interpreter over user data."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from netdef.errors import NetdefError
+from netdef.quantization.points import activation_key, find_points
+from netdef.weights.io import atomic_write
+
+CACHE_FORMAT = "netdef-calibration/1"
+METHODS = ("max", "percentile", "entropy")
+
+
+@dataclass
+class Calibration:
+    """amax (the largest magnitude to represent) per activation input, as ``<layer name>:<slot>``."""
+
+    method: str
+    amax: dict[str, float] = field(default_factory=dict)
+    batches: int = 0
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the calibration cache (JSON) atomically."""
+        payload = {"format": CACHE_FORMAT, "method": self.method, "batches": self.batches, "amax": self.amax}
+        with atomic_write(path, "w") as f:
+            json.dump(payload, f, indent=1, sort_keys=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Calibration:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise NetdefError(f"{path}: unreadable calibration cache ({exc}); delete it to recalibrate") from None
+        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+            raise NetdefError(f"{path}: not a {CACHE_FORMAT} calibration cache; delete it to recalibrate")
+        return cls(data["method"], {k: float(v) for k, v in data["amax"].items()}, int(data.get("batches", 0)))
+
+
+def calibrate(
+    network,
+    batches: Iterable[Mapping[str, np.ndarray]],
+    method: str = "entropy",
+    percentile: float = 99.99,
+    num_bins: int = 2048,
+    cache: str | os.PathLike | None = None,
+    skip: tuple[str, ...] = (),
+) -> Calibration:
+    """Ranges of the activations that feed convs and matmuls, from ``batches`` of feeds run on CPU.
+
+    ``method``: 'max' (largest magnitude seen), 'percentile' (that percentile of magnitudes), or 'entropy'
+    (TensorRT's KL-divergence choice over a histogram). With ``cache``, a cache file that covers every
+    point and used the same method is reused without running the data; otherwise it is (re)written.
+    """
+    from netdef.reference import run
+
+    if method not in METHODS:
+        raise NetdefError(f"calibration method must be one of {', '.join(METHODS)}, got {method!r}")
+    net = getattr(network, "network", network)
+    points = find_points(net, skip)
+    tensors: dict[str, str] = {}
+    for p in points:
+        layer = net.get_layer(p.index)
+        for slot in p.activations:
+            tensors[activation_key(p, slot)] = layer.get_input(slot).name
+    if cache is not None and Path(cache).is_file():
+        cached = Calibration.load(cache)
+        if cached.method == method and set(tensors) <= set(cached.amax):
+            return cached
+
+    batches = list(batches)
+    if not batches:
+        raise NetdefError("calibration needs at least one batch of inputs")
+    names = sorted(set(tensors.values()))
+
+    def magnitudes(feeds) -> dict[str, np.ndarray]:
+        out = run(network, feeds, outputs=names)
+        return {k: np.abs(v.astype(np.float32, copy=False)).ravel() for k, v in out.items()}
+
+    maxima = dict.fromkeys(names, 0.0)
+    for feeds in batches:
+        for name, mag in magnitudes(feeds).items():
+            maxima[name] = max(maxima[name], float(mag.max(initial=0.0)))
+    amax_by_tensor = dict(maxima)
+    if method != "max":
+        hists = {n: np.zeros(num_bins, np.int64) for n in names}
+        for feeds in batches:
+            for name, mag in magnitudes(feeds).items():
+                if maxima[name] > 0:
+                    hists[name] += np.histogram(mag, bins=num_bins, range=(0.0, maxima[name]))[0]
+        for name in names:
+            if maxima[name] > 0:
+                width = maxima[name] / num_bins
+                if method == "percentile":
+                    amax_by_tensor[name] = _percentile_amax(hists[name], width, percentile)
+                else:
+                    amax_by_tensor[name] = _entropy_amax(hists[name], width)
+    result = Calibration(method, {key: amax_by_tensor[t] for key, t in tensors.items()}, len(batches))
+    if cache is not None:
+        result.save(cache)
+    return result
+
+
+def _percentile_amax(hist: np.ndarray, width: float, percentile: float) -> float:
+    cdf = np.cumsum(hist) / max(hist.sum(), 1)
+    return float((np.searchsorted(cdf, percentile / 100.0) + 1) * width)
+
+
+def _entropy_amax(hist: np.ndarray, width: float, levels: int = 128) -> float:
+    """The threshold minimizing KL(P || Q), P the clipped histogram and Q its ``levels``-bin quantization."""
+    hist = hist.astype(np.float64)
+    best, best_i = np.inf, len(hist)
+    for i in range(levels, len(hist) + 1):
+        p = hist[:i].copy()
+        p[-1] += hist[i:].sum()  # outliers fold into the last kept bin
+        nonzero = p > 0
+        # quantize the first i bins into `levels` groups, spreading each group's mass over its nonzero bins
+        groups = np.minimum((np.arange(i) * levels) // i, levels - 1)
+        mass = np.bincount(groups, weights=hist[:i], minlength=levels)
+        count = np.bincount(groups, weights=nonzero.astype(np.float64), minlength=levels)
+        q = np.where(nonzero, mass[groups] / np.maximum(count[groups], 1), 0.0)
+        ps, qs = p.sum(), q.sum()
+        if ps == 0 or qs == 0:
+            continue
+        p_n, q_n = p[nonzero] / ps, q[nonzero] / qs
+        kl = float(np.sum(p_n * np.log(p_n / np.maximum(q_n, 1e-12))))
+        if kl < best:
+            best, best_i = kl, i
+    return float((best_i + 0.5) * width)

@@ -1,0 +1,235 @@
+"""Weights files of every kind netdef binds: .wts, safetensors, .npz and torch checkpoints.
+
+Every reader returns a :class:`Weights` (``name -> numpy array``); ``Module.load_weights(path)``
+binds any of them the same strict way. Only .wts is shape-less: its arrays are flat and take the
+module's shapes, while the other formats' shapes are checked against the module exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netdef.errors import WeightsFormatError
+from netdef.weights.io import atomic_write
+from netdef.weights.rename import Rename, rename_weights
+from netdef.weights.wts import load_wts
+
+__all__ = [
+    "SUFFIXES",
+    "TORCH_SUFFIXES",
+    "Weights",
+    "load_npz",
+    "load_safetensors",
+    "load_torch_checkpoint",
+    "load_weights_file",
+    "save_safetensors",
+]
+
+TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+SUFFIXES = (".wts", ".safetensors", ".npz", *TORCH_SUFFIXES)
+#: Keys under which training checkpoints keep their state dict; unwrapped when they hold a mapping.
+WRAPPER_KEYS = ("state_dict", "model")
+
+
+class Weights(dict):
+    """``name -> numpy array`` as read from a weights file, in file order.
+
+    ``shaped`` is False for .wts (flat arrays: the module supplies the shapes) and True for formats
+    that store shapes, which ``Module.load_weights`` then compares exactly.
+    """
+
+    shaped: bool = True
+
+
+def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
+    """Read a weights file by its suffix (.wts, .safetensors, .npz, or a torch .pt/.pth/.bin/.ckpt),
+    then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
+    where = os.fspath(path)
+    suffix = Path(where).suffix.lower()
+    if suffix == ".wts":
+        weights = Weights(load_wts(where))
+        weights.shaped = False
+    elif suffix == ".safetensors":
+        weights = load_safetensors(where)
+    elif suffix == ".npz":
+        weights = load_npz(where)
+    elif suffix in TORCH_SUFFIXES:
+        weights = load_torch_checkpoint(where)
+    else:
+        raise WeightsFormatError(
+            f"{where}: unknown weights format {suffix!r}; netdef reads {', '.join(SUFFIXES)} files "
+            "(rename the file if its suffix is wrong)"
+        )
+    return rename_weights(weights, rename, where)
+
+
+def load_safetensors(path: str | os.PathLike) -> Weights:
+    """Read a safetensors file (memory-mapped by ``safetensors.safe_open``), tensor by tensor."""
+    from safetensors import SafetensorError, safe_open
+
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise WeightsFormatError(f"{where}: no such weights file")
+    out = Weights()
+    try:
+        with safe_open(where, framework="pt", device="cpu") as f:
+            for name in f.keys():  # noqa: SIM118 - safe_open is no mapping
+                out[name] = _tensor_to_numpy(f.get_tensor(name), name, where)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsFormatError(f"{where}: not a readable safetensors file: {exc}") from None
+    return out
+
+
+def load_npz(path: str | os.PathLike) -> Weights:
+    """Read the named arrays of an ``.npz`` (``numpy.savez``) file; pickled object arrays are refused."""
+    where = os.fspath(path)
+    try:
+        npz = np.load(where, allow_pickle=False)
+    except FileNotFoundError:
+        raise WeightsFormatError(f"{where}: no such weights file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise WeightsFormatError(f"{where}: not a readable .npz file: {exc}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise WeightsFormatError(
+            f"{where}: holds a single array, not named arrays; save weights with numpy.savez(path, **state_dict)"
+        )
+    out = Weights()
+    with npz:
+        for name in npz.files:
+            try:
+                arr = npz[name]
+            except ValueError as exc:
+                raise WeightsFormatError(
+                    f"{where}: entry {name!r} is an object array (pickled Python objects: {exc}); "
+                    "netdef reads numeric arrays only"
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {exc}") from None
+            out[name] = _check_numeric(arr, name, where)
+    return out
+
+
+def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
+    """Read a torch checkpoint with ``torch.load(weights_only=True)``.
+
+    A state dict is taken as is; a training checkpoint's ``'state_dict'`` or ``'model'`` mapping is
+    unwrapped. A file holding pickled Python objects (a whole ``nn.Module``) is refused: unpickling
+    can run arbitrary code.
+    """
+    import torch
+
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise WeightsFormatError(f"{where}: no such weights file")
+    try:
+        obj = torch.load(where, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise WeightsFormatError(
+                f"{where}: the checkpoint holds pickled Python objects (a {found.group(1)}), not only tensors; "
+                "netdef loads only weights-only torch checkpoints (torch.load(weights_only=True)) because "
+                "unpickling other objects can run arbitrary code. Re-save it as a state dict: "
+                "torch.save(model.state_dict(), path)"
+            ) from None
+        raise WeightsFormatError(f"{where}: not a readable weights-only torch checkpoint: {_first_line(exc)}") from None
+    except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for other files
+        raise WeightsFormatError(f"{where}: not a readable torch checkpoint: {_first_line(exc)}") from None
+
+    unwrapped = True
+    while unwrapped and isinstance(obj, Mapping):
+        unwrapped = False
+        for key in WRAPPER_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                obj, unwrapped = obj[key], True
+                break
+    if not isinstance(obj, Mapping):
+        raise WeightsFormatError(
+            f"{where}: holds a {type(obj).__name__}, not a state dict (a mapping of name -> tensor)"
+        )
+    others = [f"{k!r} ({type(v).__name__})" for k, v in obj.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise WeightsFormatError(
+            f"{where}: expected a state dict of name -> tensor, but found entries {shown}; a training "
+            f"checkpoint's weights are usually under one of {list(WRAPPER_KEYS)}: save model.state_dict()"
+        )
+    return Weights((name, _tensor_to_numpy(t, name, where)) for name, t in obj.items())
+
+
+def save_safetensors(model_or_state_dict: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """Write a torch ``nn.Module``'s ``state_dict()`` (or a mapping of tensors/arrays) as safetensors,
+    atomically, keeping each tensor's dtype and shape. Returns the tensors written."""
+    import torch
+    from safetensors.torch import save
+
+    where = os.fspath(path)
+    if isinstance(model_or_state_dict, torch.nn.Module):
+        state: Mapping[str, Any] = model_or_state_dict.state_dict()
+    elif isinstance(model_or_state_dict, Mapping):
+        state = model_or_state_dict
+    else:
+        raise TypeError(
+            "save_safetensors: expected a torch.nn.Module or a mapping of name -> tensor/array, "
+            f"got {type(model_or_state_dict).__name__}"
+        )
+    tensors: dict[str, torch.Tensor] = {}
+    storages: set[int] = set()
+    for name, value in state.items():
+        if not isinstance(name, str) or not name:
+            raise WeightsFormatError(f"{where}: entry name {name!r} is not a non-empty str")
+        try:
+            tensor = value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
+        except Exception as exc:
+            raise WeightsFormatError(
+                f"{where}: entry {name!r}: cannot convert {type(value).__name__} to a tensor: {exc}"
+            ) from None
+        tensor = tensor.detach().cpu().contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in storages and tensor.numel():  # tied weights: safetensors stores each tensor alone
+            tensor = tensor.clone()
+        storages.add(storage)
+        tensors[name] = tensor
+    try:
+        data = save(tensors, metadata={"format": "pt"})
+    except Exception as exc:
+        raise WeightsFormatError(f"{where}: cannot write safetensors: {exc}") from None
+    with atomic_write(where, "wb") as f:
+        f.write(data)
+    return tensors
+
+
+def _tensor_to_numpy(tensor: Any, name: str, where: str) -> np.ndarray:
+    """A CPU numpy array of a torch tensor; bfloat16 and float8 become float32 (exactly)."""
+    import torch
+
+    tensor = tensor.detach()
+    if tensor.device.type != "cpu":
+        tensor = tensor.cpu()
+    if tensor.is_quantized or tensor.is_sparse or tensor.is_complex():
+        raise WeightsFormatError(
+            f"{where}: entry {name!r}: a {tensor.dtype} {tensor.layout} tensor cannot be bound; expected a dense "
+            "real tensor"
+        )
+    if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32, torch.float64):
+        tensor = tensor.to(torch.float32)  # bfloat16 / float8: numpy has no such dtype; the cast is exact
+    return _check_numeric(tensor.resolve_conj().resolve_neg().numpy(), name, where)
+
+
+def _check_numeric(arr: np.ndarray, name: str, where: str) -> np.ndarray:
+    if arr.dtype.kind not in "biuf":
+        raise WeightsFormatError(f"{where}: entry {name!r}: dtype {arr.dtype} cannot be bound; expected real numbers")
+    return arr
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,175 @@
+"""``x[...]`` and index_select against torch: ints, slices with steps, negative indices, None, Ellipsis,
+index lists / tensors, static and dynamic shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netdef
+from netdef import F
+
+# expressions applied alike to a netdef Tensor and a torch tensor of shape (4, 5, 6)
+STATIC = {
+    "int": lambda x: x[1],
+    "negative-int": lambda x: x[-1],
+    "slice": lambda x: x[1:3],
+    "step": lambda x: x[::2],
+    "start-step": lambda x: x[1::2],
+    "step-3-last-dim": lambda x: x[:, :, 1::3],
+    "dim1-int": lambda x: x[:, 1],
+    "ellipsis-int": lambda x: x[..., -1],
+    "ellipsis-middle": lambda x: x[0, ..., 2:4],
+    "none-front": lambda x: x[None],
+    "none-middle": lambda x: x[:, None],
+    "none-last": lambda x: x[..., None],
+    "none-both-ends": lambda x: x[None, ..., None],
+    "mixed": lambda x: x[1:-1, ::3, 2],
+    "mixed-none": lambda x: x[1:, None, -2:],
+    "slice-none-after-ellipsis": lambda x: x[..., 1:3, None],
+    "stop-past-end": lambda x: x[:, :, 1:100],
+    "start-before-begin": lambda x: x[-100:2],
+    "negative-stop": lambda x: x[:, -4:-1],
+    "negative-start-step": lambda x: x[:, -4::2],
+    "all-ints": lambda x: x[0, 0, 0],
+    "ints-and-none": lambda x: x[2, None, 3],
+    "full": lambda x: x[:],
+    "ellipsis-only": lambda x: x[...] + 0,
+    "chained": lambda x: x[1:][:, ::2][0],
+    "list": lambda x: x[[2, 0, -1]],
+    "list-dim1": lambda x: x[:, [0, 4, 4, 1]],
+    "list-after-int": lambda x: x[0, :, [1, 3]],
+    "list-after-none": lambda x: x[None, :, [1, -2]],
+    "list-2d": lambda x: x[..., [[0, 1], [5, 4]]],
+    "list-with-slices": lambda x: x[1:3, [3, 1], ::2],
+}
+
+
+@pytest.mark.parametrize("name", list(STATIC))
+def test_getitem_static(parity, name):
+    expr = STATIC[name]
+    parity.check(parity.Fn(expr), expr, torch.randn(4, 5, 6), build=name in ("mixed", "list-after-int"))
+
+
+@pytest.mark.parametrize("name", ["mixed", "none-middle", "list-dim1", "negative-start-step"])
+def test_getitem_fp16(parity, name):
+    expr = STATIC[name]
+    parity.check(parity.Fn(expr), expr, torch.randn(4, 5, 6), precision="fp16")
+
+
+def test_getitem_int_tensor_input(parity):
+    x = torch.randint(-50, 50, (4, 5), dtype=torch.int32)
+    parity.check(parity.Fn(lambda x: x[1:, ::2]), lambda x: x[1:, ::2], x, build=True)
+
+
+@pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
+def test_index_tensor_from_an_input(parity, index_dtype):
+    x = torch.randn(5, 6)
+    idx = torch.tensor([[4, -1], [0, 2], [-5, 3]], dtype=index_dtype)  # negatives count from the end
+    parity.check(parity.Fn(lambda x, i: x[:, i]), lambda x, i: x[:, i.long()], x.t().contiguous(), idx, build=True)
+    parity.check(parity.Fn(lambda x, i: x[i, 1:]), lambda x, i: x[i.long(), 1:], x, idx)
+
+
+def test_index_with_a_0d_tensor_drops_the_dim(parity):
+    def fn(x, i):
+        return x[:, i.reshape(())]
+
+    parity.check(parity.Fn(fn), lambda x, i: x[:, i.long().reshape(())], torch.randn(3, 4), torch.tensor([-2]))
+
+
+def test_index_select(parity):
+    x, idx = torch.randn(3, 5, 2), torch.tensor([4, 0, 0, 2])
+    parity.check(parity.Fn(lambda x, i: F.index_select(x, 1, i)), lambda x, i: torch.index_select(x, 1, i), x, idx)
+    parity.check(parity.Fn(lambda x: x.index_select(-1, [1, 0])), lambda x: x.index_select(-1, torch.tensor([1, 0])), x)
+
+
+def test_iteration_and_unpacking(parity):
+    def fn(x):
+        a, b, c = x
+        return a * 2 + b - c + len(x)
+
+    parity.check(parity.Fn(fn), fn, torch.randn(3, 4))
+
+
+# dynamic shapes: dims 0 and 2 of (-1, 6, -1) are only known at run time
+DYNAMIC = {
+    "slice-static-dim": lambda x: x[:, 1:4],
+    "slice-dynamic-dim": lambda x: x[1:],
+    "negative-start": lambda x: x[-2:],
+    "negative-stop": lambda x: x[:-1, :, :-2],
+    "step": lambda x: x[:, :, ::2],
+    "start-step": lambda x: x[1::3, ::2],
+    "int": lambda x: x[0],
+    "negative-int": lambda x: x[-1],
+    "ellipsis-negative-int": lambda x: x[..., -1],
+    "int-and-none": lambda x: x[:, None, 2, 1:],
+    "past-end": lambda x: x[:, :, 1:50],
+    "list-static-dim": lambda x: x[:, [0, 2, -1]],
+    "list-dynamic-dim": lambda x: x[:, :, [0, -1, 1]],
+}
+DYN_INPUT = netdef.Input((-1, 6, -1), min=(1, 6, 1), max=(8, 6, 9))
+
+
+@pytest.mark.parametrize("name", list(DYNAMIC))
+def test_getitem_dynamic(parity, name):
+    expr = DYNAMIC[name]
+    net = netdef.define(parity.Fn(expr), {"x": DYN_INPUT})
+    for shape in [(4, 6, 5), (2, 6, 9), (8, 6, 3)]:
+        x = torch.randn(shape)
+        got = netdef.reference.run(net, {"x": x.numpy()})["output"]
+        parity.assert_close(got, expr(x))
+    if name in ("start-step", "int-and-none", "list-dynamic-dim"):
+        parity.build(net)
+
+
+def test_getitem_dynamic_keeps_static_dims_static():
+    def fn(x):
+        out = x[1:, 2:5, 0]
+        assert out.shape == (-1, 3)
+        return out
+
+    netdef.define(_Fn(fn), {"x": DYN_INPUT})
+
+
+class _Fn(netdef.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def _define(fn, shape=(4, 5, 6)):
+    return netdef.define(_Fn(fn), {"x": netdef.Input(shape)})
+
+
+@pytest.mark.parametrize(
+    ("expr", "match"),
+    [
+        (lambda x: x[4], r"index 4 is out of range for dim 0 of size 4"),
+        (lambda x: x[:, -6], r"index -6 is out of range for dim 1 of size 5"),
+        (lambda x: x[0, 0, 0, 0], r"too many indices for a tensor of rank 3: 4 given"),
+        (lambda x: x[..., 0, ...], r"single ellipsis"),
+        (lambda x: x[::-1], r"slice step must be greater than zero"),
+        (lambda x: x[::0], r"slice step must be greater than zero"),
+        (lambda x: x[True], r"bool indices and bool masks are not supported"),
+        (lambda x: x[x > 0], r"bool indices and bool masks are not supported"),
+        (lambda x: x[[0, 1], [0, 1]], r"only one index tensor"),
+        (lambda x: x[:, [0, 5]], r"index \[0, 5\] is out of range for dim 1 of size 5"),
+        (lambda x: x[[0.5]], r"an index list must hold ints"),
+        (lambda x: x["a"], r"unsupported index 'a'"),
+        (lambda x: x[: x.sum()], r"slice bounds must be Python ints or None"),
+        (lambda x: x[x], r"a FLOAT index is not supported"),
+    ],
+)
+def test_getitem_errors(expr, match):
+    with pytest.raises(netdef.EmitError, match=match):
+        _define(expr)
+
+
+def test_len_and_iter_of_a_dynamic_dim_are_refused():
+    with pytest.raises(TypeError, match="dim 0 is dynamic"):
+        netdef.define(_Fn(lambda x: x + len(x)), {"x": DYN_INPUT})
+    with pytest.raises(netdef.EmitError, match="unbind needs its size"):
+        netdef.define(_Fn(lambda x: next(iter(x))), {"x": DYN_INPUT})
