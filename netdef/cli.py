@@ -102,33 +102,51 @@ def _input_shapes(inputs) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
 
 
 def cmd_export(args) -> None:
-    import netdef
+    from collections.abc import Mapping
 
-    source = args.source
+    from netdef.weights import Rename, export_wts, load_weights_file, rename_weights, save_safetensors
+    from netdef.weights.formats import TORCH_SUFFIXES, read_torch_state_dict
+
+    source, output = args.source, args.output
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".wts", ".safetensors"):
+        raise NetdefError(f"{output}: the output's suffix picks the format, .wts or .safetensors; got {suffix!r}")
+    try:
+        rename = Rename(strip_prefix=args.strip_prefix or (), add_prefix=args.add_prefix, regex=args.rename or ())
+    except ValueError as exc:
+        raise NetdefError(str(exc)) from None
     if Path(source).is_file() and not source.endswith(".py"):
-        import torch
-
-        try:
-            obj = torch.load(source, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise NetdefError(
-                f"{source}: not a weights-only torch checkpoint ({exc}); netdef does not unpickle arbitrary objects"
-            ) from None
-        obj = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+        if Path(source).suffix.lower() in TORCH_SUFFIXES:
+            state = read_torch_state_dict(source)  # weights-only; tensors keep their dtype for safetensors
+        else:
+            state = load_weights_file(source)
     else:
         obj = load_object(source)()
-        if hasattr(obj, "eval"):
-            obj.eval()
-    written = netdef.export_wts(obj, args.output)
-    total = sum(a.size for a in written.values())
-    print(f"wrote {len(written)} tensors ({total:,} values) to {args.output}")
+        if isinstance(obj, Mapping):
+            state = obj
+        elif callable(getattr(obj, "state_dict", None)):
+            if hasattr(obj, "eval"):
+                obj.eval()
+            state = obj.state_dict()
+        else:
+            raise NetdefError(f"{source} made a {type(obj).__name__}, not a torch nn.Module or a state dict")
+    if rename.strip_prefix or rename.add_prefix or rename.regex:
+        state = rename_weights(state, rename, source)
+    if suffix == ".wts":
+        total = sum(a.size for a in export_wts(state, output).values())
+    else:
+        total = sum(t.numel() for t in save_safetensors(state, output).values())
+    print(f"wrote {len(state)} tensors ({total:,} values) to {output}")
 
 
 def cmd_build(args) -> None:
     import netdef
 
     model, inputs = _model_and_inputs(args)
-    network = netdef.define(model, inputs, precision=args.precision, overrides=_overrides(args))
+    quantization = _quantization(args, model, inputs)
+    network = netdef.define(
+        model, inputs, precision=args.precision, overrides=_overrides(args), quantization=quantization
+    )
     built = netdef.build(
         network,
         workspace=args.workspace,
@@ -145,6 +163,37 @@ def cmd_build(args) -> None:
         f"{meta['backend']} {meta['backend_version']}"
     )
     print("note: the engine runs only with this TensorRT backend and version, on the GPUs it was built for")
+
+
+def _quantization(args, model, inputs):
+    """A QuantConfig from --quantize and --calib-* (calibration runs the fp32 network on CPU)."""
+    import netdef
+    from netdef.quantization import QuantConfig, calibrate
+
+    if not args.quantize:
+        return None
+    if args.weights_only:
+        return QuantConfig(args.quantize, weights_only=True, skip=tuple(args.quant_skip or ()))
+    if not args.calib_data and not (args.calib_cache and Path(args.calib_cache).is_file()):
+        raise NetdefError("--quantize needs --calib-data FILE.npz (one array per input) or an existing --calib-cache")
+    batches = []
+    if args.calib_data:
+        data = np.load(args.calib_data)
+        missing = [n for n in inputs if n not in data]
+        if missing:
+            raise NetdefError(f"{args.calib_data} lacks arrays for inputs {missing}")
+        # cut the arrays into batches of the inputs' (first-profile max) batch size
+        size = next(iter(_input_shapes(inputs).values()))[0][0]
+        total = len(data[next(iter(inputs))])
+        batches = [{n: data[n][i : i + size] for n in inputs} for i in range(0, total - size + 1, size)]
+    calibration = calibrate(
+        netdef.define(model, inputs),
+        batches,
+        method=args.calib_method,
+        cache=args.calib_cache,
+        skip=tuple(args.quant_skip or ()),
+    )
+    return QuantConfig(args.quantize, calibration, skip=tuple(args.quant_skip or ()))
 
 
 def _overrides(args) -> dict[str, str]:
@@ -247,9 +296,29 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
     sub = root.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("export", help="write a .wts from a torch model factory or a weights-only checkpoint")
-    p.add_argument("source", help="'module:factory' / 'file.py:Class' (a torch nn.Module) or a .pt/.pth state dict")
-    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser(
+        "export", help="write a .wts or .safetensors (by the output suffix) from a torch model factory or weights file"
+    )
+    p.add_argument(
+        "source",
+        help="'module:factory' / 'file.py:Class' (a torch nn.Module or state dict), or a weights file: a weights-only "
+        "torch checkpoint (.pt/.pth/.bin/.ckpt), .safetensors, .npz or .wts",
+    )
+    p.add_argument("-o", "--output", required=True, help="the file to write: .wts or .safetensors")
+    p.add_argument(
+        "--strip-prefix",
+        action="append",
+        metavar="PREFIX",
+        help="remove PREFIX (e.g. 'module.') from names that start with it (repeatable, in order)",
+    )
+    p.add_argument(
+        "--rename",
+        nargs=2,
+        action="append",
+        metavar=("PATTERN", "REPLACEMENT"),
+        help="then rename by re.sub(PATTERN, REPLACEMENT, name) (repeatable, in order)",
+    )
+    p.add_argument("--add-prefix", default="", metavar="PREFIX", help="finally put PREFIX in front of every name")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("build", help="define a netdef model, bind weights, build and serialize an engine")
@@ -259,6 +328,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compute-capability", action="append", help="TensorRT-RTX target, e.g. SM86 (repeatable)")
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--refit", action="store_true", help="build a refittable engine (see `netdef refit`)")
+    p.add_argument("--quantize", choices=["int8", "fp8"], help="explicit Q/DQ on conv/linear inputs and weights")
+    p.add_argument("--weights-only", action="store_true", help="quantize weights only (no calibration needed)")
+    p.add_argument("--calib-data", help="calibration inputs: an .npz with one array per input, batched on dim 0")
+    p.add_argument("--calib-method", default="entropy", choices=["max", "percentile", "entropy"])
+    p.add_argument("--calib-cache", help="calibration cache file: reused when it matches, written otherwise")
+    p.add_argument("--quant-skip", action="append", help="module path or layer-name pattern left unquantized")
     p.add_argument("--cache", nargs="?", const=True, default=None, help="use the engine cache (optionally a folder)")
     p.add_argument("--force", action="store_true", help="rebuild even when the cache holds a matching engine")
     p.set_defaults(func=cmd_build)

@@ -179,17 +179,27 @@ class Module:
         return out
 
     # -- weights ----------------------------------------------------------------------------------
-    def load_weights(self, weights: Mapping[str, np.ndarray] | str | os.PathLike, strict: bool = True) -> BindReport:
+    def load_weights(
+        self, weights: Mapping[str, np.ndarray] | str | os.PathLike, strict: bool = True, rename=None
+    ) -> BindReport:
         """Bind weights by state_dict name, checking sizes; all-or-nothing.
 
-        ``weights`` is a mapping of name -> array or a path to a ``.wts`` file. Missing, unexpected
-        and wrongly sized entries are reported together. With ``strict=False`` missing and unexpected
-        names are skipped and listed in the returned report; a wrong size is always an error.
+        ``weights`` is a mapping of name -> array or a path to a weights file (.wts, .safetensors,
+        .npz, torch .pt/.pth/.bin/.ckpt; see ``netdef.weights.load_weights_file``). ``rename`` (a
+        ``netdef.weights.Rename`` or a function of the name) maps the source's names first. Missing,
+        unexpected and wrongly sized entries are reported together. With ``strict=False`` missing and
+        unexpected names are skipped and listed in the returned report; a wrong size is always an
+        error. Shapes are compared exactly where the source stores them (every format but .wts).
         """
         if isinstance(weights, (str, os.PathLike)):
             from netdef.weights import load_weights_file
 
-            weights = load_weights_file(weights)
+            weights = load_weights_file(weights, rename=rename)
+        elif rename is not None:
+            from netdef.weights import rename_weights
+
+            weights = rename_weights(weights, rename)
+        shaped = getattr(weights, "shaped", False)  # a file format that stores shapes
         expected = self.state_dict()
         missing = [k for k in expected if k not in weights]
         unexpected = [k for k in weights if k not in expected]
@@ -202,7 +212,7 @@ class Module:
             module, _, leaf = name.rpartition(".")
             sub = self.get_submodule(module)
             where = f"module `{module or '<root>'}` ({type(sub).__name__})"
-            if arr.size != p.numel or (arr.ndim > 1 and arr.shape != p.shape):
+            if arr.size != p.numel or ((shaped or arr.ndim > 1) and arr.shape != p.shape):
                 mismatched.append(
                     f"  {name}: {where} expects {leaf} of shape {p.shape} ({p.numel} values), found shape "
                     f"{arr.shape} ({arr.size} values); the module is created at {sub.defined_at}"

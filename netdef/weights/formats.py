@@ -30,6 +30,7 @@ __all__ = [
     "load_safetensors",
     "load_torch_checkpoint",
     "load_weights_file",
+    "read_torch_state_dict",
     "save_safetensors",
 ]
 
@@ -81,7 +82,7 @@ def load_safetensors(path: str | os.PathLike) -> Weights:
     out = Weights()
     try:
         with safe_open(where, framework="pt", device="cpu") as f:
-            for name in f.keys():  # noqa: SIM118 - safe_open is no mapping
+            for name in f.keys():
                 out[name] = _tensor_to_numpy(f.get_tensor(name), name, where)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsFormatError(f"{where}: not a readable safetensors file: {exc}") from None
@@ -118,7 +119,13 @@ def load_npz(path: str | os.PathLike) -> Weights:
 
 
 def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
-    """Read a torch checkpoint with ``torch.load(weights_only=True)``.
+    """Read a torch checkpoint's state dict as numpy arrays (see :func:`read_torch_state_dict`)."""
+    where = os.fspath(path)
+    return Weights((name, _tensor_to_numpy(t, name, where)) for name, t in read_torch_state_dict(where).items())
+
+
+def read_torch_state_dict(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a torch checkpoint with ``torch.load(weights_only=True)``: ``{name: torch.Tensor}``.
 
     A state dict is taken as is; a training checkpoint's ``'state_dict'`` or ``'model'`` mapping is
     unwrapped. A file holding pickled Python objects (a whole ``nn.Module``) is refused: unpickling
@@ -140,17 +147,18 @@ def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
                 "unpickling other objects can run arbitrary code. Re-save it as a state dict: "
                 "torch.save(model.state_dict(), path)"
             ) from None
-        raise WeightsFormatError(f"{where}: not a readable weights-only torch checkpoint: {_first_line(exc)}") from None
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+        raise WeightsFormatError(
+            f"{where}: not a torch checkpoint, or a corrupt one: {detail.group(1) if detail else _first_line(exc)}"
+        ) from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for other files
-        raise WeightsFormatError(f"{where}: not a readable torch checkpoint: {_first_line(exc)}") from None
+        raise WeightsFormatError(f"{where}: not a torch checkpoint, or a corrupt one: {_first_line(exc)}") from None
 
-    unwrapped = True
-    while unwrapped and isinstance(obj, Mapping):
-        unwrapped = False
-        for key in WRAPPER_KEYS:
-            if isinstance(obj.get(key), Mapping):
-                obj, unwrapped = obj[key], True
-                break
+    for _ in range(4):  # {"model": {"state_dict": ...}} is two levels; a pickle may even hold a cycle
+        key = next((k for k in WRAPPER_KEYS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)), None)
+        if key is None:
+            break
+        obj = obj[key]
     if not isinstance(obj, Mapping):
         raise WeightsFormatError(
             f"{where}: holds a {type(obj).__name__}, not a state dict (a mapping of name -> tensor)"
@@ -162,7 +170,7 @@ def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
             f"{where}: expected a state dict of name -> tensor, but found entries {shown}; a training "
             f"checkpoint's weights are usually under one of {list(WRAPPER_KEYS)}: save model.state_dict()"
         )
-    return Weights((name, _tensor_to_numpy(t, name, where)) for name, t in obj.items())
+    return dict(obj)
 
 
 def save_safetensors(model_or_state_dict: Any, path: str | os.PathLike) -> dict[str, Any]:

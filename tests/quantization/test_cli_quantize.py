@@ -1,0 +1,44 @@
+"""`netdef build --quantize`: calibration from an .npz, the calibration cache, weight-only builds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+import netdef
+from models.twins.lenet import LeNet as TorchLeNet
+from netdef.cli import main
+
+
+def test_build_int8_with_calibration_data_and_cache(tmp_path, capsys):
+    torch.manual_seed(0)
+    weights = tmp_path / "lenet.wts"
+    netdef.export_wts(TorchLeNet().eval(), weights)
+    np.savez(tmp_path / "calib.npz", x=np.random.default_rng(0).random((32, 1, 32, 32), dtype=np.float32))
+    base = ["build", "models.lenet:LeNet", "--weights", str(weights), "--input", "x=8x1x32x32"]
+    cache = tmp_path / "lenet.calib"
+    args = [*base, "--quantize", "int8", "--calib-data", str(tmp_path / "calib.npz"), "--calib-method", "max"]
+    assert main([*args, "--calib-cache", str(cache), "-o", str(tmp_path / "a.engine")]) == 0
+    amax = json.loads(cache.read_text())["amax"]
+    assert set(amax) == {"conv1/conv:0", "conv2/conv:0", "fc1/matmul:0", "fc2/matmul:0", "fc3/matmul:0"}
+    assert amax["conv1/conv:0"] <= 1.0  # the inputs are uniform in [0, 1)
+    meta = json.loads((tmp_path / "a.engine.json").read_text())
+    assert meta["quantization"]["dtype"] == "int8" and "weight-only" in meta["warnings"][0]
+
+    # the cache alone is enough the second time
+    reuse = [*base, "--quantize", "int8", "--calib-method", "max", "--calib-cache", str(cache)]
+    assert main([*reuse, "-o", str(tmp_path / "b.engine")]) == 0
+    assert main([*base, "--quantize", "int8", "--weights-only", "-o", str(tmp_path / "c.engine")]) == 0
+    assert json.loads((tmp_path / "c.engine.json").read_text())["warnings"] == []
+
+
+def test_quantize_without_calibration_is_a_clear_error(tmp_path, capsys):
+    torch.manual_seed(0)
+    weights = tmp_path / "lenet.wts"
+    netdef.export_wts(TorchLeNet().eval(), weights)
+    rc = main(
+        ["build", "models.lenet:LeNet", "--weights", str(weights), "--quantize", "int8", "-o", str(tmp_path / "x")]
+    )
+    assert rc == 1 and "--calib-data" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+"""Refit: weights named after module paths (checked on CPU), and swapping them in an engine (GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from models.lenet import LeNet
+from models.twins.lenet import LeNet as TorchLeNet
+from netdef._trt import BACKEND, trt
+from netdef.runtime import current_gpu
+from netdef.runtime.device import backend_supports
+
+
+def bound(seed: int):
+    torch.manual_seed(seed)
+    twin = TorchLeNet().eval()
+    model = LeNet()
+    model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()})
+    return model, twin
+
+
+def test_every_weight_has_a_module_path_name():
+    model, twin = bound(0)
+    network = netdef.define(model, model.default_inputs())
+    names = set(network.named_weights)
+    assert {
+        "conv1/conv.kernel",
+        "conv1/conv.bias",
+        "conv2/conv.kernel",
+        "fc1/linear_weight",
+        "fc3/linear_bias",
+    } <= names
+    np.testing.assert_array_equal(
+        network.named_weights["conv1/conv.kernel"], twin.conv1.weight.detach().numpy().astype(np.float32)
+    )
+    # the same names on a network of other weights: what refit matches by
+    other = netdef.define(bound(1)[0], model.default_inputs())
+    assert set(other.named_weights) == names
+    assert not np.array_equal(other.named_weights["fc1/linear_weight"], network.named_weights["fc1/linear_weight"])
+
+
+def test_batchnorm_folds_into_named_scale_and_shift():
+    class Net(netdef.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = netdef.nn.Conv2d(3, 4, 3, bias=False)
+            self.bn = netdef.nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+
+    model = Net()
+    rng = np.random.default_rng(0)
+    model.load_weights({k: rng.random(p.shape, dtype=np.float32) + 0.5 for k, p in model.state_dict().items()})
+    network = netdef.define(model, {"x": netdef.Input((1, 3, 8, 8))})
+    assert {"conv/conv.kernel", "bn/batch_norm.scale", "bn/batch_norm.shift"} <= set(network.named_weights)
+
+
+def _refit_skip_reason() -> str | None:
+    gpu = current_gpu()
+    if gpu is None:
+        return "refit needs a GPU: no CUDA GPU visible (TensorRT-RTX also builds refittable engines only with a GPU)"
+    if not backend_supports(gpu.compute_capability):
+        return f"{BACKEND} cannot run engines on {gpu.name} (compute capability {gpu.compute_capability})"
+    return None
+
+
+@pytest.mark.gpu
+def test_refit_swaps_weights_without_rebuilding(tmp_path):
+    reason = _refit_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from netdef.runtime.refit import refit
+
+    model_a, twin_a = bound(0)
+    model_b, twin_b = bound(1)
+    path = tmp_path / "lenet.engine"
+    netdef.build(model_a, model_a.default_inputs(), refit=True, output=path)
+    engine = netdef.Engine.load(path)
+    assert engine.engine.refittable
+    x = np.random.default_rng(0).standard_normal((1, 1, 32, 32)).astype(np.float32)
+    np.testing.assert_allclose(
+        engine.infer({"x": x})["output"], twin_a(torch.from_numpy(x)).detach().numpy(), atol=1e-3
+    )
+    names = refit(engine, netdef.define(model_b, model_b.default_inputs()))
+    assert "conv1/conv.kernel" in names
+    assert trt.Refitter(engine.engine, netdef._trt.LOGGER).get_missing_weights() == []
+    np.testing.assert_allclose(
+        engine.infer({"x": x})["output"], twin_b(torch.from_numpy(x)).detach().numpy(), atol=1e-3
+    )
+
+
+def test_refit_on_cpu_is_a_clear_build_error_or_succeeds():
+    """TensorRT-RTX's builder needs a GPU for refittable engines; netdef says so instead of a bare Myelin error."""
+    model, _ = bound(0)
+    try:
+        built = netdef.build(model, model.default_inputs(), refit=True)
+    except netdef.BuildError as exc:
+        assert current_gpu() is None and BACKEND == "tensorrt_rtx"
+        assert "refittable engines only on a machine with a supported GPU" in str(exc)
+    else:
+        assert built.metadata["refittable"] is True
