@@ -8,8 +8,9 @@ torch's modes map onto TensorRT's coordinate transformations exactly:
   output reads the first pixel (UPPER selector), as torch does.
 
 With ``scale_factor`` (and ``recompute_scale_factor`` not True) torch maps coordinates with
-``1 / scale_factor``; netdef only emits that when it equals ``in / out`` exactly, so the engine cannot
-depend on how TensorRT derives the ratio.
+``1 / scale_factor``. Where that equals ``in / out`` netdef gives TensorRT the output shape; where it
+does not (e.g. 1.5x of 5 pixels) it gives TensorRT the scales, as NVIDIA's ONNX parser does for torch's
+exported Resize, and TensorRT samples with ``1 / scale`` (ONNX's rule).
 """
 
 from __future__ import annotations
@@ -91,19 +92,10 @@ def interpolate(
     corners = bool(align_corners) and linear
     # does the torch coordinate ratio come from scale_factor (1 / s) rather than in / out?
     by_scale = scales is not None and not recompute_scale_factor and not corners
-    if by_scale:
-        for d, o, s in zip(spatial, out, scales):
-            if d >= 0 and Fraction(o, d) != Fraction(s):
-                raise ctx.error(
-                    op,
-                    f"scale_factor={s} maps an input of {d} to {o} pixels, and torch samples them with "
-                    f"1 / {s} rather than {d} / {o}; TensorRT cannot be relied on to do the same. Pass "
-                    "size=... or recompute_scale_factor=True (torch then samples with in / out)",
-                )
     static = all(d >= 0 for d in input.shape)
     layer_scales = None
-    if not static:
-        layer_scales = _dynamic_scales(ctx, op, input, out, scales)
+    if not static or (by_scale and any(Fraction(o, d) != Fraction(s) for d, o, s in zip(spatial, out, scales))):
+        layer_scales = _layer_scales(ctx, op, input, out, scales, by_scale)
 
     def make(net):
         layer = net.add_resize(input.itensor)
@@ -115,7 +107,9 @@ def interpolate(
             layer.resize_mode = trt.InterpolationMode.NEAREST
             exact = mode == "nearest-exact"
             layer.coordinate_transformation = (
-                trt.ResizeCoordinateTransformation.HALF_PIXEL if exact else trt.ResizeCoordinateTransformation.ASYMMETRIC
+                trt.ResizeCoordinateTransformation.HALF_PIXEL
+                if exact
+                else trt.ResizeCoordinateTransformation.ASYMMETRIC
             )
             layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP if exact else trt.ResizeRoundMode.FLOOR
             layer.selector_for_single_pixel = trt.ResizeSelector.FORMULA
@@ -132,30 +126,40 @@ def interpolate(
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
-def _dynamic_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales) -> list[float]:
-    """Per-dim float scales for an input with dynamic dims, refused unless they are exact."""
+def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_scale: bool) -> list[float]:
+    """TensorRT scales: scale_factor where torch samples with 1 / scale_factor (``by_scale``), else exact out / in.
+
+    TensorRT sizes each dim as floor(in * float32 scale): checked against torch's size for static dims; a
+    dynamic dim needs an integer scale_factor, the one scale that sizes every length as torch does.
+    """
     spatial = input.shape[2:]
     result = [1.0, 1.0]
     for i, (d, o) in enumerate(zip(spatial, out)):
-        if d < 0:  # only an integer scale gives floor(d * s) == d * s for every d
+        dim = 2 + i
+        if d < 0:
             s = scales[i] if scales is not None else None
             if s is None or not float(s).is_integer():
                 raise ctx.error(
                     op,
-                    f"spatial dim {2 + i} of input {input.shape} is dynamic: resize it with an integer "
-                    "scale_factor (a size or a fractional scale needs static spatial dims)",
+                    f"dim {dim} of input {input.shape} is dynamic: resize it with an integer scale_factor "
+                    "(a size, or a fractional scale, needs static spatial dims)",
                 )
             result.append(float(s))
             continue
-        ratio = Fraction(o, d)
-        f32 = np.float32(o / d)
-        if Fraction(float(f32)) != ratio:
+        s = np.float32(scales[i]) if by_scale else np.float32(o / d)
+        if not by_scale and Fraction(float(s)) != Fraction(o, d):
             raise ctx.error(
                 op,
-                f"input {input.shape} has a dynamic dim, so TensorRT gets float scales, and {o}/{d} has no exact "
-                "float32 value; use static input dims or a size that is a power-of-two multiple of the input",
+                f"input {input.shape} has dynamic dims, so TensorRT gets float scales, and the ratio {o}/{d} of "
+                f"dim {dim} has no exact float32 value; use static input dims or a size with an exact ratio",
             )
-        result.append(float(f32))
+        if math.floor(d * s) != o:
+            raise ctx.error(
+                op,
+                f"TensorRT would size dim {dim} as floor({d} x {float(s)!r}) = "
+                f"{math.floor(d * s)}, torch as {o}; pass size=... instead",
+            )
+        result.append(float(s))
     return result
 
 

@@ -20,14 +20,20 @@ def pooling(layer, inputs):
     n = len(k)
     pre, post = explicit_padding(layer, tuple(x.shape[-n:]), k, s, (1,) * n)
     pad = torch_pad(pre, post)
+    # the padding an average counts (unless it excludes padding): windows are clipped to the padded input, so
+    # the extra rows EXPLICIT_ROUND_UP reads past it are never counted (torch's ceil_mode does the same)
+    counted = pad
+    if layer.padding_mode.name == "EXPLICIT_ROUND_UP":
+        counted = torch_pad((list(layer.pre_padding) + [0] * n)[:n], (list(layer.post_padding) + [0] * n)[:n])
     kind = layer.type.name
     if kind == "MAX":
         return [_max(x, pad, k, s, n)]
     if kind == "AVERAGE":
-        return [_avg(x, pad, k, s, n, layer.average_count_excludes_padding)]
+        return [_avg(x, pad, k, s, n, layer.average_count_excludes_padding, counted)]
     if kind == "MAX_AVERAGE_BLEND":
         w = float(layer.blend_factor)
-        return [w * _max(x, pad, k, s, n) + (1 - w) * _avg(x, pad, k, s, n, layer.average_count_excludes_padding)]
+        avg = _avg(x, pad, k, s, n, layer.average_count_excludes_padding, counted)
+        return [w * _max(x, pad, k, s, n) + (1 - w) * avg]
     raise InterpreterError(f"pooling type {kind} is not supported by the reference interpreter")
 
 
@@ -37,12 +43,13 @@ def _max(x, pad, k, s, n):
     return _MAX[n](x, k, s)
 
 
-def _avg(x, pad, k, s, n, exclude_padding: bool):
+def _avg(x, pad, k, s, n, exclude_padding: bool, counted: list[int]):
     if not any(pad):
         return _AVG[n](x, k, s)
     summed = _AVG[n](F.pad(x, pad), k, s)
-    if not exclude_padding:
+    region = [0] * len(pad) if exclude_padding else counted
+    if region == pad:
         return summed
-    ones = torch.ones((1, 1, *x.shape[-n:]), dtype=x.dtype)
-    frac = _AVG[n](F.pad(ones, pad), k, s)  # share of each window that lies inside the input
+    ones = F.pad(torch.ones((1, 1, *x.shape[-n:]), dtype=x.dtype), region, value=1.0)
+    frac = _AVG[n](F.pad(ones, [p - r for p, r in zip(pad, region)]), k, s)  # share of each window counted
     return summed / frac

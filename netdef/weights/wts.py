@@ -57,7 +57,7 @@ def load_wts(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         with open(where, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
-            if size < _STREAM_BYTES:
+            if size < _STREAM_BYTES or not size:
                 source = _Source(f.readall(), where)
                 return _parse(source, where)
             source = _Source.loading(f, size, where)  # a thread reads ahead while this one decodes

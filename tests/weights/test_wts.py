@@ -507,17 +507,171 @@ def test_save_wts_failure_mid_write_keeps_previous_file(tmp_path, monkeypatch):
     save_wts({"a": np.ones(3)}, path)
     before = path.read_bytes()
 
-    class Exploding(np.ndarray):
-        def astype(self, *args, **kwargs):  # called by the writer for the big-endian copy
-            if args and np.dtype(args[0]) == np.dtype(">f4"):
-                raise OSError("disk full")
-            return super().astype(*args, **kwargs)
+    import binascii
 
     import netdef.weights.wts as wts_module
 
-    real = wts_module._to_float32
-    monkeypatch.setattr(wts_module, "_to_float32", lambda v, n, w: real(v, n, w).view(Exploding))
+    calls = []
+
+    class DiskFullAfterOneChunk:
+        @staticmethod
+        def hexlify(*args):
+            calls.append(1)
+            if len(calls) > 1:
+                raise OSError("disk full")
+            return binascii.hexlify(*args)
+
+    monkeypatch.setattr(wts_module, "binascii", DiskFullAfterOneChunk)
     with pytest.raises(OSError, match="disk full"):
         save_wts({"a": np.ones(3), "b": np.ones(2)}, path)
+    assert len(calls) == 2  # the first entry was written into the temporary file
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["w.wts"]
+
+
+def test_save_wts_bad_value_after_good_ones_keeps_previous_file(tmp_path):
+    path = tmp_path / "w.wts"
+    save_wts({"a": np.ones(3)}, path)
+    before = path.read_bytes()
+    with pytest.raises(WeightsFormatError, match=r"'b'.*too large"):
+        save_wts({"a": np.arange(1000.0), "b": np.array([1e300])}, path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["w.wts"]
+
+
+# --------------------------------------------------------------------- chunked decoding, threaded reading
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    """Shrink every chunk, window and read block so that small files cross all their boundaries,
+    and read every file through the read-ahead thread."""
+    import netdef.weights.wts as wts_module
+
+    monkeypatch.setattr(wts_module, "_DECODE_VALUES", 3)
+    monkeypatch.setattr(wts_module, "_ENCODE_VALUES", 4)
+    monkeypatch.setattr(wts_module, "_WINDOW_BYTES", 16)
+    monkeypatch.setattr(wts_module, "_STREAM_BYTES", 0)
+    monkeypatch.setattr(wts_module, "_READ_BYTES", 5)
+    return wts_module
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 6, 7, 11, 12, 100])
+def test_chunk_boundaries_round_trip(tmp_path, tiny_chunks, size):
+    bits = np.random.default_rng(size).integers(0, 2**32, size=size, dtype=np.uint32)
+    path = tmp_path / "w.wts"
+    save_wts({"x": bits.view(np.float32), "tail": np.ones(size + 1, np.float32)}, path)
+    expected = f"x {size} " + " ".join(f"{b:08x}" for b in bits.tolist())
+    assert path.read_text().splitlines()[1] == expected  # chunked hexlify wrote the canonical line
+    loaded = load_wts(path)
+    np.testing.assert_array_equal(loaded["x"].view(np.uint32), bits)
+    np.testing.assert_array_equal(loaded["tail"], np.ones(size + 1))
+
+
+def test_chunked_gen_wts_layout_and_irregular_whitespace(tmp_path, tiny_chunks):
+    rng = np.random.default_rng(5)
+    source = {"a": rng.standard_normal(20).astype(np.float32), "b": rng.standard_normal(7).astype(np.float32)}
+    path = tmp_path / "gen.wts"
+    path.write_bytes(_gen_wts_style(source))
+    for name, value in load_wts(path).items():
+        np.testing.assert_array_equal(_bits(value), _bits(source[name]))
+
+    tokens = [_gen_wts_value(v) for v in source["a"].tolist()]
+    tokens[4] = tokens[4].lstrip("0") or "0"  # a short token, as the C++ reader accepts
+    body = "".join(t + ("\t \x0b" if i % 3 else " ") for i, t in enumerate(tokens))
+    path.write_bytes(f"1\na {len(tokens)}   {body}  \r\n".encode())
+    np.testing.assert_array_equal(_bits(load_wts(path)["a"]), _bits(source["a"]))
+
+
+@pytest.mark.parametrize("where", [0, 2, 3, 10, 19])
+def test_chunked_errors_name_the_value(tmp_path, tiny_chunks, where):
+    tokens = [ONE] * 20
+    tokens[where] = "3f80zz00"
+    path = tmp_path / "bad.wts"
+    path.write_bytes(f"2\nok 1 {ONE}\nw 20 {' '.join(tokens)}\n".encode())
+    with pytest.raises(WeightsFormatError, match=rf"bad\.wts:3: entry 'w': value {where + 1} is b'3f80zz00'"):
+        load_wts(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "lineno", "name", "phrase"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_files_raise_with_location_when_streamed(tmp_path, tiny_chunks, data, lineno, name, phrase):
+    path = tmp_path / "bad.wts"
+    path.write_bytes(data)
+    with pytest.raises(WeightsFormatError) as info:
+        load_wts(path)
+    assert f"{path}:{lineno}:" in str(info.value) and phrase in str(info.value)
+    if name is not None:
+        assert repr(name) in str(info.value)
+
+
+def test_long_name_and_header_tokens_are_read_across_blocks(tmp_path, tiny_chunks):
+    name = "layer." * 2000 + "weight"  # longer than the 4 KiB first look of the tokenizer
+    path = tmp_path / "w.wts"
+    path.write_bytes(f"{' ' * 5000}1{' ' * 5000}\n{name}{' ' * 9000}2 {ONE} {ONE}{' ' * 5000}\n".encode())
+    assert load_wts(path)[name].tolist() == [1.0, 1.0]
+
+
+class _ShortFile:
+    """A file whose size promised more bytes than reads deliver (it shrank), or whose read fails."""
+
+    def __init__(self, data: bytes, error: BaseException | None = None) -> None:
+        self.data, self.pos, self.error = data, 0, error
+
+    def readinto(self, view) -> int:
+        if self.error is not None and self.pos:
+            raise self.error
+        n = min(len(view), len(self.data) - self.pos)
+        view[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_streamed_file_that_shrinks_is_an_error(tiny_chunks):
+    data = f"2\na 3 {ONE} {ONE} {ONE}\nb 1 {ONE}\n".encode()
+    source = tiny_chunks._Source.loading(_ShortFile(data[:20]), len(data), "w.wts")
+    try:
+        with pytest.raises(WeightsFormatError, match="became shorter"):
+            tiny_chunks._parse(source, "w.wts")
+    finally:
+        source.stop()
+
+
+def test_streamed_read_error_is_a_weights_error(tiny_chunks):
+    data = f"1\na 3 {ONE} {ONE} {ONE}\n".encode()
+    source = tiny_chunks._Source.loading(_ShortFile(data, OSError(5, "Input/output error")), len(data), "w.wts")
+    try:
+        with pytest.raises(WeightsFormatError, match="cannot read weights file: Input/output error"):
+            tiny_chunks._parse(source, "w.wts")
+    finally:
+        source.stop()
+
+
+def test_reader_stops_its_thread_when_the_header_is_bad(tmp_path, monkeypatch):
+    import threading
+
+    import netdef.weights.wts as wts_module
+
+    monkeypatch.setattr(wts_module, "_STREAM_BYTES", 0)
+    monkeypatch.setattr(wts_module, "_READ_BYTES", 1 << 10)
+    path = tmp_path / "bad.wts"
+    path.write_bytes(b"x 1 3f800000\n" * 100_000)
+    with pytest.raises(WeightsFormatError, match=":1: expected a header"):
+        load_wts(path)
+    assert not [t for t in threading.enumerate() if t.name == "netdef-wts-reader"]
+
+
+def test_huge_declared_count_allocates_nothing(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "huge.wts"
+    path.write_bytes(f"1\nfc.weight {10**12} {ONE} {ONE}\n".encode())
+    tracemalloc.start()
+    try:
+        with pytest.raises(WeightsFormatError, match="declares 1000000000000 values, but the line holds 2"):
+            load_wts(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
