@@ -8,7 +8,6 @@ unchanged.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -56,8 +55,3 @@ def get(name: str) -> ZooEntry:
 
 def names() -> list[str]:
     return sorted(ZOO)
-
-
-def register(name: str, entry: ZooEntry) -> Callable:
-    ZOO[name] = entry
-    return entry
