@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import netdef
-from netdef.cache import EngineCache, network_fingerprint
 from models.lenet import LeNet
+from netdef.cache import EngineCache, network_fingerprint
 
 # `netdef.build` is the function; the module is reached by its import name
 build_module = importlib.import_module("netdef.build")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import netdef
-from netdef.cli import main
 from models.twins.lenet import LeNet as TorchLeNet
+from netdef.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import netdef
-from netdef import F, nn
 from models.lenet import LeNet
 from models.twins.lenet import LeNet as TorchLeNet
+from netdef import F, nn
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import netdef
-from netdef import nn
-from netdef._trt import trt
 from models.mlp import MLP
 from models.twins.mlp import MLP as TorchMLP
+from netdef import nn
+from netdef._trt import trt
 
 
 @pytest.fixture(scope="module")
