@@ -43,6 +43,12 @@ def _img(n: int, size: int, channels: int = 3) -> dict:
 ZOO: dict[str, ZooEntry] = {
     "lenet": ZooEntry("lenet", "LeNet", test_inputs=_img(2, 32, 1), full_inputs=_img(1, 32, 1)),
     "mlp": ZooEntry("mlp", "MLP", test_inputs={"x": ((4, 64), "float32")}, full_inputs={"x": ((64, 64), "float32")}),
+    # -- classic ImageNet CNNs (torchvision names) --------------------------------------------------------
+    # 64x64 still runs every stage of a resnet (layer4 sees 2x2).
+    "resnet18": ZooEntry("resnet", "resnet18", test_inputs=_img(1, 64), full_inputs=_img(1, 224)),
+    "resnet34": ZooEntry("resnet", "resnet34", test_inputs=_img(1, 64), full_inputs=_img(1, 224)),
+    "resnet50": ZooEntry("resnet", "resnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224)),
+    "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224)),
 }
 
 

@@ -226,13 +226,59 @@ def cmd_run(args) -> None:
         outputs = netdef.reference.run(network, _feeds(args, _input_shapes(inputs)))
     else:
         engine = netdef.Engine.load(args.model)
-        shapes = {s.name: (s.max if s.max else s.shape, s.dtype) for s in engine.inputs}
-        outputs = engine.infer(_feeds(args, shapes))
+        context = engine.create_context(args.provider, cuda_graph=args.cuda_graph)
+        outputs = context.infer(_feeds(args, _engine_shapes(engine, args.input)))
+        print(f"ran on {context.provider.name} buffers; CUDA graph: {context.cuda_graph} {context.cuda_graph_note}")
     for name, value in outputs.items():
         flat = value.reshape(-1)[:6]
         print(f"{name}: shape {value.shape} {value.dtype}  first values {np.array2string(flat, precision=5)}")
         if args.save:
             np.save(Path(args.save) / f"{name}.npy", value)
+
+
+def _engine_shapes(engine, given: list[str] | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each engine input's shape: from --input name=AxB, else its static shape, else profile 0's opt shape."""
+    chosen = {}
+    for text in given or []:
+        name, _, dims = text.partition("=")
+        try:
+            chosen[name] = tuple(int(d) for d in dims.split(":")[0].split(",")[0].lower().split("x"))
+        except ValueError:
+            raise NetdefError(f"bad --input {text!r}: for an engine write name=4x3x224x224") from None
+    unknown = sorted(set(chosen) - {s.name for s in engine.inputs})
+    if unknown:
+        raise NetdefError(f"--input names {unknown} are not inputs; the engine's are {[s.name for s in engine.inputs]}")
+    return {
+        s.name: (chosen.get(s.name) or (s.profiles[0][1] if s.profiles else s.shape), s.dtype) for s in engine.inputs
+    }
+
+
+def cmd_bench(args) -> None:
+    import netdef
+    from netdef.runtime.bench import bench_engine, bench_torch, format_table
+
+    if args.weights and not args.twin:
+        raise NetdefError("--weights is for the torch twin: pass --twin module:Class too")
+    engine = netdef.Engine.load(args.engine)
+    feeds = _feeds(args, _engine_shapes(engine, args.input))
+    rows = [
+        bench_engine(
+            engine, feeds, args.runs, args.warmup, args.provider, args.cuda_graph, label=f"TensorRT ({args.engine})"
+        )
+    ]
+    if args.twin:
+        import torch
+
+        twin = load_object(args.twin)()
+        if not isinstance(twin, torch.nn.Module):
+            raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
+        if args.weights:
+            netdef.weights.load_into_torch(twin, netdef.weights.load_weights_file(args.weights))
+        torch_feeds = {k: v.astype(np.float32) if v.dtype.kind in "fV" else v for k, v in feeds.items()}
+        rows.append(bench_torch(twin, torch_feeds, args.runs, args.warmup, device="cuda", label="torch eager (twin)"))
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
 
 
 def cmd_inspect(args) -> None:
@@ -290,6 +336,25 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
     p.add_argument("--input", action="append", help="name=1x3x224x224[:dtype][,min=..,opt=..,max=..] (repeatable)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+
+
+def _runtime_args(p: argparse.ArgumentParser) -> None:
+    from netdef.runtime.buffers import PROVIDERS
+
+    p.add_argument(
+        "--provider",
+        default="auto",
+        choices=["auto", *PROVIDERS],
+        help="buffer provider (default: $NETDEF_PROVIDER, else torch, cuda-python, pycuda: the first that works)",
+    )
+    p.add_argument(
+        "--cuda-graph",
+        nargs="?",
+        const="auto",
+        default=False,
+        choices=["auto", "capture", "builtin"],
+        help="run through a CUDA graph (the backend's built-in one, or netdef's capture); says why when it cannot",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -353,7 +418,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="folder to save outputs as <name>.npy")
+    _runtime_args(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "bench", help="latency p50/p90/p99 and throughput of an engine, optionally beside its torch twin (eager)"
+    )
+    p.add_argument("engine", help="an engine built by netdef (with its .json sidecar)")
+    p.add_argument("--runs", type=int, default=200, help="timed runs (default 200)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
+    p.add_argument("--input", action="append", help="shape of a dynamic input, name=8x3x224x224 (default: opt)")
+    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--twin", help="the torch twin, 'package.module:Class' or 'file.py:Class', run eagerly on the GPU")
+    p.add_argument("--weights", help="weights file for the twin (.wts, .safetensors, torch checkpoint)")
+    p.add_argument("--json", help="also write the rows as JSON to this file")
+    _runtime_args(p)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("inspect", help="list a model's layers (name, type, shapes, dtypes) or an engine's metadata")
     _model_args(p)

@@ -20,6 +20,7 @@ from netdef.functional.activation import (
     tanh,
 )
 from netdef.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
+from netdef.functional.constant import as_tensor
 from netdef.functional.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from netdef.functional.dropout import dropout
 from netdef.functional.dtype import cast
@@ -101,6 +102,7 @@ from netdef.functional.unary import (
 __all__ = [
     "adaptive_avg_pool2d",
     "add",
+    "as_tensor",
     "avg_pool2d",
     "batch_norm",
     "cast",

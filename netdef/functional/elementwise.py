@@ -149,7 +149,7 @@ def where(condition: Tensor, input, other) -> Tensor:
     """``input`` where ``condition`` is True, else ``other``; all three broadcast as torch.
 
     ``input`` and ``other`` may be Python numbers (at least one should be a tensor: two numbers give
-    a tensor of the network's float compute dtype, or int32 / bool for integers / bools).
+    a tensor of the network's float compute dtype, or int64 / bool for ints / bools, as torch).
     """
     op = "where"
     ctx = context_of(condition, input, other)
@@ -162,7 +162,7 @@ def where(condition: Tensor, input, other) -> Tensor:
         if all(isinstance(v, bool) for v in (input, other)):
             dtype = trt.bool
         elif all(isinstance(v, int) for v in (input, other)):
-            dtype = trt.int32
+            dtype = trt.int64
         else:
             dtype = ctx.compute_dtype
         input = constant(ctx, np.full((1,) * max(condition.ndim, 1), input), dtype, op + "_scalar")

@@ -148,7 +148,9 @@ def group_norm(
     b = _affine(op, ctx, bias, (c,), "bias", view)
     if w is None and b is None:
         w = np.ones(view)
-    out = _normalize(ctx, op, x, sum(1 << a for a in range(2, x.ndim)), w, b, eps, groups=num_groups)
+    # one group normalizes over C as well; G > 1 groups take TensorRT's group split over the dims after C
+    first = 1 if num_groups == 1 else 2
+    out = _normalize(ctx, op, x, sum(1 << a for a in range(first, x.ndim)), w, b, eps, groups=num_groups)
     if input.ndim == 2:
         from netdef.functional.conv import placeholder_reshape
 

@@ -56,8 +56,8 @@ def slice_axes(
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad`` is (last_before, last_after, 2nd-last_before, ...) as in torch.
 
-    Negative amounts crop ('constant' and 'circular'). 'reflect', 'replicate' and 'circular' pad the last
-    1-3 dims of a 2-D to 5-D input, as in torch.
+    Negative amounts crop ('constant' and 'circular', which wraps around what is left). 'reflect',
+    'replicate' and 'circular' pad the last 1-3 dims of a 2-D to 5-D input, as in torch.
     """
     op = "pad"
     input = require_tensor(op, input)
@@ -81,22 +81,44 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                 f"mode={mode!r} pads the last 1-3 dims of an input with 1 or 2 more dims; got pad {pad} "
                 f"({n} dims) for input {input.shape}",
             )
-    axes, start, size = [], [], []
+    amounts = {}
     for i in range(n):
         axis = input.ndim - 1 - i
         before, after = pad[2 * i], pad[2 * i + 1]
         if before == 0 and after == 0:
             continue
-        length = input.shape[axis]
-        if length < 0:
+        if input.shape[axis] < 0:
             raise ctx.error(op, f"dim {axis} of input {input.shape} is dynamic; padding needs its static size")
+        amounts[axis] = (before, after)
+    if not amounts:
+        return input
+    x = input
+    if mode == "circular" and any(min(a) < 0 for a in amounts.values()):
+        # torch crops first, then wraps around what is left
+        crops = {a: (max(-b, 0), max(-e, 0)) for a, (b, e) in amounts.items() if min(b, e) < 0}
+        for axis, (b, e) in crops.items():
+            if b + e >= x.shape[axis]:
+                raise ctx.error(op, f"padding {amounts[axis]} of dim {axis} (size {x.shape[axis]}) leaves no elements")
+        x = slice_axes(
+            ctx,
+            op + "_crop",
+            x,
+            list(crops),
+            [b for b, _ in crops.values()],
+            [x.shape[a] - b - e for a, (b, e) in crops.items()],
+        )
+        amounts = {a: (max(b, 0), max(e, 0)) for a, (b, e) in amounts.items()}
+        amounts = {a: v for a, v in amounts.items() if v != (0, 0)}
+        if not amounts:
+            return x
+    axes, start, size = [], [], []
+    for axis, (before, after) in amounts.items():
+        length = x.shape[axis]
         _check_amounts(ctx, op, mode, axis, length, before, after)
         axes.append(axis)
         start.append(-before)
         size.append(length + before + after)
-    if not axes:
-        return input
-    return slice_axes(ctx, op, input, axes, start, size, MODES[mode], value if mode == "constant" else None)
+    return slice_axes(ctx, op, x, axes, start, size, MODES[mode], value if mode == "constant" else None)
 
 
 def _check_amounts(ctx: EmitContext, op: str, mode: str, axis: int, length: int, before: int, after: int) -> None:

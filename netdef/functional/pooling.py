@@ -43,7 +43,8 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
         if any(d < 0 for d in hw):
             raise ctx.error(op, "ceil_mode=True needs static spatial dims")
         outs = [_pool_output(d, ki, si, pi, 1, True) for d, ki, si, pi in zip(hw, k, s, p)]
-        post = tuple((o - 1) * si + ki - d - pi for o, si, ki, d, pi in zip(outs, s, k, hw, p))
+        # below zero when the last window ends before the input does (stride > kernel): no post padding
+        post = tuple(max((o - 1) * si + ki - d - pi, 0) for o, si, ki, d, pi in zip(outs, s, k, hw, p))
         if kind == trt.PoolingType.AVERAGE and count_include_pad and any(q > pi for q, pi in zip(post, p)):
             # torch divides a window that passes the padding by its part inside input + padding; TensorRT
             # counts either all padding or none. Make the padding real zeros and exclude only the overhang.
@@ -52,7 +53,7 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
 
                 sizes = [d + 2 * pi for d, pi in zip(hw, p)]
                 x = slice_axes(ctx, op + "_pad", input, (2, 3), (-p[0], -p[1]), sizes, trt.SampleMode.FILL)
-                post = tuple(q - pi for q, pi in zip(post, p))
+                post = tuple(max(q - pi, 0) for q, pi in zip(post, p))  # a dim may end inside its padding
                 pre = (0, 0)
             exclude = True
 

@@ -110,7 +110,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise ctx.error(op, f"TensorRT's TopK supports k up to 3840, got {k}")
     if axis < input.ndim - 4:
         raise ctx.error(
-            op, f"TensorRT's TopK works on one of the last four dims; dim {dim} of shape {input.shape} is not"
+            op,
+            f"TensorRT's TopK works on one of the last four dims; dim {dim} of shape {input.shape} is not "
+            "(for values only use amax / amin, or move the dim to the end with permute first)",
         )
     if input.dtype == trt.bool:
         raise ctx.error(op, f"expects a numeric tensor, got bool `{input.name}`")

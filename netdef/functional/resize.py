@@ -153,11 +153,11 @@ def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_
                 f"input {input.shape} has dynamic dims, so TensorRT gets float scales, and the ratio {o}/{d} of "
                 f"dim {dim} has no exact float32 value; use static input dims or a size with an exact ratio",
             )
-        if math.floor(d * s) != o:
+        if math.floor(d * float(s)) != o:  # TensorRT's own sizing (float32 scale, exact product)
             raise ctx.error(
                 op,
                 f"TensorRT would size dim {dim} as floor({d} x {float(s)!r}) = "
-                f"{math.floor(d * s)}, torch as {o}; pass size=... instead",
+                f"{math.floor(d * float(s))}, torch as {o}; pass size=... instead",
             )
         result.append(float(s))
     return result

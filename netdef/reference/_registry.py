@@ -76,13 +76,19 @@ def read_weights(weights, layer=None, role: str | None = None):
 
 
 def weights_tensor(weights, shape=None, layer=None, role: str | None = None) -> torch.Tensor | None:
-    """A layer's weights (kernel, bias, scale...) as a float32/int torch tensor, or None when empty."""
+    """A layer's weights (kernel, bias, scale...) as a float32/int torch tensor, or None when empty.
+
+    float32 and integer weights are a zero-copy view of the array TensorRT holds: handlers must not
+    write to them. Half-precision weights are converted to a new float32 tensor.
+    """
     import numpy as np
 
     arr = read_weights(weights, layer, role)
     if arr.size == 0:
         return None
-    t = torch.from_numpy(np.array(arr, copy=True))
+    if not arr.flags.writeable or not arr.flags.c_contiguous:  # torch views only writable C-ordered arrays
+        arr = np.array(arr, copy=True)
+    t = torch.from_numpy(arr)
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
     return t.reshape(shape) if shape is not None else t

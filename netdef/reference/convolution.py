@@ -24,6 +24,9 @@ def convolution(layer, inputs):
     bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias, None, layer, "bias")
     stride, dilation = tuple(layer.stride_nd), tuple(layer.dilation_nd)
     pre, post = explicit_padding(layer, tuple(x.shape[-n:]), kernel_size, stride, dilation)
-    if any(pre) or any(post):
-        x = F.pad(x, torch_pad(pre, post))
-    return [_CONV[n](x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), stride, 0, dilation, groups)]
+    padding = pre  # symmetric padding goes to the convolution itself, which is faster than padding first
+    if pre != post:
+        x, padding = F.pad(x, torch_pad(pre, post)), 0
+    return [
+        _CONV[n](x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), stride, padding, dilation, groups)
+    ]

@@ -66,8 +66,9 @@ def run(
 
 def _run(net, values, outputs, observe):
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    order = _topological_order(net)
-    last_use = _last_uses(net, order, set(wanted))
+    names = _input_names(net)
+    order = _topological_order(net, names)
+    last_use = _last_uses(order, names, set(wanted))
     with torch.inference_mode():
         for index in order:
             layer = net.get_layer(index)
@@ -80,12 +81,11 @@ def _run(net, values, outputs, observe):
             cls, handler = HANDLERS[kind]
             layer.__class__ = cls
             inputs = []
-            for j in range(layer.num_inputs):
-                t = layer.get_input(j)
-                if t is None:
+            for name in names[index]:
+                if name is None:
                     inputs.append(None)
                     continue
-                v = values[t.name]
+                v = values[name]
                 inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
             try:
                 results = handler(layer, inputs)
@@ -99,10 +99,9 @@ def _run(net, values, outputs, observe):
                 values[out.name] = r
             if observe is not None:
                 observe(layer, [values[layer.get_output(j).name] for j in range(layer.num_outputs)])
-            for j in range(layer.num_inputs):
-                t = layer.get_input(j)
-                if t is not None and last_use.get(t.name) == index:
-                    values.pop(t.name, None)
+            for name in names[index]:
+                if name is not None and last_use.get(name) == index:
+                    values.pop(name, None)
     try:
         return {name: _to_numpy(values[name]) for name in wanted}
     except KeyError as exc:
@@ -124,7 +123,7 @@ def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
         arr = arr.astype(want)
     if want.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(arr).copy())
+    return torch.from_numpy(np.array(arr, order="C", copy=True))  # (ascontiguousarray makes 0-d inputs 1-d)
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -135,19 +134,39 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
     return t.contiguous().numpy()
 
 
-def _topological_order(net: trt.INetworkDefinition) -> list[int]:
+def _input_names(net: trt.INetworkDefinition) -> list[list[str | None]]:
+    """Each layer's input tensor names (None for an unset optional input). The output layer of an
+    if-conditional also reads the tensor its condition layer tests, as a last input."""
+    names: list[list[str | None]] = []
+    conditions: dict[object, str] = {}  # holds the IIfConditional wrappers, so their identity is stable
+    outputs: list[tuple[int, object]] = []
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        names.append([None if t is None else t.name for t in (layer.get_input(j) for j in range(layer.num_inputs))])
+        if layer.type.name == "CONDITION":
+            layer.__class__ = trt.IConditionLayer
+            conditions[layer.conditional] = names[-1][0]
+        elif layer.type.name == "CONDITIONAL_OUTPUT":
+            layer.__class__ = trt.IIfConditionalOutputLayer
+            outputs.append((i, layer.conditional))
+    for i, conditional in outputs:
+        if conditional not in conditions:
+            raise InterpreterError(
+                f"layer {i} `{net.get_layer(i).name}` belongs to an if-conditional with no condition"
+            )
+        names[i].append(conditions[conditional])
+    return names
+
+
+def _topological_order(net: trt.INetworkDefinition, names: list[list[str | None]]) -> list[int]:
     """Layer indices with every producer before its consumers (layers rewired after creation, e.g. by
-    quantization, sit at the end of the network's list but feed earlier layers)."""
+    quantization, and the ONNX parser's if-conditional inputs sit after the layers they feed)."""
     producer: dict[str, int] = {}
     for i in range(net.num_layers):
         layer = net.get_layer(i)
         for j in range(layer.num_outputs):
             producer[layer.get_output(j).name] = i
-    deps: list[set[int]] = []
-    for i in range(net.num_layers):
-        layer = net.get_layer(i)
-        inputs = (layer.get_input(j) for j in range(layer.num_inputs))
-        deps.append({producer[t.name] for t in inputs if t is not None and t.name in producer})
+    deps = [{producer[n] for n in inputs if n is not None and n in producer} for inputs in names]
     if all(all(d < i for d in ds) for i, ds in enumerate(deps)):
         return list(range(net.num_layers))
     users: dict[int, list[int]] = {i: [] for i in range(net.num_layers)}
@@ -170,12 +189,10 @@ def _topological_order(net: trt.INetworkDefinition) -> list[int]:
     return order
 
 
-def _last_uses(net: trt.INetworkDefinition, order: list[int], keep: set[str]) -> dict[str, int]:
+def _last_uses(order: list[int], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
     last: dict[str, int] = {}
     for index in order:
-        layer = net.get_layer(index)
-        for j in range(layer.num_inputs):
-            t = layer.get_input(j)
-            if t is not None and t.name not in keep:
-                last[t.name] = index
+        for name in names[index]:
+            if name is not None and name not in keep:
+                last[name] = index
     return last

@@ -11,8 +11,9 @@ Each resized axis maps output coordinate ``x`` to an input coordinate with the l
 
 A single-pixel output axis reads input coordinate 0 when the selector is UPPER. NEAREST then rounds the
 coordinate (FLOOR, CEIL, HALF_UP, HALF_DOWN) and clamps it into the input; LINEAR interpolates between
-the two neighbouring elements, clamped at the edges. Axes are resized one after the other (both modes are
-separable). CUBIC raises InterpreterError.
+the two neighbouring elements, clamped at the edges; CUBIC is Keys' cubic convolution over four
+neighbours with the layer's ``cubic_coeff`` (taps clamped at the edges, or dropped and the weights
+renormalized when ``exclude_outside``). Axes are resized one after the other (every mode is separable).
 """
 
 from __future__ import annotations
@@ -75,6 +76,30 @@ def _round(rounding: str, coords: torch.Tensor, where: str) -> torch.Tensor:
     raise InterpreterError(f"{where}: nearest rounding {rounding} is not supported")
 
 
+def _cubic(x: torch.Tensor, axis: int, coords: torch.Tensor, size: int, a: float, exclude_outside: bool):
+    """Keys' cubic convolution of ``x`` along ``axis`` at the float ``coords``."""
+    low = torch.floor(coords)
+    t = coords - low
+    low = low.to(torch.int64)
+
+    def weight(d: torch.Tensor) -> torch.Tensor:  # the kernel at distance 0 <= d <= 2
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        return torch.where(d <= 1, near, far)
+
+    taps = [(low + k, weight((t - k).abs())) for k in (-1, 0, 1, 2)]
+    if exclude_outside:
+        taps = [(i, torch.where((i >= 0) & (i < size), w, 0.0)) for i, w in taps]
+        total = sum(w for _, w in taps)
+        taps = [(i, w / total) for i, w in taps]
+    view = [1] * x.dim()
+    view[axis] = coords.numel()
+    out = torch.zeros(())
+    for i, w in taps:
+        out = out + x.index_select(axis, i.clamp(0, size - 1)) * w.reshape(view).to(x.dtype)
+    return out
+
+
 @register("RESIZE", "IResizeLayer")
 def resize(layer, inputs):
     x = inputs[0]
@@ -83,7 +108,7 @@ def resize(layer, inputs):
     if len(out_shape) != x.dim():
         raise InterpreterError(f"{where}: output dims {out_shape} for a rank-{x.dim()} input")
     mode = layer.resize_mode.name
-    if mode not in ("NEAREST", "LINEAR"):
+    if mode not in ("NEAREST", "LINEAR", "CUBIC"):
         raise InterpreterError(f"{where}: resize mode {mode} is not supported by the reference interpreter")
     transform = layer.coordinate_transformation.name
     selector = layer.selector_for_single_pixel.name
@@ -99,6 +124,9 @@ def resize(layer, inputs):
         if mode == "NEAREST":
             index = _round(rounding, coords, where).clamp(0, size - 1).to(torch.int64)
             out = out.index_select(axis, index)
+            continue
+        if mode == "CUBIC":
+            out = _cubic(out, axis, coords, size, float(layer.cubic_coeff), bool(layer.exclude_outside))
             continue
         low = torch.floor(coords)
         frac = coords - low

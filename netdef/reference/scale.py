@@ -24,8 +24,9 @@ def scale(layer, inputs):
     out = x
     if mul is not None:
         out = out * mul.reshape(view).to(x.dtype)
-    if shift is not None:
-        out = out + shift.reshape(view).to(x.dtype)
+    if shift is not None:  # in place when ``out`` is new (torch's out-of-place broadcast add is slow)
+        shift = shift.reshape(view).to(x.dtype)
+        out = out.add_(shift) if out is not x and out.shape == x.shape else out + shift
     if power is not None:
         out = out ** power.reshape(view).to(x.dtype)
     return [out]

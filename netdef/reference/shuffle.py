@@ -45,8 +45,12 @@ def unsqueeze(layer, inputs):
 
 @register("SQUEEZE", "ISqueezeLayer")
 def squeeze(layer, inputs):
-    x, axes = inputs
-    dims = sorted((int(v) % x.dim() for v in axes.tolist()), reverse=True)
+    x = inputs[0]
+    if len(inputs) > 1 and inputs[1] is not None:
+        dims = sorted((int(v) % x.dim() for v in inputs[1].tolist()), reverse=True)
+    else:  # no axes: every dim that is statically 1 in the network definition (dynamic dims stay)
+        declared = tuple(layer.get_input(0).shape)
+        dims = [i for i in reversed(range(len(declared))) if declared[i] == 1]
     for a in dims:
         x = x.squeeze(a)
     return [x]

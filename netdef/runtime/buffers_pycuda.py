@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.plan import nbytes
+from netdef.runtime.buffers import INSTALL, Event, Provider
+
+#: CU_STREAM_NON_BLOCKING: no implicit ordering with the legacy default stream (torch's default stream)
+_NON_BLOCKING = 1
 
 
-class PycudaBuffers:
-    """Page-locked host + device buffer pairs per tensor name, reused while they are large enough."""
+class _PycudaEvent(Event):
+    def __init__(self, event) -> None:
+        self.event = event
+
+    def done(self) -> bool:
+        return self.event.query()
+
+    def synchronize(self) -> None:
+        self.event.synchronize()
+
+
+class PycudaBuffers(Provider):
+    """``pagelocked_empty`` host memory, ``mem_alloc`` device memory, ``memcpy_*_async`` on a ``Stream``, in the
+    device's primary context (the one TensorRT and torch use)."""
 
     name = "pycuda"
 
@@ -17,61 +35,48 @@ class PycudaBuffers:
         try:
             import pycuda.driver as cuda
         except ImportError:
-            raise EngineError("the pycuda buffer provider needs `pip install pycuda`") from None
-        cuda.init()
-        self._cuda = cuda
-        # the primary context is the one TensorRT and torch use: share it instead of making our own
-        self._context = cuda.Device(device).retain_primary_context()
-        self._context.push()
+            raise EngineError(f"the pycuda buffer provider needs {INSTALL['pycuda']}") from None
         try:
-            self.stream = cuda.Stream()
-        finally:
-            self._context.pop()
-        self._host: dict[str, np.ndarray] = {}
-        self._device: dict[str, object] = {}
-        self._capacity: dict[str, int] = {}
-        self._pending: dict[str, np.ndarray] = {}
+            cuda.init()
+            self._context = cuda.Device(device).retain_primary_context()
+        except cuda.Error as exc:
+            raise EngineError(f"pycuda cannot use GPU {device}: {exc}") from None
+        self._cuda = cuda
+        self.device = device
+        with self.activate():
+            self.stream = cuda.Stream(_NON_BLOCKING)
 
     @property
     def stream_handle(self) -> int:
         return self.stream.handle
 
-    def __enter__(self) -> PycudaBuffers:
+    @contextlib.contextmanager
+    def activate(self) -> Iterator[PycudaBuffers]:
         self._context.push()
-        return self
+        try:
+            yield self
+        finally:
+            self._cuda.Context.pop()
 
-    def __exit__(self, *exc) -> None:
-        self._context.pop()
+    def device_buffer(self, size: int):
+        return self._cuda.mem_alloc(max(int(size), 1))
 
-    def _slot(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, object]:
-        size = max(nbytes(shape, dtype), 1)
-        if self._capacity.get(name, -1) < size:
-            if name in self._capacity:  # the old pair may still be in a queued copy: let it finish first
-                self.stream.synchronize()
-            self._host[name] = self._cuda.pagelocked_empty(size, np.uint8)
-            self._device[name] = self._cuda.mem_alloc(size)
-            self._capacity[name] = size
-        host = self._host[name][: nbytes(shape, dtype)].view(dtype).reshape(shape)
-        return host, self._device[name]
+    def host_buffer(self, size: int) -> np.ndarray:
+        return self._cuda.pagelocked_empty(max(int(size), 1), np.uint8)
 
-    def put(self, name: str, array: np.ndarray) -> int:
-        """Stage ``array`` in page-locked memory and start its copy to the device; returns the device address."""
-        host, dev = self._slot(name, array.shape, array.dtype)
-        np.copyto(host, array)
-        self._cuda.memcpy_htod_async(dev, host, self.stream)
-        return int(dev)
+    def h2d(self, dst: int, src: np.ndarray) -> None:
+        self._cuda.memcpy_htod_async(dst, src, self.stream)
 
-    def output(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        """A device buffer for an output; its copy back is queued by ``fetch``."""
-        host, dev = self._slot(name, shape, np.dtype(dtype))
-        self._pending[name] = host
-        return int(dev)
+    def d2h(self, dst: np.ndarray, src: int) -> None:
+        self._cuda.memcpy_dtoh_async(dst, src, self.stream)
 
-    def fetch(self) -> dict[str, np.ndarray]:
-        """Queue device-to-host copies of the outputs, wait for the stream, return copies of them."""
-        for name, host in self._pending.items():
-            self._cuda.memcpy_dtoh_async(host, self._device[name], self.stream)
+    def d2d(self, dst: int, src: int, size: int) -> None:
+        self._cuda.memcpy_dtod_async(dst, src, size, self.stream)
+
+    def record(self) -> Event:
+        event = self._cuda.Event()
+        event.record(self.stream)
+        return _PycudaEvent(event)
+
+    def synchronize(self) -> None:
         self.stream.synchronize()
-        out = {name: host.copy() for name, host in self._pending.items()}
-        self._pending = {}
-        return out

@@ -1,65 +1,92 @@
-"""Buffers as torch CUDA tensors: zero-copy for inputs already on the GPU, a torch stream for the work."""
+"""Buffers as torch CUDA tensors on a torch stream; pinned host memory from torch; outputs can stay torch tensors."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from netdef.errors import EngineError
+from netdef.runtime.buffers import INSTALL, Event, Provider, provider_problem, torch_dtype
 
 
-class TorchBuffers:
-    """Inputs and outputs held as torch CUDA tensors; outputs are returned as CUDA tensors or numpy."""
+class _TorchEvent(Event):
+    def __init__(self, event) -> None:
+        self.event = event
+
+    def done(self) -> bool:
+        return self.event.query()
+
+    def synchronize(self) -> None:
+        self.event.synchronize()
+
+
+class TorchBuffers(Provider):
+    """Device memory from torch's caching allocator (allocated for this provider's stream), pinned host memory."""
 
     name = "torch"
 
     def __init__(self, device: int = 0) -> None:
+        problem = provider_problem("torch")
+        if problem:
+            raise EngineError(f"the torch buffer provider needs {INSTALL['torch']} and a visible GPU: {problem}")
         import torch
 
-        if not torch.cuda.is_available():
-            raise EngineError("the torch buffer provider needs a CUDA build of torch and a visible GPU")
         self._torch = torch
-        self.device = torch.device("cuda", device)
-        self.stream = torch.cuda.Stream(self.device)
-        self._keep: dict[str, object] = {}
-        self._outputs: dict[str, object] = {}
+        self.device = device
+        self.torch_device = torch.device("cuda", device)
+        self.stream = torch.cuda.Stream(self.torch_device)
 
     @property
     def stream_handle(self) -> int:
         return self.stream.cuda_stream
 
-    def __enter__(self) -> TorchBuffers:
-        return self
+    def _view(self, address: int, size: int):
+        """A uint8 CUDA tensor over ``size`` bytes at ``address`` (no copy)."""
+        from netdef.runtime.buffers import DeviceArray
 
-    def __exit__(self, *exc) -> None:
-        pass
+        return self._torch.as_tensor(DeviceArray(None, address, (size,), np.uint8), device=self.torch_device)
 
-    def put(self, name: str, array) -> int:
-        """The device address of ``array`` (a CUDA tensor is used in place; anything else is copied over)."""
-        torch = self._torch
-        if isinstance(array, torch.Tensor) and array.is_cuda:
-            # the engine reads it on our stream: order it after the producer's stream
-            self.stream.wait_stream(torch.cuda.current_stream(array.device))
-            with torch.cuda.stream(self.stream):
-                t = array.to(self.device).contiguous()  # the tensor itself when already dense on our device
-        else:
-            src = array if isinstance(array, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(array))
-            with torch.cuda.stream(self.stream):
-                t = src.contiguous().pin_memory().to(self.device, non_blocking=True)
-        self._keep[name] = t
-        return t.data_ptr()
+    def device_buffer(self, size: int):
+        with self._torch.cuda.stream(self.stream):  # freed memory is reused only after this stream's work
+            return _TorchBuffer(self._torch.empty(max(int(size), 1), dtype=self._torch.uint8, device=self.torch_device))
 
-    def output(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        torch = self._torch
-        with torch.cuda.stream(self.stream):  # allocated for our stream, so never reused while the engine writes
-            t = torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, device=self.device)
-        self._outputs[name] = t
-        return t.data_ptr()
+    def host_buffer(self, size: int) -> np.ndarray:
+        return self._torch.empty(max(int(size), 1), dtype=self._torch.uint8, pin_memory=True).numpy()
 
-    def fetch(self, as_numpy: bool = True) -> dict:
-        """Wait for the stream; outputs as numpy arrays (or the CUDA tensors themselves)."""
+    def h2d(self, dst: int, src: np.ndarray) -> None:
+        with self._torch.cuda.stream(self.stream):
+            self._view(dst, src.nbytes).copy_(self._torch.from_numpy(src), non_blocking=True)
+
+    def d2h(self, dst: np.ndarray, src: int) -> None:
+        with self._torch.cuda.stream(self.stream):
+            self._torch.from_numpy(dst).copy_(self._view(src, dst.nbytes), non_blocking=True)
+
+    def d2d(self, dst: int, src: int, size: int) -> None:
+        with self._torch.cuda.stream(self.stream):
+            self._view(dst, size).copy_(self._view(src, size), non_blocking=True)
+
+    def record(self) -> Event:
+        event = self._torch.cuda.Event()
+        event.record(self.stream)
+        return _TorchEvent(event)
+
+    def synchronize(self) -> None:
         self.stream.synchronize()
-        out = self._outputs
-        self._outputs, self._keep = {}, {}
-        if as_numpy:
-            return {k: v.cpu().numpy() for k, v in out.items()}
-        return out
+
+    def wait_torch(self, tensor) -> None:
+        self.stream.wait_stream(self._torch.cuda.current_stream(tensor.device))
+
+    def device_array(self, shape: tuple[int, ...], dtype: np.dtype):
+        """Outputs handed over as torch CUDA tensors (bfloat16 included), allocated for this stream."""
+        with self._torch.cuda.stream(self.stream):
+            t = self._torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=self.torch_device)
+        return t, t.data_ptr()
+
+
+class _TorchBuffer:
+    """A uint8 CUDA tensor used as raw device memory."""
+
+    def __init__(self, tensor) -> None:
+        self.tensor = tensor
+
+    def __int__(self) -> int:
+        return self.tensor.data_ptr()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netdef._trt import BACKEND
+from netdef._trt import BACKEND, trt
 from netdef.errors import EngineError
 
 #: TensorRT-RTX runs on Turing, Ampere, Ada and Blackwell consumer/workstation GPUs, not Hopper.
@@ -18,7 +18,7 @@ class Gpu:
 
 
 def current_gpu() -> Gpu | None:
-    """The current CUDA device, found through torch or pycuda; None when there is no usable GPU."""
+    """The current CUDA device, found through torch, pycuda or cuda-python; None when there is no usable GPU."""
     try:
         import torch
 
@@ -35,6 +35,18 @@ def current_gpu() -> Gpu | None:
             dev = cuda.Device(0)
             return Gpu(dev.name(), tuple(dev.compute_capability()))
     except Exception:  # pycuda missing, or no driver: both mean "no GPU we can use"
+        pass
+    try:
+        from netdef.runtime.buffers import cuda_runtime
+
+        cudart = cuda_runtime()
+        err, count = cudart.cudaGetDeviceCount()
+        if int(err) == 0 and count:
+            err, props = cudart.cudaGetDeviceProperties(0)
+            if int(err) == 0:
+                name = props.name.split(b"\0", 1)[0].decode() if isinstance(props.name, bytes) else str(props.name)
+                return Gpu(name, (int(props.major), int(props.minor)))
+    except (EngineError, ImportError):
         pass
     return None
 
@@ -64,3 +76,56 @@ def require_gpu(action: str = "run an engine") -> Gpu:
         )
         raise EngineError(f"cannot {action} on {gpu.name} (compute capability {major}.{minor}): {hint}")
     return gpu
+
+
+#: the first bytes of a serialized engine, per backend (TensorRT-RTX "vtrt", full TensorRT "ftrt")
+ENGINE_MAGIC = {"tensorrt": b"ftrt", "tensorrt_rtx": b"vtrt"}
+_NAMES = {"tensorrt": "full TensorRT", "tensorrt_rtx": "TensorRT-RTX"}
+
+
+def check_engine_bytes(data: bytes, where: str, backend: str = BACKEND) -> None:
+    """Raise EngineError when ``data`` cannot be an engine of ``backend``: empty, or another backend's engine.
+
+    Needs no GPU; what it cannot tell, the backend's validity query and deserializer tell.
+    """
+    if len(data) < 16:
+        raise EngineError(
+            f"{where} holds {len(data)} bytes: not a serialized engine (an empty or truncated file); "
+            "rebuild it with `netdef build`"
+        )
+    for other, magic in ENGINE_MAGIC.items():
+        if other != backend and data[:4] == magic:
+            raise EngineError(
+                f"{where} is a {_NAMES[other]} engine but this process uses {_NAMES.get(backend, backend)}: "
+                f"engines load only in the backend that built them; set NETDEF_BACKEND={other} if it is installed, "
+                "or rebuild the engine with this backend"
+            )
+
+
+#: what to do about each of TensorRT-RTX's EngineInvalidityDiagnostics
+INVALIDITY_ADVICE = {
+    "VERSION_MISMATCH": "it was built by another TensorRT-RTX version: rebuild it with the installed one",
+    "UNSUPPORTED_CC": "it was built for other GPUs: rebuild it with compute_capabilities naming this GPU "
+    "(e.g. --compute-capability SM{cc}) or on this machine",
+    "OLD_CUDA_DRIVER": "the NVIDIA driver is too old for this TensorRT-RTX: update the driver",
+    "OLD_CUDA_RUNTIME": "the CUDA runtime is too old for this engine: install the CUDA runtime the "
+    "tensorrt-rtx wheel was made for",
+    "INSUFFICIENT_GPU_MEMORY": "the GPU lacks the memory this engine needs: free GPU memory, or rebuild with "
+    "a smaller workspace or batch",
+    "MALFORMED_ENGINE": "the bytes are not a whole TensorRT-RTX engine (corrupt, truncated, or from another "
+    "backend): rebuild it",
+    "CUDA_ERROR": "a CUDA error stopped the check (see TensorRT's messages)",
+}
+
+
+def explain_invalid_engine(where: str, diagnostics: int, gpu: Gpu | None, problems: list[str] = ()) -> str:
+    """The message for an engine the backend's validity query calls INVALID: each reason with what to do."""
+    flags = trt.EngineInvalidityDiagnostics.__members__ if hasattr(trt, "EngineInvalidityDiagnostics") else {}
+    reasons = [name for name, flag in flags.items() if int(diagnostics) & int(flag)]
+    cc = "".join(map(str, gpu.compute_capability)) if gpu else "XY"
+    advice = [f"{name}: {INVALIDITY_ADVICE.get(name, 'see TensorRT messages').format(cc=cc)}" for name in reasons]
+    on = f" on {gpu.name} (compute capability {'.'.join(map(str, gpu.compute_capability))})" if gpu else ""
+    text = f"{where} cannot run{on}: " + ("; ".join(advice) or "TensorRT-RTX gave no reason")
+    if problems:
+        text += f" (TensorRT: {'; '.join(problems)})"
+    return text

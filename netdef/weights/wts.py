@@ -273,7 +273,6 @@ def _decode_canonical(source: _Source, start: int, count: int) -> np.ndarray | N
         n = min(_DECODE_VALUES, count - i)
         first = start + 9 * i
         length = 9 * n - (i + n == count)  # up to the next chunk's first digit; no separator at the end
-        source.need(first + length)
         raw = np.frombuffer(data, dtype=np.uint8, count=length, offset=first)
         separators = raw[8::9]
         if not (separators == 32).all() and not _inline_space_mask(separators).all():

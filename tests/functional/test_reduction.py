@@ -33,6 +33,7 @@ EXPRS = {
     "argmax": (lambda x: x.argmax(1), lambda x: x.argmax(1)),
     "argmax-keepdim": (lambda x: F.argmax(x, -1, keepdim=True), lambda x: torch.argmax(x, -1, keepdim=True)),
     "argmax-flat": (lambda x: x.argmax(), lambda x: x.argmax()),
+    "argmax-flat-keepdim": (lambda x: x.argmax(keepdim=True), lambda x: x.argmax(keepdim=True)),
     "argmin": (lambda x: F.argmin(x, 0), lambda x: torch.argmin(x, 0)),
     "topk-values": (lambda x: x.topk(3)[0], lambda x: x.topk(3)[0]),
     "topk-indices": (lambda x: x.topk(2, dim=1).indices, lambda x: x.topk(2, dim=1).indices),

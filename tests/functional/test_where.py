@@ -97,6 +97,13 @@ def test_where_on_ints(parity):
     parity.check(parity.Fn(lambda c, x: F.where(c > 0, x, 0)), lambda c, x: torch.where(c > 0, x, 0), c, x, build=True)
 
 
+def test_where_of_two_python_ints_is_int64_like_torch(parity):
+    net = parity.check(
+        parity.Fn(lambda c: F.where(c > 0, 1, -2)), lambda c: torch.where(c > 0, 1, -2), torch.randn(3, 4)
+    )
+    assert net.network.get_output(0).dtype.name == "INT64"
+
+
 CLAMP = {
     "both": (lambda x: x.clamp(-0.5, 0.7), lambda x: x.clamp(-0.5, 0.7)),
     "min-only": (lambda x: x.clamp(min=0.1), lambda x: x.clamp(min=0.1)),

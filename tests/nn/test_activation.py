@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -112,3 +113,87 @@ def test_extra_repr():
     assert "negative_slope=0.2" in repr(nn.LeakyReLU(0.2))
     assert "approximate='tanh'" in repr(nn.GELU("tanh"))
     assert "dim=1" in repr(nn.Softmax(1))
+
+
+# -- ReLU6, Hardtanh, PReLU, ELU, SELU, Hardsigmoid, Hardswish, Mish, Softplus, LogSoftmax ------------
+
+MORE_MODULES = {
+    "relu6": (lambda: nn.ReLU6(), lambda: torch.nn.ReLU6()),
+    "hardtanh": (lambda: nn.Hardtanh(), lambda: torch.nn.Hardtanh()),
+    "hardtanh-range": (lambda: nn.Hardtanh(-2.0, 0.5), lambda: torch.nn.Hardtanh(-2.0, 0.5)),
+    "prelu-1": (lambda: nn.PReLU(), lambda: torch.nn.PReLU(init=-0.3)),
+    "elu": (lambda: nn.ELU(), lambda: torch.nn.ELU()),
+    "elu-0.3": (lambda: nn.ELU(alpha=0.3), lambda: torch.nn.ELU(alpha=0.3)),
+    "selu": (lambda: nn.SELU(), lambda: torch.nn.SELU()),
+    "hardsigmoid": (lambda: nn.Hardsigmoid(), lambda: torch.nn.Hardsigmoid()),
+    "hardswish": (lambda: nn.Hardswish(), lambda: torch.nn.Hardswish()),
+    "mish": (lambda: nn.Mish(), lambda: torch.nn.Mish()),
+    "softplus": (lambda: nn.Softplus(), lambda: torch.nn.Softplus()),
+    "softplus-beta-threshold": (lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda: torch.nn.Softplus(2.0, 3.0)),
+    "softplus-small-beta": (lambda: nn.Softplus(beta=0.5, threshold=1.0), lambda: torch.nn.Softplus(0.5, 1.0)),
+    "log-softmax-last": (lambda: nn.LogSoftmax(dim=-1), lambda: torch.nn.LogSoftmax(dim=-1)),
+    "log-softmax-0": (lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0)),
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", list(MORE_MODULES))
+def test_more_activation_modules_match_torch(parity, name, shape, precision):
+    make, make_ref = MORE_MODULES[name]
+    x = torch.randn(shape) * 4  # past relu6's 6, hardswish's +-3 and softplus' thresholds
+    x.view(-1)[0] = 0.0
+    x.view(-1)[-1] = 7.5
+    build = shape == SHAPES[0] and (precision == "fp32" or name in ("hardswish", "softplus", "log-softmax-last"))
+    parity.check(make(), make_ref(), x, precision=precision, build=build)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (4, 3), (2, 3, 7)])
+def test_prelu_per_channel_matches_torch(parity, shape, precision):
+    ref = torch.nn.PReLU(3)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor([0.25, -0.5, 2.0]))
+    parity.check(nn.PReLU(3), ref, torch.randn(shape) * 2, precision=precision, build=len(shape) == 4)
+
+
+def test_softplus_is_exactly_x_past_the_threshold(parity):
+    """torch returns x itself where beta * x > threshold; so must the network (not log1p(exp(x)))."""
+    x = torch.tensor([[-30.0, -1.0, 0.0, 2.9, 3.1, 10.0, 200.0, 1e6]])
+    net = parity.check(nn.Softplus(beta=1.0, threshold=3.0), torch.nn.Softplus(1.0, 3.0), x)
+    got = parity.run(net, x)
+    assert (got[0, 4:] == x[0, 4:].numpy()).all()
+    assert np.isfinite(got).all()
+
+
+def test_log_softmax_does_not_underflow(parity):
+    """log(softmax(x)) would be -inf where softmax underflows; log_softmax stays finite, as torch."""
+    x = torch.tensor([[0.0, -200.0, 100.0, -1000.0]])
+    net = parity.check(nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1), x)
+    assert np.isfinite(parity.run(net, x)).all()
+
+
+def test_prelu_state_dict_matches_torch():
+    for n in (1, 5):
+        assert {k: p.shape for k, p in nn.PReLU(n).state_dict().items()} == {"weight": (n,)}
+        assert tuple(torch.nn.PReLU(n).state_dict()["weight"].shape) == (n,)
+
+
+def test_prelu_channel_mismatch_is_refused(parity):
+    model = nn.PReLU(4)
+    model.load_weights({"weight": np.full(4, 0.1, np.float32)})
+    with pytest.raises(netdef.EmitError, match=r"weight has 4 slopes but input \(2, 3, 5\) has 3 channels"):
+        netdef.define(model, {"x": netdef.Input((2, 3, 5))})
+
+
+def test_more_constructor_errors():
+    with pytest.raises(ValueError, match="explicit dim"):
+        nn.LogSoftmax()
+    with pytest.raises(ValueError, match="min_val=1 must not be greater than max_val=0"):
+        nn.Hardtanh(1, 0)
+
+
+def test_more_extra_repr():
+    assert "beta=2.0, threshold=3.0" in repr(nn.Softplus(2.0, 3.0))
+    assert "num_parameters=3" in repr(nn.PReLU(3))
+    assert "alpha=0.3" in repr(nn.ELU(0.3))

@@ -108,3 +108,21 @@ def test_wrong_channel_count_is_refused(parity):
 def test_batch_statistics_are_refused():
     with pytest.raises(ValueError, match="track_running_stats=False"):
         nn.BatchNorm2d(4, track_running_stats=False)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_batchnorm3d_matches_torch(parity, precision):
+    ref = _randomize(torch.nn.BatchNorm3d(4, eps=1e-3))
+    x = torch.randn(2, 4, 3, 5, 6) * 2 + 1
+    parity.check(nn.BatchNorm3d(4, eps=1e-3), ref, x, precision=precision, build=precision == "fp32")
+
+
+def test_batchnorm3d_state_dict_and_rank():
+    ref = torch.nn.BatchNorm3d(3)
+    assert {k: p.shape for k, p in nn.BatchNorm3d(3).state_dict().items()} == {
+        k: tuple(v.shape) for k, v in ref.state_dict().items()
+    }
+    model = nn.BatchNorm3d(3)
+    model.load_weights({k: v.numpy() for k, v in ref.state_dict().items()})
+    with pytest.raises(netdef.EmitError, match=r"BatchNorm3d expects a 5-D input, got shape \(1, 3, 4, 4\)"):
+        netdef.define(model, {"x": netdef.Input((1, 3, 4, 4))})

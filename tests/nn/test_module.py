@@ -320,9 +320,9 @@ def test_wts_path_with_wrong_sizes_names_the_module(tmp_path):
 
 
 def test_unknown_weights_file_suffix(tmp_path):
-    (tmp_path / "w.bin").write_bytes(b"")
-    with pytest.raises(netdef.WeightsFormatError, match=r"unknown weights format '.bin'"):
-        Net().load_weights(tmp_path / "w.bin")
+    (tmp_path / "w.xyz").write_bytes(b"")
+    with pytest.raises(netdef.WeightsFormatError, match=r"unknown weights format '\.xyz'"):
+        Net().load_weights(tmp_path / "w.xyz")
 
 
 def test_unbound_model_cannot_be_defined():

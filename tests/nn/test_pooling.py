@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -21,6 +23,8 @@ MAX_CASES = {
     "ceil-k3-s2-p1": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 9)),
     "ceil-drops-last-window": ({"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5)),
     "ceil-no-effect": ({"kernel_size": 2, "ceil_mode": True}, (1, 2, 8, 8)),
+    "ceil-stride-over-kernel": ({"kernel_size": (1, 2), "stride": (2, 3), "ceil_mode": True}, (1, 2, 8, 8)),
+    "ceil-stride-over-kernel-pad": ({"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True}, (1, 2, 5, 8)),
     "stride-tuple-ceil": ({"kernel_size": (2, 3), "stride": (3, 2), "ceil_mode": True}, (1, 2, 10, 8)),
 }  # fmt: skip
 
@@ -44,9 +48,15 @@ AVG_CASES = {
     "ceil-exclude": ({"kernel_size": 2, "ceil_mode": True, "count_include_pad": False}, (1, 3, 7, 9)),
     "ceil-exclude-pad": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}, (2, 2, 8, 10)),
     "ceil-exclude-stride-tuple": ({"kernel_size": (2, 3), "stride": (3, 2), "ceil_mode": True, "count_include_pad": False}, (1, 2, 10, 8)),
-    # ceil_mode with count_include_pad=True is accepted where ceil_mode adds no window
+    # ceil_mode with count_include_pad=True: torch divides a window that passes the padding by its part
+    # inside input + padding
     "ceil-include-no-effect": ({"kernel_size": 2, "ceil_mode": True}, (1, 2, 8, 8)),
     "ceil-include-no-effect-pad": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 7, 9)),
+    "ceil-include-overhang": ({"kernel_size": 2, "ceil_mode": True}, (1, 3, 7, 9)),
+    "ceil-include-overhang-pad": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 9)),
+    "ceil-stride-over-kernel": ({"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True}, (1, 2, 5, 8)),
+    "ceil-stride-over-kernel-exclude": ({"kernel_size": (1, 2), "stride": (2, 3), "ceil_mode": True, "count_include_pad": False}, (1, 2, 8, 8)),
+    "ceil-include-overhang-pad-tuple": ({"kernel_size": (3, 4), "stride": (2, 3), "padding": (1, 2), "ceil_mode": True}, (2, 2, 8, 10)),
 }  # fmt: skip
 
 
@@ -59,34 +69,6 @@ def test_avgpool2d_matches_torch(parity, case, precision):
     parity.check(nn.AvgPool2d(**kwargs), torch.nn.AvgPool2d(**kwargs), x, precision=precision, build=build)
 
 
-REFUSED_AVG = {
-    "no-padding": ({"kernel_size": 2, "ceil_mode": True}, (1, 3, 7, 9)),
-    "with-padding": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 8, 9)),
-}
-
-
-@pytest.mark.parametrize("case", list(REFUSED_AVG))
-def test_avgpool2d_ceil_mode_counting_padding_is_refused(case):
-    """torch divides windows that pass the padding by their clipped size; TensorRT cannot: EmitError."""
-    kwargs, shape = REFUSED_AVG[case]
-    torch.nn.AvgPool2d(**kwargs)(torch.randn(shape))  # torch accepts it
-
-    class Model(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.pool = nn.AvgPool2d(**kwargs)
-
-        def forward(self, x):
-            return self.pool(x)
-
-    with pytest.raises(netdef.EmitError) as info:
-        netdef.define(Model(), {"x": netdef.Input(shape)})
-    msg = str(info.value)
-    assert "module `pool` (AvgPool2d)" in msg
-    assert "ceil_mode=True with count_include_pad=True" in msg
-    assert "use count_include_pad=False or ceil_mode=False" in msg
-
-
 ADAPTIVE_CASES = {
     "global-tuple": ((1, 1), (2, 4, 7, 5)),
     "global-int": (1, (1, 3, 6, 6)),
@@ -95,6 +77,11 @@ ADAPTIVE_CASES = {
     "4x2-of-8x6": ((4, 2), (1, 2, 8, 6)),
     "same-size": ((5, 4), (1, 2, 5, 4)),
     "none-keeps-dim": ((None, 3), (1, 2, 5, 9)),
+    # uneven windows (torch's start = floor(i * in / out), end = ceil((i + 1) * in / out))
+    "3x3-of-7x9": ((3, 3), (1, 2, 7, 9)),
+    "int-5-of-7x6": (5, (2, 3, 7, 6)),
+    "larger-than-input": ((4, 6), (1, 2, 3, 5)),
+    "uneven-and-none": ((None, 4), (1, 2, 5, 7)),
 }
 
 
@@ -107,9 +94,23 @@ def test_adaptive_avgpool2d_matches_torch(parity, case, precision):
     parity.check(nn.AdaptiveAvgPool2d(size), ref, torch.randn(shape) + 1, precision=precision, build=build)
 
 
-def test_adaptive_avgpool2d_uneven_sizes_are_refused():
-    with pytest.raises(netdef.EmitError, match=r"output_size \(3, 3\) needs static spatial dims divisible by it"):
-        netdef.define(nn.AdaptiveAvgPool2d(3), {"x": netdef.Input((1, 2, 7, 9))})
+def test_avgpool2d_refusal_names_module_and_line():
+    """divisor_override cannot be expressed (TensorRT divides by the window): EmitError, pointing at the call."""
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AvgPool2d(2, divisor_override=3)
+
+        def forward(self, x):
+            return self.pool(x)
+
+    torch.nn.AvgPool2d(2, divisor_override=3)(torch.randn(1, 2, 4, 4))  # torch accepts it
+    with pytest.raises(netdef.EmitError) as info:
+        netdef.define(Model(), {"x": netdef.Input((1, 2, 4, 4))})
+    msg = str(info.value)
+    assert "avg_pool2d in module `pool` (AvgPool2d)" in msg and "divisor_override is not supported" in msg
+    assert f"{__file__}:{inspect.getsourcelines(Model.forward)[1] + 1}" in msg
 
 
 def test_functional_pooling_matches_torch(parity):

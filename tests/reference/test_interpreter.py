@@ -100,23 +100,50 @@ def test_dynamic_batch_runs_inside_the_profile_only(parity, small):
 
 
 # ----------------------------------------------------------------------------------- unsupported layers
-def _topk_network():
+def _reverse_sequence(net, t):
+    lens = net.add_constant((2,), trt.Weights(np.array([3, 1], np.int32))).get_output(0)
+    return net.add_reverse_sequence(t, lens)
+
+
+# layer types the interpreter may lack, each added after a supported RELU of a (2, 3, 4, 4) input
+UNSUPPORTED_CANDIDATES = {
+    "REVERSE_SEQUENCE": _reverse_sequence,
+    "LRN": lambda net, t: net.add_lrn(t, 3, 1e-4, 0.75, 1.0),
+    "TOPK": lambda net, t: net.add_topk(t, trt.TopKOperation.MAX, 2, 1 << 3),
+}
+
+
+def _unsupported_network(monkeypatch):
+    """A network built by hand whose last layer has a type the interpreter has no handler for.
+
+    The interpreter keeps growing: when it handles every candidate, TOPK's handler is hidden for the test.
+    """
+    from netdef.reference._registry import HANDLERS
+    from netdef.reference.interpreter import _load_handlers
+
+    _load_handlers()
+    kind = next((k for k in UNSUPPORTED_CANDIDATES if k not in HANDLERS), None)
+    if kind is None:
+        kind = "TOPK"
+        monkeypatch.delitem(HANDLERS, kind)
     network = builder().create_network(NETWORK_FLAGS)
-    x = network.add_input("x", trt.float32, (2, 6))
+    x = network.add_input("x", trt.float32, (2, 3, 4, 4))
     relu = network.add_activation(x, trt.ActivationType.RELU)
     relu.name = "head/relu"
-    topk = network.add_topk(relu.get_output(0), trt.TopKOperation.MAX, 2, 1 << 1)
-    topk.name = "head/topk"
-    network.mark_output(topk.get_output(0))
-    return network
+    layer = UNSUPPORTED_CANDIDATES[kind](network, relu.get_output(0))
+    assert layer.type.name == kind
+    layer.name = "head/odd"
+    network.mark_output(layer.get_output(0))
+    return network, kind
 
 
-def test_unsupported_layer_is_named():
-    network = _topk_network()
+def test_unsupported_layer_is_named(monkeypatch):
+    network, kind = _unsupported_network(monkeypatch)
+    index = network.num_layers - 1
     with pytest.raises(netdef.InterpreterError) as info:
-        netdef.reference.run(network, {"x": np.zeros((2, 6), np.float32)})
+        netdef.reference.run(network, {"x": np.zeros((2, 3, 4, 4), np.float32)})
     msg = str(info.value)
-    assert "layer 1 `head/topk` has type TOPK" in msg
+    assert f"layer {index} `head/odd` has type {kind}" in msg
     assert "not support" in msg
 
 

@@ -181,7 +181,7 @@ class Gathers(nn.Module):
             x.index_select(1, self.index),
             torch.gather(x, 2, rows.expand(x.shape[0], 2, 3)),
             x[:, self.index, -1],
-            torch.take_along_dim(x, x.argmax(-1, keepdim=True), -1),
+            torch.gather(x, -1, x.argmax(-1, keepdim=True)),
         )
 
 
@@ -273,7 +273,8 @@ class Elementwise(nn.Module):
             (mask & (y > 0)) | ~(x > 0),
             torch.maximum(x, y) - torch.minimum(x, y) / (y.abs() + 1),
             torch.erf(x) + torch.sin(x) * torch.cos(y) + torch.reciprocal(y.abs() + 1),
-            (x * 10).to(torch.int32) // 3,
+            torch.div((x * 10).to(torch.int32), 3, rounding_mode="trunc"),
+            (x.abs() * 10).to(torch.int32) // 3,  # the legacy exporter writes // as ONNX Div (truncating)
         )
 
 
@@ -288,15 +289,34 @@ class IntPipeline(nn.Module):
 
 
 class Misc(nn.Module):
-    """Cumulative sums, one-hot, scatter, triangular masks and a where over a causal mask."""
+    """Cumulative sums, one-hot, scatters, triangular masks, LRN and grid sampling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lrn = nn.LocalResponseNorm(3, alpha=0.3, beta=0.75, k=1.5)
 
     def forward(self, x, ids):
         b, t = ids.shape
         hot = F.one_hot(ids, 5).to(x.dtype)
-        scattered = torch.zeros(b, 5).scatter(1, ids[:, :2], 1.0)
+        scattered = torch.zeros(b, 5).scatter(1, ids[:, :1], x[:, :1, 0])
+        rows = torch.tensor([1, 3])
+        placed = (x[0] + 1).index_put((rows,), x[1, :2] * 3)  # ONNX ScatterND
         causal = torch.ones(t, t).tril().bool()
         masked = x.masked_fill(~causal, float("-inf")).softmax(-1)
-        return torch.cumsum(x, -1), torch.cumsum(x, 1, dtype=torch.float32).flip(1), hot, scattered, masked, x.triu(1)
+        grid = torch.tanh(x[:, :3].reshape(b, 2, 3, 2)) * 1.1
+        image = self.lrn(x.unsqueeze(1).expand(b, 4, t, t) * torch.arange(1.0, 5.0).reshape(1, 4, 1, 1))
+        return (
+            torch.cumsum(x, -1),
+            torch.cumsum(x.flip(1), 1).flip(1),
+            hot,
+            scattered,
+            placed,
+            masked,
+            x.triu(1),
+            image,
+            F.grid_sample(image, grid, "bilinear", "zeros", align_corners=False),
+            F.grid_sample(image, grid, "bilinear", "border", align_corners=True),
+        )
 
 
 # -- the cases ----------------------------------------------------------------------------------------

@@ -628,6 +628,35 @@ class _ShortFile:
         return n
 
 
+class _SlowFile:
+    """A file that hands out a few bytes per read, slowly, so the parser catches up with the reader."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def readinto(self, view) -> int:
+        time.sleep(0.0005)
+        n = min(len(view), len(self.data) - self.pos, 7)
+        view[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_parser_waits_for_bytes_still_being_read(tiny_chunks):
+    rng = np.random.default_rng(9)
+    source = {f"layer{i}.weight": rng.standard_normal(i + 3).astype(np.float32) for i in range(6)}
+    data = _gen_wts_style(source, after_count=" ", newline="\n") + b"\n\n"
+    data = data.replace(b"layer2.weight 5 ", b"layer2.weight\t 5 \t")  # a non-canonical line too
+    streamed = tiny_chunks._Source.loading(_SlowFile(data), len(data), "w.wts")
+    try:
+        loaded = tiny_chunks._parse(streamed, "w.wts")
+    finally:
+        streamed.stop()
+    assert list(loaded) == list(source)
+    for name, value in source.items():
+        np.testing.assert_array_equal(_bits(loaded[name]), _bits(value))
+
+
 def test_streamed_file_that_shrinks_is_an_error(tiny_chunks):
     data = f"2\na 3 {ONE} {ONE} {ONE}\nb 1 {ONE}\n".encode()
     source = tiny_chunks._Source.loading(_ShortFile(data[:20]), len(data), "w.wts")

@@ -1,0 +1,21 @@
+"""IGridSampleLayer semantics: torch's grid_sample (inputs: data (N, C, H, W), grid (N, H_out, W_out, 2))."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from netdef.errors import InterpreterError
+from netdef.reference._registry import register
+
+_MODES = {"LINEAR": "bilinear", "NEAREST": "nearest", "CUBIC": "bicubic"}
+_PADDING = {"FILL": "zeros", "CLAMP": "border", "REFLECT": "reflection"}
+
+
+@register("GRID_SAMPLE", "IGridSampleLayer")
+def grid_sample(layer, inputs):
+    x, grid = inputs
+    mode, padding = layer.interpolation_mode.name, layer.sample_mode.name
+    if mode not in _MODES or padding not in _PADDING:
+        raise InterpreterError(f"grid sample `{layer.name}`: {mode} with sample mode {padding} is not supported")
+    grid = grid.to(x.dtype)
+    return [F.grid_sample(x, grid, _MODES[mode], _PADDING[padding], align_corners=bool(layer.align_corners))]

@@ -1,0 +1,97 @@
+"""F.pad against torch: constant (any value, cropping), reflect, replicate and circular, 1-3 padded dims."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import netdef
+from netdef import F
+
+tf = torch.nn.functional
+
+# (pad, input shape) per mode; torch's rules: non-constant modes pad the last 1-3 dims of 2-D to 5-D inputs
+CASES = {
+    "constant": [((1, 2), (2, 3, 5)), ((1, 2, 0, 3), (2, 3, 4, 5)), ((2, 1, 1, 0, 3, 2), (1, 2, 3, 4, 5)),
+                 ((1, 1, 0, 0, 0, 0, 2, 0), (2, 3, 4, 5)), ((-1, 2, 1, -2), (2, 3, 4, 5)), ((3, 0), (7,))],
+    "reflect": [((2, 3), (2, 5)), ((2, 3), (2, 3, 5)), ((1, 2, 3, 0), (2, 3, 4, 5)), ((3, 3, 2, 1), (1, 4, 5)),
+                ((1, 0, 2, 1, 1, 2), (1, 2, 3, 4, 5)), ((4, 4, 3, 3), (1, 2, 4, 5))],
+    "replicate": [((2, 3), (2, 3, 5)), ((5, 0, 1, 4), (2, 3, 4, 5)), ((1, 2, 0, 1, 2, 0), (1, 2, 3, 4, 5)),
+                  ((6, 6), (2, 1))],
+    "circular": [((2, 3), (2, 3, 5)), ((5, 0, 1, 4), (2, 3, 4, 5)), ((1, 2, 0, 1, 2, 0), (1, 2, 3, 4, 5)),
+                 ((-1, 2, 1, -2), (2, 3, 5, 5)), ((5, 5), (1, 2, 5)), ((2, -1), (1, 2, 5)), ((-2, -1), (1, 2, 5))],
+}  # fmt: skip
+PARAMS = [(mode, i) for mode, cases in CASES.items() for i in range(len(cases))]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize(("mode", "index"), PARAMS)
+def test_pad_matches_torch(parity, mode, index, precision):
+    pad, shape = CASES[mode][index]
+    build = index == 1 and precision == "fp32"
+    parity.check(
+        parity.Fn(lambda x: F.pad(x, pad, mode)),
+        lambda x: tf.pad(x, pad, mode),
+        torch.randn(shape),
+        precision=precision,
+        build=build,
+    )
+
+
+@pytest.mark.parametrize("value", [0.0, 2.5, -1e4])
+def test_constant_value_matches_torch(parity, value):
+    pad = (1, 2, 2, 1)
+    parity.check(
+        parity.Fn(lambda x: F.pad(x, pad, value=value)),
+        lambda x: tf.pad(x, pad, value=value),
+        torch.randn(2, 3, 4, 5),
+        build=value == 2.5,
+    )
+
+
+def test_integer_tensor_with_integer_value(parity):
+    x = torch.randint(-5, 5, (2, 3, 4), dtype=torch.int32)
+    parity.check(parity.Fn(lambda x: F.pad(x, (1, 2), value=7)), lambda x: tf.pad(x, (1, 2), value=7), x)
+
+
+def test_dynamic_batch_is_kept(parity):
+    """Only the padded dims need static sizes: the slice names its axes."""
+    model = parity.Fn(lambda x: F.pad(x, (1, 1, 2, 0), "reflect"))
+    net = netdef.define(model, {"x": netdef.Input((-1, 3, 4, 5), min=(1, 3, 4, 5), max=(4, 3, 4, 5))})
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 4, 5)
+        parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], tf.pad(x, (1, 1, 2, 0), "reflect"))
+    parity.build(net)
+
+
+REFUSED = {
+    "reflect-too-wide": ((3, 0), (1, 2, 3), "reflect", "mode='reflect' needs padding smaller than the dim"),
+    "reflect-crop": ((-1, 2), (1, 2, 5), "reflect", "mode='reflect' does not crop"),
+    "circular-too-wide": ((6, 0), (1, 2, 5), "circular", "mode='circular' needs padding at most the dim"),
+    "circular-wider-than-cropped": ((-1, 3), (1, 2, 3), "circular", r"\(0, 3\) for dim 2 of size 2"),
+    "replicate-rank": ((1, 1), (5,), "replicate", "pads the last 1-3 dims of an input with 1 or 2 more dims"),
+    "reflect-4-dims": ((1,) * 8, (1, 2, 3, 4, 5), "reflect", "pads the last 1-3 dims"),
+    "odd-length": ((1, 2, 3), (1, 2, 5), "constant", "must have an even length"),
+    "too-long": ((1,) * 8, (2, 5), "constant", "must have an even length of at most 2 x the rank"),
+    "crop-all": ((-3, -3), (1, 2, 5), "constant", "leaves no elements"),
+    "bad-mode": ((1, 1), (1, 2, 5), "mirror", "mode must be one of constant, reflect, replicate, circular"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_invalid_padding_is_refused(parity, case):
+    pad, shape, mode, match = REFUSED[case]
+    with pytest.raises(netdef.EmitError, match=match):
+        netdef.define(parity.Fn(lambda x: F.pad(x, pad, mode)), {"x": netdef.Input(shape)})
+
+
+def test_value_with_a_non_constant_mode_is_refused(parity):
+    with pytest.raises(netdef.EmitError, match=r"value=1.0 is only meaningful with mode='constant'"):
+        netdef.define(parity.Fn(lambda x: F.pad(x, (1, 1), "reflect", 1.0)), {"x": netdef.Input((1, 2, 5))})
+
+
+def test_padding_a_dynamic_dim_is_refused(parity):
+    with pytest.raises(netdef.EmitError, match=r"dim 2 of input .* is dynamic; padding needs its static size"):
+        netdef.define(
+            parity.Fn(lambda x: F.pad(x, (1, 1))), {"x": netdef.Input((1, 2, -1), min=(1, 2, 1), max=(1, 2, 8))}
+        )
