@@ -316,9 +316,8 @@ def cmd_parity(args) -> None:
     else:  # no weights file: both models run with the twin's own (initial) weights
         model.load_weights({k: v.detach().cpu().numpy() for k, v in twin.state_dict().items()})
     feeds = _feeds(args, _input_shapes(inputs))
-    report = compare(
-        model, twin, feeds, args.precision, engine=args.engine, inputs=inputs, atol=args.atol, rtol=args.rtol
-    )
+    options = {"inputs": inputs, "atol": args.atol, "rtol": args.rtol, "overrides": _overrides(args)}
+    report = compare(model, twin, feeds, args.precision, engine=args.engine, **options)
     print(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
@@ -448,6 +447,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--atol", type=float, help="absolute tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
     p.add_argument("--rtol", type=float, help="relative tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
     p.add_argument("--engine", action="store_true", help="run a TensorRT engine on this GPU, not the CPU reference")
+    p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
     return root

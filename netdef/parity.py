@@ -197,14 +197,17 @@ def compare(
     inputs: Mapping | None = None,
     atol: float | None = None,
     rtol: float | None = None,
+    overrides: Mapping | None = None,
 ) -> ParityReport:
     """Compare every module call of ``model`` (a netdef Module with bound weights) with ``torch_model``'s.
 
     ``feeds`` maps input names to arrays, passed to both forwards positionally in order; ``inputs``
     (netdef Input specs) default to the feeds' static shapes. ``engine=True`` builds a TensorRT engine
     with every module output marked as a network output and runs it on this machine's GPU instead of the
-    reference interpreter. ``torch_model`` is put in eval mode. Errors in the netdef model's definition
-    (shapes, channels, unbound weights) raise from ``netdef.define`` naming the module and source line.
+    reference interpreter. ``overrides`` are ``netdef.define``'s per-module precisions (to see, say,
+    whether keeping one module in fp32 removes an fp16 divergence). ``torch_model`` is put in eval mode.
+    Errors in the netdef model's definition (shapes, channels, unbound weights) raise from
+    ``netdef.define`` naming the module and source line.
     """
     import torch
 
@@ -224,7 +227,7 @@ def compare(
         raise NetdefError(f"feeds {list(feeds)} must name the model's inputs {list(inputs)}, in order")
     feeds = {name: a.astype(np.float32) if a.dtype == np.float64 else a for name, a in feeds.items()}
 
-    network = define(model, inputs, precision=precision)
+    network = define(model, inputs, precision=precision, overrides=overrides)
     calls = network.module_calls
     twin = _run_torch(torch_model, [torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values()])
     names = list(dict.fromkeys(t.name for c in calls for t in (*c.outputs, *c.inputs)))

@@ -93,10 +93,14 @@ class ResNet(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        if zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
-                    nn.init.zeros_(m.bn2.weight if isinstance(m, BasicBlock) else m.bn3.weight)
+        # The last BatchNorm of each residual branch starts at 1/sqrt(blocks in its stage) (torchvision: 1,
+        # or 0 with zero_init_residual): with random weights and running statistics that do not track the
+        # activations, residual sums otherwise grow geometrically, and resnet101's pass fp16's range (6.5e4)
+        # where trained weights stay far inside it.
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for m in layer:
+                last = m.bn2 if isinstance(m, BasicBlock) else m.bn3
+                nn.init.constant_(last.weight, 0.0 if zero_init_residual else len(layer) ** -0.5)
 
     def _make_layer(self, block, planes: int, blocks: int, stride: int = 1, dilate: bool = False) -> nn.Sequential:
         downsample = None

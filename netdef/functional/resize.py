@@ -5,7 +5,9 @@ torch's modes map onto TensorRT's coordinate transformations exactly:
 - 'nearest': ASYMMETRIC coordinates rounded down (FLOOR): ``src = floor(dst * in / out)``;
 - 'nearest-exact': HALF_PIXEL coordinates rounded half up: ``src = floor((dst + 0.5) * in / out)``;
 - 'linear'/'bilinear'/'trilinear': HALF_PIXEL (align_corners=False) or ALIGN_CORNERS, whose single-pixel
-  output reads the first pixel (UPPER selector), as torch does.
+  output reads the first pixel (UPPER selector), as torch does;
+- 'bicubic': the same coordinates with CUBIC resizing, coefficient -0.75 and edge taps clamped (torch's);
+- 'area': adaptive average pooling, which is what torch computes for it.
 
 With ``scale_factor`` (and ``recompute_scale_factor`` not True) torch maps coordinates with
 ``1 / scale_factor``. Where that equals ``in / out`` netdef gives TensorRT the output shape; where it
@@ -63,10 +65,6 @@ def interpolate(
         raise ctx.error(op, f"mode={mode!r} needs a {_RANK[mode]}-D input, got shape {input.shape}")
     if antialias:
         raise ctx.error(op, "antialias=True is not supported: TensorRT's resize does not low-pass filter")
-    if mode == "bicubic":
-        raise ctx.error(
-            op, "mode='bicubic' is not supported: netdef's reference interpreter cannot check TensorRT's cubic resize"
-        )
     if (size is None) == (scale_factor is None):
         raise ctx.error(op, "give exactly one of size and scale_factor")
     if size is not None and recompute_scale_factor:
@@ -114,7 +112,12 @@ def interpolate(
             layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP if exact else trt.ResizeRoundMode.FLOOR
             layer.selector_for_single_pixel = trt.ResizeSelector.FORMULA
         else:
-            layer.resize_mode = trt.InterpolationMode.LINEAR
+            if mode == "bicubic":  # torch's Keys kernel (A = -0.75), edge taps clamped, not dropped
+                layer.resize_mode = trt.InterpolationMode.CUBIC
+                layer.cubic_coeff = -0.75
+                layer.exclude_outside = False
+            else:
+                layer.resize_mode = trt.InterpolationMode.LINEAR
             if corners:
                 layer.coordinate_transformation = trt.ResizeCoordinateTransformation.ALIGN_CORNERS
                 layer.selector_for_single_pixel = trt.ResizeSelector.UPPER

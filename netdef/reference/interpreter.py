@@ -66,6 +66,13 @@ def run(
 
 def _run(net, values, outputs, observe):
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
+    for index in range(net.num_layers):  # before ordering: loops' back edges are cycles to a plain sort
+        layer = net.get_layer(index)
+        if layer.type.name not in HANDLERS:
+            raise InterpreterError(
+                f"layer {index} `{layer.name}` has type {layer.type.name}, which the reference interpreter does "
+                "not support yet; the network was not run"
+            )
     names = _input_names(net)
     order = _topological_order(net, names)
     last_use = _last_uses(order, names, set(wanted))
@@ -73,11 +80,6 @@ def _run(net, values, outputs, observe):
         for index in order:
             layer = net.get_layer(index)
             kind = layer.type.name
-            if kind not in HANDLERS:
-                raise InterpreterError(
-                    f"layer {index} `{layer.name}` has type {kind}, which the reference interpreter does not "
-                    "support yet; nothing was computed past it"
-                )
             cls, handler = HANDLERS[kind]
             layer.__class__ = cls
             inputs = []

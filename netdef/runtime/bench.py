@@ -94,7 +94,9 @@ def time_calls(
 
 def format_table(rows: Sequence[BenchStats]) -> str:
     """The rows as a text table, then the first row's speed-up over each other row (p50 and throughput)."""
-    head = f"{'':<28} {'batch':>5} {'runs':>5} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'samples/s':>11}"
+    head = (
+        f"{'':<28} {'batch':>5} {'runs':>5} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'samples/s':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(

@@ -193,7 +193,8 @@ class ExecutionContext(ContextBase):
         ctx, stream = self.context, self.provider.stream_handle
         profile = check_feeds(self.specs, shapes)
         mark = len(LOGGER.messages)
-        if profile != self._profile and (self._profile is not None or profile != 0):
+        dynamic = any(s.is_input and s.is_dynamic for s in self.specs)
+        if dynamic and profile != self._profile:  # set before the first run too: only one context gets 0 implicitly
             if not ctx.set_optimization_profile_async(profile, stream):
                 raise EngineError(
                     f"TensorRT refused optimization profile {profile} for shapes {shapes}: {_problems(mark)} "

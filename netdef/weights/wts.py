@@ -4,20 +4,18 @@ Line 1 holds the number of entries; each following line is ``name count hex hex 
 ``hex`` is the 8-digit big-endian bit pattern of one IEEE-754 float32, the tensor flattened in C order.
 Any ASCII whitespace separates fields; the file holds no shapes.
 
-Reading and writing are vectorized: the canonical layout (8-digit tokens, one separator byte each,
-which is what netdef and tensorrtx's gen_wts.py write) is decoded in large chunks straight into the
-result arrays; any other layout takes a slower, equally strict path. Peak memory while reading is
-the file's bytes plus the float32 result plus a few MB of chunk buffers.
+Reading streams the file through a window of a few MB and decodes the canonical layout (8-digit
+tokens one separator byte apart, as netdef and tensorrtx's gen_wts.py write it) in large chunks
+straight into the result arrays; any other layout takes a slower, equally strict path. Peak memory
+while reading is the float32 result plus the window (a whole line, for a line in another layout).
 """
 
 from __future__ import annotations
 
 import binascii
 import codecs
-import mmap
 import os
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -30,18 +28,16 @@ __all__ = ["export_wts", "load_wts", "save_wts"]
 
 # The whitespace set of bytes.split() and bytes.fromhex(): space, \t, \n, \v, \f, \r. Inside a line
 # every one of them but \n separates fields (so CRLF files read like LF files).
-_WHITESPACE = b" \t\n\x0b\x0c\r"
 _FIELD = re.compile(rb"[ \t\x0b\x0c\r]*(\S*)")  # skip inline whitespace, then take one field
-_SKIP = re.compile(rb"[ \t\x0b\x0c\r]*")
-_LINE_END = re.compile(rb"[ \t\x0b\x0c\r]*(?:\n|\Z)")  # trailing whitespace, then \n or the end
+_SKIP = re.compile(rb"[ \t\x0b\x0c\r]*()")
+_LINE_END = re.compile(rb"[ \t\x0b\x0c\r]*()(?:\n|\Z)")  # trailing whitespace, then \n or the end
 _ANY_SPACE = re.compile(rb"\s")
 _IS_HEX = np.zeros(256, dtype=bool)
 _IS_HEX[list(b"0123456789abcdefABCDEF")] = True
 _MAX_COUNT_DIGITS = 19  # more digits than this cannot describe a line that fits in memory
 _DECODE_VALUES = 1 << 18  # values per fromhex call on the canonical layout (2.3 MB of text)
 _WINDOW_BYTES = 1 << 22  # bytes per window of the general tokenizer (bounds its temporaries)
-_STREAM_BYTES = 1 << 24  # files this large are read by a thread while the caller's thread decodes
-_READ_BYTES = 1 << 22  # bytes per read of that thread
+_READ_BYTES = 1 << 22  # the reading window; it grows only for a long line in a non-canonical layout
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -56,15 +52,7 @@ def load_wts(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     where = os.fspath(path)
     try:
         with open(where, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            if size < _STREAM_BYTES or not size:
-                source = _Source(f.readall(), where)
-                return _parse(source, where)
-            source = _Source.loading(f, size, where)  # a thread reads ahead while this one decodes
-            try:
-                return _parse(source, where)
-            finally:
-                source.stop()
+            return _parse(_Source(f, os.fstat(f.fileno()).st_size, where), where)
     except FileNotFoundError as exc:
         raise WeightsFormatError(f"{where}: no such weights file") from exc
     except OSError as exc:
@@ -72,118 +60,118 @@ def load_wts(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 class _Source:
-    """The bytes of a file, whole or still arriving from a reading thread.
+    """The bytes of a file of known size, through a window that slides forward as parsing goes.
 
-    ``need(end)`` blocks until ``data[:end]`` is there; ``match`` runs an anchored regex that
-    sees only bytes already read, and widens its window until the answer cannot change.
+    Positions are offsets in the file. ``need(end)`` makes ``[keep, end)`` readable in ``buf`` (at
+    ``pos - base``), reading on and dropping bytes before ``keep``, which ``release`` moves forward.
+    Reads go into the same buffer over and over: no copy of the whole file is ever made.
     """
 
-    def __init__(self, data: bytes | mmap.mmap, where: str) -> None:
-        self.data = data
-        self.size = len(data)
-        self.avail = self.size
-        self.where = where
-        self._cond: threading.Condition | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._done = True
-        self._error: BaseException | None = None
+    def __init__(self, f: IO[bytes], size: int, where: str) -> None:
+        self.file, self.size, self.where = f, size, where
+        self.buf = bytearray(min(size, _READ_BYTES))
+        self.view = memoryview(self.buf)
+        self.base = 0  # file offset of buf[0]
+        self.stop = 0  # file offset after the last byte read
+        self.keep = 0  # nothing before this offset is needed any more
 
-    @classmethod
-    def loading(cls, f: IO[bytes], size: int, where: str) -> _Source:
-        source = cls(mmap.mmap(-1, size), where)  # anonymous memory; pages appear as they are filled
-        source.avail, source._done = 0, False
-        source._cond = threading.Condition()
-        source._thread = threading.Thread(target=source._load, args=(f,), name="netdef-wts-reader", daemon=True)
-        source._thread.start()
-        return source
-
-    def _load(self, f: IO[bytes]) -> None:
-        assert self._cond is not None
-        view = memoryview(self.data)
-        try:
-            while self.avail < self.size and not self._stopping:
-                n = f.readinto(view[self.avail : min(self.avail + _READ_BYTES, self.size)])
-                if not n:
-                    raise EOFError
-                with self._cond:
-                    self.avail += n
-                    self._cond.notify_all()
-        except BaseException as exc:  # reported by need() to the parsing thread
-            self._error = exc
-        finally:
-            view.release()
-            with self._cond:
-                self._done = True
-                self._cond.notify_all()
+    def release(self, pos: int) -> None:
+        self.keep = max(self.keep, pos)
 
     def need(self, end: int) -> None:
-        """Wait until the first ``end`` bytes (or all of them) have been read."""
+        """Read until the bytes up to ``end`` (at most the file size) are in the window."""
         end = min(end, self.size)
-        if end <= self.avail:
+        if end <= self.stop:
             return
-        assert self._cond is not None
-        with self._cond:
-            while self.avail < end and not self._done:
-                self._cond.wait()
-        if self.avail < end:
-            if isinstance(self._error, EOFError):
+        live = self.stop - self.keep
+        if end - self.keep > len(self.buf):  # a long non-canonical line: grow the window
+            grown = bytearray(max(2 * len(self.buf), end - self.keep + _READ_BYTES // 2))
+            grown[:live] = self.view[self.keep - self.base : self.stop - self.base]
+            self.view.release()
+            self.buf, self.view = grown, memoryview(grown)
+        elif self.keep > self.base:  # move the bytes still needed to the front
+            self.view[:live] = self.view[self.keep - self.base : self.stop - self.base]
+        self.base = self.keep
+        while self.stop < end:  # fill as much of the window as the file allows
+            n = self.file.readinto(self.view[self.stop - self.base : min(len(self.buf), self.size - self.base)])
+            if not n:
                 raise WeightsFormatError(
-                    f"{self.where}: the file became shorter while it was read ({self.avail} of {self.size} "
+                    f"{self.where}: the file became shorter while it was read ({self.stop} of {self.size} "
                     "bytes); is another program writing it?"
                 )
-            error = self._error
-            raise WeightsFormatError(
-                f"{self.where}: cannot read weights file: {getattr(error, 'strerror', None) or error}"
-            ) from error
+            self.stop += n
 
-    def match(self, pattern: re.Pattern[bytes], pos: int) -> re.Match[bytes] | None:
-        """``pattern.match(data, pos)``, looking only at bytes already read."""
-        limit = pos + 4096
+    def match(self, pattern: re.Pattern[bytes], pos: int) -> tuple[bytes, int] | None:
+        """``pattern.match`` at ``pos``: (its group 1, the file offset where it ends), or None.
+
+        The window is widened until the answer cannot change with more bytes.
+        """
+        limit = pos + 256  # names, counts and line ends are short; a longer field doubles it
         while True:
             limit = min(limit, self.size)
             self.need(limit)
-            m = pattern.match(self.data, pos, limit)
-            if limit == self.size or m is None or m.end() < limit:
-                return m  # a match that stops short of the window, or a definite mismatch, is final
+            m = pattern.match(self.buf, pos - self.base, limit - self.base)
+            if m is None:
+                return None  # a mismatch before the limit is final
+            end = m.end() + self.base
+            if end < limit or limit == self.size:
+                return m.group(1), end
             limit = pos + 2 * (limit - pos)
 
-    def stop(self) -> None:
-        """Stop reading ahead (the parse is over) and wait for the thread."""
-        if self._thread is not None:
-            self._stopping = True
-            self._thread.join()
+    def rewind(self, pos: int) -> None:
+        """Make ``pos`` the oldest offset needed again, reading it anew if the window left it behind."""
+        if pos < self.base:
+            self.file.seek(pos)
+            self.base = self.stop = pos
+        self.keep = pos
+
+    def find_line_end(self, pos: int) -> int:
+        """The offset of the next \\n at or after ``pos`` (the file size if none), with the line in the window."""
+        searched = pos
+        while True:
+            if self.stop > searched:
+                found = self.buf.find(b"\n", searched - self.base, self.stop - self.base)
+                if found >= 0:
+                    return found + self.base
+                searched = self.stop
+            if self.stop >= self.size:
+                return self.size
+            self.need(self.stop + max(len(self.buf) // 2, 1))  # the window grows to hold the whole line
+
+    def bytes_at(self, start: int, stop: int) -> bytes:
+        self.need(stop)
+        return bytes(self.view[start - self.base : stop - self.base])
 
 
 def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
     size = source.size
     pos, lineno = 0, 1
     while True:  # the header: the first non-blank line
-        m = source.match(_FIELD, pos)
-        token = m.group(1)
+        token, end = source.match(_FIELD, pos)
         if token:
             break
-        if m.end() >= size:
+        if end >= size:
             what = "is empty" if not size else "holds only whitespace"
             raise WeightsFormatError(f"{where}:1: file {what}; expected a header line with the number of entries")
-        pos, lineno = m.end() + 1, lineno + 1  # the field stopped at a \n: a blank line
-    end = source.match(_LINE_END, m.end())
-    if end is None or not _is_uint(token) or len(token) > _MAX_COUNT_DIGITS:
+        pos, lineno = end + 1, lineno + 1  # the field stopped at a \n: a blank line
+        source.release(pos)
+    line_end = source.match(_LINE_END, end)
+    if line_end is None or not _is_uint(token) or len(token) > _MAX_COUNT_DIGITS:
         raise WeightsFormatError(
             f"{where}:{lineno}: expected a header holding the number of entries "
             f"(a non-negative integer alone on the line), got {_show_line(source, pos)}"
         )
     declared = int(token)
     header_line = lineno
-    pos, lineno = end.end(), lineno + 1
+    pos, lineno = line_end[1], lineno + 1  # the match took the \n
 
     weights: dict[str, np.ndarray] = {}
     first_line: dict[str, int] = {}
     while pos < size:
-        m = source.match(_FIELD, pos)
-        token = m.group(1)
+        source.release(pos)
+        token, end = source.match(_FIELD, pos)
         if not token:  # a blank line (or trailing whitespace at the end of the file)
-            pos, lineno = m.end() + 1, lineno + 1
+            pos, lineno = end + 1, lineno + 1
             continue
         name = _decode_name(token, where, lineno)
         if len(weights) == declared:
@@ -196,8 +184,7 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
                 f"{where}:{lineno}: duplicate entry {name!r} (first defined on line {first_line[name]}); "
                 "expected unique names"
             )
-        c = source.match(_FIELD, m.end())
-        count_tok = c.group(1)
+        count_tok, end = source.match(_FIELD, end)
         if not count_tok:
             raise WeightsFormatError(
                 f"{where}:{lineno}: entry {name!r}: expected a value count after the name, found the end of the line"
@@ -207,7 +194,7 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
                 f"{where}:{lineno}: entry {name!r}: expected the value count (a non-negative integer) "
                 f"after the name, got {_show(count_tok)}"
             )
-        start = source.match(_SKIP, c.end()).end()
+        start = source.match(_SKIP, end)[1]
         weights[name], pos = _read_values(source, start, count_tok, where, lineno, name)
         first_line[name] = lineno
         lineno += 1
@@ -218,6 +205,11 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
             f"but the file ends after {len(weights)}"
         )
     return weights
+
+
+def _after(line_end: int, size: int) -> int:
+    """The start of the next line, given where a line's content ends (at its \\n or the file end)."""
+    return min(line_end + 1, size) if line_end < size else size
 
 
 def _is_uint(token: bytes) -> bool:
@@ -248,42 +240,49 @@ def _read_values(
         count = int(count_tok)
         end = start + 9 * count - 1 if count else start  # where the canonical layout ends
         if end <= source.size:  # so nothing below is allocated from a count the file cannot hold
-            tail = source.match(_LINE_END, end)
-            if tail is not None:
-                if count == 0:
-                    return np.empty(0, dtype=np.float32), tail.end()
-                values = _decode_canonical(source, start, count)
-                if values is not None:
-                    return values, tail.end()
-    source.need(source.size)  # any other layout: the slow path wants the whole line
-    line_end = source.data.find(b"\n", start)
-    if line_end < 0:
-        line_end = source.size
-    values = _decode_general(source.data, start, line_end, count_tok, where, lineno, name)
-    return values, line_end + 1
+            # Decode first (chunk by chunk, as the window slides), then check that the line ends there.
+            values = _decode_canonical(source, start, count) if count else np.empty(0, dtype=np.float32)
+            if values is not None:
+                tail = source.match(_LINE_END, end)
+                if tail is not None:
+                    return values, tail[1]
+    source.rewind(start)  # the canonical attempt may have slid the window past the line's start
+    line_end = source.find_line_end(start)
+    source.need(line_end)
+    base = source.base
+    values = _decode_general(source.buf, start - base, line_end - base, count_tok, where, lineno, name)
+    return values, _after(line_end, source.size)
 
 
 def _decode_canonical(source: _Source, start: int, count: int) -> np.ndarray | None:
     """Decode ``count`` tokens of exactly 8 hex digits, one separator byte apart, or return None."""
     out = np.empty(count, dtype=np.float32)  # count <= file size / 9 here
     bits = out.view(np.uint32)
-    data = source.data
-    view = memoryview(data)
-    for i in range(0, count, _DECODE_VALUES):
-        n = min(_DECODE_VALUES, count - i)
+    i = 0
+    while i < count:
         first = start + 9 * i
+        source.release(first)
+        # Decode what the window holds (up to a chunk), so that refilling it moves almost nothing.
+        n = min((source.stop - first + 1) // 9, count - i, _DECODE_VALUES)
+        if n and i + n < count and 9 * n > source.stop - first:
+            n -= 1  # the separator after the last whole token has not been read yet
+        if not n:
+            source.need(first + 9 * min(count - i, _DECODE_VALUES))
+            continue
         length = 9 * n - (i + n == count)  # up to the next chunk's first digit; no separator at the end
-        raw = np.frombuffer(data, dtype=np.uint8, count=length, offset=first)
+        local = first - source.base
+        raw = np.frombuffer(source.buf, dtype=np.uint8, count=length, offset=local)
         separators = raw[8::9]
         if not (separators == 32).all() and not _inline_space_mask(separators).all():
             return None
         try:  # fromhex skips the separators; any other whitespace shortens the result
-            decoded = bytes.fromhex(codecs.ascii_decode(view[first : first + length])[0])
+            decoded = bytes.fromhex(codecs.ascii_decode(source.view[local : local + length])[0])
         except ValueError:  # includes UnicodeDecodeError; the general path reports it
             return None
         if len(decoded) != 4 * n:
             return None
         bits[i : i + n] = np.frombuffer(decoded, dtype=">u4")  # integer byte swap: NaN payloads survive
+        i += n
     return out
 
 
@@ -297,7 +296,7 @@ def _inline_space_mask(raw: np.ndarray) -> np.ndarray:
     return _space_mask(raw) & (raw != 10)
 
 
-def _windows(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int]]:
+def _windows(data: bytearray, start: int, stop: int) -> Iterator[tuple[int, int]]:
     """Split ``data[start:stop]`` into windows of about _WINDOW_BYTES that end before whitespace."""
     while start < stop:
         end = start + _WINDOW_BYTES
@@ -310,7 +309,7 @@ def _windows(data: bytes, start: int, stop: int) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def _tokens(data: bytes, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tokens(data: bytearray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The raw bytes of a window, its non-whitespace mask, and its token start/end offsets."""
     raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
     solid = np.concatenate(([False], ~_space_mask(raw), [False]))
@@ -318,7 +317,7 @@ def _tokens(data: bytes, start: int, stop: int) -> tuple[np.ndarray, np.ndarray,
     return raw, solid, edges[0::2], edges[1::2]
 
 
-def _count_tokens(data: bytes, start: int, stop: int) -> int:
+def _count_tokens(data: bytearray, start: int, stop: int) -> int:
     found = 0
     for a, b in _windows(data, start, stop):
         solid = ~_space_mask(np.frombuffer(data, dtype=np.uint8, count=b - a, offset=a))
@@ -327,7 +326,7 @@ def _count_tokens(data: bytes, start: int, stop: int) -> int:
 
 
 def _decode_general(
-    data: bytes, start: int, stop: int, count_tok: bytes, where: str, lineno: int, name: str
+    data: bytearray, start: int, stop: int, count_tok: bytes, where: str, lineno: int, name: str
 ) -> np.ndarray:
     """Tokenize any whitespace layout and tokens of 1 to 8 hex digits, window by window."""
     found = _count_tokens(data, start, stop)  # before anything is allocated from the declared count
@@ -359,7 +358,7 @@ def _decode_general(
         first_too_long = int(too_long[0]) if too_long.size else n
         if first_bad_char < n or first_too_long < n:
             k = min(first_bad_char, first_too_long)
-            token = data[a + starts[k] : a + ends[k]]
+            token = bytes(data[a + starts[k] : a + ends[k]])
             if k == first_bad_char:
                 expected = "expected hexadecimal digits (the big-endian float32 bit pattern)"
             else:
@@ -387,9 +386,9 @@ def _show(token: bytes, limit: int = 40) -> str:
 
 def _show_line(source: _Source, pos: int, limit: int = 40) -> str:
     """The stripped line starting at ``pos``, shortened like :func:`_show` (a long line is not copied)."""
-    source.need(pos + 4096)
-    end = source.data.find(b"\n", pos, pos + 4096)
-    return _show(source.data[pos : end if end >= 0 else min(pos + 4096, source.size)].strip(), limit)
+    head = source.bytes_at(pos, min(pos + 4096, source.size))
+    end = head.find(b"\n")
+    return _show((head if end < 0 else head[:end]).strip(), limit)
 
 
 # --------------------------------------------------------------------------------------------- writing

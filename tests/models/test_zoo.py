@@ -26,8 +26,8 @@ def _feeds(entry: zoo.ZooEntry) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     feeds = {}
     for name, (shape, dtype) in entry.test_inputs.items():
-        if entry.vocab and dtype.startswith("int"):
-            feeds[name] = rng.integers(0, entry.vocab, shape).astype(dtype)
+        if entry.int_bound(name) and dtype.startswith("int"):
+            feeds[name] = rng.integers(0, entry.int_bound(name), shape).astype(dtype)
         else:
             feeds[name] = rng.standard_normal(shape).astype(dtype)
     return feeds
@@ -45,6 +45,8 @@ def pair(request):
     feeds = _feeds(entry)
     with torch.no_grad():
         expected = twin(*(torch.from_numpy(v) for v in feeds.values()))
+    if isinstance(expected, dict):  # torchvision's segmentation models return {"out": ..., "aux": ...}
+        expected = list(expected.values())
     expected = expected if isinstance(expected, (tuple, list)) else [expected]
     inputs = {n: netdef.Input(shape, dtype) for n, (shape, dtype) in entry.test_inputs.items()}
     return request.param, entry, model, inputs, feeds, [e.numpy() for e in expected]

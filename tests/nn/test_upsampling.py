@@ -40,8 +40,21 @@ CASES = {
     "trilinear-corners": ({"size": (4, 6, 3), "mode": "trilinear", "align_corners": True}, (1, 2, 3, 4, 5)),
     "nearest-3d": ({"scale_factor": 2}, (1, 2, 2, 3, 4)),
     "area": ({"size": (3, 5), "mode": "area"}, (1, 2, 7, 9)),
+    "bicubic-x2": ({"scale_factor": 2, "mode": "bicubic"}, (1, 2, 4, 5)),
+    "bicubic-size-down": ({"size": (3, 4), "mode": "bicubic"}, (1, 2, 7, 9)),
+    "bicubic-x1.5": ({"scale_factor": 1.5, "mode": "bicubic"}, (1, 2, 5, 7)),
+    "bicubic-corners": ({"size": (9, 6), "mode": "bicubic", "align_corners": True}, (1, 2, 4, 5)),
+    "bicubic-corners-size-1": ({"size": (1, 6), "mode": "bicubic", "align_corners": True}, (1, 2, 4, 5)),
 }
-BUILT = {"nearest-x2", "nearest-x1.5-of-5", "bilinear-x2", "bilinear-corners-size", "trilinear", "exact-size"}
+BUILT = {
+    "nearest-x2",
+    "nearest-x1.5-of-5",
+    "bilinear-x2",
+    "bilinear-corners-size",
+    "trilinear",
+    "exact-size",
+    "bicubic-x2",
+}
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -99,7 +112,6 @@ def test_dynamic_spatial_dims_take_integer_scales(parity):
 
 
 REFUSED = {
-    "bicubic": ({"scale_factor": 2, "mode": "bicubic"}, (1, 2, 4, 4), "mode='bicubic' is not supported"),
     "corners-nearest": ({"scale_factor": 2, "align_corners": True}, (1, 2, 4, 4), "align_corners can only be set"),
     "bilinear-3d": ({"scale_factor": 2, "mode": "bilinear"}, (1, 2, 4), "mode='bilinear' needs a 4-D input"),
     "no-size": ({}, (1, 2, 4, 4), "give exactly one of size and scale_factor"),

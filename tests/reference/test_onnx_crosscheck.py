@@ -22,6 +22,7 @@ from torch import nn
 import netdef
 from models.twins.lenet import LeNet
 from models.twins.mlp import MLP
+from netdef._trt import trt
 
 # -- the models ---------------------------------------------------------------------------------------
 
@@ -461,9 +462,10 @@ def test_interpreter_matches_torch_on_parsed_onnx(name, exporter, parity):
 
 
 def test_crosscheck_covers_shape_tensor_and_tensor_input_layers(legacy_networks):
-    """The parsed networks use the layer types the issue names, including tensor-valued parameters."""
+    """The parsed networks use the layer types the issue names, tensor-valued parameters and slice modes."""
     kinds: set[str] = set()
     tensor_params: set[str] = set()
+    slice_modes: set[str] = set()
     for net in legacy_networks.values():
         for i in range(net.num_layers):
             layer = net.get_layer(i)
@@ -471,11 +473,17 @@ def test_crosscheck_covers_shape_tensor_and_tensor_input_layers(legacy_networks)
             if layer.type.name in ("SLICE", "SHUFFLE", "FILL", "RESIZE") and layer.num_inputs > 1:
                 if any(layer.get_input(j) is not None for j in range(1, layer.num_inputs)):
                     tensor_params.add(layer.type.name)
-    expected = {"CONVOLUTION", "DECONVOLUTION", "POOLING", "NORMALIZATION", "RESIZE", "SLICE", "REDUCE"}
-    expected |= {"GATHER", "SHAPE", "CONCATENATION", "MATRIX_MULTIPLY", "SOFTMAX", "ACTIVATION", "TOPK"}
-    expected |= {"ELEMENTWISE", "UNARY", "SELECT", "CAST", "SHUFFLE", "CONSTANT", "CUMULATIVE", "ONE_HOT"}
+            if layer.type.name == "SLICE":
+                layer.__class__ = trt.ISliceLayer
+                slice_modes.add(layer.mode.name)
+    expected = {"CONVOLUTION", "DECONVOLUTION", "POOLING", "NORMALIZATION", "SCALE", "RESIZE", "SLICE", "REDUCE"}
+    expected |= {"GATHER", "SHAPE", "CONCATENATION", "MATRIX_MULTIPLY", "SOFTMAX", "ACTIVATION", "TOPK", "FILL"}
+    expected |= {"ELEMENTWISE", "UNARY", "SELECT", "CAST", "SHUFFLE", "SQUEEZE", "UNSQUEEZE", "IDENTITY", "CONSTANT"}
+    expected |= {"CUMULATIVE", "ONE_HOT", "SCATTER", "EINSUM", "GRID_SAMPLE", "PARAMETRIC_RELU", "CONDITION"}
+    expected |= {"CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT"}
     assert expected <= kinds, f"not exercised: {sorted(expected - kinds)}"
-    assert {"SLICE", "SHUFFLE"} <= tensor_params
+    assert tensor_params == {"SLICE", "SHUFFLE", "FILL", "RESIZE"}
+    assert {"STRICT_BOUNDS", "FILL", "REFLECT", "CLAMP"} <= slice_modes, slice_modes
 
 
 def test_parser_errors_are_netdef_errors(tmp_path):

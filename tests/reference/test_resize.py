@@ -146,9 +146,32 @@ def test_align_corners_single_pixel_with_formula_is_an_error():
         trt_resize(np.zeros((1, 1, 3, 3), np.float32), "LINEAR", "ALIGN_CORNERS", "FORMULA", "FLOOR", (1, 1, 1, 3))
 
 
-def test_cubic_is_refused_clearly():
-    with pytest.raises(netdef.InterpreterError, match="resize mode CUBIC is not supported"):
-        trt_resize(np.zeros((1, 1, 3, 3), np.float32), "CUBIC", "HALF_PIXEL", "FORMULA", "FLOOR", (1, 1, 6, 6))
+@pytest.mark.parametrize(("transform", "selector"), [("HALF_PIXEL", "FORMULA"), ("ASYMMETRIC", "FORMULA"), ("ALIGN_CORNERS", "FORMULA")])  # fmt: skip
+@pytest.mark.parametrize("exclude_outside", [False, True])
+def test_cubic_matches_onnx(transform, selector, exclude_outside):
+    x = np.random.default_rng(5).standard_normal((1, 2, 5, 6)).astype(np.float32)
+    net = builder().create_network(NETWORK_FLAGS)
+    layer = net.add_resize(net.add_input("x", trt.float32, x.shape))
+    layer.shape = (1, 2, 9, 4)
+    layer.resize_mode = trt.InterpolationMode.CUBIC
+    layer.coordinate_transformation = getattr(trt.ResizeCoordinateTransformation, transform)
+    layer.cubic_coeff = -0.5
+    layer.exclude_outside = exclude_outside
+    net.mark_output(layer.get_output(0))
+    got = netdef.reference.run(net, {"x": x})[layer.get_output(0).name]
+    attrs = {"cubic_coeff_a": -0.5, "exclude_outside": int(exclude_outside)}
+    node = helper.make_node(
+        "Resize", ["x", "", "", "sizes"], ["y"], mode="cubic",
+        coordinate_transformation_mode=ONNX_TRANSFORM[transform, selector], **attrs,
+    )  # fmt: skip
+    value = helper.make_tensor_value_info
+    graph = helper.make_graph(
+        [node], "resize", [value("x", TensorProto.FLOAT, None), value("sizes", TensorProto.INT64, None)],
+        [value("y", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    want = ReferenceEvaluator(model).run(None, {"x": x, "sizes": np.array([1, 2, 9, 4], np.int64)})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_resize_networks_build():
@@ -198,6 +221,8 @@ ONNX_CASES = {
     "bilinear-size-1": {"size": (1, 4), "mode": "bilinear"},
     "bilinear-corners-x1.5": {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True},
     "bilinear-corners-size": {"size": (2, 9), "mode": "bilinear", "align_corners": True},
+    "bicubic-x2": {"scale_factor": 2.0, "mode": "bicubic"},
+    "bicubic-size": {"size": (3, 10), "mode": "bicubic", "align_corners": True},
 }
 
 

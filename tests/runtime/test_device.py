@@ -1,4 +1,5 @@
-"""Which GPUs each backend can run engines on, and the buffer providers' errors on a machine without CUDA."""
+"""Which GPUs each backend can run engines on, which buffer provider runs, and the errors for engines that
+cannot load here (each checked without a GPU)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import importlib.util
 import pytest
 
 import netdef
-from netdef.runtime.device import backend_supports
-from netdef.runtime.engine import _make_buffers
+from netdef._trt import BACKEND, LOGGER, trt
+from netdef.runtime import Gpu, choose_provider, make_provider
+from netdef.runtime.buffers import AUTO_ORDER, provider_problem
+from netdef.runtime.device import backend_supports, check_engine_bytes, explain_invalid_engine
 
 
 @pytest.mark.parametrize(
@@ -34,9 +37,50 @@ def test_full_tensorrt_runs_on_hopper_not_on_volta():
     assert not backend_supports((7, 0), "tensorrt")
 
 
+# ------------------------------------------------------------------------------------- buffer providers
+
+
 def test_unknown_buffer_provider():
-    with pytest.raises(netdef.EngineError, match="unknown buffer provider 'cupy'; use 'auto' or one of torch, pycuda"):
-        _make_buffers("cupy")
+    with pytest.raises(
+        netdef.EngineError, match="unknown buffer provider 'cupy'; use 'auto' or one of torch, pycuda, cuda-python"
+    ):
+        make_provider("cupy")
+
+
+def test_an_explicit_provider_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("NETDEF_PROVIDER", "pycuda")
+    assert choose_provider("cuda-python") == "cuda-python"
+    assert choose_provider("auto") == "pycuda"
+    assert choose_provider(None) == "pycuda"
+
+
+def test_a_bad_environment_value_is_named(monkeypatch):
+    monkeypatch.setenv("NETDEF_PROVIDER", "opencl")
+    with pytest.raises(netdef.EngineError, match=r"unknown buffer provider 'opencl' \(from NETDEF_PROVIDER\)"):
+        choose_provider("auto")
+
+
+def test_auto_takes_the_first_provider_that_works(monkeypatch):
+    monkeypatch.delenv("NETDEF_PROVIDER", raising=False)
+    assert AUTO_ORDER == ("torch", "cuda-python", "pycuda")
+    problems = {"torch": "torch sees no CUDA GPU", "cuda-python": None, "pycuda": None}
+    assert choose_provider("auto", problem=problems.get) == "cuda-python"
+    problems["cuda-python"] = "cuda-python is not installed"
+    assert choose_provider("auto", problem=problems.get) == "pycuda"
+
+
+def test_auto_on_this_machine(monkeypatch):
+    """Unpatched: without a GPU (CI) auto says, per provider, why none can run."""
+    monkeypatch.delenv("NETDEF_PROVIDER", raising=False)
+    problems = {name: provider_problem(name) for name in AUTO_ORDER}
+    if None in problems.values():
+        pytest.skip(f"a provider works here: {problems}")
+    with pytest.raises(netdef.EngineError) as exc:
+        choose_provider("auto")
+    message = str(exc.value)
+    for name, why in problems.items():
+        assert f"{name}: {why}" in message
+    assert "pip install pycuda" in message and "pip install cuda-python" in message
 
 
 def test_torch_provider_without_cuda():
@@ -44,12 +88,95 @@ def test_torch_provider_without_cuda():
 
     if torch.cuda.is_available():
         pytest.skip("torch sees a CUDA GPU here")
-    with pytest.raises(netdef.EngineError, match="needs a CUDA build of torch and a visible GPU"):
-        _make_buffers("torch")
+    with pytest.raises(netdef.EngineError, match="the torch buffer provider needs a CUDA build of torch"):
+        make_provider("torch")
 
 
 def test_pycuda_provider_without_pycuda():
     if importlib.util.find_spec("pycuda") is not None:
         pytest.skip("pycuda is installed here")
     with pytest.raises(netdef.EngineError, match=r"needs `pip install pycuda`"):
-        _make_buffers("pycuda")
+        make_provider("pycuda")
+
+
+def test_cuda_python_provider_without_a_gpu():
+    problem = provider_problem("cuda-python")
+    if problem is None:
+        pytest.skip("cuda-python sees a GPU here")
+    if problem == "cuda-python is not installed":
+        with pytest.raises(netdef.EngineError, match=r"needs `pip install cuda-python`"):
+            make_provider("cuda-python")
+    else:
+        assert "cuda-python cannot initialize CUDA" in problem
+        with pytest.raises(netdef.EngineError, match="cudaSetDevice"):
+            make_provider("cuda-python")
+
+
+# ------------------------------------------------------------------------------------- engines that cannot load
+
+
+def test_empty_and_tiny_files_are_not_engines():
+    for data in (b"", b"vtrt"):
+        with pytest.raises(netdef.EngineError) as exc:
+            check_engine_bytes(data, "model.engine")
+        assert f"model.engine holds {len(data)} bytes: not a serialized engine" in str(exc.value)
+        assert "rebuild it" in str(exc.value)
+
+
+def test_an_engine_of_the_other_backend_is_named():
+    with pytest.raises(netdef.EngineError) as exc:
+        check_engine_bytes(b"ftrt" + bytes(100), "a.engine", backend="tensorrt_rtx")
+    message = str(exc.value)
+    assert "a.engine is a full TensorRT engine but this process uses TensorRT-RTX" in message
+    assert "NETDEF_BACKEND=tensorrt " in message
+    with pytest.raises(netdef.EngineError, match="is a TensorRT-RTX engine but this process uses full TensorRT"):
+        check_engine_bytes(b"vtrt" + bytes(100), "b.engine", backend="tensorrt")
+    check_engine_bytes(b"vtrt" + bytes(100), "c.engine", backend="tensorrt_rtx")  # its own: left to TensorRT
+
+
+@pytest.fixture(scope="module")
+def lenet_bytes():
+    from models.lenet import LeNet
+    from models.twins.lenet import LeNet as TorchLeNet
+
+    model = LeNet()
+    model.load_weights({k: v.numpy() for k, v in TorchLeNet().state_dict().items()})
+    return netdef.build(model, LeNet.default_inputs()).data
+
+
+def test_this_backend_writes_the_magic_netdef_checks(lenet_bytes):
+    from netdef.runtime.device import ENGINE_MAGIC
+
+    assert lenet_bytes[:4] == ENGINE_MAGIC[BACKEND]
+
+
+@pytest.mark.skipif(BACKEND != "tensorrt_rtx", reason="the engine-validity query is TensorRT-RTX's")
+def test_validity_query_flags_damaged_bytes_without_a_gpu(lenet_bytes):
+    """TensorRT-RTX's own query, run here on CPU: damaged magic bytes are MALFORMED_ENGINE, and netdef's
+    message for that says to rebuild."""
+    runtime = trt.Runtime(LOGGER)
+    damaged = b"xxxx" + lenet_bytes[4:]
+    validity, diagnostics = runtime.get_engine_validity(damaged)
+    assert validity.name == "INVALID"
+    assert int(diagnostics) & int(trt.EngineInvalidityDiagnostics.MALFORMED_ENGINE)
+    message = explain_invalid_engine("x.engine", diagnostics, None)
+    assert message.startswith("x.engine cannot run: MALFORMED_ENGINE: the bytes are not a whole TensorRT-RTX engine")
+    assert "rebuild it" in message
+
+
+@pytest.mark.skipif(BACKEND != "tensorrt_rtx", reason="EngineInvalidityDiagnostics is TensorRT-RTX's")
+def test_every_invalidity_reason_has_advice():
+    flags = trt.EngineInvalidityDiagnostics
+    gpu = Gpu("NVIDIA GeForce RTX 4090", (8, 9))
+    every = 0
+    for flag in flags.__members__.values():
+        every |= int(flag)
+    message = explain_invalid_engine("m.engine", every, gpu, ["planHeaders: bad"])
+    assert message.startswith("m.engine cannot run on NVIDIA GeForce RTX 4090 (compute capability 8.9): ")
+    for name in flags.__members__:
+        assert f"{name}: " in message
+    assert "see TensorRT messages" not in message  # every reason has its own advice
+    assert "another TensorRT-RTX version" in message and "--compute-capability SM89" in message
+    assert "update the driver" in message and "free GPU memory" in message
+    assert message.endswith("(TensorRT: planHeaders: bad)")
+    assert explain_invalid_engine("m.engine", 0, None) == "m.engine cannot run: TensorRT-RTX gave no reason"

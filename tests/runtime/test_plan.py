@@ -8,7 +8,8 @@ import pytest
 import netdef
 from models.lenet import LeNet
 from models.twins.lenet import LeNet as TorchLeNet
-from netdef.runtime import TensorSpec, check_feeds, read_engine, specs_from_metadata
+from netdef.runtime import TensorSpec, check_feeds, plan_buffers, read_engine, select_profile, specs_from_metadata
+from netdef.runtime.plan import ALIGNMENT, is_static
 
 
 def sidecar(tmp_path_factory, name: str, inputs: dict, precision: str = "fp32") -> dict:
@@ -39,8 +40,9 @@ def test_specs_of_a_static_engine(static_specs):
 
 
 def test_specs_of_a_dynamic_engine(dynamic_specs):
+    profile = ((1, 1, 32, 32), (4, 1, 32, 32), (8, 1, 32, 32))
     assert dynamic_specs == [
-        TensorSpec("x", True, np.dtype("float32"), (-1, 1, 32, 32), (1, 1, 32, 32), (8, 1, 32, 32)),
+        TensorSpec("x", True, np.dtype("float32"), (-1, 1, 32, 32), (1, 1, 32, 32), (8, 1, 32, 32), (profile,)),
         TensorSpec("output", False, np.dtype("float32"), (-1, 10)),
     ]
 
@@ -51,9 +53,9 @@ def test_specs_of_an_fp16_engine_keep_float32_io(tmp_path_factory):
 
 
 def test_right_feeds_pass(static_specs, dynamic_specs):
-    check_feeds(static_specs, {"x": (2, 1, 32, 32)})
+    assert check_feeds(static_specs, {"x": (2, 1, 32, 32)}) == 0
     for batch in (1, 4, 8):
-        check_feeds(dynamic_specs, {"x": (batch, 1, 32, 32)})
+        assert check_feeds(dynamic_specs, {"x": (batch, 1, 32, 32)}) == 0
 
 
 def test_missing_input(static_specs):
@@ -108,3 +110,90 @@ def test_input_dtypes_convert_floats_and_refuse_other_kinds(static_specs):
         _as_dtype(x, np.zeros((2, 1, 32, 32), np.int32))
     with pytest.raises(netdef.EngineError, match="input 'x' is int64; the engine expects float32"):
         _as_dtype(x, torch.zeros(2, 1, 32, 32, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------------------ several optimization profiles
+
+SMALL = ((1, 1, 32, 32), (2, 1, 32, 32), (4, 1, 32, 32))
+LARGE = ((5, 1, 32, 32), (8, 1, 32, 32), (16, 1, 32, 32))
+
+
+@pytest.fixture(scope="module")
+def two_profile_specs(tmp_path_factory):
+    x = netdef.Input((-1, 1, 32, 32), min=SMALL[0], opt=SMALL[1], max=SMALL[2], profiles=(LARGE,))
+    return specs_from_metadata(sidecar(tmp_path_factory, "profiles", {"x": x}))
+
+
+def test_specs_keep_every_profile(two_profile_specs):
+    x = two_profile_specs[0]
+    assert x.profiles == (SMALL, LARGE)
+    assert (x.min, x.max) == (SMALL[0], SMALL[2])  # profile 0, as before
+    assert x.ranges == [(SMALL[0], SMALL[2]), (LARGE[0], LARGE[2])]
+
+
+@pytest.mark.parametrize(("batch", "profile"), [(1, 0), (4, 0), (5, 1), (12, 1), (16, 1)])
+def test_the_profile_holding_the_shape_is_chosen(two_profile_specs, batch, profile):
+    assert check_feeds(two_profile_specs, {"x": (batch, 1, 32, 32)}) == profile
+    assert select_profile(two_profile_specs, {"x": (batch, 1, 32, 32)}) == profile
+
+
+@pytest.mark.parametrize("batch", [0, 17])
+def test_a_shape_no_profile_holds(two_profile_specs, batch):
+    with pytest.raises(netdef.EngineError) as exc:
+        check_feeds(two_profile_specs, {"x": (batch, 1, 32, 32)})
+    message = str(exc.value)
+    assert f"no optimization profile of the engine holds the shapes x ({batch}, 1, 32, 32)" in message
+    assert "profile 0: x min=(1, 1, 32, 32) max=(4, 1, 32, 32)" in message
+    assert "profile 1: x min=(5, 1, 32, 32) max=(16, 1, 32, 32)" in message
+    assert "Input(profiles=...)" in message
+
+
+def test_two_inputs_must_share_a_profile():
+    """A profile is chosen for all inputs at once: each input alone would fit some profile, but not the same."""
+    a = TensorSpec("a", True, np.dtype("float32"), (-1,), profiles=(((1,), (2,), (4,)), ((5,), (6,), (8,))))
+    b = TensorSpec("b", True, np.dtype("float32"), (-1,), profiles=(((1,), (2,), (4,)), ((5,), (6,), (8,))))
+    assert check_feeds([a, b], {"a": (3,), "b": (4,)}) == 0
+    assert check_feeds([a, b], {"a": (7,), "b": (5,)}) == 1
+    with pytest.raises(
+        netdef.EngineError, match=r"no optimization profile of the engine holds the shapes a \(3,\), b \(7,\)"
+    ):
+        check_feeds([a, b], {"a": (3,), "b": (7,)})
+
+
+# ------------------------------------------------------------------------------ buffer planning
+
+
+def test_plan_of_a_static_engine(static_specs):
+    plan = plan_buffers(static_specs, {"x": (2, 1, 32, 32)})
+    assert plan.profile == 0 and plan.deferred == []
+    x, out = plan.slots["x"], plan.slots["output"]
+    assert (x.shape, x.dtype, x.nbytes) == ((2, 1, 32, 32), np.dtype("float32"), 2 * 32 * 32 * 4)
+    assert (out.shape, out.nbytes, out.capacity) == ((2, 10), 80, ALIGNMENT)  # 80 bytes, allocated aligned
+    assert plan.device_bytes == 2 * 32 * 32 * 4 + ALIGNMENT
+    assert is_static(static_specs)
+
+
+def test_plan_of_a_dynamic_engine_uses_the_reported_output_shape(two_profile_specs):
+    plan = plan_buffers(two_profile_specs, {"x": (12, 1, 32, 32)}, {"output": (12, 10)})
+    assert plan.profile == 1
+    assert plan.slots["output"].shape == (12, 10) and plan.slots["output"].nbytes == 12 * 10 * 4
+    assert not is_static(two_profile_specs)
+    # without TensorRT's answer the batch-dependent output is left to be sized during the run
+    assert plan_buffers(two_profile_specs, {"x": (12, 1, 32, 32)}).deferred == ["output"]
+    with pytest.raises(netdef.EngineError, match=r"output 'output' was reported with shape \(12, 11\)"):
+        plan_buffers(two_profile_specs, {"x": (12, 1, 32, 32)}, {"output": (12, 11)})
+
+
+def test_plan_of_an_empty_batch_still_gets_an_address():
+    specs = [TensorSpec("x", True, np.dtype("float16"), (-1, 4), profiles=(((0, 4), (1, 4), (2, 4)),))]
+    slot = plan_buffers(specs, {"x": (0, 4)}).slots["x"]
+    assert slot.nbytes == 0 and slot.capacity == ALIGNMENT
+
+
+def test_bfloat16_inputs_keep_their_dtype(tmp_path_factory):
+    """A bf16 engine input is bf16 in the specs (it used to be read back as float32)."""
+    import ml_dtypes
+
+    meta = sidecar(tmp_path_factory, "bf16", {"x": netdef.Input((2, 1, 32, 32), dtype="bfloat16")}, "bf16")
+    x, out = specs_from_metadata(meta)
+    assert x.dtype == np.dtype(ml_dtypes.bfloat16) and out.dtype == np.dtype("float32")

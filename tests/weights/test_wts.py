@@ -544,14 +544,12 @@ def test_save_wts_bad_value_after_good_ones_keeps_previous_file(tmp_path):
 
 @pytest.fixture
 def tiny_chunks(monkeypatch):
-    """Shrink every chunk, window and read block so that small files cross all their boundaries,
-    and read every file through the read-ahead thread."""
+    """Shrink every chunk, window and read block so that small files cross all their boundaries."""
     import netdef.weights.wts as wts_module
 
     monkeypatch.setattr(wts_module, "_DECODE_VALUES", 3)
     monkeypatch.setattr(wts_module, "_ENCODE_VALUES", 4)
     monkeypatch.setattr(wts_module, "_WINDOW_BYTES", 16)
-    monkeypatch.setattr(wts_module, "_STREAM_BYTES", 0)
     monkeypatch.setattr(wts_module, "_READ_BYTES", 5)
     return wts_module
 
@@ -607,88 +605,108 @@ def test_malformed_files_raise_with_location_when_streamed(tmp_path, tiny_chunks
 
 
 def test_long_name_and_header_tokens_are_read_across_blocks(tmp_path, tiny_chunks):
-    name = "layer." * 2000 + "weight"  # longer than the 4 KiB first look of the tokenizer
+    name = "layer." * 2000 + "weight"  # far longer than the tokenizer's first look (256 bytes)
     path = tmp_path / "w.wts"
     path.write_bytes(f"{' ' * 5000}1{' ' * 5000}\n{name}{' ' * 9000}2 {ONE} {ONE}{' ' * 5000}\n".encode())
     assert load_wts(path)[name].tolist() == [1.0, 1.0]
 
 
-class _ShortFile:
-    """A file whose size promised more bytes than reads deliver (it shrank), or whose read fails."""
+class _FakeFile:
+    """A file that hands out at most ``step`` bytes per read, may end early (it shrank), or fail."""
 
-    def __init__(self, data: bytes, error: BaseException | None = None) -> None:
-        self.data, self.pos, self.error = data, 0, error
+    def __init__(self, data: bytes, step: int = 7, error: BaseException | None = None) -> None:
+        self.data, self.pos, self.step, self.error = data, 0, step, error
 
     def readinto(self, view) -> int:
         if self.error is not None and self.pos:
             raise self.error
-        n = min(len(view), len(self.data) - self.pos)
+        n = min(len(view), len(self.data) - self.pos, self.step)
         view[:n] = self.data[self.pos : self.pos + n]
         self.pos += n
         return n
 
-
-class _SlowFile:
-    """A file that hands out a few bytes per read, slowly, so the parser catches up with the reader."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def readinto(self, view) -> int:
-        time.sleep(0.0005)
-        n = min(len(view), len(self.data) - self.pos, 7)
-        view[:n] = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return n
+    def seek(self, pos: int) -> None:
+        self.pos = pos
 
 
-def test_parser_waits_for_bytes_still_being_read(tiny_chunks):
+def test_partial_reads_and_a_late_failing_canonical_line(tiny_chunks):
     rng = np.random.default_rng(9)
     source = {f"layer{i}.weight": rng.standard_normal(i + 3).astype(np.float32) for i in range(6)}
-    data = _gen_wts_style(source, after_count=" ", newline="\n") + b"\n\n"
-    data = data.replace(b"layer2.weight 5 ", b"layer2.weight\t 5 \t")  # a non-canonical line too
-    streamed = tiny_chunks._Source.loading(_SlowFile(data), len(data), "w.wts")
-    try:
-        loaded = tiny_chunks._parse(streamed, "w.wts")
-    finally:
-        streamed.stop()
-    assert list(loaded) == list(source)
-    for name, value in source.items():
-        np.testing.assert_array_equal(_bits(loaded[name]), _bits(value))
+    tokens = [_gen_wts_value(v) for v in source["layer5.weight"].tolist()]
+    tokens[6] = tokens[6].lstrip("0")[:-1] or "0"  # 7 digits or fewer: this line is not canonical ...
+    source["layer5.weight"][6] = np.uint32(int(tokens[6], 16)).view(np.float32)
+    line5 = f"layer5.weight {len(tokens)} " + " ".join(tokens) + " " * (8 - len(tokens[6]))  # ... but as long
+    data = _gen_wts_style({k: v for k, v in source.items() if k != "layer5.weight"}, after_count=" ", newline="\n")
+    assert data.startswith(b"5\n")
+    data = b"6\n" + line5.encode() + b"\n" + data[2:]
+    data = data.replace(b"layer2.weight 5 ", b"layer2.weight\t 5 \t")  # and one more layout
+    for step in (1, 3, 7, 1 << 20):
+        stream = tiny_chunks._Source(_FakeFile(data, step), len(data), "w.wts")
+        loaded = tiny_chunks._parse(stream, "w.wts")
+        assert sorted(loaded) == sorted(source)
+        for name, value in source.items():
+            np.testing.assert_array_equal(_bits(loaded[name]), _bits(value), err_msg=name)
 
 
-def test_streamed_file_that_shrinks_is_an_error(tiny_chunks):
-    data = f"2\na 3 {ONE} {ONE} {ONE}\nb 1 {ONE}\n".encode()
-    source = tiny_chunks._Source.loading(_ShortFile(data[:20]), len(data), "w.wts")
-    try:
-        with pytest.raises(WeightsFormatError, match="became shorter"):
-            tiny_chunks._parse(source, "w.wts")
-    finally:
-        source.stop()
-
-
-def test_streamed_read_error_is_a_weights_error(tiny_chunks):
-    data = f"1\na 3 {ONE} {ONE} {ONE}\n".encode()
-    source = tiny_chunks._Source.loading(_ShortFile(data, OSError(5, "Input/output error")), len(data), "w.wts")
-    try:
-        with pytest.raises(WeightsFormatError, match="cannot read weights file: Input/output error"):
-            tiny_chunks._parse(source, "w.wts")
-    finally:
-        source.stop()
-
-
-def test_reader_stops_its_thread_when_the_header_is_bad(tmp_path, monkeypatch):
-    import threading
-
+def test_canonical_lines_stream_through_a_window_that_never_grows(tmp_path, monkeypatch):
     import netdef.weights.wts as wts_module
 
-    monkeypatch.setattr(wts_module, "_STREAM_BYTES", 0)
-    monkeypatch.setattr(wts_module, "_READ_BYTES", 1 << 10)
-    path = tmp_path / "bad.wts"
-    path.write_bytes(b"x 1 3f800000\n" * 100_000)
-    with pytest.raises(WeightsFormatError, match=":1: expected a header"):
+    monkeypatch.setattr(wts_module, "_READ_BYTES", 64)
+    monkeypatch.setattr(wts_module, "_DECODE_VALUES", 5)
+    bits = np.random.default_rng(2).integers(0, 2**32, size=10_000, dtype=np.uint32)
+    path = tmp_path / "w.wts"
+    save_wts({"a": bits.view(np.float32), "b": np.ones(3)}, path)
+    data = path.read_bytes()
+    stream = wts_module._Source(_FakeFile(data, 1 << 20), len(data), "w.wts")
+    loaded = wts_module._parse(stream, "w.wts")
+    np.testing.assert_array_equal(loaded["a"].view(np.uint32), bits)
+    assert len(stream.buf) <= 512  # a 90 kB line went through a window of the 256-byte look-ahead
+
+    first = data.index(b"a 10000 ") + 8
+    irregular = data[: first + 8] + b"\t\t" + data[first + 9 :]  # one other separator: the window takes the line
+    stream = wts_module._Source(_FakeFile(irregular, 1 << 20), len(irregular), "w.wts")
+    np.testing.assert_array_equal(wts_module._parse(stream, "w.wts")["a"].view(np.uint32), bits)
+    assert len(stream.buf) >= 90_000
+
+
+def test_file_that_shrinks_while_read_is_an_error(tiny_chunks):
+    data = f"2\na 3 {ONE} {ONE} {ONE}\nb 1 {ONE}\n".encode()
+    stream = tiny_chunks._Source(_FakeFile(data[:20]), len(data), "w.wts")
+    with pytest.raises(WeightsFormatError, match="became shorter"):
+        tiny_chunks._parse(stream, "w.wts")
+
+
+def test_read_error_is_a_weights_error(tmp_path, monkeypatch):
+    import netdef.weights.wts as wts_module
+
+    path = tmp_path / "w.wts"
+    save_wts({"a": np.ones(3)}, path)
+
+    class FailingSource(wts_module._Source):
+        def __init__(self, f, size, where):
+            super().__init__(_FakeFile(path.read_bytes(), 4, OSError(5, "Input/output error")), size, where)
+
+    monkeypatch.setattr(wts_module, "_Source", FailingSource)
+    with pytest.raises(WeightsFormatError, match=r"w\.wts: cannot read weights file: Input/output error"):
         load_wts(path)
-    assert not [t for t in threading.enumerate() if t.name == "netdef-wts-reader"]
+
+
+def test_load_wts_peak_memory_is_the_payload_plus_a_window(tmp_path):
+    import tracemalloc
+
+    bits = np.random.default_rng(4).integers(0, 2**32, size=2_000_000, dtype=np.uint32)
+    path = tmp_path / "w.wts"
+    save_wts({f"t{i}": bits[i::4].view(np.float32) for i in range(4)}, path)
+    file_size, payload = path.stat().st_size, bits.nbytes
+    tracemalloc.start()
+    try:
+        loaded = load_wts(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(a.nbytes for a in loaded.values()) == payload
+    assert peak <= file_size + 1.5 * payload  # the issue's bound
+    assert peak <= payload + (12 << 20)  # in fact: the result, a 4 MB window and a chunk's buffers
 
 
 def test_huge_declared_count_allocates_nothing(tmp_path):

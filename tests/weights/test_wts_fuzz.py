@@ -74,10 +74,9 @@ def reference_read(data: bytes) -> dict[str, list[int]]:
 
 @contextlib.contextmanager
 def tiny_chunks():
-    """Every chunk, window and read block tiny, and every file read by the read-ahead thread."""
-    saved = {k: getattr(wts_module, k) for k in ("_DECODE_VALUES", "_WINDOW_BYTES", "_STREAM_BYTES", "_READ_BYTES")}
-    wts_module._DECODE_VALUES, wts_module._WINDOW_BYTES = 2, 8
-    wts_module._STREAM_BYTES, wts_module._READ_BYTES = 0, 3
+    """Every chunk, window and read block tiny, so that every boundary is crossed."""
+    saved = {k: getattr(wts_module, k) for k in ("_DECODE_VALUES", "_WINDOW_BYTES", "_READ_BYTES")}
+    wts_module._DECODE_VALUES, wts_module._WINDOW_BYTES, wts_module._READ_BYTES = 2, 8, 3
     try:
         yield
     finally:

@@ -1,0 +1,299 @@
+"""Binding weights from every file format: .wts, safetensors, .npz, torch checkpoints (torch is the oracle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from models.lenet import LeNet
+from models.twins.lenet import LeNet as TorchLeNet
+from netdef.errors import BindError, WeightsFormatError
+from netdef.weights import Rename, Weights, load_weights_file, save_safetensors
+
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+
+def _state(twin: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in twin.state_dict().items()}
+
+
+def _write(path, kind: str, state: dict[str, torch.Tensor]) -> None:
+    """Write ``state`` the way other tools do (torch, safetensors, numpy), not through netdef."""
+    if kind == "wts":
+        netdef.export_wts(state, path)
+    elif kind == "safetensors":
+        safetensors_torch.save_file(state, str(path))
+    elif kind == "npz":
+        np.savez(path, **{k: v.numpy() for k, v in state.items()})
+    elif kind == "pt":
+        torch.save(state, path)
+    elif kind == "pth-training-checkpoint":
+        torch.save({"epoch": 7, "state_dict": state, "optimizer": {"lr": 0.1, "momentum": [0.9]}}, path)
+    elif kind == "ckpt-model":
+        torch.save({"model": state, "step": 1000}, path)
+    elif kind == "bin-nested":
+        torch.save({"model": {"state_dict": state}}, path)
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+
+
+FORMATS = {
+    "wts": "w.wts",
+    "safetensors": "w.safetensors",
+    "npz": "w.npz",
+    "pt": "w.pt",
+    "pth-training-checkpoint": "w.pth",
+    "ckpt-model": "w.ckpt",
+    "bin-nested": "pytorch_model.bin",
+}
+
+
+def _assert_bound(model: netdef.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    bound = model.state_dict()
+    assert sorted(bound) == sorted(state)
+    for name, tensor in state.items():
+        assert bound[name].data.shape == tuple(tensor.shape), name
+        np.testing.assert_array_equal(bound[name].data, tensor.numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("kind", FORMATS)
+def test_every_format_binds_strictly_by_name(tmp_path, kind):
+    state = _state(TorchLeNet())
+    path = tmp_path / FORMATS[kind]
+    _write(path, kind, state)
+    model = LeNet()
+    report = model.load_weights(path)
+    assert sorted(report.bound) == sorted(state) and not report.missing and not report.unexpected
+    _assert_bound(model, state)
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "npz", "pt"])
+def test_shaped_formats_return_shaped_arrays(tmp_path, kind):
+    state = _state(TorchLeNet())
+    path = tmp_path / FORMATS[kind]
+    _write(path, kind, state)
+    weights = load_weights_file(path)
+    assert isinstance(weights, Weights) and weights.shaped
+    assert {k: v.shape for k, v in weights.items()} == {k: tuple(v.shape) for k, v in state.items()}
+    wts = tmp_path / "w.wts"
+    _write(wts, "wts", state)
+    assert not load_weights_file(wts).shaped  # .wts stores no shapes
+
+
+def test_bound_weights_compute_what_torch_computes(tmp_path, parity):
+    twin = TorchLeNet().eval()
+    path = tmp_path / "lenet.safetensors"
+    _write(path, "safetensors", _state(twin))
+    model = LeNet()
+    model.load_weights(path)
+    x = torch.randn(2, 1, 32, 32)
+    got = parity.run(parity.define(model, x), x)
+    with torch.no_grad():
+        parity.assert_close(got, twin(x))
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "npz", "pt"])
+def test_shapes_from_the_file_are_checked(tmp_path, kind):
+    state = _state(TorchLeNet())
+    state["conv1.weight"] = state["conv1.weight"].reshape(6, 25)  # same size, wrong shape
+    state["fc1.weight"] = state["fc1.weight"].t().contiguous()  # transposed
+    state["fc3.weight"] = state["fc3.weight"].reshape(-1)  # flattened: 1-D, but the file says so
+    path = tmp_path / FORMATS[kind]
+    _write(path, kind, state)
+    model = LeNet()
+    with pytest.raises(BindError) as info:
+        model.load_weights(path)
+    message = str(info.value)
+    assert "conv1.weight" in message and "(6, 1, 5, 5)" in message and "found shape (6, 25)" in message
+    assert "fc1.weight" in message and "found shape (400, 120)" in message
+    assert "fc3.weight" in message and "found shape (840,)" in message
+    assert all(p.data is None for p in model.state_dict().values())  # all-or-nothing
+
+
+def test_wts_arrays_take_the_module_shapes(tmp_path):
+    state = _state(TorchLeNet())
+    path = tmp_path / "w.wts"
+    _write(path, "wts", state)
+    assert load_weights_file(path)["conv1.weight"].shape == (150,)
+    model = LeNet()
+    model.load_weights(path)
+    _assert_bound(model, state)
+
+
+def test_missing_and_unexpected_names_from_safetensors(tmp_path):
+    state = _state(TorchLeNet())
+    state["extra.weight"] = torch.ones(2)
+    del state["fc3.bias"]
+    path = tmp_path / "w.safetensors"
+    _write(path, "safetensors", state)
+    with pytest.raises(BindError) as info:
+        LeNet().load_weights(path)
+    assert "missing (1)" in str(info.value) and "fc3.bias" in str(info.value)
+    assert "unexpected (1)" in str(info.value) and "extra.weight" in str(info.value)
+    report = LeNet().load_weights(path, strict=False)
+    assert report.missing == ["fc3.bias"] and report.unexpected == ["extra.weight"]
+
+
+def test_safetensors_bfloat16_and_float16_become_exact_floats(tmp_path):
+    state = {
+        "bf": torch.randn(5, 3).to(torch.bfloat16),
+        "half": torch.randn(4).to(torch.float16),
+        "count": torch.tensor(12, dtype=torch.int64),
+    }
+    path = tmp_path / "w.safetensors"
+    _write(path, "safetensors", state)
+    weights = load_weights_file(path)
+    assert weights["bf"].dtype == np.float32 and weights["bf"].shape == (5, 3)
+    np.testing.assert_array_equal(weights["bf"], state["bf"].float().numpy())
+    assert weights["half"].dtype == np.float16
+    np.testing.assert_array_equal(weights["half"], state["half"].numpy())
+    assert weights["count"].dtype == np.int64 and weights["count"].shape == ()
+
+
+def test_torch_full_pickle_is_refused_with_an_explanation(tmp_path):
+    path = tmp_path / "full.pth"
+    torch.save({"model": TorchLeNet()}, path)  # a pickled nn.Module, not a state dict
+    with pytest.raises(WeightsFormatError) as info:
+        LeNet().load_weights(path)
+    message = str(info.value)
+    assert str(path) in message and "weights-only" in message and "arbitrary code" in message
+    assert "LeNet" in message and "state_dict()" in message
+
+
+@pytest.mark.parametrize(
+    ("obj", "phrase"),
+    [
+        ([1, 2, 3], "holds a list, not a state dict"),
+        ({"epoch": 3, "lr": 0.1, "net": {"w": torch.ones(1)}}, "'epoch' (int)"),
+        ({"a": torch.ones(1), 3: torch.ones(1)}, "3 (Tensor)"),
+    ],
+)
+def test_torch_objects_that_are_no_state_dict(tmp_path, obj, phrase):
+    path = tmp_path / "x.pt"
+    torch.save(obj, path)
+    with pytest.raises(WeightsFormatError, match="x.pt") as info:
+        load_weights_file(path)
+    assert phrase in str(info.value)
+
+
+def test_torch_checkpoint_that_contains_itself_does_not_hang(tmp_path):
+    loop: dict = {"w": torch.ones(1)}
+    loop["model"] = loop  # a cycle: unwrapping stops after a few levels
+    path = tmp_path / "loop.pt"
+    torch.save(loop, path)
+    with pytest.raises(WeightsFormatError, match="'model' \\(dict\\)"):
+        load_weights_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "phrase"),
+    [
+        ("junk.pt", b"this is not a checkpoint" * 10, "not a torch checkpoint"),
+        ("empty.pth", b"", "not a torch checkpoint"),
+        ("junk.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage" * 3, "not a readable safetensors file"),
+        ("empty.safetensors", b"", "not a readable safetensors file"),
+        ("junk.npz", b"PK\x03\x04 not really a zip", "not a readable .npz file"),
+        ("junk.wts", b"\x00\x01\x02", ":1: expected a header"),
+    ],
+)
+def test_corrupt_files_are_weights_format_errors(tmp_path, name, data, phrase):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(WeightsFormatError, match=phrase) as info:
+        LeNet().load_weights(path)
+    assert str(path) in str(info.value)
+
+
+def test_npz_object_arrays_and_single_arrays_are_refused(tmp_path):
+    path = tmp_path / "obj.npz"
+    np.savez(path, good=np.ones(2), bad=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(WeightsFormatError, match="'bad' is an object array"):
+        load_weights_file(path)
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as f:
+        np.save(f, np.ones(3))
+    with pytest.raises(WeightsFormatError, match="single array"):
+        load_weights_file(single)
+
+
+@pytest.mark.parametrize("name", ["nope.wts", "nope.safetensors", "nope.npz", "nope.pt"])
+def test_missing_files(tmp_path, name):
+    with pytest.raises(WeightsFormatError, match="no such weights file"):
+        load_weights_file(tmp_path / name)
+
+
+def test_unknown_suffix_names_the_formats(tmp_path):
+    path = tmp_path / "w.onnx"
+    path.write_bytes(b"x")
+    with pytest.raises(WeightsFormatError, match=r"unknown weights format '\.onnx'.*\.safetensors.*\.npz.*\.pt"):
+        LeNet().load_weights(path)
+
+
+def test_rename_from_a_data_parallel_checkpoint(tmp_path):
+    state = _state(TorchLeNet())
+    path = tmp_path / "dp.pth"
+    _write(path, "pth-training-checkpoint", {f"module.{k}": v for k, v in state.items()})
+    with pytest.raises(BindError, match="module.conv1.weight"):
+        LeNet().load_weights(path)
+    model = LeNet()
+    model.load_weights(path, rename=Rename(strip_prefix="module."))
+    _assert_bound(model, state)
+    weights = load_weights_file(path, rename=Rename(strip_prefix="module."))
+    assert sorted(weights) == sorted(state) and weights.shaped
+
+
+def test_rename_regex_map_and_prefix_with_a_mapping(tmp_path):
+    state = _state(TorchLeNet())
+    theirs = {k.replace("conv", "features.c").replace("fc", "head.dense"): v.numpy() for k, v in state.items()}
+    rename = Rename(regex=[(r"^features\.c", "conv"), (r"^head\.dense", "fc")])
+    model = LeNet()
+    model.load_weights(theirs, rename=rename)
+    _assert_bound(model, state)
+    model = LeNet()
+    model.load_weights({k: v for k, v in theirs.items()}, rename=lambda n: rename(n))  # any function
+    _assert_bound(model, state)
+
+
+def test_rename_collision_names_both_source_keys(tmp_path):
+    state = _state(TorchLeNet())
+    state["module.conv1.weight"] = state["conv1.weight"].clone()
+    path = tmp_path / "w.safetensors"
+    _write(path, "safetensors", state)
+    with pytest.raises(WeightsFormatError) as info:
+        LeNet().load_weights(path, rename=Rename(strip_prefix="module."))
+    message = str(info.value)
+    assert "'conv1.weight'" in message and "'module.conv1.weight'" in message and str(path) in message
+
+
+def test_save_safetensors_round_trip_keeps_dtypes_shapes_and_tied_weights(tmp_path):
+    twin = TorchLeNet()
+    state = twin.state_dict()
+    state["tied"] = twin.fc3.weight  # shares storage with fc3.weight: safetensors needs a copy
+    state["count"] = torch.tensor(5, dtype=torch.int64)
+    state["half"] = torch.randn(3).half()
+    state["numpy"] = np.arange(4, dtype=np.float64)
+    path = tmp_path / "w.safetensors"
+    save_safetensors(state, path)
+    with safetensors_torch.safe_open(str(path), framework="pt") as f:
+        back = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    assert sorted(back) == sorted(state)
+    for name, value in state.items():
+        value = torch.as_tensor(value)
+        assert back[name].dtype == value.dtype and back[name].shape == value.shape, name
+        assert torch.equal(back[name], value.detach()), name
+
+
+def test_save_safetensors_is_atomic_and_checks_names(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_safetensors({"a": torch.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(WeightsFormatError, match="cannot convert"):
+        save_safetensors({"a": torch.ones(2), "b": object()}, path)
+    with pytest.raises(WeightsFormatError, match="not a non-empty str"):
+        save_safetensors({"": torch.ones(2)}, path)
+    with pytest.raises(TypeError):
+        save_safetensors([1, 2], path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
