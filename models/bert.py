@@ -31,6 +31,10 @@ ACTIVATIONS = {
 }
 
 
+#: torch.finfo(dtype).min of the reduced precisions, by TensorRT type name (HF's mask value for padding)
+LOWEST = {"HALF": float(np.finfo(np.float16).min), "BF16": -3.3895313892515355e38}
+
+
 @dataclass
 class BertConfig:
     """The BertConfig fields the encoder uses (defaults: bert-base-uncased)."""
@@ -87,7 +91,8 @@ class BertEmbeddings(nn.Module):
         seq_length = input_ids.shape[1]
         if seq_length > self.max_position_embeddings:
             raise input_ids.ctx.error(
-                "bert_embeddings", f"seq_len {seq_length} exceeds max_position_embeddings={self.max_position_embeddings}"
+                "bert_embeddings",
+                f"seq_len {seq_length} exceeds max_position_embeddings={self.max_position_embeddings}",
             )
         position_ids = F.as_tensor(np.arange(seq_length, dtype=np.int32)[None])
         if token_type_ids is None:
@@ -221,10 +226,12 @@ class BertModel(nn.Module):
         extended = None
         if attention_mask is not None:
             if attention_mask.ndim != 2:
-                raise attention_mask.ctx.error("bert", f"attention_mask must be (batch, seq_len), got {attention_mask.shape}")
+                raise attention_mask.ctx.error(
+                    "bert", f"attention_mask must be (batch, seq_len), got {attention_mask.shape}"
+                )
             # (N, L) 1/0 -> (N, 1, 1, L): 0 where attended, the dtype's most negative value where masked (as HF)
             mask = attention_mask.to(attention_mask.ctx.compute_dtype).unsqueeze(1).unsqueeze(2)
-            lowest = float(np.finfo(np.float16 if mask.dtype.name == "HALF" else np.float32).min)
+            lowest = LOWEST.get(mask.dtype.name, float(np.finfo(np.float32).min))
             extended = (1.0 - mask) * lowest
         sequence_output = self.encoder(self.embeddings(input_ids, token_type_ids), extended)
         if self.pooler is None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from netdef import F, Input, nn
-
 from models.misc import Conv2dNormActivation, Permute
+from netdef import F, Input, nn
 
 
 class LayerNorm2d(nn.LayerNorm):

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from netdef import F, Input, nn
-
 from models.resnet import Bottleneck, ResNet
+from netdef import F, Input, nn
 
 
 class IntermediateLayerGetter(nn.ModuleDict):

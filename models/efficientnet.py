@@ -10,9 +10,8 @@ import copy
 import math
 from functools import partial
 
-from netdef import Input, nn
-
 from models.misc import Conv2dNormActivation, SqueezeExcitation, make_divisible
+from netdef import Input, nn
 
 
 class MBConvConfig:
@@ -34,7 +33,7 @@ class MBConvConfig:
         self.stride = stride
         self.input_channels = self.adjust_channels(input_channels, width_mult)
         self.out_channels = self.adjust_channels(out_channels, width_mult)
-        self.num_layers = int(math.ceil(num_layers * depth_mult))
+        self.num_layers = math.ceil(num_layers * depth_mult)
 
     @staticmethod
     def adjust_channels(channels: int, width_mult: float, min_value: int | None = None) -> int:
@@ -70,7 +69,9 @@ class MBConv(nn.Module):
         )
         layers.append(SqueezeExcitation(expanded, max(1, cnf.input_channels // 4), activation=nn.SiLU))
         layers.append(
-            Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None)
+            Conv2dNormActivation(
+                expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None
+            )
         )
         self.block = nn.Sequential(*layers)
         self.out_channels = cnf.out_channels

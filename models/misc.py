@@ -39,7 +39,9 @@ class Conv2dNormActivation(nn.Sequential):
         if bias is None:
             bias = norm_layer is None
         layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, groups=groups, bias=bias)
+            nn.Conv2d(
+                in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, groups=groups, bias=bias
+            )
         ]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels))

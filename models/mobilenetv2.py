@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from netdef import F, Input, nn
-
 from models.misc import Conv2dNormActivation, make_divisible
+from netdef import F, Input, nn
 
 
 class InvertedResidual(nn.Module):
@@ -14,14 +13,19 @@ class InvertedResidual(nn.Module):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"stride should be 1 or 2, got {stride}")
-        hidden_dim = int(round(inp * expand_ratio))
+        hidden_dim = round(inp * expand_ratio)
         self.use_res_connect = stride == 1 and inp == oup
         layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers.append(Conv2dNormActivation(inp, hidden_dim, 1, norm_layer=norm_layer, activation_layer=nn.ReLU6))
         layers += [
             Conv2dNormActivation(
-                hidden_dim, hidden_dim, stride=stride, groups=hidden_dim, norm_layer=norm_layer, activation_layer=nn.ReLU6
+                hidden_dim,
+                hidden_dim,
+                stride=stride,
+                groups=hidden_dim,
+                norm_layer=norm_layer,
+                activation_layer=nn.ReLU6,
             ),
             nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False),
             norm_layer(oup),

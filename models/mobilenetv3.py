@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from netdef import Input, nn
-
 from models.misc import Conv2dNormActivation, SqueezeExcitation, make_divisible
+from netdef import Input, nn
 
 
 class InvertedResidualConfig:
@@ -104,7 +103,9 @@ class MobileNetV3(nn.Module):
         norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
         first = inverted_residual_setting[0].input_channels
         layers: list[nn.Module] = [
-            Conv2dNormActivation(3, first, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=nn.Hardswish)
+            Conv2dNormActivation(
+                3, first, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=nn.Hardswish
+            )
         ]
         layers += [InvertedResidual(cnf, norm_layer) for cnf in inverted_residual_setting]
         last_in = inverted_residual_setting[-1].out_channels

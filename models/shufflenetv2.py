@@ -75,7 +75,9 @@ class ShuffleNetV2(nn.Module):
         )
         input_channels = output_channels
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        for name, repeats, output_channels in zip(("stage2", "stage3", "stage4"), stages_repeats, stages_out_channels[1:]):
+        for name, repeats, output_channels in zip(
+            ("stage2", "stage3", "stage4"), stages_repeats, stages_out_channels[1:]
+        ):
             seq = [InvertedResidual(input_channels, output_channels, 2)]
             seq += [InvertedResidual(output_channels, output_channels, 1) for _ in range(repeats - 1)]
             setattr(self, name, nn.Sequential(*seq))

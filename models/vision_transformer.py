@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from functools import partial
 
-from netdef import F, Input, nn
-
 from models.misc import MLP
+from netdef import F, Input, nn
 
 
 class MLPBlock(MLP):

@@ -10,6 +10,7 @@ layer's ``model.24.anchors`` buffer. Layers with several inputs take them from e
 from __future__ import annotations
 
 import math
+
 from netdef import F, Input, nn
 
 #: BatchNorm settings ultralytics applies to every YOLOv5 BatchNorm2d (initialize_weights)
@@ -91,7 +92,9 @@ def plan(depth_multiple: float, width_multiple: float, nc: int, anchors=ANCHORS,
 class Conv(nn.Module):
     """Conv2d (no bias), BatchNorm2d, SiLU."""
 
-    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1, d: int = 1, act=True):
+    def __init__(
+        self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1, d: int = 1, act=True
+    ):
         super().__init__()
         self.conv = nn.Conv2d(c1, c2, k, s, autopad(k, p, d), groups=g, dilation=d, bias=False)
         self.bn = nn.BatchNorm2d(c2, eps=BN_EPS, momentum=0.03)

@@ -228,7 +228,8 @@ def cmd_run(args) -> None:
         engine = netdef.Engine.load(args.model)
         context = engine.create_context(args.provider, cuda_graph=args.cuda_graph)
         outputs = context.infer(_feeds(args, _engine_shapes(engine, args.input)))
-        print(f"ran on {context.provider.name} buffers; CUDA graph: {context.cuda_graph} {context.cuda_graph_note}")
+        graph = f"; CUDA graph: {context.cuda_graph_note}" if context.cuda_graph_note else ""
+        print(f"ran on {context.provider.name} buffers{graph}")
     for name, value in outputs.items():
         flat = value.reshape(-1)[:6]
         print(f"{name}: shape {value.shape} {value.dtype}  first values {np.array2string(flat, precision=5)}")
@@ -322,11 +323,7 @@ def cmd_parity(args) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     if not report.passed:
-        first = report.first
-        raise NetdefError(
-            f"`{first.label}` ({first.cls}) is the first module whose output differs from torch's; look at "
-            f"`{report.culprit or '<root>'}` (module created at {first.defined_at}, called at {first.called_at})"
-        )
+        raise NetdefError(report.summary())
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:

@@ -20,7 +20,8 @@ from netdef.errors import NetdefError
 
 #: (atol, rtol) per precision. fp32: the interpreter computes in float32 with torch, so only the order of
 #: sums and folded constants differ (~1e-6 relative). fp16/bf16: every layer's output is rounded
-#: (unit roundoff 4.9e-4 / 3.9e-3) and the errors accumulate through the network.
+#: (unit roundoff 4.9e-4 / 3.9e-3) and the errors accumulate through the network. An fp32 engine may use
+#: TF32 for convolutions and matrix multiplies: compare one with atol/rtol near 1e-2.
 TOLERANCES = {"fp32": (1e-4, 1e-4), "fp16": (1e-2, 1e-2), "bf16": (5e-2, 5e-2)}
 
 
@@ -56,6 +57,8 @@ class ModuleParity:
     #: 'ok', 'diverged' (values or shape), or 'no twin' (the torch model has no such module call)
     status: str
     shapes: list[tuple[int, ...]]
+    #: numpy dtype names of the netdef outputs ('float16' inside an fp16 network)
+    dtypes: list[str]
     torch_shapes: list[tuple[int, ...]] | None
     #: statistics of the worst output (the first failing one, else the one with the largest |diff|)
     stats: Stats | None
@@ -96,6 +99,21 @@ class ParityReport:
     @property
     def passed(self) -> bool:
         return self.first is None
+
+    def name(self, path: str) -> str:
+        """How the report names a module path: `path`, or the root model by its class."""
+        return f"`{path}`" if path else f"the root model ({self.model})"
+
+    def summary(self) -> str:
+        """One line: everything matches, or the first divergence and where to look."""
+        if self.first is None:
+            return f"every module call of {self.model} matches torch ({len(self.rows)} compared)"
+        f = self.first
+        if self.culprit == f.path:
+            where = f"look at {self.name(f.path)} (created at {f.defined_at}, called at {f.called_at})"
+        else:
+            where = f"look at the code of {self.name(self.culprit)} before the call at {f.called_at}"
+        return f"`{f.label}` ({f.cls}) is the first module whose output differs from torch's; {where}"
 
     def row(self, path: str, index: int = 0) -> ModuleParity:
         """The row of ``path``'s ``index``-th call."""
@@ -229,7 +247,7 @@ def compare(
 
     network = define(model, inputs, precision=precision, overrides=overrides)
     calls = network.module_calls
-    twin = _run_torch(torch_model, [torch.from_numpy(np.ascontiguousarray(a)) for a in feeds.values()])
+    twin = _run_torch(torch_model, [torch.from_numpy(np.array(a)) for a in feeds.values()])  # copies: in-place ops
     names = list(dict.fromkeys(t.name for c in calls for t in (*c.outputs, *c.inputs)))
     if engine:
         values = _run_engine(network, feeds, calls)
@@ -269,7 +287,7 @@ def compare(
             report.culprit = call.caller
             report.explanation = (
                 f"its inputs already differ from torch's while every module call before it matches: the "
-                f"difference comes from the code of `{call.caller or '<root>'}` before this call "
+                f"difference comes from the code of {report.name(call.caller)} before this call "
                 f"(at {call.site}) — a missing or extra op between modules, or a module the torch twin lacks"
             )
         else:
@@ -337,23 +355,29 @@ def _torch_tensors(value) -> list:
 
 
 def _run_engine(network, feeds: Mapping[str, np.ndarray], calls) -> dict[str, np.ndarray]:
-    """Mark every module output as a network output, build, run on the GPU; inputs come from ``feeds``."""
-    from netdef.build import build
+    """Build the network with every module tensor marked as an output and run it on this GPU."""
     from netdef.runtime import Engine, require_gpu
 
     require_gpu("run the engine for a parity check")
-    net = network.network
-    marked = {net.get_output(i).name for i in range(net.num_outputs)}
-    for call in calls:
-        for t in call.outputs:
-            if not t.is_network_input and t.name not in marked:
-                net.mark_output(t)
-                marked.add(t.name)
-    built = build(network)
+    built = build_with_module_outputs(network, calls)
     values = dict(Engine.from_bytes(built.data, built.metadata).infer(feeds))
     for name, value in feeds.items():
         values.setdefault(name, value)
     return values
+
+
+def build_with_module_outputs(network, calls):
+    """Mark every module call's input and output tensors as network outputs, then build (no GPU needed)."""
+    from netdef.build import build
+
+    net = network.network
+    marked = {net.get_output(i).name for i in range(net.num_outputs)}
+    for call in calls:
+        for t in (*call.outputs, *call.inputs):
+            if not t.is_network_input and t.name not in marked:
+                net.mark_output(t)
+                marked.add(t.name)
+    return build(network)
 
 
 # -- comparison --------------------------------------------------------------------------------------
@@ -367,6 +391,7 @@ def _row(call, got: list[np.ndarray], want: list | None, atol: float, rtol: floa
         cls=type(module).__name__,
         status="ok",
         shapes=[tuple(g.shape) for g in got],
+        dtypes=[str(g.dtype) for g in got],
         torch_shapes=None if want is None else [tuple(w.shape) for w in want],
         stats=None,
         reason="",

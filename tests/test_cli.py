@@ -101,3 +101,83 @@ def test_inspect_engine_prints_metadata(tmp_path, lenet_wts, capsys):
 def test_bad_model_spec_is_a_clear_error(capsys):
     assert main(["inspect", "models.lenet:NoSuchModel"]) == 1
     assert "has no attribute 'NoSuchModel'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ export: formats and renaming
+
+
+def test_export_safetensors_from_factory_keeps_torch_weights(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "lenet.safetensors"
+    torch.manual_seed(123)
+    assert main(["export", "models.twins.lenet:LeNet", "-o", str(out)]) == 0
+    torch.manual_seed(123)
+    twin = TorchLeNet()  # the same weights as the factory's model
+    written = load_file(str(out))
+    assert sorted(written) == sorted(twin.state_dict())
+    for name, value in twin.state_dict().items():
+        assert torch.equal(written[name], value), name
+    assert f"wrote 10 tensors (61,706 values) to {out}" in capsys.readouterr().out
+
+
+def test_export_strips_and_renames_checkpoint_keys(tmp_path):
+    from models.lenet import LeNet
+
+    twin = TorchLeNet()
+    theirs = {f"module.backbone.{k}": v for k, v in twin.state_dict().items()}
+    torch.save({"epoch": 1, "state_dict": theirs}, tmp_path / "dp.pth")
+    out = tmp_path / "lenet.wts"
+    args = ["export", str(tmp_path / "dp.pth"), "-o", str(out), "--strip-prefix", "module."]
+    assert main([*args, "--rename", r"^backbone\.", ""]) == 0
+    model = LeNet()
+    model.load_weights(out)  # strict: every name now matches
+    for name, p in model.state_dict().items():
+        np.testing.assert_array_equal(p.data, twin.state_dict()[name].numpy(), err_msg=name)
+
+    out2 = tmp_path / "prefixed.safetensors"
+    assert main(["export", str(out), "-o", str(out2), "--add-prefix", "model."]) == 0  # a .wts source too
+    from safetensors.torch import load_file
+
+    assert sorted(load_file(str(out2))) == sorted(f"model.{k}" for k in twin.state_dict())
+
+
+def test_export_rename_collision_is_an_error_naming_both_keys(tmp_path, capsys):
+    state = {"module.fc.weight": torch.ones(2), "fc.weight": torch.zeros(2)}
+    torch.save(state, tmp_path / "c.pt")
+    out = tmp_path / "c.wts"
+    assert main(["export", str(tmp_path / "c.pt"), "-o", str(out), "--strip-prefix", "module."]) == 1
+    err = capsys.readouterr().err
+    assert "'module.fc.weight'" in err and "'fc.weight'" in err
+    assert not out.exists()
+
+
+def test_export_refuses_other_output_formats_and_bad_rules(tmp_path, capsys):
+    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "x.onnx")]) == 1
+    assert ".wts or .safetensors" in capsys.readouterr().err
+    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "x.wts"), "--rename", "(", "x"]) == 1
+    assert "bad regex" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_safetensors_keeps_bfloat16_from_a_checkpoint(tmp_path):
+    from safetensors.torch import load_file
+
+    state = {"w": torch.randn(3, 4).to(torch.bfloat16), "n": torch.tensor(3)}
+    torch.save({"model": state}, tmp_path / "bf.ckpt")
+    assert main(["export", str(tmp_path / "bf.ckpt"), "-o", str(tmp_path / "bf.safetensors")]) == 0
+    written = load_file(str(tmp_path / "bf.safetensors"))
+    assert written["w"].dtype == torch.bfloat16 and torch.equal(written["w"], state["w"])
+    assert written["n"].dtype == torch.int64
+
+
+def test_run_reference_with_safetensors_weights_matches_torch(tmp_path, capsys):
+    twin = TorchLeNet().eval()
+    weights = tmp_path / "lenet.safetensors"
+    netdef.weights.save_safetensors(twin, weights)
+    x = np.random.default_rng(2).standard_normal((1, 1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(weights), "--feed", f"x={tmp_path / 'x.npy'}"]
+    assert main([*args, "--save", str(tmp_path)]) == 0
+    expected = twin(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "output.npy"), expected, atol=1e-5)

@@ -255,6 +255,7 @@ def test_missing_activation_in_forward_is_traced_to_the_caller(twin, feeds):
     assert "self.bn2(self.conv2(out))" in source_line(first.called_at)
     assert "layer1.0.relu#1" in report.missing_calls  # torch calls the block's relu twice, netdef once
     assert "the code of `layer1.0`" in str(report)
+    assert report.summary().endswith(f"look at the code of `layer1.0` before the call at {first.called_at}")
 
 
 def test_wrong_conv_padding_is_found_as_a_shape_divergence(twin, feeds):
@@ -362,11 +363,21 @@ def test_cli_parity_names_the_faulty_module(tmp_path, lenet_wts, capsys):
     captured = capsys.readouterr()
     assert "DIVERGED <- first" in captured.out and "first divergence: `fc3` (Linear)" in captured.out
     assert "`fc3` (Linear) is the first module whose output differs" in captured.err
-    assert "look at `<root>`" in captured.err and f"called at {faulty}:10" in captured.err
+    assert f"look at the code of the root model (NoReluLeNet) before the call at {faulty}:10" in captured.err
 
 
 def test_cli_parity_binds_the_twins_weights_without_a_file(capsys):
-    assert main(["parity", "models.mlp:MLP", "--twin", "models.twins.mlp:MLP", "--precision", "fp16"]) == 0
+    args = [
+        "parity",
+        "models.mlp:MLP",
+        "--twin",
+        "models.twins.mlp:MLP",
+        "--precision",
+        "fp16",
+        "--override",
+        "net.6=fp32",
+    ]
+    assert main(args) == 0
     assert "net.2" in capsys.readouterr().out
 
 
@@ -415,3 +426,29 @@ def test_engine_parity_marks_module_outputs_and_finds_the_fault(twin, feeds):
     model = bound(twin)
     model.layer1[1].bn1.eps = 0.5
     assert_first(compare(model, twin, feeds, engine=True, atol=1e-2, rtol=1e-2), "layer1.1.bn1")
+
+
+def test_precision_overrides_reach_the_network(twin, feeds):
+    report = compare(bound(twin), twin, feeds, precision="fp16", overrides={"layer1.1": "fp32"})
+    assert report.passed, str(report)
+    # the block computes in fp32 and hands fp16 back to the network around it
+    assert report.row("layer1.1.conv1").dtypes == ["float32"] and report.row("layer1.1.relu", 1).dtypes == ["float32"]
+    assert report.row("layer1.1").dtypes == ["float16"] and report.row("layer1.0.conv1").dtypes == ["float16"]
+
+
+def test_engine_with_every_module_output_marked_builds_on_cpu(twin):
+    """The engine path's network: every module tensor becomes an output, and TensorRT still builds it."""
+    from netdef.parity import build_with_module_outputs
+
+    network = netdef.define(bound(twin), {"x": netdef.Input((2, 3, 16, 16))})
+    built = build_with_module_outputs(network, network.module_calls)
+    names = {o["name"] for o in built.metadata["outputs"]}
+    expected = {t.name for c in network.module_calls for t in (*c.outputs, *c.inputs) if not t.is_network_input}
+    assert names == expected | {"output"} and len(names) > 20
+
+
+def test_engine_parity_without_a_usable_gpu_says_why(twin, feeds):
+    if _engine_skip_reason() is None:
+        pytest.skip("this machine can run engines")
+    with pytest.raises(netdef.EngineError, match="cannot run the engine for a parity check"):
+        compare(bound(twin), twin, feeds, engine=True)

@@ -69,6 +69,8 @@ def main() -> int:
 
     with torch.no_grad():
         expected = twin(*(torch.from_numpy(x) for x in feeds.values()))
+    if isinstance(expected, dict):  # torchvision's segmentation models return {"out": ..., "aux": ...}
+        expected = list(expected.values())
     expected = [e.numpy() for e in (expected if isinstance(expected, (tuple, list)) else [expected])]
     start = time.perf_counter()
     reference = netdef.reference.run(network, feeds)
@@ -104,12 +106,11 @@ def compare(label: str, got: list[np.ndarray], expected: list[np.ndarray], toler
             passed = diff <= tolerance * scale
             ok &= passed
             line += f", tolerance {tolerance:g}: {'ok' if passed else 'EXCEEDED'}"
-        if e.ndim >= 2 and e.shape[-1] >= 5 and np.issubdtype(e.dtype, np.floating):
-            top_g = np.argsort(-g.reshape(-1, e.shape[-1]), axis=1)[:, :5]
-            top_e = np.argsort(-e.reshape(-1, e.shape[-1]), axis=1)[:, :5]
+        if e.ndim == 2 and e.shape[1] >= 5 and np.issubdtype(e.dtype, np.floating):  # (batch, classes) logits
+            top_g, top_e = np.argsort(-g, axis=1)[:, :5], np.argsort(-e, axis=1)[:, :5]
             same_set = np.mean([set(a) == set(b) for a, b in zip(top_g, top_e)])
             top1 = np.mean(top_g[:, 0] == top_e[:, 0])
-            line += f"; top-1 agreement {top1:.0%}, top-5 sets equal {same_set:.0%} (over {len(top_e)} rows)"
+            line += f"; top-1 agreement {top1:.0%}, top-5 sets equal {same_set:.0%} (over {len(e)} images)"
         print(line)
     return ok
 

@@ -3,8 +3,9 @@
     python examples/zoo/export_wts.py --model resnet50                      # seeded random -> weights/resnet50.wts
     python examples/zoo/export_wts.py --model resnet50 --from-checkpoint resnet50-0676ba61.pth
 
-A checkpoint is loaded into the twin with ``load_state_dict(strict=True)`` first, so every name and shape
-is checked against the twin (whose names are the original library's) before anything is written. The
+A checkpoint is loaded into the twin first, strictly (only BatchNorm's ``num_batches_tracked`` may be
+absent, as in checkpoints older than torch 0.4.1), so every name and shape is checked against the twin
+(whose names are the original library's) before anything is written. The
 output format follows the suffix: ``.wts`` (tensorrtx text) or ``.safetensors``.
 """
 
@@ -41,10 +42,21 @@ def main() -> int:
         rename = getattr(importlib.import_module(f"models.twins.{entry.module}"), "rename_checkpoint_key", None)
         if rename is not None:
             state = {rename(k): v for k, v in state.items()}
+        # strict, except that BatchNorm's num_batches_tracked may be absent: checkpoints saved before torch
+        # 0.4.1 (torchvision's first ImageNet weights) lack it, and torch then keeps the module's own value
         try:
-            twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
-        except RuntimeError as exc:
+            missing, unexpected = twin.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+        except RuntimeError as exc:  # wrong shapes
             print(f"{args.from_checkpoint} does not fit {args.model}'s twin:\n{exc}", file=sys.stderr)
+            return 1
+        missing = [k for k in missing if not k.endswith(".num_batches_tracked")]
+        if missing or unexpected:
+            print(
+                f"{args.from_checkpoint} does not fit {args.model}'s twin:\n"
+                f"  missing ({len(missing)}): {', '.join(missing[:10])}\n"
+                f"  unexpected ({len(unexpected)}): {', '.join(unexpected[:10])}",
+                file=sys.stderr,
+            )
             return 1
         source = str(args.from_checkpoint)
     else:

@@ -40,7 +40,9 @@ class MBConv(nn.Module):
             SqueezeExcitation(expanded, max(1, cnf.input_channels // 4), activation=partial(nn.SiLU, inplace=True))
         )
         layers.append(
-            Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None)
+            Conv2dNormActivation(
+                expanded, cnf.out_channels, kernel_size=1, norm_layer=norm_layer, activation_layer=None
+            )
         )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")

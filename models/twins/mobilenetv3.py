@@ -68,7 +68,9 @@ class MobileNetV3(nn.Module):
         norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
         first = inverted_residual_setting[0].input_channels
         layers: list[nn.Module] = [
-            Conv2dNormActivation(3, first, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=nn.Hardswish)
+            Conv2dNormActivation(
+                3, first, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=nn.Hardswish
+            )
         ]
         layers += [InvertedResidual(cnf, norm_layer) for cnf in inverted_residual_setting]
         last_in = inverted_residual_setting[-1].out_channels

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
 
 class _BatchNorm(Module):
     _ranks: tuple[int, ...] = ()
+    #: unused at inference; absent from checkpoints older than torch 0.4.1, which torch loads with 0
+    _omissible_buffers: ClassVar[dict[str, int]] = {"num_batches_tracked": 0}
 
     def __init__(
         self,

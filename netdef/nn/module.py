@@ -201,7 +201,8 @@ class Module:
             weights = rename_weights(weights, rename)
         shaped = getattr(weights, "shaped", False)  # a file format that stores shapes
         expected = self.state_dict()
-        missing = [k for k in expected if k not in weights]
+        defaults = {k: v for k, v in self._omissible_state().items() if k not in weights}
+        missing = [k for k in expected if k not in weights and k not in defaults]
         unexpected = [k for k in weights if k not in expected]
         mismatched, unconvertible = [], []
         arrays: dict[str, np.ndarray] = {}  # converted before anything is bound: all-or-nothing
@@ -246,7 +247,20 @@ class Module:
             if name in arrays:
                 p.data = arrays[name]
                 report.bound.append(name)
+            elif name in defaults:
+                p.data = np.full(p.shape, defaults[name], dtype=p.dtype)
         return report
+
+    def _omissible_state(self) -> dict[str, object]:
+        """state_dict names a checkpoint may leave out, with the value they then get (as torch gives them):
+        entries of a module's ``_omissible_buffers``, e.g. BatchNorm's ``num_batches_tracked``, which
+        checkpoints saved before torch 0.4.1 (torchvision's first ImageNet weights) do not have."""
+        out: dict[str, object] = {}
+        for path, module in self.named_modules(remove_duplicate=False):
+            for name, value in getattr(module, "_omissible_buffers", {}).items():
+                if module._buffers.get(name) is not None:
+                    out[f"{path}.{name}" if path else name] = value
+        return out
 
     def get_submodule(self, target: str) -> Module:
         module = self

@@ -17,37 +17,45 @@ class Gpu:
     compute_capability: tuple[int, int]
 
 
+def gpu_from(library: str) -> Gpu | None:
+    """Device 0 (torch: the current device) as ``library`` ('torch', 'pycuda', 'cuda-python') sees it; None when
+    the library is missing or sees no GPU."""
+    try:
+        if library == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                i = torch.cuda.current_device()
+                return Gpu(torch.cuda.get_device_name(i), tuple(torch.cuda.get_device_capability(i)))
+        elif library == "pycuda":
+            import pycuda.driver as cuda
+
+            cuda.init()
+            if cuda.Device.count():
+                dev = cuda.Device(0)
+                return Gpu(dev.name(), tuple(dev.compute_capability()))
+        elif library == "cuda-python":
+            from netdef.runtime.buffers import cuda_runtime
+
+            cudart = cuda_runtime()
+            err, count = cudart.cudaGetDeviceCount()
+            if int(err) == 0 and count:
+                err, props = cudart.cudaGetDeviceProperties(0)
+                if int(err) == 0:
+                    raw = props.name
+                    name = raw.split(b"\0", 1)[0].decode() if isinstance(raw, bytes) else str(raw)
+                    return Gpu(name, (int(props.major), int(props.minor)))
+    except Exception:  # the library is missing, or the driver refuses: both mean "no GPU it can use"
+        pass
+    return None
+
+
 def current_gpu() -> Gpu | None:
     """The current CUDA device, found through torch, pycuda or cuda-python; None when there is no usable GPU."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            i = torch.cuda.current_device()
-            return Gpu(torch.cuda.get_device_name(i), tuple(torch.cuda.get_device_capability(i)))
-    except ImportError:
-        pass
-    try:
-        import pycuda.driver as cuda
-
-        cuda.init()
-        if cuda.Device.count():
-            dev = cuda.Device(0)
-            return Gpu(dev.name(), tuple(dev.compute_capability()))
-    except Exception:  # pycuda missing, or no driver: both mean "no GPU we can use"
-        pass
-    try:
-        from netdef.runtime.buffers import cuda_runtime
-
-        cudart = cuda_runtime()
-        err, count = cudart.cudaGetDeviceCount()
-        if int(err) == 0 and count:
-            err, props = cudart.cudaGetDeviceProperties(0)
-            if int(err) == 0:
-                name = props.name.split(b"\0", 1)[0].decode() if isinstance(props.name, bytes) else str(props.name)
-                return Gpu(name, (int(props.major), int(props.minor)))
-    except (EngineError, ImportError):
-        pass
+    for library in ("torch", "pycuda", "cuda-python"):
+        gpu = gpu_from(library)
+        if gpu is not None:
+            return gpu
     return None
 
 
@@ -55,6 +63,13 @@ def backend_supports(cc: tuple[int, int], backend: str = BACKEND) -> bool:
     if backend == "tensorrt_rtx":
         return cc in RTX_SUPPORTED or cc[0] == 12
     return cc >= (7, 5)
+
+
+_FULL_TENSORRT = (
+    "TensorRT-RTX does not support this GPU (it runs on compute capability 7.5, 8.0, 8.6, 8.9 and 12.x; "
+    "Hopper 9.0 and data-center Blackwell 10.x need full TensorRT): install full TensorRT "
+    "(`pip install tensorrt` from NVIDIA's index), then rebuild the engine with NETDEF_BACKEND=tensorrt"
+)
 
 
 def require_gpu(action: str = "run an engine") -> Gpu:
@@ -67,13 +82,7 @@ def require_gpu(action: str = "run an engine") -> Gpu:
         )
     if not backend_supports(gpu.compute_capability):
         major, minor = gpu.compute_capability
-        hint = (
-            "TensorRT-RTX does not support this GPU (it runs on compute capability 7.5, 8.0, 8.6, 8.9 and 12.x; "
-            "Hopper 9.0 and data-center Blackwell 10.x need full TensorRT): install full TensorRT "
-            "(`pip install tensorrt` from NVIDIA's index), then rebuild the engine with NETDEF_BACKEND=tensorrt"
-            if BACKEND == "tensorrt_rtx"
-            else "this TensorRT does not support it"
-        )
+        hint = _FULL_TENSORRT if BACKEND == "tensorrt_rtx" else "this TensorRT does not support it"
         raise EngineError(f"cannot {action} on {gpu.name} (compute capability {major}.{minor}): {hint}")
     return gpu
 
@@ -124,6 +133,8 @@ def explain_invalid_engine(where: str, diagnostics: int, gpu: Gpu | None, proble
     reasons = [name for name, flag in flags.items() if int(diagnostics) & int(flag)]
     cc = "".join(map(str, gpu.compute_capability)) if gpu else "XY"
     advice = [f"{name}: {INVALIDITY_ADVICE.get(name, 'see TensorRT messages').format(cc=cc)}" for name in reasons]
+    if gpu is not None and "UNSUPPORTED_CC" in reasons and not backend_supports(gpu.compute_capability):
+        advice[reasons.index("UNSUPPORTED_CC")] = f"UNSUPPORTED_CC: {_FULL_TENSORRT}"
     on = f" on {gpu.name} (compute capability {'.'.join(map(str, gpu.compute_capability))})" if gpu else ""
     text = f"{where} cannot run{on}: " + ("; ".join(advice) or "TensorRT-RTX gave no reason")
     if problems:

@@ -406,8 +406,9 @@ class FunctionContext(ContextBase):
         super().__init__(provider, depth, device)
         self.fn = fn
         self.specs = list(specs)
-        mode, note = decide_graph_mode(cuda_graph, self.specs, False, graph_api(graph_api_name))
-        self._set_graph_mode(mode, note, graph_api_name)
+        api = graph_api(graph_api_name)
+        mode, note = decide_graph_mode(cuda_graph, self.specs, False, api)
+        self._set_graph_mode(mode, note, api[0])
 
     def enqueue(self, feeds: Mapping[str, object], outputs: str = "numpy") -> Run:
         """Queue one run of ``fn``; returns its handle."""

@@ -108,12 +108,16 @@ def load_npz(path: str | os.PathLike) -> Weights:
             try:
                 arr = npz[name]
             except ValueError as exc:
-                raise WeightsFormatError(
-                    f"{where}: entry {name!r} is an object array (pickled Python objects: {exc}); "
-                    "netdef reads numeric arrays only"
-                ) from None
+                if "allow_pickle" in str(exc):
+                    raise WeightsFormatError(
+                        f"{where}: entry {name!r} is an object array (pickled Python objects); "
+                        "netdef reads numeric arrays only"
+                    ) from None
+                raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {exc}") from None
             except (OSError, EOFError, zipfile.BadZipFile) as exc:
                 raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {exc}") from None
+            if not isinstance(arr, np.ndarray):  # a zip member that is no .npy file
+                raise WeightsFormatError(f"{where}: member {name!r} is not a .npy array; is this an .npz file?")
             out[name] = _check_numeric(arr, name, where)
     return out
 

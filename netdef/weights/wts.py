@@ -83,6 +83,9 @@ class _Source:
         end = min(end, self.size)
         if end <= self.stop:
             return
+        if self.keep > self.stop:  # nothing read is needed any more; skip what lies between
+            self.file.seek(self.keep)
+            self.base = self.stop = self.keep
         live = self.stop - self.keep
         if end - self.keep > len(self.buf):  # a long non-canonical line: grow the window
             grown = bytearray(max(2 * len(self.buf), end - self.keep + _READ_BYTES // 2))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -327,21 +328,22 @@ class Misc(nn.Module):
 class Case:
     """A torch model, example inputs, and which input dims are dynamic (run at ``batches`` too)."""
 
-    make: type | object
-    inputs: list
+    make: Callable[[], nn.Module]
+    inputs: list[torch.Tensor]
     dynamic: dict[int, list[int]] = field(default_factory=dict)
     #: other sizes of dynamic dim 0 to run the same network at
     batches: tuple[int, ...] = ()
-    #: exporters this case runs with, and why one is left out
-    exporters: tuple[str, ...] = ("legacy", "dynamo")
-
-
-def _ids(*shape, high=5) -> torch.Tensor:
-    return torch.randint(0, high, shape)
 
 
 def cases() -> dict[str, Case]:
-    r = torch.randn
+    g = torch.Generator().manual_seed(0)
+
+    def r(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g)
+
+    def _ids(*shape: int, high: int = 5) -> torch.Tensor:
+        return torch.randint(0, high, shape, generator=g)
+
     return {
         "resnet_block": Case(ResNetish, [r(2, 3, 16, 16)], {0: [0]}, (1, 3)),
         "conv_variants": Case(ConvVariants, [r(2, 4, 8, 8)]),
@@ -452,8 +454,6 @@ def legacy_networks():
 @pytest.mark.parametrize("name", list(CASES))
 def test_interpreter_matches_torch_on_parsed_onnx(name, exporter, parity):
     case = CASES[name]
-    if exporter not in case.exporters:
-        pytest.skip(f"{name} is not exported with the {exporter} exporter")
     model, inputs = build(name)
     network = netdef.onnx.parse(export(model, inputs, exporter, case.dynamic))
     check(network, model, inputs, parity)

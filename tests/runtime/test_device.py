@@ -180,3 +180,14 @@ def test_every_invalidity_reason_has_advice():
     assert "update the driver" in message and "free GPU memory" in message
     assert message.endswith("(TensorRT: planHeaders: bad)")
     assert explain_invalid_engine("m.engine", 0, None) == "m.engine cannot run: TensorRT-RTX gave no reason"
+
+
+@pytest.mark.skipif(BACKEND != "tensorrt_rtx", reason="EngineInvalidityDiagnostics is TensorRT-RTX's")
+def test_unsupported_cc_on_a_gpu_the_backend_never_runs_on():
+    """What TensorRT-RTX's query said for an SM86 engine on an H200 (seen on the lent GPU machine): no rebuild
+    for this GPU can help there, so the advice is full TensorRT."""
+    hopper = Gpu("NVIDIA H200", (9, 0))
+    message = explain_invalid_engine("m.engine", int(trt.EngineInvalidityDiagnostics.UNSUPPORTED_CC), hopper)
+    assert message.startswith("m.engine cannot run on NVIDIA H200 (compute capability 9.0): UNSUPPORTED_CC: ")
+    assert "need full TensorRT" in message and "NETDEF_BACKEND=tensorrt" in message
+    assert "--compute-capability" not in message

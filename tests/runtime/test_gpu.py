@@ -97,6 +97,16 @@ def affine(inputs, outputs):
     outputs["y"].add_(1.0)
 
 
+def test_every_library_sees_the_same_gpu():
+    need()
+    from netdef.runtime.device import gpu_from
+
+    seen = {library: gpu_from(library) for library in ("torch", "pycuda", "cuda-python")}
+    found = {k: v for k, v in seen.items() if v is not None}
+    assert "torch" in found and len(set(found.values())) == 1, seen
+    assert found["torch"].name == torch.cuda.get_device_name(0)
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_feeds_of_every_kind_through_each_provider(provider):
     """numpy, torch CPU (float64 converted), torch CUDA (read in place), and outputs to numpy or the device."""
@@ -167,6 +177,7 @@ def test_copies_on_one_stream_overlap_work_on_another():
     specs = [TensorSpec("x", True, F32, (rows, 64)), TensorSpec("y", False, F32, (1, 64))]
     # a matmul that fills the GPU (two at once gain nothing), so a speed-up comes from overlapping the copies
     a = torch.randn(4096, 4096, device="cuda")
+    torch.cuda.synchronize()  # the contexts' streams do not wait for torch's
 
     def make_work():
         scratch = torch.empty(4096, 4096, device="cuda")
@@ -177,11 +188,11 @@ def test_copies_on_one_stream_overlap_work_on_another():
 
         return work
 
-    batches = [{"x": np.full((rows, 64), float(i), np.float32)} for i in range(12)]
+    batches = [{"x": np.full((rows, 64), float(i), np.float32)} for i in range(16)]
     serial_ctx = FunctionContext(make_work(), specs, provider="torch", depth=1)
     contexts = [FunctionContext(make_work(), specs, provider="torch") for _ in range(2)]
-    for ctx in (serial_ctx, *contexts):  # warm-up: allocations, kernels
-        ctx.infer(batches[0])
+    serial_ctx.infer(batches[0])  # warm-up: every staging set and buffer allocated, kernels loaded
+    list(Pipeline(contexts).map(batches[:4]))
     start = time.perf_counter()
     serial = [serial_ctx.infer(b)["y"] for b in batches]
     serial_s = time.perf_counter() - start
@@ -507,5 +518,4 @@ def test_backend_itself_refuses_the_unsupported_gpu():
     print(output[-2000:])
     assert run.returncode == 0, f"the child process failed on {gpu.name}:\n{output[-3000:]}"
     assert "REFUSED:" in run.stdout, f"{BACKEND_NAME} loaded an engine on {gpu.name}:\n{output[-3000:]}"
-    if BACKEND == "tensorrt_rtx":
-        assert f"cannot run on {gpu.name}" in run.stdout and "UNSUPPORTED_CC" in run.stdout
+    assert f"cannot run on {gpu.name}" in run.stdout or "could not deserialize" in run.stdout

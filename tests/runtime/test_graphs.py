@@ -130,22 +130,24 @@ def test_capture_and_replay_of_torch_work(api, provider):
 
 
 @pytest.mark.gpu
-def test_a_failed_capture_falls_back_and_says_why():
-    """Synchronizing a stream while it is being captured is illegal: the capture fails, the context warns with the
-    CUDA error and runs on without a graph."""
-    need_cuda("torch")
+@pytest.mark.parametrize("api", ["torch", "cuda-python"])
+def test_a_failed_capture_falls_back_and_says_why(api):
+    """Work that refuses to be captured (as execute_async_v3 returning False would): the capture is ended cleanly,
+    the context warns with the reason once, and runs on without a graph."""
+    need_cuda(api)
 
-    def syncing(inputs, outputs):
+    def refusing(inputs, outputs):
+        if torch.cuda.is_current_stream_capturing():
+            raise RuntimeError("this work cannot be captured")
         affine_tanh(inputs, outputs)
-        torch.cuda.current_stream().synchronize()
 
-    ctx = FunctionContext(syncing, STATIC, provider="torch", cuda_graph="capture", graph_api_name="torch")
+    ctx = FunctionContext(refusing, STATIC, provider="torch", cuda_graph="capture", graph_api_name=api)
     x = np.ones((4, 8), np.float32)
     ctx.infer({"x": x})  # warm-up, uncaptured
-    with pytest.warns(RuntimeWarning, match="CUDA graph not used: not captured: CUDA graph capture failed"):
+    with pytest.warns(RuntimeWarning, match="CUDA graph not used: not captured: CUDA graph capture failed: Runtime"):
         got = ctx.infer({"x": x})["y"]
     np.testing.assert_allclose(got, want(x), rtol=1e-5, atol=1e-6)
-    assert ctx.cuda_graph == "off" and "capture failed" in ctx.cuda_graph_note
+    assert ctx.cuda_graph == "off" and "this work cannot be captured" in ctx.cuda_graph_note
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # said once, not on every run
         np.testing.assert_allclose(ctx.infer({"x": x * 3})["y"], want(x * 3), rtol=1e-5, atol=1e-6)
