@@ -328,7 +328,9 @@ def cmd_parity(args) -> None:
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help=MODEL_HELP)
-    p.add_argument("--weights", help="weights file (.wts) bound strictly by state_dict name")
+    p.add_argument(
+        "--weights", help="weights file (.wts, .safetensors, .npz, .pt/.pth) bound strictly by state_dict name"
+    )
     p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
     p.add_argument("--input", action="append", help="name=1x3x224x224[:dtype][,min=..,opt=..,max=..] (repeatable)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
