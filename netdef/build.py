@@ -109,7 +109,7 @@ def build(
     if serialized is None:
         problems = "; ".join(LOGGER.errors_since(mark)) or "the builder returned no engine"
         if refit and BACKEND == "tensorrt_rtx":
-            problems += " (TensorRT-RTX builds refittable engines only on a machine with a supported GPU)"
+            problems += " (TensorRT-RTX builds refittable engines only on a machine with a GPU it supports)"
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
     data = bytes(serialized)
     built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
