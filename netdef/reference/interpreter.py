@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import heapq
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -59,13 +61,31 @@ def run(
 
     token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
     try:
-        return _run(net, values, outputs, observe)
+        return _run(net, values, outputs, observe, _plan(network, net))
     finally:
         NAMED_WEIGHTS.reset(token)
 
 
-def _run(net, values, outputs, observe):
-    wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
+#: INetworkDefinition of a netdef Network -> its plan. A Network is finished when define() returns, so its
+#: plan is made once; any other network (the ONNX parser's, one built by hand) is planned on every run.
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    #: each layer's input tensor names
+    names: list[list[str | None]]
+    #: layer indices, producers first
+    order: list[int]
+    #: per index: the layer (cast to its I*Layer class), its handler, its output names and torch dtypes
+    steps: dict[int, tuple[object, str, Callable, list[str], list[torch.dtype]]]
+
+
+def _plan(network, net: trt.INetworkDefinition) -> _Plan:
+    cached = network is not net
+    plan = _PLANS.get(net) if cached else None
+    if plan is not None:
+        return plan
     for index in range(net.num_layers):  # before ordering: loops' back edges are cycles to a plain sort
         layer = net.get_layer(index)
         if layer.type.name not in HANDLERS:
@@ -75,13 +95,27 @@ def _run(net, values, outputs, observe):
             )
     names = _input_names(net)
     order = _topological_order(net, names)
+    steps = {}
+    for index in order:
+        layer = net.get_layer(index)
+        kind = layer.type.name
+        cls, handler = HANDLERS[kind]
+        layer.__class__ = cls
+        outs = [layer.get_output(j) for j in range(layer.num_outputs)]
+        steps[index] = (layer, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+    plan = _Plan(names, order, steps)
+    if cached:
+        _PLANS[net] = plan
+    return plan
+
+
+def _run(net, values, outputs, observe, plan: _Plan):
+    wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
+    names, order = plan.names, plan.order
     last_use = _last_uses(order, names, set(wanted))
     with torch.inference_mode():
         for index in order:
-            layer = net.get_layer(index)
-            kind = layer.type.name
-            cls, handler = HANDLERS[kind]
-            layer.__class__ = cls
+            layer, kind, handler, out_names, out_dtypes = plan.steps[index]
             inputs = []
             for name in names[index]:
                 if name is None:
@@ -95,12 +129,10 @@ def _run(net, values, outputs, observe):
                 raise
             except Exception as exc:
                 raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
-            for j, r in enumerate(results):
-                out = layer.get_output(j)
-                r = r.to(torch_dtype(out.dtype))
-                values[out.name] = r
+            for name, dtype, r in zip(out_names, out_dtypes, results):
+                values[name] = r.to(dtype)
             if observe is not None:
-                observe(layer, [values[layer.get_output(j).name] for j in range(layer.num_outputs)])
+                observe(layer, [values[name] for name in out_names])
             for name in names[index]:
                 if name is not None and last_use.get(name) == index:
                     values.pop(name, None)
