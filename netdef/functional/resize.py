@@ -91,13 +91,19 @@ def interpolate(
     # does the torch coordinate ratio come from scale_factor (1 / s) rather than in / out?
     by_scale = scales is not None and not recompute_scale_factor and not corners
     static = all(d >= 0 for d in input.shape)
-    layer_scales = None
-    if not static or (by_scale and any(Fraction(o, d) != Fraction(s) for d, o, s in zip(spatial, out, scales))):
+    fractional = by_scale and any(d >= 0 and Fraction(o, d) != Fraction(s) for d, o, s in zip(spatial, out, scales))
+    layer_scales = out_shape = None
+    if not static and all(d >= 0 for d in spatial) and not fractional:
+        # only N/C are dynamic: the output shape as a tensor, the input's run-time N, C + the static sizes
+        out_shape = _output_shape(input, out, op)
+    elif not static or fractional:
         layer_scales = _layer_scales(ctx, op, input, out, scales, by_scale)
 
     def make(net):
         layer = net.add_resize(input.itensor)
-        if layer_scales is not None:
+        if out_shape is not None:
+            layer.set_input(1, out_shape.itensor)
+        elif layer_scales is not None:
             layer.scales = layer_scales
         else:
             layer.shape = tuple(input.shape[:2]) + tuple(out)
@@ -127,6 +133,15 @@ def interpolate(
         return layer
 
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+def _output_shape(input: Tensor, out: tuple[int, ...], op: str) -> Tensor:
+    """int64 shape tensor: ``input``'s run-time (N, C) followed by the static output sizes ``out``."""
+    from netdef.functional.indexing import emit_slice, int_vector, shape_of
+    from netdef.functional.shape import cat
+
+    lead = emit_slice(shape_of(input, f"{op}_shape"), (0,), (2,), (1,), f"{op}_batch_channels")
+    return cat([lead, int_vector(input.ctx, out, f"{op}_size")], 0)
 
 
 def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_scale: bool) -> list[float]:

@@ -91,10 +91,12 @@ def _dynamic(model, shape, min_shape, max_shape):
         {"size": (8, 10), "mode": "bilinear"},  # ratios 2 and 2 are exact float32 scales
         {"size": (6, 15), "mode": "nearest"},  # 1.5 and 3 likewise
         {"scale_factor": 1.5, "mode": "bilinear"},
+        {"size": (7, 4), "mode": "bilinear"},  # 7/4: no exact float32 scale, so the output shape is a tensor
+        {"size": (97, 120), "mode": "nearest"},
     ],
 )
 def test_dynamic_batch_matches_torch(parity, kwargs):
-    """A dynamic batch dim makes TensorRT take scales; each batch size still matches torch."""
+    """With only the batch dynamic, TensorRT gets the run-time (N, C) and the static sizes; each batch matches."""
     net = _dynamic(nn.Upsample(**kwargs), (-1, 3, 4, 5), (1, 3, 4, 5), (4, 3, 4, 5))
     for batch in (1, 3):
         x = torch.randn(batch, 3, 4, 5)
@@ -132,9 +134,9 @@ def test_dynamic_spatial_dims_with_a_size_are_refused():
         _dynamic(nn.Upsample(size=(8, 8)), (1, 2, -1, 4), (1, 2, 2, 4), (1, 2, 8, 4))
 
 
-def test_dynamic_batch_with_an_inexact_ratio_is_refused():
-    with pytest.raises(netdef.EmitError, match="the ratio 7/3 of dim 2 has no exact float32 value"):
-        _dynamic(nn.Upsample(size=(7, 4)), (-1, 2, 3, 4), (1, 2, 3, 4), (2, 2, 3, 4))
+def test_dynamic_spatial_dims_with_a_size_are_refused():
+    with pytest.raises(netdef.EmitError, match="resize it with an integer scale_factor"):
+        _dynamic(nn.Upsample(size=(7, 4)), (1, 2, -1, 4), (1, 2, 3, 4), (1, 2, 9, 4))
 
 
 def test_scale_that_float32_sizes_differently_is_refused():
