@@ -76,6 +76,9 @@ ZOO: dict[str, ZooEntry] = {
     "regnet_y_400mf": ZooEntry(
         "regnet", "regnet_y_400mf", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL
     ),
+    # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
+    # 64x64: five stride-2 stages end at 2x2
+    "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
     # -- mobile/modern CNNs, transformers, detection and segmentation (torchvision / HF / ultralytics names) --
     # Tolerances: every one of these is observed within 1.1e-6 (fp32) and 2.1e-3 (fp16) of max|torch|, so
     # 1e-5 and 1e-2 leave a 5-10x margin; a wrong layer attribute misses by far more.
