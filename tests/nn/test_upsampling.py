@@ -134,11 +134,6 @@ def test_dynamic_spatial_dims_with_a_size_are_refused():
         _dynamic(nn.Upsample(size=(8, 8)), (1, 2, -1, 4), (1, 2, 2, 4), (1, 2, 8, 4))
 
 
-def test_dynamic_spatial_dims_with_a_size_are_refused():
-    with pytest.raises(netdef.EmitError, match="resize it with an integer scale_factor"):
-        _dynamic(nn.Upsample(size=(7, 4)), (1, 2, -1, 4), (1, 2, 3, 4), (1, 2, 9, 4))
-
-
 def test_scale_that_float32_sizes_differently_is_refused():
     """torch sizes 10 x 0.7 as 7 (in float64); TensorRT's float32 scale 0.699999988 gives 6."""
     torch_size = torch.nn.functional.interpolate(torch.zeros(1, 1, 10, 10), scale_factor=0.7).shape[-1]
