@@ -193,8 +193,8 @@ def _input_names(net: trt.INetworkDefinition) -> list[list[str | None]]:
 
 
 def _topological_order(net: trt.INetworkDefinition, names: list[list[str | None]]) -> list[int]:
-    """Layer indices with every producer before its consumers (layers rewired after creation, e.g. by
-    quantization, and the ONNX parser's if-conditional inputs sit after the layers they feed)."""
+    """Layer indices with every producer before its consumers (a layer rewired with ``set_input`` after
+    creation, or the ONNX parser's if-conditional inputs, can sit after the layers it feeds)."""
     producer: dict[str, int] = {}
     for i in range(net.num_layers):
         layer = net.get_layer(i)
