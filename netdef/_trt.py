@@ -37,7 +37,6 @@ def _import_backend() -> tuple[str, ModuleType]:
 
 BACKEND, trt = _import_backend()
 VERSION: str = trt.__version__
-VERSION_TUPLE: tuple[int, ...] = tuple(int(p) for p in VERSION.split(".") if p.isdigit())
 
 #: TensorRT 11 and TensorRT-RTX are always strongly typed; TensorRT 10 needs the flag.
 NETWORK_FLAGS: int = (
