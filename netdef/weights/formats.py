@@ -183,16 +183,10 @@ def save_safetensors(model_or_state_dict: Any, path: str | os.PathLike) -> dict[
     import torch
     from safetensors.torch import save
 
+    from netdef.weights.torch_state import state_dict_of
+
     where = os.fspath(path)
-    if isinstance(model_or_state_dict, torch.nn.Module):
-        state: Mapping[str, Any] = model_or_state_dict.state_dict()
-    elif isinstance(model_or_state_dict, Mapping):
-        state = model_or_state_dict
-    else:
-        raise TypeError(
-            "save_safetensors: expected a torch.nn.Module or a mapping of name -> tensor/array, "
-            f"got {type(model_or_state_dict).__name__}"
-        )
+    state = state_dict_of(model_or_state_dict, "save_safetensors")
     tensors: dict[str, torch.Tensor] = {}
     storages: set[int] = set()
     for name, value in state.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -28,3 +29,17 @@ def load_into_torch(module, weights: Mapping[str, np.ndarray]) -> None:
         raise BindError("\n".join(lines))
     new = {k: torch.from_numpy(np.asarray(weights[k]).reshape(tuple(v.shape))).to(v.dtype) for k, v in state.items()}
     module.load_state_dict(new)
+
+
+def state_dict_of(model_or_state_dict: Any, caller: str) -> Mapping[str, Any]:
+    """A torch module's ``state_dict()``, or the mapping itself; TypeError naming ``caller`` otherwise."""
+    import torch
+
+    if isinstance(model_or_state_dict, torch.nn.Module):
+        return model_or_state_dict.state_dict()
+    if isinstance(model_or_state_dict, Mapping):
+        return model_or_state_dict
+    raise TypeError(
+        f"{caller}: expected a torch.nn.Module or a mapping of name -> tensor/array, "
+        f"got {type(model_or_state_dict).__name__}"
+    )

@@ -421,17 +421,9 @@ def export_wts(model_or_state_dict: Any, path: str | os.PathLike[str]) -> dict[s
 
     Returns the arrays written: ``{name: 1-D float32 array}``, the same as ``load_wts(path)``.
     """
-    import torch  # optional dependency: only this function needs it
+    from netdef.weights.torch_state import state_dict_of  # torch is imported only when exporting
 
-    if isinstance(model_or_state_dict, torch.nn.Module):
-        state: Mapping[str, Any] = model_or_state_dict.state_dict()
-    elif isinstance(model_or_state_dict, Mapping):
-        state = model_or_state_dict
-    else:
-        raise TypeError(
-            "export_wts: expected a torch.nn.Module or a mapping of name -> tensor/array, "
-            f"got {type(model_or_state_dict).__name__}"
-        )
+    state = state_dict_of(model_or_state_dict, "export_wts")
     where = os.fspath(path)
     arrays = _to_float32_dict(state, where)
     _write(arrays.items(), len(arrays), where)
