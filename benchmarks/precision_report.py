@@ -1,10 +1,11 @@
-"""Accuracy of LeNet on held-out digits (and a zoo CNN's agreement with fp32) per precision, on CPU.
+"""Accuracy per precision on held-out digits: LeNet and the zoo's ResNet-18, computed on CPU.
 
-    .venv/bin/python benchmarks/precision_report.py [--weights weights/lenet.wts]
+    .venv/bin/python benchmarks/precision_report.py [--weights weights/lenet.wts] [--resnet-epochs 3]
 
-Every number comes from netdef's reference interpreter running the real (quantized) TensorRT network;
-each precision is also built with the installed TensorRT. Without weights/lenet.wts, LeNet is trained
-for a few seconds first (examples/lenet/export_wts.py does the same).
+Both models are trained on scikit-learn's digits (LeNet: reused from weights/lenet.wts when present;
+ResNet-18: a few epochs on 3-channel 32x32 digits, seconds on 2 cores). Every number comes from
+netdef's reference interpreter running the real (quantized) TensorRT network, and each variant is also
+built with the installed TensorRT.
 """
 
 from __future__ import annotations
@@ -25,26 +26,27 @@ from digits import load_digits_32  # noqa: E402
 
 import netdef  # noqa: E402
 from models.lenet import LeNet  # noqa: E402
+from models.resnet import resnet18  # noqa: E402
 from models.twins.lenet import LeNet as TorchLeNet  # noqa: E402
+from models.twins.resnet import resnet18 as torch_resnet18  # noqa: E402
 from netdef.quantization import QuantConfig, calibrate  # noqa: E402
 
 BATCH = 64
 
 
-def trained_lenet(path: Path | None) -> dict[str, np.ndarray]:
-    if path is not None and path.is_file():
-        return netdef.load_wts(path)
+def train(twin: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> dict[str, np.ndarray]:
+    """A few epochs of Adam on the digits; returns the state dict as numpy arrays."""
     torch.manual_seed(0)
-    x, y, _, _ = load_digits_32()
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    twin = TorchLeNet()
-    opt = torch.optim.Adam(twin.parameters(), lr=2e-3)
-    for _ in range(20):
-        for idx in torch.randperm(len(x)).split(64):
+    opt = torch.optim.Adam(twin.parameters(), lr=lr)
+    twin.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x)).split(BATCH):
             loss = torch.nn.functional.cross_entropy(twin(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
+    twin.eval()
     return {k: v.detach().numpy() for k, v in twin.state_dict().items()}
 
 
@@ -55,39 +57,24 @@ def logits(network, x: np.ndarray) -> np.ndarray:
 
 
 def variants(model, inputs, calibration_batches):
-    yield "fp32", netdef.define(model, inputs)
+    """(label, network) for every precision of ``model``."""
+    fp32 = netdef.define(model, inputs)
+    yield "fp32", fp32
     yield "fp16", netdef.define(model, inputs, precision="fp16")
     yield "bf16", netdef.define(model, inputs, precision="bf16")
-    cal = calibrate(netdef.define(model, inputs), calibration_batches, method="entropy")
-    yield "int8 (entropy calib.)", netdef.define(model, inputs, quantization=QuantConfig("int8", cal))
-    cal = calibrate(netdef.define(model, inputs), calibration_batches, method="percentile")
-    yield "int8 (99.99th pct. calib.)", netdef.define(model, inputs, quantization=QuantConfig("int8", cal))
+    for method in ("entropy", "percentile", "max"):
+        cal = calibrate(fp32, calibration_batches, method=method)
+        yield f"int8 ({method} calib.)", netdef.define(model, inputs, quantization=QuantConfig("int8", cal))
     yield "int8 weight-only", netdef.define(model, inputs, quantization=QuantConfig("int8", weights_only=True))
-    yield (
-        "fp8 (e4m3, max calib.)",
-        netdef.define(
-            model,
-            inputs,
-            quantization=QuantConfig("fp8", calibrate(netdef.define(model, inputs), calibration_batches, "max")),
-        ),
-    )
+    cal = calibrate(fp32, calibration_batches, method="max")
+    yield "fp8 e4m3 (max calib.)", netdef.define(model, inputs, quantization=QuantConfig("fp8", cal))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "lenet.wts")
-    args = parser.parse_args()
-
-    x_train, _, x_test, y_test = load_digits_32()
-    n = len(x_test) // BATCH * BATCH
-    x_test, y_test = x_test[:n], y_test[:n]
-    model = LeNet()
-    model.load_weights(trained_lenet(args.weights))
-    inputs = {"x": netdef.Input((BATCH, 1, 32, 32))}
+def report(title: str, model, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> None:
+    inputs = {"x": netdef.Input((BATCH, *x_test.shape[1:]))}
     calib = [{"x": x_train[i : i + BATCH]} for i in range(0, 8 * BATCH, BATCH)]
-
-    print(f"LeNet on {n} held-out digits (scikit-learn), {netdef._trt.BACKEND} {netdef._trt.VERSION} reference")
-    print(f"{'precision':<28} {'accuracy':>9} {'top-1 = fp32':>13} {'max |Δ logit|':>14} {'built':>7}")
+    print(f"\n{title} on {len(y_test)} held-out digits")
+    print(f"{'precision':<26} {'accuracy':>9} {'top-1 = fp32':>13} {'max |Δ logit|':>14} {'build':>7}")
     base = None
     for label, network in variants(model, inputs, calib):
         out = logits(network, x_test)
@@ -97,7 +84,33 @@ def main() -> None:
         built = f"{time.perf_counter() - start:.1f}s"
         agree = (out.argmax(1) == base.argmax(1)).mean()
         acc = (out.argmax(1) == y_test).mean()
-        print(f"{label:<28} {acc:>9.4f} {agree:>13.4f} {np.abs(out - base).max():>14.4g} {built:>7}")
+        print(f"{label:<26} {acc:>9.4f} {agree:>13.4f} {np.abs(out - base).max():>14.4g} {built:>7}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=ROOT / "weights" / "lenet.wts")
+    parser.add_argument("--resnet-epochs", type=int, default=3)
+    args = parser.parse_args()
+
+    x_train, y_train, x_test, y_test = load_digits_32()
+    n = len(x_test) // BATCH * BATCH
+    x_test, y_test = x_test[:n], y_test[:n]
+    print(f"reference interpreter of netdef {netdef.__version__}; torch {torch.__version__}")
+
+    lenet = LeNet()
+    if args.weights.is_file():
+        lenet.load_weights(args.weights)
+    else:
+        lenet.load_weights(train(TorchLeNet(), x_train, y_train, epochs=20, lr=2e-3))
+    report("LeNet", lenet, x_train, x_test, y_test)
+
+    rgb_train, rgb_test = (np.repeat(x, 3, axis=1) for x in (x_train, x_test))
+    start = time.perf_counter()
+    weights = train(torch_resnet18(num_classes=10), rgb_train, y_train, epochs=args.resnet_epochs, lr=1e-3)
+    resnet = resnet18(num_classes=10)
+    resnet.load_weights(weights)
+    report(f"ResNet-18 (zoo; trained {time.perf_counter() - start:.0f} s)", resnet, rgb_train, rgb_test, y_test)
 
 
 if __name__ == "__main__":
