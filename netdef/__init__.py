@@ -1,6 +1,8 @@
 """netdef: write TensorRT networks the PyTorch way, bind .wts weights, build, run, and prove parity."""
 
-from netdef import functional, nn, onnx, parity, reference, runtime, weights
+import importlib
+
+from netdef import functional, nn, runtime, weights
 from netdef import functional as F
 from netdef._version import __version__
 from netdef.build import BuiltEngine, build
@@ -46,3 +48,12 @@ __all__ = [
     "save_wts",
     "weights",
 ]
+
+#: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
+_LAZY = ("onnx", "parity", "quantization", "reference")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f"netdef.{name}")
+    raise AttributeError(f"module 'netdef' has no attribute {name!r}")
