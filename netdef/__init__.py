@@ -14,6 +14,7 @@ from netdef.errors import (
     EngineError,
     InterpreterError,
     NetdefError,
+    NetdefWarning,
     WeightsFormatError,
 )
 from netdef.runtime import Engine
@@ -31,6 +32,7 @@ __all__ = [
     "Input",
     "InterpreterError",
     "NetdefError",
+    "NetdefWarning",
     "Network",
     "Tensor",
     "WeightsFormatError",

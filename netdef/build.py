@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 from netdef._trt import BACKEND, LOGGER, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
 from netdef.define import Input, Network, define
-from netdef.errors import BuildError
+from netdef.errors import BuildError, NetdefWarning
 from netdef.nn.module import Module
 from netdef.weights.io import atomic_write
 
@@ -145,7 +146,7 @@ def _precision_support(network: Network, options: dict) -> list[str]:
             "weights_only=True for TensorRT-RTX, or full TensorRT for INT8 activations"
         )
     for note in notes:
-        print(f"[netdef] note: {note}")
+        warnings.warn(note, NetdefWarning, stacklevel=3)
     return notes
 
 

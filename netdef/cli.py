@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -147,21 +148,25 @@ def cmd_build(args) -> None:
     network = netdef.define(
         model, inputs, precision=args.precision, overrides=_overrides(args), quantization=quantization
     )
-    built = netdef.build(
-        network,
-        workspace=args.workspace,
-        output=args.output,
-        compute_capabilities=tuple(args.compute_capability or ()),
-        refit=args.refit,
-        cache=args.cache,
-        force=args.force,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", netdef.NetdefWarning)
+        built = netdef.build(
+            network,
+            workspace=args.workspace,
+            output=args.output,
+            compute_capabilities=tuple(args.compute_capability or ()),
+            refit=args.refit,
+            cache=args.cache,
+            force=args.force,
+        )
     meta = built.metadata
     how = "from the engine cache" if built.cached else f"in {meta['build_seconds']} s"
     print(
         f"built {args.output} {how}: {meta['engine_bytes'] / 1e6:.2f} MB, {meta['precision']}, "
         f"{meta['backend']} {meta['backend_version']}"
     )
+    for w in caught:
+        print(f"note: {w.message}")
     print("note: the engine runs only with this TensorRT backend and version, on the GPUs it was built for")
 
 

@@ -32,3 +32,7 @@ class EngineError(NetdefError, RuntimeError):
 
 class InterpreterError(NetdefError, RuntimeError):
     """The reference interpreter cannot evaluate a layer (unsupported type or attribute)."""
+
+
+class NetdefWarning(UserWarning):
+    """Something the target runs differently than asked (e.g. INT8 activations on TensorRT-RTX)."""
