@@ -45,7 +45,9 @@ def _img(n: int, size: int, channels: int = 3) -> dict:
     return {"x": ((n, channels, size, size), "float32")}
 
 
-_CLASSIC_TOL = {"fp32_tol": 1e-5, "fp16_tol": 1e-2}
+#: what every zoo model is held to: the largest errors seen are ~1.6e-6 (fp32) and ~2e-3 (fp16) of the output's
+#: largest magnitude, so these leave a 5-10x margin while a wrong attribute misses by far more
+_TOL = {"fp32_tol": 1e-5, "fp16_tol": 1e-2}
 
 ZOO: dict[str, ZooEntry] = {
     "lenet": ZooEntry("lenet", "LeNet", test_inputs=_img(2, 32, 1), full_inputs=_img(1, 32, 1)),
@@ -54,61 +56,50 @@ ZOO: dict[str, ZooEntry] = {
     # Tolerances: each is observed within 1.6e-6 (fp32) and 1.2e-3 (fp16) of max|torch| with the test's
     # seeds, so 1e-5 and 1e-2 leave a 6-8x margin; a wrong layer attribute misses by far more.
     # 64x64 still runs every stage of a resnet (layer4 sees 2x2).
-    "resnet18": ZooEntry("resnet", "resnet18", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
-    "resnet34": ZooEntry("resnet", "resnet34", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
-    "resnet50": ZooEntry("resnet", "resnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
-    "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
+    "resnet18": ZooEntry("resnet", "resnet18", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    "resnet34": ZooEntry("resnet", "resnet34", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    "resnet50": ZooEntry("resnet", "resnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: features end at 2x2, so the 7x7 adaptive pool replicates them (the gather path)
-    "vgg16_bn": ZooEntry("vgg", "vgg16_bn", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
+    "vgg16_bn": ZooEntry("vgg", "vgg16_bn", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 160x160: features end at 4x4, so the 6x6 adaptive pool averages overlapping windows
-    "alexnet": ZooEntry("alexnet", "alexnet", test_inputs=_img(1, 160), full_inputs=_img(1, 224), **_CLASSIC_TOL),
+    "alexnet": ZooEntry("alexnet", "alexnet", test_inputs=_img(1, 160), full_inputs=_img(1, 224), **_TOL),
     # 64x64: three ceil-mode pools (31 -> 15 -> 7 -> 3)
-    "squeezenet1_1": ZooEntry(
-        "squeezenet", "squeezenet1_1", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL
-    ),
+    "squeezenet1_1": ZooEntry("squeezenet", "squeezenet1_1", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: every dense block and transition runs (block4 at 2x2)
-    "densenet121": ZooEntry(
-        "densenet", "densenet121", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL
-    ),
+    "densenet121": ZooEntry("densenet", "densenet121", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: ceil-mode pools 32 -> 16 -> 8 -> 4 -> 2; the aux classifiers hold checkpoint weights, emit nothing
-    "googlenet": ZooEntry("googlenet", "googlenet", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
+    "googlenet": ZooEntry("googlenet", "googlenet", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: stem and four stride-2 stages (2x2 at the end); squeeze-excitation and grouped convs
-    "regnet_y_400mf": ZooEntry(
-        "regnet", "regnet_y_400mf", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL
-    ),
+    "regnet_y_400mf": ZooEntry("regnet", "regnet_y_400mf", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
     # 64x64: five stride-2 stages end at 2x2
-    "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_CLASSIC_TOL),
+    "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # -- mobile/modern CNNs, transformers, detection and segmentation (torchvision / HF / ultralytics names) --
     # Tolerances: every one of these is observed within 1.1e-6 (fp32) and 2.1e-3 (fp16) of max|torch|, so
     # 1e-5 and 1e-2 leave a 5-10x margin; a wrong layer attribute misses by far more.
     # 64x64: the stride-2 stages end at 2x2 (a 1x1 map would hide depthwise padding errors)
-    "mobilenet_v2": ZooEntry(
-        "mobilenetv2", "mobilenet_v2", test_inputs=_img(1, 64), full_inputs=_img(1, 224), fp32_tol=1e-5, fp16_tol=1e-2
-    ),
+    "mobilenet_v2": ZooEntry("mobilenetv2", "mobilenet_v2", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "mobilenet_v3_large": ZooEntry(
         "mobilenetv3",
         "mobilenet_v3_large",
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     "shufflenet_v2_x1_0": ZooEntry(
         "shufflenetv2",
         "shufflenet_v2_x1_0",
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     "efficientnet_b0": ZooEntry(
         "efficientnet",
         "efficientnet_b0",
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     # layer_scale: torchvision initializes it to 1e-6, which would hide every block's branch from the check;
     # pretrained checkpoints overwrite it anyway. 64x64: the last stage runs at 2x2.
@@ -118,8 +109,7 @@ ZOO: dict[str, ZooEntry] = {
         {"layer_scale": 0.5},
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     # a tiny ViT (vit_b_16's names and structure; models.vision_transformer.vit_b_16 is the full one)
     "vit": ZooEntry(
@@ -136,8 +126,7 @@ ZOO: dict[str, ZooEntry] = {
         },
         test_inputs=_img(2, 32),
         full_inputs=_img(1, 32),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     # a tiny BERT (HF BertModel names); the random attention_mask has no all-padding row
     "bert": ZooEntry(
@@ -154,8 +143,7 @@ ZOO: dict[str, ZooEntry] = {
         test_inputs={n: ((2, 8), "int64") for n in ("input_ids", "attention_mask", "token_type_ids")},
         full_inputs={n: ((1, 32), "int64") for n in ("input_ids", "attention_mask", "token_type_ids")},
         vocab={"input_ids": 100, "attention_mask": 2, "token_type_ids": 2},
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     # 20x24: odd sizes on the way down (5, 3), so the decoder pads before concatenating
     "unet": ZooEntry(
@@ -163,8 +151,7 @@ ZOO: dict[str, ZooEntry] = {
         "UNet",
         test_inputs={"x": ((1, 3, 20, 24), "float32")},
         full_inputs=_img(1, 512),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     "unet_bilinear": ZooEntry(
         "unet",
@@ -172,13 +159,10 @@ ZOO: dict[str, ZooEntry] = {
         {"bilinear": True},
         test_inputs={"x": ((1, 3, 20, 24), "float32")},
         full_inputs=_img(1, 512),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
     # 64x64: three raw head maps at 8x8, 4x4, 2x2
-    "yolov5n": ZooEntry(
-        "yolov5", "yolov5n", test_inputs=_img(1, 64), full_inputs=_img(1, 640), fp32_tol=1e-5, fp16_tol=1e-2
-    ),
+    "yolov5n": ZooEntry("yolov5", "yolov5n", test_inputs=_img(1, 64), full_inputs=_img(1, 640), **_TOL),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",
@@ -186,8 +170,7 @@ ZOO: dict[str, ZooEntry] = {
         {"aux_loss": True},
         test_inputs={"x": ((1, 3, 97, 120), "float32")},
         full_inputs=_img(1, 520),
-        fp32_tol=1e-5,
-        fp16_tol=1e-2,
+        **_TOL,
     ),
 }
 

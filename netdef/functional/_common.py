@@ -90,6 +90,27 @@ def unsqueeze_to(ctx: EmitContext, t: Tensor, ndim: int, op: str) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
+def ntuple(value, n: int, what: str, ctx: EmitContext, op: str) -> tuple[int, ...]:
+    """An int or ``n`` ints (kernel_size, stride, padding...) as a tuple of ``n`` ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ctx.error(op, f"{what} must be an int or {n} ints, got {value}")
+    return value
+
+
+def placeholder_reshape(ctx: EmitContext, t: Tensor, dims: tuple[int, ...], op: str) -> Tensor:
+    """A shuffle to ``dims`` where 0 copies the input's dim (so dynamic dims stay dynamic)."""
+
+    def make(net):
+        layer = net.add_shuffle(t.itensor)
+        layer.reshape_dims = dims
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
 def static_reshape(ctx: EmitContext, t: Tensor, shape: tuple[int, ...], op: str) -> Tensor:
     """A shuffle layer reshaping ``t`` to ``shape`` (0 means zero, not 'copy', as in torch)."""
 

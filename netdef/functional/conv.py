@@ -8,35 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import BACKEND, trt
-from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
 from netdef.quantization.emit import quantize_activation, quantize_weight
 from netdef.tensor import Tensor
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 _KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
-
-
-def _ntuple(value, n: int, what: str, ctx, op: str) -> tuple[int, ...]:
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    value = tuple(int(v) for v in value)
-    if len(value) != n:
-        raise ctx.error(op, f"{what} must be an int or {n} ints, got {value}")
-    return value
-
-
-_pair = _ntuple  # pooling imports it under this name
-
-
-def placeholder_reshape(ctx, t: Tensor, dims: tuple[int, ...], op: str) -> Tensor:
-    """A shuffle to ``dims`` where 0 copies the input's dim (so dynamic dims stay dynamic)."""
-
-    def make(net):
-        layer = net.add_shuffle(t.itensor)
-        layer.reshape_dims = dims
-        return layer
-
-    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
 def _check_common(op: str, input: Tensor, weight: np.ndarray, n: int, what: str):
@@ -67,8 +44,8 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         )
     if bias is not None and np.asarray(bias).shape != (out_channels,):
         raise ctx.error(op, f"bias must have shape ({out_channels},), got {np.asarray(bias).shape}")
-    stride = _ntuple(stride, n, "stride", ctx, op)
-    dilation = _ntuple(dilation, n, "dilation", ctx, op)
+    stride = ntuple(stride, n, "stride", ctx, op)
+    dilation = ntuple(dilation, n, "dilation", ctx, op)
     pre, post = _conv_padding(padding, kernel, dilation, stride, ctx, op)
     x = input
     if n == 1:  # (N, C, L) -> (N, C, L, 1) and a (k, 1) kernel
@@ -134,7 +111,7 @@ def _conv_padding(padding, kernel, dilation, stride, ctx, op) -> tuple[tuple[int
         return pre, tuple(t - p for t, p in zip(total, pre))
     if isinstance(padding, str):
         raise ctx.error(op, f"padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-    pad = _ntuple(padding, n, "padding", ctx, op)
+    pad = ntuple(padding, n, "padding", ctx, op)
     if any(p < 0 for p in pad):
         raise ctx.error(op, f"padding {pad} must not be negative")
     return pad, pad
@@ -157,10 +134,10 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
         raise ctx.error(op, f"bias must have shape ({out_channels},), got {np.asarray(bias).shape}")
     if isinstance(padding, str):
         raise ctx.error(op, f"padding must be an int or a tuple for a transposed convolution, got {padding!r}")
-    stride = _ntuple(stride, n, "stride", ctx, op)
-    dilation = _ntuple(dilation, n, "dilation", ctx, op)
-    pad = _ntuple(padding, n, "padding", ctx, op)
-    extra = _ntuple(output_padding, n, "output_padding", ctx, op)
+    stride = ntuple(stride, n, "stride", ctx, op)
+    dilation = ntuple(dilation, n, "dilation", ctx, op)
+    pad = ntuple(padding, n, "padding", ctx, op)
+    extra = ntuple(output_padding, n, "output_padding", ctx, op)
     if any(p < 0 for p in pad) or any(e < 0 for e in extra):
         raise ctx.error(op, f"padding {pad} and output_padding {extra} must not be negative")
     if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import trt
-from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional._common import is_float, placeholder_reshape, require_tensor, wrap
 from netdef.tensor import Tensor
 
 
@@ -140,8 +140,6 @@ def group_norm(
         raise ctx.error(op, f"num_groups={num_groups} must divide the {c} channels of input {input.shape}")
     x = input
     if input.ndim == 2:  # TensorRT needs a dim after C to reduce over: (N, C) -> (N, C, 1)
-        from netdef.functional.conv import placeholder_reshape
-
         x = placeholder_reshape(ctx, input, (0, 0, 1), op + "_unsqueeze")
     view = (1, c) + (1,) * (x.ndim - 2)
     w = _affine(op, ctx, weight, (c,), "weight", view)
@@ -152,8 +150,6 @@ def group_norm(
     first = 1 if num_groups == 1 else 2
     out = _normalize(ctx, op, x, sum(1 << a for a in range(first, x.ndim)), w, b, eps, groups=num_groups)
     if input.ndim == 2:
-        from netdef.functional.conv import placeholder_reshape
-
         out = placeholder_reshape(ctx, out, (0, 0), op + "_squeeze")
     return out
 

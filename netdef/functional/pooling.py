@@ -11,8 +11,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.context import EmitContext
-from netdef.functional._common import constant, is_float, require_tensor, wrap
-from netdef.functional.conv import _pair, placeholder_reshape
+from netdef.functional._common import constant, is_float, ntuple, placeholder_reshape, require_tensor, wrap
 from netdef.tensor import Tensor
 
 
@@ -30,9 +29,9 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     ctx = input.ctx
     if input.ndim != 4 or not is_float(input):
         raise ctx.error(op, f"expected a float (N, C, H, W) input, got {input.dtype.name} {input.shape}")
-    k = _pair(kernel_size, 2, "kernel_size", ctx, op)
-    s = k if stride is None or stride == () else _pair(stride, 2, "stride", ctx, op)
-    p = _pair(padding, 2, "padding", ctx, op)
+    k = ntuple(kernel_size, 2, "kernel_size", ctx, op)
+    s = k if stride is None or stride == () else ntuple(stride, 2, "stride", ctx, op)
+    p = ntuple(padding, 2, "padding", ctx, op)
     if any(2 * pi > ki for pi, ki in zip(p, k)):
         raise ctx.error(op, f"padding {p} must be at most half of kernel_size {k} (as in torch)")
     pre, post = p, p
@@ -78,9 +77,9 @@ def _pool1d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     ctx = input.ctx
     if input.ndim != 3 or not is_float(input):
         raise ctx.error(op, f"expected a float (N, C, L) input, got {input.dtype.name} {input.shape}")
-    k = _pair(kernel_size, 1, "kernel_size", ctx, op)
-    s = k if stride is None or stride == () else _pair(stride, 1, "stride", ctx, op)
-    p = _pair(padding, 1, "padding", ctx, op)
+    k = ntuple(kernel_size, 1, "kernel_size", ctx, op)
+    s = k if stride is None or stride == () else ntuple(stride, 1, "stride", ctx, op)
+    p = ntuple(padding, 1, "padding", ctx, op)
     x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
     out = _pool2d(op, x, kind, (*k, 1), (*s, 1), (*p, 0), ceil_mode, count_include_pad)
     return placeholder_reshape(ctx, out, (0, 0, 0), op + "_squeeze")

@@ -7,7 +7,15 @@ import math
 from collections.abc import Sequence
 
 from netdef._trt import trt
-from netdef.functional._common import context_of, norm_dim, require_tensor, static_reshape, wrap
+from netdef.functional._common import (
+    context_of,
+    norm_dim,
+    placeholder_reshape,
+    require_tensor,
+    static_reshape,
+    unsqueeze_to,
+    wrap,
+)
 from netdef.tensor import Tensor
 
 
@@ -62,12 +70,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if dims.count(-1) > 1:
         raise ctx.error("flatten", f"cannot flatten shape {shape}: more than one dynamic dim would merge")
 
-    def make(net):
-        layer = net.add_shuffle(input.itensor)
-        layer.reshape_dims = dims  # zero_is_placeholder stays True: 0 copies the input dim
-        return layer
-
-    return wrap(ctx.add_layer("flatten", make).get_output(0), ctx)
+    return placeholder_reshape(ctx, input, dims, "flatten")  # 0 copies the input dim
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -193,7 +196,6 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
     New leading dims may be added. A dynamic dim must be kept with -1.
     """
-    from netdef.functional._common import unsqueeze_to
     from netdef.functional.indexing import emit_slice, int_vector, shape_of
 
     op = "expand"
@@ -249,7 +251,6 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     """``input.expand(other.size())``; ``other`` may have dynamic dims."""
-    from netdef.functional._common import unsqueeze_to
     from netdef.functional.indexing import emit_slice, int_vector, shape_of
 
     op = "expand_as"
@@ -288,7 +289,6 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
 
 def repeat(input: Tensor, *sizes) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); needs static dims."""
-    from netdef.functional._common import unsqueeze_to
     from netdef.functional.indexing import emit_slice
 
     op = "repeat"

@@ -141,6 +141,19 @@ class Event:
         raise NotImplementedError
 
 
+class QueryEvent(Event):
+    """An Event over a library event with ``query()`` and ``synchronize()`` (torch's and pycuda's)."""
+
+    def __init__(self, event) -> None:
+        self.event = event
+
+    def done(self) -> bool:
+        return self.event.query()
+
+    def synchronize(self) -> None:
+        self.event.synchronize()
+
+
 class Provider:
     """The interface every buffer provider implements (addresses are plain ints, host buffers numpy uint8)."""
 

@@ -8,21 +8,10 @@ from collections.abc import Iterator
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.buffers import INSTALL, Event, Provider
+from netdef.runtime.buffers import INSTALL, Provider, QueryEvent
 
 #: CU_STREAM_NON_BLOCKING: no implicit ordering with the legacy default stream (torch's default stream)
 _NON_BLOCKING = 1
-
-
-class _PycudaEvent(Event):
-    def __init__(self, event) -> None:
-        self.event = event
-
-    def done(self) -> bool:
-        return self.event.query()
-
-    def synchronize(self) -> None:
-        self.event.synchronize()
 
 
 class PycudaBuffers(Provider):
@@ -73,10 +62,10 @@ class PycudaBuffers(Provider):
     def d2d(self, dst: int, src: int, size: int) -> None:
         self._cuda.memcpy_dtod_async(dst, src, size, self.stream)
 
-    def record(self) -> Event:
+    def record(self) -> QueryEvent:
         event = self._cuda.Event()
         event.record(self.stream)
-        return _PycudaEvent(event)
+        return QueryEvent(event)
 
     def synchronize(self) -> None:
         self.stream.synchronize()

@@ -5,18 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.buffers import INSTALL, Event, Provider, provider_problem, torch_dtype
-
-
-class _TorchEvent(Event):
-    def __init__(self, event) -> None:
-        self.event = event
-
-    def done(self) -> bool:
-        return self.event.query()
-
-    def synchronize(self) -> None:
-        self.event.synchronize()
+from netdef.runtime.buffers import INSTALL, Provider, QueryEvent, provider_problem, torch_dtype
 
 
 class TorchBuffers(Provider):
@@ -64,10 +53,10 @@ class TorchBuffers(Provider):
         with self._torch.cuda.stream(self.stream):
             self._view(dst, size).copy_(self._view(src, size), non_blocking=True)
 
-    def record(self) -> Event:
+    def record(self) -> QueryEvent:
         event = self._torch.cuda.Event()
         event.record(self.stream)
-        return _TorchEvent(event)
+        return QueryEvent(event)
 
     def synchronize(self) -> None:
         self.stream.synchronize()
