@@ -13,7 +13,9 @@ import torch
 
 from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
+from netdef.reference import loop
 from netdef.reference._registry import HANDLERS, NAMED_WEIGHTS, torch_dtype
+from netdef.reference.loop import LoopPlan
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
 Observer = Callable[[object, list], None]
@@ -75,11 +77,11 @@ _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class _Plan:
     #: each layer's input tensor names
     names: list[list[str | None]]
-    #: layer indices, producers first
-    order: list[int]
+    #: layer indices and whole loops (netdef.reference.loop.LoopPlan), producers first
+    order: list[int | LoopPlan]
     #: per index: the layer (cast to its I*Layer class), its handler, its output names and torch dtypes
     steps: dict[int, tuple[object, str, Callable, list[str], list[torch.dtype]]]
-    #: the network's marked outputs, and when each other tensor is last read (to free it after that layer)
+    #: the network's marked outputs, and when each other tensor is last read (to free it after that step)
     outputs: list[str]
     last_use: dict[str, int]
 
@@ -97,7 +99,7 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
                 "not support yet; the network was not run"
             )
     names = _input_names(net)
-    order = _topological_order(net, names)
+    order = _topological_order(net, loop.acyclic(net, names))
     steps = {}
     for index in order:
         layer = net.get_layer(index)
@@ -106,6 +108,8 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
         layer.__class__ = cls
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
         steps[index] = (layer, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+    if any(steps[i][1] in loop.BOUNDARY for i in order):
+        order = loop.plan_loops({i: steps[i][0] for i in order}, names, order)[0]
     outputs = [net.get_output(i).name for i in range(net.num_outputs)]
     plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)))
     if cached:
@@ -116,30 +120,42 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    names, order = plan.names, plan.order
+    names, order, steps = plan.names, plan.order, plan.steps
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+
+    def run_layer(index: int) -> None:
+        layer, kind, handler, out_names, out_dtypes = steps[index]
+        inputs = []
+        for name in names[index]:
+            if name is None:
+                inputs.append(None)
+                continue
+            v = values[name]
+            inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        for name, dtype, r in zip(out_names, out_dtypes, results):
+            values[name] = r.to(dtype)
+        if observe is not None:
+            observe(layer, [values[name] for name in out_names])
+
+    def boundary(index: int) -> tuple[object, torch.dtype]:
+        return steps[index][0], steps[index][4][0] if steps[index][4] else None
+
     with torch.inference_mode():
-        for index in order:
-            layer, kind, handler, out_names, out_dtypes = plan.steps[index]
-            inputs = []
-            for name in names[index]:
-                if name is None:
-                    inputs.append(None)
-                    continue
-                v = values[name]
-                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
-            try:
-                results = handler(layer, inputs)
-            except InterpreterError:
-                raise
-            except Exception as exc:
-                raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
-            for name, dtype, r in zip(out_names, out_dtypes, results):
-                values[name] = r.to(dtype)
-            if observe is not None:
-                observe(layer, [values[name] for name in out_names])
-            for name in names[index]:
-                if name is not None and last_use.get(name) == index:
+        for position, step in enumerate(order):
+            if isinstance(step, int):
+                run_layer(step)
+                read = names[step]
+            else:
+                loop.run_loop(step, values, run_layer, boundary, observe)
+                read = step.reads
+            for name in read:
+                if name is not None and last_use.get(name) == position:
                     values.pop(name, None)
     try:
         return {name: _to_numpy(values[name]) for name in wanted}
@@ -228,10 +244,11 @@ def _topological_order(net: trt.INetworkDefinition, names: list[list[str | None]
     return order
 
 
-def _last_uses(order: list[int], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+def _last_uses(order: list[int | LoopPlan], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+    """Tensor name -> position in ``order`` of the last step that reads it (tensors in ``keep`` never)."""
     last: dict[str, int] = {}
-    for index in order:
-        for name in names[index]:
+    for position, step in enumerate(order):
+        for name in names[step] if isinstance(step, int) else step.reads:
             if name is not None and name not in keep:
-                last[name] = index
+                last[name] = position
     return last
