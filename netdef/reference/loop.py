@@ -234,8 +234,8 @@ def _split_head(layers, names, body: list[int], condition: str | None) -> tuple[
 
 
 def _scalar(value: torch.Tensor, what: str, plan: LoopPlan) -> int:
-    if value.numel() != 1:
-        raise InterpreterError(f"loop {plan.name!r}: the {what} must be a scalar, got shape {tuple(value.shape)}")
+    if value.dim() != 0:  # as TensorRT's builder checks
+        raise InterpreterError(f"loop {plan.name!r}: the {what} must be 0-D, got shape {tuple(value.shape)}")
     return int(value.reshape(-1)[0])
 
 
@@ -283,7 +283,7 @@ def run_loop(
         for i in plan.head:
             run_layer(i)
         if plan.condition is not None:
-            if not bool(values[plan.condition].reshape(-1)[0]):
+            if not bool(_scalar(values[plan.condition], "WHILE trip limit", plan)):
                 break
             if invariant_condition and trips is None:
                 raise InterpreterError(
