@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netdef.errors import NetdefError
+from netdef.errors import NetdefError, NetdefWarning
 
 MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
 
@@ -331,6 +331,25 @@ def cmd_parity(args) -> None:
         raise NetdefError(report.summary())
 
 
+def cmd_triton(args) -> None:
+    from netdef.triton import write_model_repository
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NetdefWarning)
+        model_dir = write_model_repository(
+            args.engine,
+            args.repository,
+            args.name,
+            max_batch_size=args.max_batch_size,
+            dynamic_batching=args.dynamic_batching,
+            instances=args.instances,
+            backend=args.backend,
+        )
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / '1' / 'model.plan'}")
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument(
@@ -454,6 +473,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")
+    p.add_argument("engine", help="a netdef engine (its .json metadata beside it)")
+    p.add_argument("--repository", required=True, help="the model repository folder (created if missing)")
+    p.add_argument("--name", required=True, help="the model's name in the repository")
+    p.add_argument("--max-batch-size", type=int, default=0, help="Triton batching along a dynamic first dim (0: off)")
+    p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
+    p.add_argument("--instances", type=int, default=1, help="model instances per GPU")
+    p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
+    p.set_defaults(func=cmd_triton)
     return root
 
 
