@@ -331,6 +331,15 @@ def cmd_parity(args) -> None:
         raise NetdefError(report.summary())
 
 
+def cmd_graph(args) -> None:
+    import netdef
+
+    model, inputs = _model_and_inputs(args)
+    network = netdef.define(model, inputs, precision=args.precision)
+    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights)
+    print(f"wrote {path} ({network.network.num_layers} layers)")
+
+
 def cmd_triton(args) -> None:
     from netdef.triton import write_model_repository
 
@@ -473,6 +482,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser(
+        "graph", help="draw a model's network: module tree, layer types, shapes, weights (html/svg/onnx)"
+    )
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
+    p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
+    p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")
     p.add_argument("engine", help="a netdef engine (its .json metadata beside it)")
