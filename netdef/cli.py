@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -390,6 +391,7 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    root.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they show only on a terminal)")
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -505,9 +507,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from netdef.progress import silenced
+
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        with silenced() if args.quiet else contextlib.nullcontext():
+            args.func(args)
     except NetdefError as exc:
         print(f"netdef {args.command}: error: {exc}", file=sys.stderr)
         return 1
