@@ -7,9 +7,11 @@ import numpy as np
 from netdef._trt import dtype_from_name, trt
 from netdef.context import current
 from netdef.functional._common import constant as _constant
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", torch="torch.as_tensor")
 def as_tensor(data, dtype: str | trt.DataType | None = None) -> Tensor:
     """A constant layer holding ``data`` (a bound ``nn.Parameter``, a numpy array or a number).
 

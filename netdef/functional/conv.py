@@ -9,6 +9,7 @@ import numpy as np
 
 from netdef._trt import BACKEND, trt
 from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.quantization.emit import quantize_activation, quantize_weight
 from netdef.tensor import Tensor
 
@@ -77,6 +78,12 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     return out
 
 
+@register_op(
+    "IConvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv1d",
+    limits="padding='same' only with stride 1 (as torch)",
+)
 def conv1d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -84,6 +91,9 @@ def conv1d(
     return _conv("conv", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv2d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv2d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -91,6 +101,9 @@ def conv2d(
     return _conv("conv", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv3d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv3d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -200,6 +213,12 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
     return out
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv_transpose1d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose1d(
     input: Tensor,
     weight: np.ndarray,
@@ -214,6 +233,13 @@ def conv_transpose1d(
     return _conv_transpose("conv_transpose", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IScaleLayer",
+    "ISliceLayer",
+    torch="torch.nn.functional.conv_transpose2d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose2d(
     input: Tensor,
     weight: np.ndarray,
@@ -228,6 +254,11 @@ def conv_transpose2d(
     return _conv_transpose("conv_transpose", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    torch="torch.nn.functional.conv_transpose3d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose3d(
     input: Tensor,
     weight: np.ndarray,

@@ -6,10 +6,12 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import constant, is_float, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.quantization.emit import quantize_activation, quantize_weight
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IMatrixMultiplyLayer", torch="torch.nn.functional.linear")
 def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dim; ``weight`` is (out_features, in_features)."""
     op = "linear"
