@@ -10,7 +10,6 @@ import numpy as np
 from netdef._trt import BACKEND, trt
 from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
 from netdef.functional.registry import register_op
-from netdef.quantization.emit import quantize_activation, quantize_weight
 from netdef.tensor import Tensor
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -53,8 +52,8 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
         weight, kernel = weight[..., None], (*kernel, 1)
         stride, dilation, pre, post = (*stride, 1), (*dilation, 1), (*pre, 0), (*post, 0)
-    x = quantize_activation(ctx, x, op)
-    kernel_t = quantize_weight(ctx, weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
+    x = ctx.quantize_activation(x, op)
+    kernel_t = ctx.quantize_weight(weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
     kernel_w = ctx.weights(weight, input.dtype, "kernel") if kernel_t is None else trt.Weights(input.dtype)
     bias_w = ctx.weights(bias, input.dtype, "bias") if bias is not None else trt.Weights(input.dtype)
 
