@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import trt
-from netdef.functional._common import context_of, require_tensor, static_reshape, wrap
+from netdef.functional._common import context_of, norm_dim, require_tensor, static_reshape, wrap
+from netdef.functional.indexing import emit_slice, shape_of
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _OUTPUTS = {
@@ -29,11 +31,15 @@ _OUTPUTS = {
 }
 
 
+@register_op(
+    "IShapeLayer",
+    "ISliceLayer",
+    "IShuffleLayer",
+    torch="torch.Tensor.size",
+    limits="an int when the dim is static, else a 0-D int64 shape tensor (a loop's trip count)",
+)
 def dim_size(input: Tensor, dim: int) -> int | Tensor:
     """The size of ``input``'s dim ``dim``: an int when static, else a 0-D int64 shape tensor."""
-    from netdef.functional._common import norm_dim
-    from netdef.functional.indexing import emit_slice, shape_of
-
     input = require_tensor("dim_size", input)
     axis = norm_dim(input.ctx, "dim_size", dim, input.ndim)
     if input.shape[axis] >= 0:
@@ -115,8 +121,6 @@ class Loop:
         """IIteratorLayer: slice ``i`` of ``input`` along ``axis`` in iteration ``i`` (the last first with
         ``reverse``); the slice has ``input``'s shape without ``axis``."""
         input = require_tensor(self._op, input)
-        from netdef.functional._common import norm_dim
-
         axis = norm_dim(self.ctx, self._op, axis, input.ndim)
         layer = self.ctx.add_layer(
             self._op + "_iterator", lambda net: self.loop.add_iterator(input.itensor, axis, bool(reverse))

@@ -17,10 +17,11 @@ import numpy as np
 
 from netdef.functional._common import constant, is_float, require_tensor
 from netdef.functional.activation import relu, sigmoid, tanh
-from netdef.functional.indexing import emit_slice, shape_of
+from netdef.functional.indexing import emit_slice, int_vector, shape_of
 from netdef.functional.linear import linear
 from netdef.functional.loop import Loop, dim_size
-from netdef.functional.shape import cat, split, stack, transpose, unsqueeze
+from netdef.functional.registry import register_op
+from netdef.functional.shape import cat, split, squeeze, stack, transpose, unsqueeze
 from netdef.tensor import Tensor
 
 #: gates per mode, in torch's weight order (LSTM: i, f, g, o; GRU: r, z, n)
@@ -28,6 +29,23 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 #: per layer and direction (layer-major, forward first): (weight_ih, weight_hh, bias_ih or None, bias_hh or None)
 Weights = Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]
+
+
+_LAYERS = (
+    "IConstantLayer",
+    "IMatrixMultiplyLayer",
+    "IElementWiseLayer",
+    "IActivationLayer",
+    "ISliceLayer",
+    "IShuffleLayer",
+    "IConcatenationLayer",
+    "IShapeLayer",
+    "ITripLimitLayer",
+    "IIteratorLayer",
+    "IRecurrenceLayer",
+    "ILoopOutputLayer",
+)
+_LIMITS = "inference only (dropout ignored); LSTM's proj_size is not supported"
 
 
 def _zeros(like: Tensor, hidden: int, op: str) -> Tensor:
@@ -38,8 +56,6 @@ def _zeros(like: Tensor, hidden: int, op: str) -> Tensor:
         return constant(ctx, np.zeros((batch, hidden)), like.dtype, op)
     zero = constant(ctx, np.zeros((1, hidden)), like.dtype, op)
     size = emit_slice(shape_of(like, op + "_shape"), [1], [1], [1], op + "_batch")
-    from netdef.functional.indexing import int_vector
-
     size = cat([size, int_vector(ctx, [hidden], op + "_hidden")], 0)
     return emit_slice(zero, [0, 0], size, [0, 1], op + "_expand")  # stride 0 repeats the row
 
@@ -152,8 +168,6 @@ def _unbatched(mode, input, hx, cx, weights, hidden_size, num_layers, bidirectio
     """``recurrent`` for an input of rank 2 (L, H_in) and states of rank 2: a batch of one, removed after."""
     one = [None if t is None else unsqueeze(t, 1) for t in (hx, cx)]
     out, h, c = recurrent(mode, unsqueeze(input, 1), *one, weights, hidden_size, num_layers, bidirectional, False)
-    from netdef.functional.shape import squeeze
-
     return squeeze(out, 1), squeeze(h, 1), (None if c is None else squeeze(c, 1))
 
 
@@ -164,6 +178,7 @@ def _dispatch(mode, input, hx, cx, weights, hidden_size, num_layers, bidirection
     return recurrent(mode, input, hx, cx, weights, hidden_size, num_layers, bidirectional, batch_first)
 
 
+@register_op(*_LAYERS, torch="torch.nn.LSTM", limits=_LIMITS)
 def lstm(
     input: Tensor,
     hx: tuple[Tensor, Tensor] | None,
@@ -179,6 +194,7 @@ def lstm(
     return out, (h, c)
 
 
+@register_op(*_LAYERS, torch="torch.nn.GRU", limits=_LIMITS)
 def gru(
     input: Tensor,
     hx: Tensor | None,
@@ -193,6 +209,7 @@ def gru(
     return out, h
 
 
+@register_op(*_LAYERS, torch="torch.nn.RNN", limits=_LIMITS)
 def rnn(
     input: Tensor,
     hx: Tensor | None,
