@@ -15,6 +15,7 @@ from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
 from netdef.reference import loop
 from netdef.reference._registry import HANDLERS, NAMED_WEIGHTS, torch_dtype
+from netdef.reference.conditional import plan_branches
 from netdef.reference.loop import LoopPlan
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
@@ -84,6 +85,8 @@ class _Plan:
     #: the network's marked outputs, and when each other tensor is last read (to free it after that step)
     outputs: list[str]
     last_use: dict[str, int]
+    #: layers of if-conditional branches -> the (condition tensor, branch) pairs they run under
+    branches: dict[int, list[tuple[str, bool]]]
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -99,19 +102,29 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
                 "not support yet; the network was not run"
             )
     names = _input_names(net)
-    order = _topological_order(net, loop.acyclic(net, names))
+    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
+    layers, kinds = {}, {}
+    for index in range(net.num_layers):
+        layer = net.get_layer(index)
+        kinds[index] = layer.type.name  # before the cast: IActivationLayer's `type` is its activation
+        layer.__class__ = HANDLERS[kinds[index]][0]
+        layers[index] = layer
+    branches = plan_branches(layers, kinds, names, set(outputs))
+    # order without loops' back edges, and with each branch layer after the condition that guards it
+    ordering = loop.acyclic(net, names)
+    if branches:
+        ordering = list(ordering)
+        for index, guards in branches.items():
+            ordering[index] = ordering[index] + [c for c, _ in guards]
+    order = _topological_order(net, ordering)
     steps = {}
     for index in order:
-        layer = net.get_layer(index)
-        kind = layer.type.name
-        cls, handler = HANDLERS[kind]
-        layer.__class__ = cls
+        layer, kind = layers[index], kinds[index]
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        steps[index] = (layer, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+        steps[index] = (layer, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     if any(steps[i][1] in loop.BOUNDARY for i in order):
-        order = loop.plan_loops({i: steps[i][0] for i in order}, names, order)[0]
-    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
-    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)))
+        order = loop.plan_loops(layers, kinds, names, order)[0]
+    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
         _PLANS[net] = plan
     return plan
@@ -120,17 +133,22 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    names, order, steps = plan.names, plan.order, plan.steps
+    names, order, steps, branches = plan.names, plan.order, plan.steps, plan.branches
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
 
     def run_layer(index: int) -> None:
         layer, kind, handler, out_names, out_dtypes = steps[index]
+        guards = branches.get(index)
+        if guards is not None and not all(_selects(values.get(c), branch) for c, branch in guards):
+            for name in out_names:
+                values[name] = None  # in a branch the condition did not take: not run, as in TensorRT
+            return
         inputs = []
         for name in names[index]:
-            if name is None:
+            v = None if name is None else values[name]
+            if v is None:  # an unset optional input, or a conditional output's untaken branch
                 inputs.append(None)
                 continue
-            v = values[name]
             inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
         try:
             results = handler(layer, inputs)
@@ -157,10 +175,19 @@ def _run(net, values, outputs, observe, plan: _Plan):
             for name in read:
                 if name is not None and last_use.get(name) == position:
                     values.pop(name, None)
-    try:
-        return {name: _to_numpy(values[name]) for name in wanted}
-    except KeyError as exc:
-        raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+    missing = [name for name in wanted if values.get(name) is None]
+    if missing:
+        skipped = [name for name in missing if name in values]
+        raise InterpreterError(
+            f"no tensor named {missing[0]!r} was computed"
+            + (" (it lies in a branch of an if-conditional that the condition did not take)" if skipped else "")
+        )
+    return {name: _to_numpy(values[name]) for name in wanted}
+
+
+def _selects(condition: torch.Tensor | None, branch: bool) -> bool:
+    """Whether ``condition`` (None: not computed, itself in an untaken branch) takes ``branch``."""
+    return condition is not None and bool(condition.reshape(-1)[0]) == branch
 
 
 def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:

@@ -82,11 +82,12 @@ def acyclic(net, names: list[list[str | None]]) -> list[list[str | None]]:
 
 
 def plan_loops(
-    layers: dict[int, object], names: list[list[str | None]], order: list[int]
+    layers: dict[int, object], kinds: dict[int, str], names: list[list[str | None]], order: list[int]
 ) -> tuple[list, dict[int, LoopPlan]]:
     """The top-level steps (layer indices and LoopPlans, producers first) of a network with loops.
 
-    ``layers`` maps each layer index to the layer cast to its I*Layer class; ``order`` lists every index,
+    ``layers`` maps each layer index to the layer cast to its I*Layer class, ``kinds`` to its LayerType
+    name (read before the cast: IActivationLayer's ``type`` is its activation); ``order`` lists every index,
     producers first, without the back edges. Returns the steps and, by layer index, the loop each loop
     layer (boundary or body) belongs to.
     """
@@ -96,7 +97,7 @@ def plan_loops(
     loop_of_boundary: dict[int, int] = {}
     for i in order:
         layer = layers[i]
-        if layer.type.name in BOUNDARY:
+        if kinds[i] in BOUNDARY:
             handle = layer.loop
             if handle not in key_of:
                 key_of[handle] = len(loops)
@@ -119,7 +120,7 @@ def plan_loops(
 
     for i in order:
         layer = layers[i]
-        kind = layer.type.name
+        kind = kinds[i]
         outs = [layer.get_output(j).name for j in range(layer.num_outputs)]
         if kind not in BOUNDARY:
             k = outer_scope(i, names[i])
@@ -134,7 +135,7 @@ def plan_loops(
         plan.boundary.append(i)
         ins = names[i]
         outside = {"TRIP_LIMIT": ins[:1], "ITERATOR": ins[:1], "RECURRENCE": ins[:1], "LOOP_OUTPUT": ins[1:]}[kind]
-        if layer.type.name == "TRIP_LIMIT" and layer.kind.name == "WHILE":
+        if kind == "TRIP_LIMIT" and layer.kind.name == "WHILE":
             outside = []
         if outer_scope(i, outside) is not None:
             raise InterpreterError(

@@ -211,3 +211,51 @@ def test_if_conditional_picks_the_branch_its_condition_selects(in_loop):
     config = builder().create_builder_config()
     assert builder().build_serialized_network(network, config) is not None
     del keep
+
+
+def test_only_the_taken_branch_runs():
+    # y = (x viewed as 2x2, transposed, flattened) if len(x) == 4 else x - 1: the reshape fits only the true
+    # case, so running both branches on a 3-vector would fail; TensorRT (and the interpreter) run one
+    network = builder().create_network(NETWORK_FLAGS)
+    keep = [np.array(4, np.int64), np.ones((1,), np.float32)]
+    x = network.add_input("x", trt.float32, (-1,))
+    profile_free_length = network.add_shape(x).get_output(0)
+    length = network.add_shuffle(profile_free_length)
+    length.reshape_dims = ()
+    four = network.add_constant((), trt.Weights(keep[0])).get_output(0)
+    is_four = network.add_elementwise(length.get_output(0), four, trt.ElementWiseOperation.EQUAL).get_output(0)
+    conditional = network.add_if_conditional()
+    conditional.set_condition(is_four)
+    inside = conditional.add_input(x).get_output(0)
+    square = network.add_shuffle(inside)
+    square.reshape_dims = (2, 2)
+    square.second_transpose = (1, 0)
+    square.name = "square"
+    flat = network.add_shuffle(square.get_output(0))
+    flat.reshape_dims = (-1,)
+    one = network.add_constant((1,), trt.Weights(keep[1])).get_output(0)
+    lowered = network.add_elementwise(inside, one, trt.ElementWiseOperation.SUB).get_output(0)
+    y = conditional.add_output(flat.get_output(0), lowered).get_output(0)
+    y.name = "y"
+    network.mark_output(y)
+
+    ran: list[str] = []
+    got = netdef.reference.run(
+        network, {"x": np.arange(4, dtype=np.float32)}, observe=lambda layer, _: ran.append(layer.name)
+    )
+    np.testing.assert_array_equal(got["y"], [0, 2, 1, 3])
+    assert "square" in ran
+    ran.clear()
+    got = netdef.reference.run(
+        network, {"x": np.arange(3, dtype=np.float32)}, observe=lambda layer, _: ran.append(layer.name)
+    )
+    np.testing.assert_array_equal(got["y"], [-1, 0, 1])
+    assert "square" not in ran
+    with pytest.raises(netdef.InterpreterError, match="in a branch of an if-conditional that the condition did not"):
+        netdef.reference.run(network, {"x": np.arange(3, dtype=np.float32)}, outputs=[square.get_output(0).name])
+    config = builder().create_builder_config()
+    profile = builder().create_optimization_profile()
+    profile.set_shape("x", (1,), (4,), (8,))
+    config.add_optimization_profile(profile)
+    assert builder().build_serialized_network(network, config) is not None
+    del keep
