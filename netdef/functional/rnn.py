@@ -129,6 +129,8 @@ def recurrent(
             raise ctx.error(op, f"{what} must have shape ({num_layers * dirs}, batch, {hidden_size}), got {t.shape}")
         if t.dtype != input.dtype:
             raise ctx.error(op, f"{what} is {t.dtype.name} but the input is {input.dtype.name}")
+        if t.shape[1] >= 0 and x.shape[1] >= 0 and t.shape[1] != x.shape[1]:
+            raise ctx.error(op, f"{what} has a batch of {t.shape[1]}, the input {x.shape[1]} (shape {input.shape})")
         states[what] = t
     steps = dim_size(x, 0)
     h_n, c_n = [], []
