@@ -123,7 +123,7 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
         steps[index] = (layer, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     if any(steps[i][1] in loop.BOUNDARY for i in order):
-        order = loop.plan_loops(layers, kinds, names, order)[0]
+        order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
     plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
         _PLANS[net] = plan

@@ -82,15 +82,21 @@ def acyclic(net, names: list[list[str | None]]) -> list[list[str | None]]:
 
 
 def plan_loops(
-    layers: dict[int, object], kinds: dict[int, str], names: list[list[str | None]], order: list[int]
+    layers: dict[int, object],
+    kinds: dict[int, str],
+    names: list[list[str | None]],
+    order: list[int],
+    ordering: list[list[str | None]] | None = None,
 ) -> tuple[list, dict[int, LoopPlan]]:
     """The top-level steps (layer indices and LoopPlans, producers first) of a network with loops.
 
     ``layers`` maps each layer index to the layer cast to its I*Layer class, ``kinds`` to its LayerType
     name (read before the cast: IActivationLayer's ``type`` is its activation); ``order`` lists every index,
-    producers first, without the back edges. Returns the steps and, by layer index, the loop each loop
-    layer (boundary or body) belongs to.
+    producers first, without the back edges, and ``ordering`` the per-layer tensors ``order`` was made from
+    (``names`` by default; the interpreter adds the condition each if-conditional branch layer waits for).
+    Returns the steps and, by layer index, the loop each loop layer (boundary or body) belongs to.
     """
+    ordering = names if ordering is None else ordering
     loops: list[LoopPlan] = []
     keep = []  # the ILoop wrappers: their identity is stable only while they are alive
     key_of: dict[object, int] = {}
@@ -185,7 +191,7 @@ def plan_loops(
                 writes[out] = n
         else:
             layer = layers[item]
-            reads.append({x for x in names[item] if x is not None})
+            reads.append({x for x in ordering[item] if x is not None})
             for j in range(layer.num_outputs):
                 writes[layer.get_output(j).name] = n
     users: list[list[int]] = [[] for _ in items]

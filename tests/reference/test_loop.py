@@ -213,19 +213,16 @@ def test_if_conditional_picks_the_branch_its_condition_selects(in_loop):
     del keep
 
 
-def test_only_the_taken_branch_runs():
+@pytest.mark.parametrize("with_loop", [False, True], ids=["plain", "beside_a_loop"])
+def test_only_the_taken_branch_runs(with_loop):
     # y = (x viewed as 2x2, transposed, flattened) if len(x) == 4 else x - 1: the reshape fits only the true
-    # case, so running both branches on a 3-vector would fail; TensorRT (and the interpreter) run one
+    # case, so running both branches on a 3-vector would fail; TensorRT (and the interpreter) run one. The
+    # condition is added after the branches (so it must be ordered before them), and beside an unrelated
+    # loop the loop planner orders the top level
     network = builder().create_network(NETWORK_FLAGS)
-    keep = [np.array(4, np.int64), np.ones((1,), np.float32)]
+    keep = [np.array(4, np.int64), np.ones((1,), np.float32), np.array(3, np.int64)]
     x = network.add_input("x", trt.float32, (-1,))
-    profile_free_length = network.add_shape(x).get_output(0)
-    length = network.add_shuffle(profile_free_length)
-    length.reshape_dims = ()
-    four = network.add_constant((), trt.Weights(keep[0])).get_output(0)
-    is_four = network.add_elementwise(length.get_output(0), four, trt.ElementWiseOperation.EQUAL).get_output(0)
     conditional = network.add_if_conditional()
-    conditional.set_condition(is_four)
     inside = conditional.add_input(x).get_output(0)
     square = network.add_shuffle(inside)
     square.reshape_dims = (2, 2)
@@ -235,9 +232,22 @@ def test_only_the_taken_branch_runs():
     flat.reshape_dims = (-1,)
     one = network.add_constant((1,), trt.Weights(keep[1])).get_output(0)
     lowered = network.add_elementwise(inside, one, trt.ElementWiseOperation.SUB).get_output(0)
+    length = network.add_shuffle(network.add_shape(x).get_output(0))
+    length.reshape_dims = ()
+    four = network.add_constant((), trt.Weights(keep[0])).get_output(0)
+    is_four = network.add_elementwise(length.get_output(0), four, trt.ElementWiseOperation.EQUAL).get_output(0)
+    conditional.set_condition(is_four)
     y = conditional.add_output(flat.get_output(0), lowered).get_output(0)
     y.name = "y"
     network.mark_output(y)
+    if with_loop:  # y2 = y + 3
+        loop = network.add_loop()
+        loop.add_trip_limit(network.add_constant((), trt.Weights(keep[2])).get_output(0), trt.TripLimit.COUNT)
+        acc = loop.add_recurrence(y)
+        acc.set_input(1, network.add_elementwise(acc.get_output(0), one, trt.ElementWiseOperation.SUM).get_output(0))
+        y2 = loop.add_loop_output(acc.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0)
+        y2.name = "y2"
+        network.mark_output(y2)
 
     ran: list[str] = []
     got = netdef.reference.run(
@@ -250,9 +260,13 @@ def test_only_the_taken_branch_runs():
         network, {"x": np.arange(3, dtype=np.float32)}, observe=lambda layer, _: ran.append(layer.name)
     )
     np.testing.assert_array_equal(got["y"], [-1, 0, 1])
+    if with_loop:
+        np.testing.assert_array_equal(got["y2"], [2, 3, 4])
     assert "square" not in ran
     with pytest.raises(netdef.InterpreterError, match="in a branch of an if-conditional that the condition did not"):
         netdef.reference.run(network, {"x": np.arange(3, dtype=np.float32)}, outputs=[square.get_output(0).name])
+    if with_loop:  # TensorRT-RTX builds no loop over y: its shape depends on the branch taken (data-dependent)
+        return
     config = builder().create_builder_config()
     profile = builder().create_optimization_profile()
     profile.set_shape("x", (1,), (4,), (8,))
