@@ -18,6 +18,7 @@ from netdef.errors import (
     WeightsFormatError,
 )
 from netdef.runtime import Engine
+from netdef.symbolic import Size, SymInt, sym_max, sym_min
 from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
@@ -34,6 +35,8 @@ __all__ = [
     "NetdefError",
     "NetdefWarning",
     "Network",
+    "Size",
+    "SymInt",
     "Tensor",
     "WeightsFormatError",
     "__version__",
@@ -48,6 +51,8 @@ __all__ = [
     "reference",
     "runtime",
     "save_wts",
+    "sym_max",
+    "sym_min",
     "weights",
 ]
 
