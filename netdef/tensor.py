@@ -304,6 +304,8 @@ class Tensor:
     chunk = _f("chunk", "torch.Tensor.chunk")
     unbind = _f("unbind", "torch.Tensor.unbind")
     index_select = _f("index_select", "torch.Tensor.index_select")
+    narrow = _f("narrow", "torch.Tensor.narrow (start and length may be symbolic sizes)")
+    select = _f("select", "torch.Tensor.select")
     sum = _f("sum", "torch.Tensor.sum")
     mean = _f("mean", "torch.Tensor.mean")
     amax = _f("amax", "torch.Tensor.amax")

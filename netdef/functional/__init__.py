@@ -22,6 +22,7 @@ from netdef.functional.activation import (
 from netdef.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from netdef.functional.constant import as_tensor
 from netdef.functional.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
+from netdef.functional.creation import arange, full, full_like, ones, ones_like, zeros, zeros_like
 from netdef.functional.dropout import dropout
 from netdef.functional.dtype import cast
 from netdef.functional.elementwise import (
@@ -47,7 +48,7 @@ from netdef.functional.elementwise import (
     where,
 )
 from netdef.functional.embedding import embedding
-from netdef.functional.indexing import getitem, index_select
+from netdef.functional.indexing import getitem, index_select, narrow, select
 from netdef.functional.linear import linear
 from netdef.functional.matmul import bmm, matmul
 from netdef.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
@@ -146,4 +147,8 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "elu", "embedding", "group_norm", "hardsigmoid",
     "hardswish", "hardtanh", "instance_norm", "interpolate", "layer_norm", "log_softmax", "max_pool1d", "mish",
     "pad", "prelu", "relu6", "selu", "softplus", "upsample", "upsample_bilinear", "upsample_nearest",
+]  # fmt: skip
+
+__all__ += [  # factory ops and symbolic-size indexing
+    "arange", "full", "full_like", "narrow", "ones", "ones_like", "select", "zeros", "zeros_like",
 ]  # fmt: skip
