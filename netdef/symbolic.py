@@ -302,6 +302,30 @@ def assert_equal(ctx: EmitContext, a: SizeLike, b: SizeLike, op: str, message: s
     assert_true(ctx, cond, op, message)
 
 
+def assert_compare(ctx: EmitContext, a: SizeLike, cmp: str, b: SizeLike, op: str, message: str) -> None:
+    """``a <cmp> b`` for sizes: nothing when it holds at every size, an EmitError when it never does,
+    else an IAssertionLayer that stops the engine (and the reference interpreter) with ``message``."""
+    ok = decide(cmp, a, b)
+    if ok:
+        return
+    if ok is False:
+        raise ctx.error(op, f"{message} ({a} {cmp} {b} is false)")
+    ta, tb = _operand(ctx, a), _operand(ctx, b)
+    base, negate = {
+        "==": (_OPS.EQUAL, False),
+        "!=": (_OPS.EQUAL, True),
+        "<": (_OPS.LESS, False),
+        ">": (_OPS.GREATER, False),
+        "<=": (_OPS.GREATER, True),
+        ">=": (_OPS.LESS, True),
+    }[cmp]
+    cond = ctx.add_layer(op + "_check", lambda net: net.add_elementwise(ta, tb, base)).get_output(0)
+    if negate:
+        src = cond
+        cond = ctx.add_layer(op + "_check_not", lambda net: net.add_unary(src, trt.UnaryOperation.NOT)).get_output(0)
+    assert_true(ctx, cond, op, message)
+
+
 def assert_in_range(ctx: EmitContext, v: SizeLike, lo: SizeLike, hi: SizeLike, op: str, message: str) -> None:
     """Assert at run time that ``lo <= v < hi``."""
     tv, tlo, thi = _operand(ctx, v), _operand(ctx, lo), _operand(ctx, hi)
