@@ -18,7 +18,7 @@ from netdef.errors import (
     WeightsFormatError,
 )
 from netdef.runtime import Engine
-from netdef.symbolic import Size, SymInt, sym_max, sym_min
+from netdef.symbolic import Size, SymInt, sym_check, sym_max, sym_min
 from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
@@ -51,6 +51,7 @@ __all__ = [
     "reference",
     "runtime",
     "save_wts",
+    "sym_check",
     "sym_max",
     "sym_min",
     "weights",
