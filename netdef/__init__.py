@@ -17,8 +17,9 @@ from netdef.errors import (
     NetdefWarning,
     WeightsFormatError,
 )
+from netdef.functional.assertion import sym_check
 from netdef.runtime import Engine
-from netdef.symbolic import Size, SymInt, sym_check, sym_max, sym_min
+from netdef.symbolic import Size, SymInt, sym_max, sym_min
 from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
@@ -44,6 +45,7 @@ __all__ = [
     "define",
     "export_wts",
     "functional",
+    "graph",
     "load_wts",
     "nn",
     "onnx",
@@ -54,14 +56,19 @@ __all__ = [
     "sym_check",
     "sym_max",
     "sym_min",
+    "triton",
     "weights",
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference")
+_LAZY = ("onnx", "parity", "quantization", "reference", "triton", "visualize")
+#: functions of lazily loaded modules, offered at the top level
+_LAZY_FUNCTIONS = {"graph": "netdef.visualize"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f"netdef.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'netdef' has no attribute {name!r}")

@@ -506,22 +506,6 @@ def _linear_bounds(ctx: EmitContext, lin: Linear) -> tuple[float, float]:
     return lo, hi
 
 
-def sym_check(a: SizeLike, cmp: str, b: SizeLike, message: str) -> None:
-    """Require ``a <cmp> b`` of sizes (torch._check's role): nothing when it holds at every size the network
-    accepts, an EmitError naming the module when it never does, else an IAssertionLayer that stops the engine
-    (and the reference interpreter) with ``message`` and the module's name."""
-    if cmp not in ("==", "!=", "<", "<=", ">", ">="):
-        raise ValueError(f"cmp must be one of == != < <= > >=, got {cmp!r}")
-    sym = a if isinstance(a, SymInt) else b
-    if not isinstance(sym, SymInt):
-        if not decide(cmp, a, b):
-            from netdef.context import current
-
-            raise current().error("sym_check", f"{message} ({a} {cmp} {b} is false)")
-        return
-    assert_compare(sym.ctx, a, cmp, b, "sym_check", message)
-
-
 def sym_max(a: SizeLike, b: SizeLike) -> SizeLike:
     """The larger of two sizes (torch.sym_max): a Python int when both are, else a SymInt (IElementWiseLayer MAX)."""
     return _minmax("max", a, b)

@@ -16,6 +16,7 @@ import numpy as np
 from netdef._trt import dtype_from_name, trt
 from netdef.context import EmitContext, current
 from netdef.functional._common import constant, require_tensor, static_reshape, wrap
+from netdef.functional.registry import register_op
 from netdef.symbolic import SizeLike, SymInt, check_size, decide, size_tensor, sym_max
 from netdef.tensor import Tensor
 
@@ -56,6 +57,9 @@ def _filled(ctx: EmitContext, op: str, sizes: Sequence[SizeLike], value, dtype: 
     return emit_slice(one, [0] * len(sizes), list(sizes), [0] * len(sizes), op)  # stride 0 repeats the value
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.full"
+)
 def full(size: Sequence[SizeLike], fill_value, dtype=None) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (torch.full); sizes may be symbolic."""
     ctx = current()
@@ -71,34 +75,59 @@ def full(size: Sequence[SizeLike], fill_value, dtype=None) -> Tensor:
     return _filled(ctx, "full", sizes, fill_value, _dtype(ctx, dtype, default))
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.zeros"
+)
 def zeros(*size, dtype=None) -> Tensor:
     """A tensor of zeros (torch.zeros): ``F.zeros(B, T)`` or ``F.zeros((B, T))``; floats unless ``dtype``."""
     ctx = current()
     return _filled(ctx, "zeros", _sizes(ctx, "zeros", size), 0, _dtype(ctx, dtype, ctx.compute_dtype))
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.ones"
+)
 def ones(*size, dtype=None) -> Tensor:
     """A tensor of ones (torch.ones)."""
     ctx = current()
     return _filled(ctx, "ones", _sizes(ctx, "ones", size), 1, _dtype(ctx, dtype, ctx.compute_dtype))
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.full_like"
+)
 def full_like(input: Tensor, fill_value, dtype=None) -> Tensor:
     """A tensor of ``input``'s shape filled with ``fill_value``, of ``input``'s dtype unless ``dtype``."""
     input = require_tensor("full_like", input)
     return _filled(input.ctx, "full_like", input.shape, fill_value, _dtype(input.ctx, dtype, input.dtype))
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.zeros_like"
+)
 def zeros_like(input: Tensor, dtype=None) -> Tensor:
     """Zeros of ``input``'s shape and dtype (torch.zeros_like)."""
     return full_like(input, 0, dtype)
 
 
+@register_op(
+    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.ones_like"
+)
 def ones_like(input: Tensor, dtype=None) -> Tensor:
     """Ones of ``input``'s shape and dtype (torch.ones_like)."""
     return full_like(input, 1, dtype)
 
 
+@register_op(
+    "IFillLayer",
+    "ICastLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.arange",
+)
 def arange(start, end=None, step=1, dtype=None) -> Tensor:
     """``start, start + step, ...`` below ``end`` (torch.arange): ``F.arange(T)`` for positions 0..T-1.
 

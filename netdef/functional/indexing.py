@@ -11,12 +11,14 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import constant, norm_dim, require_tensor, static_reshape, wrap
+from netdef.functional.registry import register_op
 from netdef.symbolic import (
     SizeLike,
     SymInt,
     assert_in_range,
     check_size,
     decide,
+    select_size,
     size_tensor,
     sym_max,
     sym_min,
@@ -171,8 +173,6 @@ def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequen
 
 def wrap_negative(v: SizeLike, n: SizeLike) -> SizeLike:
     """``v + n`` where ``v < 0``, else ``v`` (a torch index), for a size whose sign is only known at run time."""
-    from netdef.symbolic import select_size
-
     return select_size(v, n)
 
 
@@ -253,6 +253,14 @@ def _dim_size(input: Tensor, axis: int, op: str) -> Tensor:
     return emit_slice(shape_of(input, op + "_shape"), [axis], [1], [1], op + "_dim")
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IGatherLayer",
+    "ISelectLayer",
+    torch="torch.index_select",
+    methods="index_select",
+)
 def index_select(input: Tensor, dim: int, index) -> Tensor:
     """Entries of ``input`` at positions ``index`` (1-D int tensor or list; negatives count from the end)
     along ``dim``."""
@@ -268,6 +276,19 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return _gather(input, axis, idx, op)
 
 
+@register_op(
+    "IGatherLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISelectLayer",
+    torch="torch.Tensor.__getitem__",
+    methods="__getitem__",
+)
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with torch semantics.
 
@@ -334,6 +355,15 @@ def getitem(input: Tensor, index) -> Tensor:
     return out
 
 
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    torch="torch.narrow",
+    methods="narrow",
+)
 def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor:
     """``length`` entries of ``dim`` from ``start`` (torch.narrow); sizes may be symbolic, a negative start
     counts from the end, and a range past the end is an error (at run time when the sizes are symbolic)."""
@@ -363,6 +393,7 @@ def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor
     return emit_slice(input, starts, sizes, [1] * input.ndim, op)
 
 
+@register_op("ISliceLayer", "IShuffleLayer", "IAssertionLayer", torch="torch.select", methods="select")
 def select(input: Tensor, dim: int, index: SizeLike) -> Tensor:
     """``input`` at ``index`` along ``dim``, with that dim removed (torch.select); the index may be symbolic."""
     input = require_tensor("select", input)

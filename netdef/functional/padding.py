@@ -9,6 +9,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.symbolic import SizeLike, assert_compare, check_size, decide, size_tensor
 from netdef.tensor import Tensor
 
@@ -63,6 +64,16 @@ def slice_axes(
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IUnaryLayer",
+    torch="torch.nn.functional.pad",
+)
 def pad(input: Tensor, pad: Sequence[SizeLike], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad`` is (last_before, last_after, 2nd-last_before, ...) as in torch.
 

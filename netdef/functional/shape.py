@@ -16,6 +16,7 @@ from netdef.functional._common import (
     unsqueeze_to,
     wrap,
 )
+from netdef.functional.registry import register_op, tensor_method
 from netdef.symbolic import SizeLike, SymInt, assert_equal, check_size, decide, size_tensor, sym_max, sym_min
 from netdef.tensor import Tensor
 
@@ -62,15 +63,35 @@ def _reshape_to(input: Tensor, shape: Sequence[SizeLike], op: str) -> Tensor:
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
+@register_op(
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.reshape",
+    methods=("reshape", "view"),
+    aliases=("view",),
+)
 def reshape(input: Tensor, *shape) -> Tensor:
     """``input.view(*shape)`` / ``input.reshape(*shape)``: sizes are ints or symbolic sizes; one may be -1."""
     input = require_tensor("reshape", input)
     return _reshape_to(input, _shape_args(input.ctx, "reshape", shape), "reshape")
 
 
-view = reshape
-
-
+@register_op(
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.flatten",
+    methods="flatten",
+)
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one (torch.flatten); any of them may be dynamic."""
     input = require_tensor("flatten", input)
@@ -93,6 +114,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return _reshape_to(input, (*sizes[:start], sizes[start : end + 1].numel(), *sizes[end + 1 :]), "flatten")
 
 
+@register_op("IShuffleLayer", torch="torch.permute", methods="permute")
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dims (torch.permute)."""
     input = require_tensor("permute", input)
@@ -116,6 +138,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     return wrap(ctx.add_layer("permute", make).get_output(0), ctx)
 
 
+@register_op("IShuffleLayer", torch="torch.transpose", methods="transpose")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (torch.transpose)."""
     input = require_tensor("transpose", input)
@@ -126,6 +149,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, *order)
 
 
+@register_op("IConcatenationLayer", torch="torch.cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim`` (torch.cat)."""
     ctx = context_of(*tensors)
@@ -170,6 +194,7 @@ def _dims_arg(ctx, op: str, dim, ndim: int) -> list[int]:
     return axes
 
 
+@register_op("IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.unsqueeze", methods="unsqueeze")
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in [-rank-1, rank], as torch)."""
     from netdef.functional.indexing import int_vector
@@ -187,6 +212,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     )
 
 
+@register_op("IConstantLayer", "IShuffleLayer", "ISqueezeLayer", torch="torch.squeeze", methods="squeeze")
 def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Remove size-1 dims: all of them, or those among ``dim`` (dims of another size are kept, as torch).
 
@@ -215,6 +241,17 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return wrap(ctx.add_layer("squeeze", lambda net: net.add_squeeze(input.itensor, ax.itensor)).get_output(0), ctx)
 
 
+@register_op(
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.Tensor.expand",
+    methods="expand",
+)
 def expand(input: Tensor, *sizes) -> Tensor:
     """Broadcast size-1 dims to ``sizes`` without copying (torch.Tensor.expand); -1 keeps a dim.
 
@@ -270,6 +307,15 @@ def expand(input: Tensor, *sizes) -> Tensor:
     return emit_slice(x, [0] * len(sizes), target, stride, op)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.Tensor.expand_as",
+    methods="expand_as",
+)
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     """``input.expand(other.size())``; ``other`` may have dynamic dims."""
     from netdef.functional.indexing import emit_slice, int_vector, shape_of
@@ -308,6 +354,17 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return emit_slice(x, [0] * other.ndim, size, stride, op)
 
 
+@register_op(
+    "ISliceLayer",
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.Tensor.repeat",
+    methods="repeat",
+)
 def repeat(input: Tensor, *sizes) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); dims and repeats may be symbolic."""
     from netdef.functional.indexing import emit_slice
@@ -342,6 +399,16 @@ def _pieces(tensor: Tensor, axis: int, sizes: Sequence[SizeLike], op: str) -> tu
     return tuple(pieces)
 
 
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.split",
+    methods="split",
+)
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size_or_sections`` each (the last may be smaller), or of the listed sizes, along ``dim``.
 
@@ -377,6 +444,16 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
     return _pieces(tensor, axis, sizes, op)
 
 
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.chunk",
+    methods="chunk",
+)
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer when the size runs out, as torch).
 
@@ -400,6 +477,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, max(-(-n // chunks), 1) if n else 0, axis) if n else (input,)
 
 
+@register_op("IShuffleLayer", "ISliceLayer", torch="torch.unbind", methods="unbind")
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Every slice along ``dim``, with that dim removed (``q, k, v = qkv.unbind(0)``)."""
     input = require_tensor("unbind", input)
@@ -411,6 +489,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(input[(slice(None),) * axis + (i,)] for i in range(n))
 
 
+@register_op("IConcatenationLayer", "IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.stack")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim ``dim`` (torch.stack)."""
     ctx = context_of(*tensors)
@@ -428,3 +507,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     axis = norm_dim(ctx, "stack", dim, first.ndim + 1)
     return cat([unsqueeze(t, axis) for t in tensors], axis)
+
+
+@tensor_method("__iter__")
+def _iterate(self: Tensor):
+    """Iterate over dim 0 (``unbind(self, 0)``)."""
+    return iter(unbind(self, 0))

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netdef import functional as F
+from netdef._trt import trt
+from netdef.context import current
 from netdef.errors import BindError, EmitError
+from netdef.tensor import Tensor
+from netdef.weights import load_weights_file, rename_weights
 
 
 class Parameter:
@@ -40,22 +45,17 @@ class Parameter:
         return f"Parameter(shape={self.shape}, dtype={self.dtype.name}, {state})"
 
     # -- inside forward, a Parameter (or buffer) is a tensor, as in torch ----------------------------
-    def __netdef_tensor__(self):
+    def __netdef_tensor__(self) -> Tensor:
         """This weight as a constant layer of the network being defined (one per network and precision)."""
-        from netdef.context import current
-        from netdef.functional.constant import as_tensor
-
         ctx = current()
         key = (id(self), ctx.compute_dtype)
         hit = ctx.parameter_tensors.get(key)
         if hit is None or hit[0] is not self:
-            hit = ctx.parameter_tensors[key] = (self, as_tensor(self))
+            hit = ctx.parameter_tensors[key] = (self, F.as_tensor(self))
         return hit[1]
 
     def __getattr__(self, name: str):
         # torch.Tensor methods (view, expand, transpose, t, ...) act on the constant; dunders are not forwarded
-        from netdef.tensor import Tensor
-
         if name.startswith("_") or not hasattr(Tensor, name):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(self.__netdef_tensor__(), name)
@@ -63,12 +63,9 @@ class Parameter:
     def __getitem__(self, index):
         return self.__netdef_tensor__()[index]
 
-    def _op(name: str, reflected: bool = False):
+    def _op(name: str):
         def method(self, other):
-            from netdef.tensor import Tensor
-
-            t = self.__netdef_tensor__()
-            return getattr(Tensor, name)(t, other)
+            return getattr(Tensor, name)(self.__netdef_tensor__(), other)
 
         method.__name__ = name
         method.__doc__ = f"torch.Tensor.{name} on this weight's constant (inside forward)"
@@ -240,12 +237,8 @@ class Module:
         error. Shapes are compared exactly where the source stores them (every format but .wts).
         """
         if isinstance(weights, (str, os.PathLike)):
-            from netdef.weights import load_weights_file
-
             weights = load_weights_file(weights, rename=rename)
         elif rename is not None:
-            from netdef.weights import rename_weights
-
             weights = rename_weights(weights, rename)
         shaped = getattr(weights, "shaped", False)  # a file format that stores shapes
         expected = self.state_dict()
@@ -321,8 +314,6 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        from netdef.context import current
-
         ctx = current()
         with ctx.scope(self):
             dtype = ctx.precision_overrides.get(id(self))
@@ -330,8 +321,8 @@ class Module:
                 return ctx.record_call(args, kwargs, self.forward(*args, **kwargs))
             # a precision override: cast float inputs in, emit weights in `dtype`, cast float outputs back
             with ctx.compute(dtype) as outer:
-                result = self.forward(*ctx.cast_floats(args, dtype), **ctx.cast_floats(kwargs, dtype))
-            return ctx.record_call(args, kwargs, ctx.cast_floats(result, outer))
+                result = self.forward(*_cast_floats(args, dtype), **_cast_floats(kwargs, dtype))
+            return ctx.record_call(args, kwargs, _cast_floats(result, outer))
 
     def eval(self) -> Module:
         return self
@@ -348,3 +339,18 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _cast_floats(value, dtype: trt.DataType):
+    """``value`` with every float Tensor in it (nested tuples, lists, dicts) cast to ``dtype``."""
+    if isinstance(value, Tensor):
+        if value.dtype.name not in ("FLOAT", "HALF", "BF16") or value.dtype == dtype:
+            return value
+        out = F.cast(value, dtype)
+        out.uncast = value
+        return out
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_floats(v, dtype) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast_floats(v, dtype) for k, v in value.items()}
+    return value
