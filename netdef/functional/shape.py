@@ -149,6 +149,15 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, *order)
 
 
+@register_op("IShuffleLayer", torch="torch.t", methods="t")
+def t(input: Tensor) -> Tensor:
+    """Transpose a 2-D tensor; 0-D and 1-D tensors are returned as they are (torch.t)."""
+    input = require_tensor("t", input)
+    if input.ndim > 2:
+        raise input.ctx.error("t", f"expects a tensor of at most 2 dims, got {input.ndim}; use transpose(dim0, dim1)")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
 @register_op("IConcatenationLayer", torch="torch.cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim`` (torch.cat)."""

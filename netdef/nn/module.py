@@ -58,7 +58,11 @@ class Parameter:
         # torch.Tensor methods (view, expand, transpose, t, ...) act on the constant; dunders are not forwarded
         if name.startswith("_") or not hasattr(Tensor, name):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(self.__netdef_tensor__(), name)
+        try:
+            tensor = self.__netdef_tensor__()
+        except EmitError as exc:  # outside define(): no network to put the constant in (hasattr() stays False)
+            raise AttributeError(f"Parameter.{name} is a Tensor method, usable inside forward: {exc}") from None
+        return getattr(tensor, name)
 
     def __getitem__(self, index):
         return self.__netdef_tensor__()[index]

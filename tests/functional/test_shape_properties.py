@@ -33,6 +33,9 @@ CASES = {
     "flatten-dynamic-dims": (
         lambda x: x.flatten(0, 1) * 2, lambda x: x.flatten(0, 1) * 2, (-1, -1, 3), (1, 1, 3), (4, 6, 3), (),
     ),
+    "flatten-before-a-dynamic-dim": (
+        lambda x: x.flatten(0, 1) + 1, lambda x: x.flatten(0, 1) + 1, (-1, 3, -1), (1, 3, 1), (4, 3, 5), (),
+    ),
     "expand-to-symbolic": (
         lambda x: x[:, :1].expand(x.shape[0], 3, x.shape[2]) + 1,
         lambda x: x[:, :1].expand(x.shape[0], 3, x.shape[2]) + 1,
@@ -53,6 +56,11 @@ CASES = {
     ),
     "slice-negative-symbolic": (
         lambda x: x[:, -(x.shape[1] // 2) :], lambda x: x[:, -(x.shape[1] // 2) :], (2, -1), (2, 1), (2, 9), (),
+    ),
+    "slice-bound-of-either-sign": (  # T - 4 is negative for T < 4: counted from the end, as torch does
+        lambda x: x[:, x.shape[1] - 4 :] * 2 + x[:, : x.shape[1] - 4].sum(),
+        lambda x: x[:, x.shape[1] - 4 :] * 2 + x[:, : x.shape[1] - 4].sum(),
+        (2, -1), (2, 1), (2, 9), (),
     ),
     "slice-step": (
         lambda x: x[:, 1 : x.shape[1] : 2], lambda x: x[:, 1 : x.shape[1] : 2], (2, -1), (2, 1), (2, 9), (),
