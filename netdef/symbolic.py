@@ -184,10 +184,6 @@ class SymInt:
 SizeLike = int | SymInt
 
 
-def is_symbolic(value) -> bool:
-    return isinstance(value, SymInt)
-
-
 def _cache(ctx: EmitContext) -> dict:
     return ctx.symbolic
 
@@ -289,17 +285,8 @@ def assert_true(ctx: EmitContext, condition: trt.ITensor, op: str, message: str)
 
 
 def assert_equal(ctx: EmitContext, a: SizeLike, b: SizeLike, op: str, message: str) -> None:
-    """Assert at run time that two sizes are equal; nothing is emitted when that is decided already
-    (an EmitError when they always differ)."""
-    same = decide("==", a, b)
-    if same:
-        return
-    if same is False:
-        raise ctx.error(op, f"{message} ({a} != {b})")
-    ta = a.itensor if isinstance(a, SymInt) else int64_constant(ctx, [a])
-    tb = b.itensor if isinstance(b, SymInt) else int64_constant(ctx, [b])
-    cond = ctx.add_layer(op + "_check", lambda net: net.add_elementwise(ta, tb, _OPS.EQUAL)).get_output(0)
-    assert_true(ctx, cond, op, message)
+    """``assert_compare(ctx, a, "==", b, op, message)``."""
+    assert_compare(ctx, a, "==", b, op, message)
 
 
 def assert_compare(ctx: EmitContext, a: SizeLike, cmp: str, b: SizeLike, op: str, message: str) -> None:
@@ -327,13 +314,9 @@ def assert_compare(ctx: EmitContext, a: SizeLike, cmp: str, b: SizeLike, op: str
 
 
 def assert_in_range(ctx: EmitContext, v: SizeLike, lo: SizeLike, hi: SizeLike, op: str, message: str) -> None:
-    """Assert at run time that ``lo <= v < hi``."""
-    tv, tlo, thi = _operand(ctx, v), _operand(ctx, lo), _operand(ctx, hi)
-    below = ctx.add_layer(op + "_check_hi", lambda net: net.add_elementwise(tv, thi, _OPS.LESS)).get_output(0)
-    under = ctx.add_layer(op + "_check_lo", lambda net: net.add_elementwise(tv, tlo, _OPS.LESS)).get_output(0)
-    above = ctx.add_layer(op + "_check_not_lo", lambda net: net.add_unary(under, trt.UnaryOperation.NOT)).get_output(0)
-    both = ctx.add_layer(op + "_check", lambda net: net.add_elementwise(below, above, _OPS.AND)).get_output(0)
-    assert_true(ctx, both, op, message)
+    """``lo <= v < hi``, decided while defining where possible, else checked at run time."""
+    assert_compare(ctx, v, ">=", lo, op, message)
+    assert_compare(ctx, v, "<", hi, op, message)
 
 
 def select_size(v: SymInt, n: SizeLike) -> SymInt:
