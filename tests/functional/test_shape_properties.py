@@ -107,6 +107,14 @@ CASES = {
     "arange-start-step": (
         lambda x: F.arange(1, x.shape[0] * 2, 3), lambda x: torch.arange(1, x.shape[0] * 2, 3), (-1,), (1,), (9,), (),
     ),
+    "arange-negative-step": (
+        lambda x: F.arange(x.shape[0], 0, -2), lambda x: torch.arange(x.shape[0], 0, -2), (-1,), (1,), (9,), (),
+    ),
+    "int-fill": (
+        lambda x: F.full((x.shape[0], 2), 7) + F.zeros(x.shape[0], 1, dtype="int64"),
+        lambda x: torch.full((x.shape[0], 2), 7) + torch.zeros(x.shape[0], 1, dtype=torch.int64),
+        (-1,), (1,), (5,), (),
+    ),
     "zeros-ones-full": (
         lambda x: x + F.zeros(x.shape[0], 1) + F.ones((1, x.shape[1])) * F.full((x.shape[0], x.shape[1]), 2.5),
         lambda x: x + torch.zeros(x.shape[0], 1) + torch.ones((1, x.shape[1])) * torch.full((x.shape[0], x.shape[1]), 2.5),
