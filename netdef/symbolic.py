@@ -460,6 +460,8 @@ def _emit(ctx: EmitContext, op: str, a: SizeLike, b: SizeLike, key: tuple, lin: 
         llo, lhi = _linear_bounds(ctx, lin)
         lo, hi = max(lo, llo), min(hi, lhi)
     expr = f"{op}({a}, {b})" if op in ("max", "min") else f"({a} {op} {b})"
+    if lin is not None:
+        expr = _render(ctx, lin) or expr
 
     def make() -> trt.ITensor:
         x, y = _operand(ctx, a), _operand(ctx, b)
@@ -475,6 +477,21 @@ def _emit(ctx: EmitContext, op: str, a: SizeLike, b: SizeLike, key: tuple, lin: 
         cache[("atom", key)] = sym
     cache[key] = sym
     return sym
+
+
+def _render(ctx: EmitContext, lin: Linear) -> str | None:
+    """A linear form as text (``(x.shape[1] * 2 - 3)``), or None when an atom has no name here."""
+    cache = _cache(ctx)
+    text = ""
+    for k, c in lin[0]:
+        atom = cache.get(("atom", k))
+        if atom is None:
+            return None
+        term = atom.expr if abs(c) == 1 else f"{atom.expr} * {abs(c)}"
+        text += (" - " if c < 0 else " + ") + term if text else ("-" if c < 0 else "") + term
+    if lin[1]:
+        text += f" - {-lin[1]}" if lin[1] < 0 else f" + {lin[1]}"
+    return f"({text})"
 
 
 def _linear_bounds(ctx: EmitContext, lin: Linear) -> tuple[float, float]:
