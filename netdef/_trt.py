@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import logging
 import os
 from collections.abc import Iterator
 from types import ModuleType
@@ -73,20 +74,26 @@ class _MessageLog:
         return iter(self._records)
 
 
+#: where TensorRT's log lines go; configure it with the ``logging`` module (its records are unformatted text)
+_log = logging.getLogger("netdef.tensorrt")
+
+_LEVELS = {"INTERNAL_ERROR": logging.CRITICAL, "ERROR": logging.ERROR, "WARNING": logging.WARNING, "INFO": logging.INFO}
+
+
 class _Logger(trt.ILogger):
-    """Collects TensorRT's messages so netdef can attach them to its own errors."""
+    """Sends TensorRT's messages to the ``netdef.tensorrt`` logger and keeps its warnings and errors, so that
+    netdef can attach them to its own errors."""
 
     def __init__(self) -> None:
         trt.ILogger.__init__(self)
         self.messages = _MessageLog()
-        self.echo = trt.ILogger.Severity.WARNING
 
     def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
-        if severity > trt.ILogger.Severity.WARNING:
-            return  # INFO/VERBOSE would crowd the errors netdef attaches to its own messages out of the log
-        self.messages.append((severity, msg))
-        if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
-            print(f"[TensorRT] {severity.name}: {msg}")
+        level = _LEVELS.get(severity.name, logging.DEBUG)  # VERBOSE
+        if level >= logging.WARNING:  # INFO/VERBOSE would crowd the errors netdef attaches out of the log
+            self.messages.append((severity, msg))
+        if _log.isEnabledFor(level):
+            _log.log(level, "%s", msg)
 
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""

@@ -16,8 +16,8 @@ from models.mlp import MLP
 from models.twins.lenet import LeNet as TorchLeNet
 from models.twins.mlp import MLP as TorchMLP
 from netdef._trt import BACKEND, trt
-from netdef.build import METADATA_FORMAT, metadata_path
 from netdef.define import weights_digest
+from netdef.runtime.metadata import METADATA_FORMAT, metadata_path
 
 MODELS = {"lenet": (LeNet, TorchLeNet), "mlp": (MLP, TorchMLP)}
 

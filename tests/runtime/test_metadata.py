@@ -13,8 +13,8 @@ import netdef.runtime.device
 from models.lenet import LeNet
 from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND, VERSION
-from netdef.build import metadata_path
 from netdef.runtime import Gpu, read_engine
+from netdef.runtime.metadata import metadata_path
 
 
 @pytest.fixture(scope="module")
