@@ -37,9 +37,7 @@ def check_output(
             continue
         for target in targets:
             if target.exists() and os.path.samefile(given, target):
-                raise BuildError(
-                    f"output {output} would overwrite {given}, an input of this build: choose another path"
-                )
+                raise BuildError(f"output {output} would overwrite {given}, an input of this run: choose another path")
     try:
         check_replaceable(output, force)
     except EngineError as exc:

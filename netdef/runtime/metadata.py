@@ -10,9 +10,9 @@ An engine ``m.engine`` is the raw TensorRT plan (loadable by any TensorRT tool);
    and the pending plan over ``m.engine``.
 
 A writer killed before step 3 leaves the old pair untouched. One killed inside step 3 leaves the new sidecar and
-the pending plan it names; a reader then reads that plan, and moves it into place. Readers open both files
-under a shared lock, so they never see one writer's sidecar beside another's plan. Temporary and pending files
-of killed writers are removed by the next write.
+the pending plan it names; a reader then reads that plan, and moves it into place once its writer is gone.
+Readers open both files under a shared lock, so they never see one writer's sidecar beside another's plan.
+Temporary and pending files of killed writers are removed by the next write.
 """
 
 from __future__ import annotations
@@ -119,8 +119,7 @@ def write_engine(path: str | os.PathLike, data: bytes, metadata: dict, *, force:
             os.replace(made[-1], metadata_path(path))  # the commit point: from here on the pending file is
             made = []  # the engine, and stays if anything fails (readers use it and move it into place)
             checkpoint("engine:committed")
-            with contextlib.suppress(FileNotFoundError):  # a reader moved it already (same bytes)
-                os.replace(pending, path)
+            os.replace(pending, path)
             checkpoint("engine:moved")
             fsync_directory(directory)
             _settle(path)
@@ -161,16 +160,23 @@ def _pending_for(path: Path, sha: str | None) -> Path | None:
 
 
 def _settle(path: Path) -> None:
-    """Under the folder's exclusive lock: finish a committed replacement, remove what killed writers left."""
+    """Under the folder's exclusive lock: finish the replacement a killed writer committed, and remove the pending
+    files killed writers left.
+
+    Only pending files whose writer is gone are touched: a live writer moves its own (inside the lock that
+    readers wait for), and its pending file before its commit may have the committed content too.
+    """
     sha = _committed_sha(path)
-    pending = _pending_for(path, sha)
-    if pending is not None:
-        os.replace(pending, path)
-        checkpoint("engine:rolled-forward")
-    for entry in _pending_files(path):  # left by writers that never committed, or duplicates of the commit
+    suffix = f".{sha[:_SHA_CHARS]}.pending" if sha else None
+    for entry in _pending_files(path):
         with contextlib.suppress(OSError):
-            if owner_gone(entry.name, entry.stat().st_mtime):
-                os.unlink(entry.path)
+            if not owner_gone(entry.name, entry.stat().st_mtime):
+                continue
+            if suffix and entry.name.endswith(suffix):
+                os.replace(entry.path, path)  # the committed plan (or a copy of it)
+                checkpoint("engine:rolled-forward")
+            else:
+                os.unlink(entry.path)  # never committed
     clean_stale(path.parent, prefix=f".{path.name}")
 
 
