@@ -24,7 +24,16 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locks, writers are not serialized
     fcntl = None
 
-__all__ = ["atomic_write", "checkpoint", "clean_stale", "directory_lock", "fsync_directory", "temp_path", "write_temp"]
+__all__ = [
+    "atomic_write",
+    "checkpoint",
+    "clean_stale",
+    "directory_lock",
+    "fsync_directory",
+    "owner_gone",
+    "temp_path",
+    "write_temp",
+]
 
 _MODES = ("wb", "w")
 #: a temporary whose writer cannot be checked (another host) is stale after this many seconds
@@ -34,10 +43,10 @@ _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32]
 _NAME = re.compile(r"\..+\.netdef-(?P<host>[A-Za-z0-9]*)-(?P<pid>[0-9]+)-[0-9a-f]{12}(?:\.[^/]*)?\.(?P<kind>[a-z]+)")
 
 
-def temp_path(path: str | os.PathLike[str], kind: str = "tmp") -> str:
-    """A fresh path of netdef's temporary naming beside ``path`` (``kind`` is its last suffix)."""
+def temp_path(path: str | os.PathLike[str]) -> str:
+    """A fresh path of netdef's temporary naming beside ``path``."""
     directory, base = os.path.split(os.path.abspath(os.fspath(path)))
-    return os.path.join(directory, f".{base}.netdef-{_HOST}-{os.getpid()}-{secrets.token_hex(6)}.{kind}")
+    return os.path.join(directory, f".{base}.netdef-{_HOST}-{os.getpid()}-{secrets.token_hex(6)}.tmp")
 
 
 def owner_gone(name: str, mtime: float, now: float | None = None) -> bool:
@@ -114,10 +123,10 @@ def checkpoint(step: str) -> None:
 _REACHED: dict[str, int] = {}
 
 
-def _open_temp(path: str | os.PathLike[str], kind: str = "tmp") -> tuple[str, int]:
+def _open_temp(path: str | os.PathLike[str]) -> tuple[str, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = temp_path(path, kind)
+        tmp = temp_path(path)
         try:
             return tmp, os.open(tmp, flags, 0o666)  # the process umask applies, as for a plain open()
         except FileExistsError:  # pragma: no cover - 48 random bits collided
@@ -131,7 +140,7 @@ def _previous_mode(path: str) -> int | None:
         return None
 
 
-def write_temp(path: str | os.PathLike[str], data: bytes | str, kind: str = "tmp") -> str:
+def write_temp(path: str | os.PathLike[str], data: bytes | str) -> str:
     """Write ``data`` (str as UTF-8) to a new netdef temporary beside ``path``, flushed to disk; return its path.
 
     The temporary takes the permission bits of an existing ``path``. The caller renames it into place (or
@@ -139,7 +148,7 @@ def write_temp(path: str | os.PathLike[str], data: bytes | str, kind: str = "tmp
     """
     target = os.fspath(path)
     mode = _previous_mode(target)
-    tmp, fd = _open_temp(target, kind)
+    tmp, fd = _open_temp(target)
     try:
         with os.fdopen(fd, "wb") as f:
             checkpoint("temp:opened")
