@@ -15,6 +15,8 @@ from netdef.cache import EngineCache, cache_key
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, EngineError, NetdefWarning
 from netdef.nn.module import Module
+from netdef.progress import BuildProgress
+from netdef.progress import enabled as progress_enabled
 from netdef.runtime.device import current_gpu
 from netdef.runtime.metadata import METADATA_FORMAT, BuiltEngine, check_replaceable, metadata_path
 
@@ -56,6 +58,7 @@ def build(
     refit: bool = False,
     cache: bool | str | os.PathLike | None = None,
     force: bool = False,
+    progress: bool | trt.IProgressMonitor | None = None,
 ) -> BuiltEngine:
     """Build a serialized engine from a netdef model (with ``inputs``) or an already defined Network.
 
@@ -67,7 +70,8 @@ def build(
     that cannot be read or written gives a NetdefWarning and the build goes on without it. ``force`` rebuilds
     anyway, and lets ``output`` replace a file that is not a netdef engine (by default that is an error, raised
     before building). Engines run only with the TensorRT backend and version that built them, on the GPUs
-    they target.
+    they target. ``progress`` shows TensorRT's build phases on a terminal (None: when stderr is a TTY and
+    ``NETDEF_QUIET`` is unset; or pass your own ``trt.IProgressMonitor``).
     """
     if output is not None:
         check_output(output, force=force)
@@ -100,6 +104,9 @@ def build(
 
     notes = _precision_support(network, options)
     config = _config(network, options)
+    monitor = _monitor(progress, network.model_name)
+    if monitor is not None:
+        config.progress_monitor = monitor  # the local keeps it alive while TensorRT calls it
     mark = len(LOGGER.messages)
     start = time.perf_counter()
     serialized = _serialize(network.network, config)
@@ -159,6 +166,14 @@ def _precision_support(network: Network, options: dict) -> list[str]:
     for note in notes:
         warnings.warn(note, NetdefWarning, stacklevel=3)
     return notes
+
+
+def _monitor(progress, name: str) -> trt.IProgressMonitor | None:
+    if isinstance(progress, trt.IProgressMonitor):
+        return progress
+    if progress or (progress is None and progress_enabled()):
+        return BuildProgress(name)
+    return None
 
 
 def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):
