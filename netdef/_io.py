@@ -38,7 +38,7 @@ __all__ = [
 _MODES = ("wb", "w")
 #: a temporary whose writer cannot be checked (another host) is stale after this many seconds
 STALE_SECONDS = 24 * 3600
-_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32]
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16]
 #: .<target>.netdef-<host>-<pid>-<12 hex digits>[.<anything>].<kind>
 _NAME = re.compile(r"\..+\.netdef-(?P<host>[A-Za-z0-9]*)-(?P<pid>[0-9]+)-[0-9a-f]{12}(?:\.[^/]*)?\.(?P<kind>[a-z]+)")
 

@@ -96,7 +96,13 @@ def build(
     if cache:
         store = EngineCache(None if cache is True else cache)
         key = cache_key(network.network, options)
-        hit = None if force else _cache_call(store.get, key)
+        hit = None
+        if not force:
+            try:
+                hit = store.get(key)
+            except (OSError, EngineError) as exc:
+                _unusable(store, exc)
+                store = None  # said once; do not try to write there either
         if hit is not None:
             if output is not None:
                 hit.save(output, force=force)
@@ -122,24 +128,23 @@ def build(
     built.metadata["quantization"] = network.quantization
     if store is not None:
         built.metadata["cache_key"] = key
-        _cache_call(store.put, key, built)
+        try:
+            store.put(key, built)
+        except (OSError, EngineError) as exc:
+            _unusable(store, exc)
     if output is not None:
         built.save(output, force=force)
     return built
 
 
-def _cache_call(method, key: str, *args):
-    """``store.get``/``store.put``; an unusable cache folder is a NetdefWarning, and the build goes on."""
-    try:
-        return method(key, *args)
-    except (OSError, EngineError) as exc:
-        warnings.warn(
-            f"engine cache {method.__self__.directory} is unusable ({exc}); building without it "
-            "(pass another folder as cache=..., or set NETDEF_CACHE_DIR)",
-            NetdefWarning,
-            stacklevel=3,
-        )
-        return None
+def _unusable(store: EngineCache, problem: Exception) -> None:
+    """An engine cache folder that cannot be read or written is a NetdefWarning; the build goes on without it."""
+    warnings.warn(
+        f"engine cache {store.directory} is unusable ({problem}); building without it "
+        "(pass another folder as cache=..., or set NETDEF_CACHE_DIR)",
+        NetdefWarning,
+        stacklevel=3,
+    )
 
 
 def _precision_support(network: Network, options: dict) -> list[str]:

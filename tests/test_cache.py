@@ -220,8 +220,9 @@ def test_an_unusable_cache_folder_is_a_warning_and_the_build_goes_on(tmp_path, l
 
         # a read-only folder (chmod does not stop root, who runs some CI): every write into it fails
         monkeypatch.setattr(build_module.EngineCache, "put", lambda self, key, built: refuse())
-    with pytest.warns(netdef.NetdefWarning, match=r"engine cache .*cache is unusable .*building without it"):
+    with pytest.warns(netdef.NetdefWarning, match=r"engine cache .*cache is unusable .*building without it") as said:
         built = netdef.build(lenet, lenet.default_inputs(), cache=cache, output=tmp_path / "out.engine")
+    assert len([w for w in said if "unusable" in str(w.message)]) == 1  # said once
     assert not built.cached and len(builds) == 1
     assert netdef.runtime.read_engine(tmp_path / "out.engine")[0] == built.data  # the output is still written
     if problem == "a-file":

@@ -32,7 +32,7 @@ from netdef.errors import EngineError
 
 METADATA_FORMAT = "netdef-engine/1"
 _REBUILD = "rebuild it on this machine with `netdef build` (engines are not portable across TensorRT versions)"
-_SHA_CHARS = 32  # of the sha256 in a pending file's name
+_SHA_CHARS = 24  # hex digits of the sha256 in a pending file's name (96 bits)
 
 
 def metadata_path(engine_path: str | os.PathLike) -> Path:
