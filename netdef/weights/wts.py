@@ -31,7 +31,6 @@ __all__ = ["export_wts", "load_wts", "save_wts"]
 _FIELD = re.compile(rb"[ \t\x0b\x0c\r]*(\S*)")  # skip inline whitespace, then take one field
 _SKIP = re.compile(rb"[ \t\x0b\x0c\r]*()")
 _LINE_END = re.compile(rb"[ \t\x0b\x0c\r]*()(?:\n|\Z)")  # trailing whitespace, then \n or the end
-_ANY_SPACE = re.compile(rb"\s")
 _IS_HEX = np.zeros(256, dtype=bool)
 _IS_HEX[list(b"0123456789abcdefABCDEF")] = True
 _MAX_COUNT_DIGITS = 19  # more digits than this cannot describe a line that fits in memory
@@ -158,15 +157,15 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
         try:
             token, end = source.match(_FIELD, pos)
         except _LongField:
-            token, end = b"-", pos  # not a count: reported below
-        if token:
+            token, end = None, pos  # not a count: reported below
+        if token is None or token:
             break
         if end >= size:
             what = "is empty" if not size else "holds only whitespace"
             raise WeightsFormatError(f"{where}:1: file {what}; expected a header line with the number of entries")
         pos, lineno = end + 1, lineno + 1  # the field stopped at a \n: a blank line
         source.release(pos)
-    line_end = source.match(_LINE_END, end) if token != b"-" else None
+    line_end = source.match(_LINE_END, end) if token is not None else None
     if line_end is None or not _is_uint(token) or len(token) > _MAX_COUNT_DIGITS:
         raise WeightsFormatError(
             f"{where}:{lineno}: expected a header holding the number of entries "
@@ -205,12 +204,15 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
         try:
             count_tok, end = source.match(_FIELD, end)
         except _LongField as long:
-            count_tok = long.args[0] + b"..."  # not a count: reported below
+            raise WeightsFormatError(
+                f"{where}:{lineno}: entry {name!r}: expected the value count (a non-negative integer) "
+                f"after the name, got {_show(long.args[0])}"
+            ) from None
         if not count_tok:
             raise WeightsFormatError(
                 f"{where}:{lineno}: entry {name!r}: expected a value count after the name, found the end of the line"
             )
-        if not _is_uint(count_tok) or len(count_tok) > _FIELD_BYTES:
+        if not _is_uint(count_tok):
             raise WeightsFormatError(
                 f"{where}:{lineno}: entry {name!r}: expected the value count (a non-negative integer) "
                 f"after the name, got {_show(count_tok)}"
