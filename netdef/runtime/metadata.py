@@ -122,7 +122,8 @@ def write_engine(path: str | os.PathLike, data: bytes, metadata: dict, *, force:
             os.replace(pending, path)
             checkpoint("engine:moved")
             fsync_directory(directory)
-            _settle(path)
+            for engine in {path, *_engines_left_pending(directory)}:
+                _settle(engine)
             checkpoint("engine:settled")
     finally:
         for leftover in made:
@@ -137,6 +138,17 @@ def _pending_files(path: Path) -> list[os.DirEntry]:
         return [e for e in os.scandir(path.parent) if e.name.startswith(prefix) and e.name.endswith(".pending")]
     except OSError:
         return []
+
+
+def _engines_left_pending(directory: Path) -> set[Path]:
+    """The engines in ``directory`` with pending files whose writer is gone (each may need settling)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            if name.endswith(".pending") and ".netdef-" in name and owner_gone(name, entry.stat().st_mtime):
+                found.add(directory / name[1:].rpartition(".netdef-")[0])
+    return found
 
 
 def _committed_sha(path: Path) -> str | None:

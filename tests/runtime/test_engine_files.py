@@ -220,3 +220,18 @@ def test_saving_returns_the_path_and_keeps_the_callers_metadata(tmp_path):
     assert built.save(tmp_path / "a.engine") == tmp_path / "a.engine" == built.path
     assert "engine_sha256" not in built.metadata  # the sidecar has it; the caller's dict is not changed
     assert read_engine(tmp_path / "a.engine")[1]["engine_bytes"] == len(built.data)
+
+
+def test_a_write_settles_what_killed_writers_left_for_other_engines_of_the_folder(writers, tmp_path):
+    x, y, z = (tmp_path / f"{n}.engine" for n in "xyz")
+    write_engine(x, data_for("A"), meta_for("A"))
+    write_engine(z, data_for("A"), meta_for("A"))
+    assert writers.run("save", x, {"NETDEF_CRASH_AT": "engine:committed#1"}, name="B") == -signal.SIGKILL
+    assert writers.run("save", z, {"NETDEF_CRASH_AT": "engine:staged#1"}, name="B") == -signal.SIGKILL
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".pending")]) == 2
+
+    write_engine(y, data_for("C"), meta_for("C"))  # another engine of the same folder
+    names = ["x.engine", "x.engine.json", "y.engine", "y.engine.json", "z.engine", "z.engine.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert x.read_bytes() == data_for("B") and loaded_name(x) == "B"  # committed: moved into place
+    assert loaded_name(z) == "A"  # never committed: its pending plan was removed
