@@ -12,7 +12,7 @@ An engine ``m.engine`` is the raw TensorRT plan (loadable by any TensorRT tool);
 A writer killed before step 3 leaves the old pair untouched. One killed inside step 3 leaves the new sidecar and
 the pending plan it names; a reader then reads that plan, and moves it into place once its writer is gone.
 Readers open both files under a shared lock, so they never see one writer's sidecar beside another's plan.
-Temporary and pending files of killed writers are removed by the next write.
+The next write into the folder finishes what killed writers committed and removes the rest they left.
 """
 
 from __future__ import annotations
