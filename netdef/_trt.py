@@ -8,9 +8,11 @@ Everything else in netdef uses ``from netdef._trt import trt``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -87,13 +89,23 @@ class _Logger(trt.ILogger):
     def __init__(self) -> None:
         trt.ILogger.__init__(self)
         self.messages = _MessageLog()
+        self._quiet = threading.local()
 
     def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
         level = _LEVELS.get(severity.name, logging.DEBUG)  # VERBOSE
         if level >= logging.WARNING:  # INFO/VERBOSE would crowd the errors netdef attaches out of the log
             self.messages.append((severity, msg))
-        if _log.isEnabledFor(level):
+        if _log.isEnabledFor(level) and not getattr(self._quiet, "on", False):
             _log.log(level, "%s", msg)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Keep collecting this thread's messages but log none (e.g. builds whose failure is expected)."""
+        before, self._quiet.on = getattr(self._quiet, "on", False), True
+        try:
+            yield
+        finally:
+            self._quiet.on = before
 
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""

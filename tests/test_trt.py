@@ -45,3 +45,11 @@ def test_errors_attached_to_netdef_errors_come_from_the_same_stream():
     mark = len(LOGGER.messages)
     assert builder().build_serialized_network(network, builder().create_builder_config()) is None
     assert any("broadcast" in e for e in LOGGER.errors_since(mark))
+
+
+def test_quiet_collects_but_does_not_log(caplog):
+    mark = len(LOGGER.messages)
+    with caplog.at_level(logging.WARNING, logger="netdef.tensorrt"), LOGGER.quiet():
+        _build_with_an_unused_input()
+    assert not [r for r in caplog.records if r.name == "netdef.tensorrt"]
+    assert any("Unused Input: unused" in m for _, m in LOGGER.messages.since(mark))
