@@ -71,6 +71,26 @@ def test_missing_sidecar(engine):
     assert data == engine.read_bytes() and meta == {}
 
 
+@pytest.mark.parametrize("which", ["engine", "sidecar"])
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_folder_or_fifo_in_place_of_a_file_is_a_clear_error_not_a_hang(tmp_path, which, kind):
+    import os
+
+    path = tmp_path / "m.engine"
+    path.write_bytes(b"plan")
+    metadata_path(path).write_text("{}")
+    target = path if which == "engine" else metadata_path(path)
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    elif hasattr(os, "mkfifo"):
+        os.mkfifo(target)  # opening it for reading the ordinary way would block until a writer comes
+    else:
+        pytest.skip("no FIFOs on this platform")
+    message = load_error(path, verify=False)
+    assert f"{target.name} is {'a directory' if kind == 'directory' else 'not a regular file'}" in message
+
+
 def test_corrupt_sidecar_json(engine):
     text = metadata_path(engine).read_text()
     metadata_path(engine).write_text(text[: len(text) // 2])
