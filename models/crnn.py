@@ -30,11 +30,9 @@ class BidirectionalLSTM(nn.Module):
 
     def forward(self, input):
         recurrent, _ = self.rnn(input)
-        _, b, h = recurrent.shape
-        if b < 0:  # a dynamic batch: the same values, the linear layer over the last dim
-            return self.embedding(recurrent)
-        # torch's (T * b, h) round trip, so the embedding's own output lines up with the twin's (parity)
-        return self.embedding(recurrent.view(-1, h)).view(-1, b, self.embedding.out_features)
+        T, b, h = recurrent.shape  # T is symbolic when the image width is dynamic
+        output = self.embedding(recurrent.view(T * b, h))
+        return output.view(T, b, -1)
 
 
 class CRNN(nn.Module):
@@ -71,8 +69,8 @@ class CRNN(nn.Module):
 
     def forward(self, input):
         conv = self.cnn(input)
-        if conv.shape[2] != 1:
-            raise ValueError(f"CRNN: the CNN's output must be 1 high (input 32 high), got {conv.shape}")
+        if conv.static_shape[2] != 1:
+            raise ValueError(f"CRNN: the CNN's output must be 1 high (input 32 high), got {conv.static_shape}")
         return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # (W', N, C): time-major for the LSTMs
 
 

@@ -1,7 +1,7 @@
 """TensorRT loops (``INetworkDefinition.add_loop``): a trip limit, iterators, recurrences and loop outputs.
 
 ```python
-loop = F.Loop(F.dim_size(x, 0))              # ITripLimitLayer COUNT: one iteration per step of x
+loop = F.Loop(x.shape[0])                    # ITripLimitLayer COUNT: one iteration per step of x
 x_t = loop.add_iterator(x)                   # IIteratorLayer: x[i] in iteration i
 h = loop.add_recurrence(h0)                  # IRecurrenceLayer: h0, then the value set by set_next
 h_next = F.tanh(x_t + h.value)
@@ -20,8 +20,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import context_of, norm_dim, require_tensor, static_reshape, wrap
-from netdef.functional.indexing import emit_slice, shape_of
-from netdef.functional.registry import register_op
+from netdef.symbolic import SymInt
 from netdef.tensor import Tensor
 
 _OUTPUTS = {
@@ -31,31 +30,18 @@ _OUTPUTS = {
 }
 
 
-@register_op(
-    "IShapeLayer",
-    "ISliceLayer",
-    "IShuffleLayer",
-    torch="torch.Tensor.size",
-    limits="an int when the dim is static, else a 0-D int64 shape tensor (a loop's trip count)",
-)
-def dim_size(input: Tensor, dim: int) -> int | Tensor:
-    """The size of ``input``'s dim ``dim``: an int when static, else a 0-D int64 shape tensor."""
-    input = require_tensor("dim_size", input)
-    axis = norm_dim(input.ctx, "dim_size", dim, input.ndim)
-    if input.shape[axis] >= 0:
-        return input.shape[axis]
-    size = emit_slice(shape_of(input, "dim_size_shape"), [axis], [1], [1], "dim_size")
-    return static_reshape(input.ctx, size, (), "dim_size_scalar")
-
-
-def _count(ctx, value: int | Tensor, what: str) -> Tensor:
+def _count(ctx, value: int | SymInt | Tensor, what: str) -> Tensor:
     """``value`` as a 0-D int tensor (TensorRT's trip counts and concatenation lengths are 0-D)."""
+    if isinstance(value, SymInt):  # a run-time size, e.g. x.shape[0] of a dynamic dim: an int64 (1,) tensor
+        return static_reshape(ctx, wrap(value.itensor, ctx), (), "loop_count_scalar")
     if isinstance(value, Tensor):
-        if value.dtype.name not in ("INT32", "INT64") or value.numel() not in (1, -1) or value.ndim > 1:
-            raise ctx.error("loop", f"the {what} must be a 0-D int tensor, got {value.dtype.name} {value.shape}")
+        if value.dtype.name not in ("INT32", "INT64") or value.static_shape not in ((), (1,)):
+            raise ctx.error("loop", f"the {what} must be a 0-D int tensor, got {value.dtype.name} {value.static_shape}")
         return value if value.ndim == 0 else static_reshape(ctx, value, (), "loop_count_scalar")
     if not isinstance(value, (int, np.integer)) or value < 0:
-        raise ctx.error("loop", f"the {what} must be an int >= 0 or a 0-D int tensor, got {value!r}")
+        raise ctx.error(
+            "loop", f"the {what} must be an int >= 0, a size (x.shape[0]) or a 0-D int tensor, got {value!r}"
+        )
     weights = ctx.weights(np.array(int(value), np.int64), trt.int64)
     layer = ctx.add_layer("loop_count", lambda net: net.add_constant((), weights))  # 0-D, not (1,)
     return wrap(layer.get_output(0), ctx)
@@ -74,22 +60,22 @@ class Recurrence:
         """The value for the next iteration (IRecurrenceLayer's second input, the loop's back edge)."""
         ctx = self.value.ctx
         next = require_tensor("loop_recurrence", next, "next")
-        if next.dtype != self.value.dtype or (
-            all(d >= 0 for d in next.shape + self.value.shape) and next.shape != self.value.shape
-        ):
+        a, b = next.static_shape, self.value.static_shape
+        if next.dtype != self.value.dtype or (all(d >= 0 for d in a + b) and a != b):
             raise ctx.error(
                 "loop_recurrence",
-                f"the next value ({next.dtype.name} {next.shape}) must match the recurrence's initial value "
-                f"({self.value.dtype.name} {self.value.shape})",
+                f"the next value ({next.dtype.name} {a}) must match the recurrence's initial value "
+                f"({self.value.dtype.name} {b})",
             )
         self.layer.set_input(1, next.itensor)
         self.next = next
 
 
 class Loop:
-    """A TensorRT loop of ``trip_count`` iterations (an int or a 0-D int tensor; None: add a WHILE limit)."""
+    """A TensorRT loop of ``trip_count`` iterations: an int, a size (``x.shape[0]``, symbolic when the dim is
+    dynamic) or a 0-D int tensor; None: add a WHILE trip limit."""
 
-    def __init__(self, trip_count: int | Tensor | None, name: str = "loop") -> None:
+    def __init__(self, trip_count: int | SymInt | Tensor | None, name: str = "loop") -> None:
         ctx = context_of(trip_count)
         self.ctx = ctx
         self.loop = ctx.network.add_loop()
@@ -108,10 +94,11 @@ class Loop:
             raise self.ctx.error(self._op, f"trip limit kind must be one of {sorted(kinds)}, got {kind!r}")
         limit = require_tensor(self._op, limit, "limit")
         want = ("INT32", "INT64") if kind == "count" else ("BOOL",)
-        if limit.dtype.name not in want or limit.numel() not in (1, -1) or limit.ndim > 1:
+        if limit.dtype.name not in want or limit.static_shape not in ((), (1,)):
             raise self.ctx.error(
                 self._op,
-                f"a {kind} trip limit must be a 0-D {' or '.join(want)} tensor, got {limit.dtype.name} {limit.shape}",
+                f"a {kind} trip limit must be a 0-D {' or '.join(want)} tensor, got {limit.dtype.name} "
+                f"{limit.static_shape}",
             )
         if limit.ndim:  # TensorRT wants 0-D
             limit = static_reshape(self.ctx, limit, (), self._op + "_trip_limit_scalar")
@@ -134,7 +121,7 @@ class Loop:
         return Recurrence(layer, wrap(layer.get_output(0), self.ctx))
 
     def add_loop_output(
-        self, value: Tensor, kind: str = "concatenate", axis: int = 0, length: int | Tensor | None = None
+        self, value: Tensor, kind: str = "concatenate", axis: int = 0, length: int | SymInt | Tensor | None = None
     ) -> Tensor:
         """ILoopOutputLayer: ``"last_value"`` of a recurrence's ``value`` after the last iteration, or every
         iteration's ``value`` stacked along a new ``axis`` (``"concatenate"``, or ``"reverse"`` for the last

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from netdef.functional._common import constant, is_float, require_tensor
+from netdef.functional._common import is_float, require_tensor
 from netdef.functional.activation import relu, sigmoid, tanh
-from netdef.functional.indexing import emit_slice, int_vector, shape_of
+from netdef.functional.creation import zeros
 from netdef.functional.linear import linear
-from netdef.functional.loop import Loop, dim_size
+from netdef.functional.loop import Loop
 from netdef.functional.registry import register_op
 from netdef.functional.shape import cat, split, squeeze, stack, transpose, unsqueeze
 from netdef.tensor import Tensor
@@ -48,16 +48,9 @@ _LAYERS = (
 _LIMITS = "inference only (dropout ignored); LSTM's proj_size is not supported"
 
 
-def _zeros(like: Tensor, hidden: int, op: str) -> Tensor:
+def _zeros(like: Tensor, hidden: int) -> Tensor:
     """Zeros of shape (batch, hidden), batch being dim 1 of the time-major ``like`` (it may be dynamic)."""
-    ctx = like.ctx
-    batch = like.shape[1]
-    if batch >= 0:
-        return constant(ctx, np.zeros((batch, hidden)), like.dtype, op)
-    zero = constant(ctx, np.zeros((1, hidden)), like.dtype, op)
-    size = emit_slice(shape_of(like, op + "_shape"), [1], [1], [1], op + "_batch")
-    size = cat([size, int_vector(ctx, [hidden], op + "_hidden")], 0)
-    return emit_slice(zero, [0, 0], size, [0, 1], op + "_expand")  # stride 0 repeats the row
+    return zeros(like.shape[1], hidden, dtype=like.dtype)
 
 
 def _cell(mode: str, x_t: Tensor, h: Tensor, c: Tensor | None, w_hh: np.ndarray, b_hn, hidden: int):
@@ -118,21 +111,24 @@ def recurrent(
     if len(weights) != num_layers * dirs:
         raise ctx.error(op, f"expected {num_layers * dirs} weight sets (layers x directions), got {len(weights)}")
     if input.ndim != 3 or not is_float(input):
-        raise ctx.error(op, f"expected a float input of rank 3 (sequence, batch, features), got {input.shape}")
+        raise ctx.error(op, f"expected a float input of rank 3 (sequence, batch, features), got {input.static_shape}")
     x = transpose(input, 0, 1) if batch_first else input  # time-major from here on
     states = {}
     for what, t in (("h0", hx), ("c0", cx)):
         if t is None:
             continue
         t = require_tensor(op, t, what)
-        if t.ndim != 3 or t.shape[0] != num_layers * dirs or t.shape[2] != hidden_size:
-            raise ctx.error(op, f"{what} must have shape ({num_layers * dirs}, batch, {hidden_size}), got {t.shape}")
+        if t.ndim != 3 or t.static_shape[0] != num_layers * dirs or t.static_shape[2] != hidden_size:
+            raise ctx.error(
+                op, f"{what} must have shape ({num_layers * dirs}, batch, {hidden_size}), got {t.static_shape}"
+            )
         if t.dtype != input.dtype:
             raise ctx.error(op, f"{what} is {t.dtype.name} but the input is {input.dtype.name}")
-        if t.shape[1] >= 0 and x.shape[1] >= 0 and t.shape[1] != x.shape[1]:
-            raise ctx.error(op, f"{what} has a batch of {t.shape[1]}, the input {x.shape[1]} (shape {input.shape})")
+        tb, xb = t.static_shape[1], x.static_shape[1]
+        if tb >= 0 and xb >= 0 and tb != xb:
+            raise ctx.error(op, f"{what} has a batch of {tb}, the input {xb} (shape {input.static_shape})")
         states[what] = t
-    steps = dim_size(x, 0)
+    steps = x.shape[0]  # an int, or a symbolic size read from the input's shape at run time
     h_n, c_n = [], []
     for layer in range(num_layers):
         loop = Loop(steps, f"l{layer}")
@@ -141,18 +137,19 @@ def recurrent(
             index = layer * dirs + d
             w_ih, w_hh, b_ih, b_hh = weights[index]
             rows = GATES[mode] * hidden_size
-            if np.shape(w_ih) != (rows, x.shape[-1]) and x.shape[-1] >= 0:
+            features = x.static_shape[-1]
+            if np.shape(w_ih) != (rows, features) and features >= 0:
                 raise ctx.error(
-                    op, f"layer {layer}: weight_ih has shape {np.shape(w_ih)}, expected ({rows}, {x.shape[-1]})"
+                    op, f"layer {layer}: weight_ih has shape {np.shape(w_ih)}, expected ({rows}, {features})"
                 )
             bias, b_hn = _projection_bias(mode, b_ih, b_hh, rows, hidden_size)
             projected = linear(x, w_ih, bias)  # every time step at once, outside the loop
             x_t = loop.add_iterator(projected, 0, reverse=d == 1)
-            h0 = states["h0"][index] if "h0" in states else _zeros(projected, hidden_size, f"l{layer}_h0")
+            h0 = states["h0"][index] if "h0" in states else _zeros(projected, hidden_size)
             h = loop.add_recurrence(h0)
             c = None
             if mode == "LSTM":
-                c0 = states["c0"][index] if "c0" in states else _zeros(projected, hidden_size, f"l{layer}_c0")
+                c0 = states["c0"][index] if "c0" in states else _zeros(projected, hidden_size)
                 c = loop.add_recurrence(c0)
             h_next, c_next = _cell(mode, x_t, h.value, None if c is None else c.value, w_hh, b_hn, hidden_size)
             h.set_next(h_next)

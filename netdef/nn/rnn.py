@@ -60,12 +60,12 @@ class RNNBase(Module):
         return out
 
     def _check_input(self, input) -> None:
-        features = input.shape[-1] if input.ndim else None
+        features = input.static_shape[-1] if input.ndim else None
         if input.ndim not in (2, 3) or (features is not None and features >= 0 and features != self.input_size):
             batched = f"(N, L, {self.input_size})" if self.batch_first else f"(L, N, {self.input_size})"
             raise EmitError(
                 f"{type(self).__name__}: expected an input of shape {batched} or, unbatched, "
-                f"(L, {self.input_size}); got {input.shape}"
+                f"(L, {self.input_size}); got {input.static_shape}"
             )
 
     def extra_repr(self) -> str:

@@ -70,7 +70,7 @@ def test_zero_trips_leave_the_recurrence_at_its_initial_value_and_concatenate_no
 
 def _accumulate(x):
     """Running sums of x's rows forward and backward, over a dynamic number of rows."""
-    loop = F.Loop(F.dim_size(x, 0))
+    loop = F.Loop(x.shape[0])
     forward = loop.add_iterator(x)
     backward = loop.add_iterator(x, reverse=True)
     zeros = F.as_tensor(np.zeros(3, np.float32))

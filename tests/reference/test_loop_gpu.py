@@ -38,7 +38,7 @@ class _Fn(nn.Module):
 
 
 def _sums(x):
-    loop = F.Loop(F.dim_size(x, 0))
+    loop = F.Loop(x.shape[0])
     forward, backward = loop.add_iterator(x), loop.add_iterator(x, reverse=True)
     zeros = F.as_tensor(np.zeros(3, np.float32))
     fsum, bsum = loop.add_recurrence(zeros), loop.add_recurrence(zeros)
