@@ -29,8 +29,9 @@ class OpInfo:
     #: name in netdef.functional
     name: str
     function: Callable
-    #: the torch callable whose semantics the op follows, e.g. 'torch.nn.functional.relu'
-    torch: str
+    #: the torch callable whose semantics the op follows, e.g. 'torch.nn.functional.relu'; None for ops
+    #: torch has no counterpart of (a TensorRT feature such as a KV-cache update)
+    torch: str | None
     #: TensorRT layer classes the op may emit (all variants together), e.g. ('IActivationLayer',)
     layers: tuple[str, ...]
     #: Tensor methods and operators that call the op with the tensor first
@@ -57,7 +58,7 @@ OPS: dict[str, OpInfo] = {}
 
 def register_op(
     *layers: str,
-    torch: str,
+    torch: str | None,
     methods: str | Sequence[str] = (),
     reflected: Sequence[str] = (),
     aliases: Sequence[str] = (),
@@ -65,7 +66,7 @@ def register_op(
 ) -> Callable[[Fn], Fn]:
     """Register the decorated function as an op of ``netdef.functional`` (see the module docstring).
 
-    ``layers`` are the TensorRT layer classes it emits; ``torch`` the torch callable it follows;
+    ``layers`` are the TensorRT layer classes it emits; ``torch`` the torch callable it follows (None: none);
     ``methods`` the Tensor methods/operators that call it with the tensor first, ``reflected`` those
     that call it with the tensor second; ``aliases`` further names in netdef.functional (``clip``).
     """
