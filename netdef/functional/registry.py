@@ -7,7 +7,12 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor: ...
 
 registers ``netdef.functional.relu`` (and its ``__all__`` entry), ``Tensor.relu`` and the entry
 ``OPS["relu"]`` from which the op reference (docs/ops.md) is written. ``functional/__init__.py``
-exports whatever is registered, so adding an op to an existing family file touches no other file.
+exports whatever is registered, so adding an op to an existing family file touches no other file
+(a new family file is added to the imports there). ``tests/test_architecture.py`` keeps tensor.py
+free of functional imports; ``tests/functional/test_registry.py`` checks every entry.
+
+Converting an op written the older way: put ``@register_op(...)`` above it, then delete its import and
+``__all__`` entry in ``functional/__init__.py`` and its method (``name = _f(...)``) in ``tensor.py``.
 """
 
 from __future__ import annotations
