@@ -18,11 +18,6 @@ import netdef
 
 PACKAGE = Path(netdef.__file__).parent
 
-#: TEMPORARY (issues 11/12): branch `persist` removes the build <-> cache <-> runtime cycle (the engine metadata
-#: moves into runtime, refit takes named weights, cache stops importing build). These three edges are the ones it
-#: removes; test_pending_persist_edges_still_exist fails once it has landed: then delete this set and that test.
-PENDING_PERSIST = {("runtime", "build"), ("runtime", "define"), ("cache", "build")}
-
 #: the emission core: these import each other at module level only (a function-level import here hides a cycle)
 CORE = ("tensor", "context", "functional", "nn", "define")
 
@@ -142,7 +137,7 @@ def test_the_graph_sees_imports_in_functions_and_not_under_type_checking():
 
 
 def test_no_import_cycles_between_units():
-    edges = [e for e in import_graph() if (e.source, e.target) not in PENDING_PERSIST]
+    edges = import_graph()
     assert {"functional", "nn", "tensor", "context", "build", "runtime"} <= {e.source for e in edges}
     found = cycles(edges)
     detail = [
@@ -150,12 +145,6 @@ def test_no_import_cycles_between_units():
         for group in found
     ]
     assert not found, "import cycles between netdef's units (see docs/ARCHITECTURE.md):\n" + "\n".join(detail)
-
-
-def test_pending_persist_edges_still_exist():
-    present = {(e.source, e.target) for e in import_graph()}
-    gone = PENDING_PERSIST - present
-    assert not gone, f"{sorted(gone)} no longer exist (branch `persist` landed): delete PENDING_PERSIST and this test"
 
 
 def test_the_emission_core_imports_at_module_level():
