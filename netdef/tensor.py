@@ -337,4 +337,8 @@ class Tensor:
     masked_fill = _f("masked_fill", "torch.Tensor.masked_fill")
     matmul = _f("matmul", "torch.Tensor.matmul")
     bmm = _f("bmm", "torch.Tensor.bmm")
+    unflatten = _f("unflatten", "torch.Tensor.unflatten")
+    view_as = _f("view_as", "torch.Tensor.view_as (``other`` may have dynamic dims)")
+    reshape_as = view_as
+    cumsum = _f("cumsum", "torch.Tensor.cumsum")
     del _f

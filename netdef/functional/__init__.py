@@ -22,6 +22,7 @@ from netdef.functional.activation import (
 from netdef.functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from netdef.functional.constant import as_tensor
 from netdef.functional.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
+from netdef.functional.cumulative import cumsum
 from netdef.functional.dropout import dropout
 from netdef.functional.dtype import cast
 from netdef.functional.elementwise import (
@@ -73,13 +74,16 @@ from netdef.functional.shape import (
     permute,
     repeat,
     reshape,
+    reshape_as,
     split,
     squeeze,
     stack,
     transpose,
     unbind,
+    unflatten,
     unsqueeze,
     view,
+    view_as,
 )
 from netdef.functional.unary import (
     abs,
@@ -147,3 +151,5 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "hardswish", "hardtanh", "instance_norm", "interpolate", "layer_norm", "log_softmax", "max_pool1d", "mish",
     "pad", "prelu", "relu6", "selu", "softplus", "upsample", "upsample_bilinear", "upsample_nearest",
 ]  # fmt: skip
+
+__all__ += ["cumsum", "reshape_as", "unflatten", "view_as"]  # detection models (models/yolo.py)

@@ -379,3 +379,71 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     axis = norm_dim(ctx, "stack", dim, first.ndim + 1)
     return cat([unsqueeze(t, axis) for t in tensors], axis)
+
+
+def _shape_reshape(input: Tensor, shape: Tensor, op: str) -> Tensor:
+    """A shuffle to the run-time shape held by the int64 1-D tensor ``shape``."""
+
+    def make(net):
+        layer = net.add_shuffle(input.itensor)
+        layer.zero_is_placeholder = False
+        layer.set_input(1, shape.itensor)
+        return layer
+
+    return wrap(input.ctx.add_layer(op, make).get_output(0), input.ctx)
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (torch.unflatten; one size may be -1 when that dim is static).
+
+    Other dims may be dynamic: the output shape is then assembled from the input's run-time shape.
+    """
+    from netdef.functional.indexing import int_vector, shape_of, slice_dims
+
+    op = "unflatten"
+    input = require_tensor(op, input)
+    ctx, shape = input.ctx, input.shape
+    axis = norm_dim(ctx, op, dim, input.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes or sizes.count(-1) > 1 or any(s < -1 for s in sizes):
+        raise ctx.error(op, f"sizes {sizes} must be non-empty, sizes >= 0 with at most one -1")
+    n, known = shape[axis], math.prod(s for s in sizes if s != -1)
+    if -1 in sizes:
+        if n < 0:
+            raise ctx.error(op, f"dim {dim} of shape {shape} is dynamic: give every size (no -1)")
+        if known == 0 or n % known:
+            raise ctx.error(op, f"sizes {sizes} cannot split dim {dim} of size {n}")
+        sizes[sizes.index(-1)] = n // known
+    elif n >= 0 and known != n:
+        raise ctx.error(op, f"sizes {sizes} multiply to {known}, not to the size {n} of dim {dim} of shape {shape}")
+    out = (*shape[:axis], *sizes, *shape[axis + 1 :])
+    if all(d >= 0 for d in shape):
+        return static_reshape(ctx, input, out, op)
+    if all(d >= 0 for d in shape[axis + 1 :]):  # leading dynamic dims are copied in place by 0 placeholders
+        return placeholder_reshape(ctx, input, (0,) * axis + tuple(sizes) + shape[axis + 1 :], op)
+    full = shape_of(input, op + "_shape")
+    parts = []
+    if axis:
+        parts.append(slice_dims(full, [slice(0, axis)], op + "_lead"))
+    parts.append(int_vector(ctx, sizes, op + "_sizes"))
+    if axis + 1 < input.ndim:
+        parts.append(slice_dims(full, [slice(axis + 1, input.ndim)], op + "_tail"))
+    return _shape_reshape(input, cat(parts, 0), op)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.view(other.size())`` (torch.Tensor.view_as); ``other`` may have dynamic dims."""
+    op = "view_as"
+    input, other = require_tensor(op, input), require_tensor(op, other, "other")
+    ctx = input.ctx
+    n, m = input.numel(), other.numel()
+    if n >= 0 and m >= 0 and n != m:
+        raise ctx.error(op, f"shape {input.shape} ({n} elements) cannot be viewed as {other.shape} ({m} elements)")
+    if all(d >= 0 for d in other.shape):
+        return static_reshape(ctx, input, other.shape, op)
+    from netdef.functional.indexing import shape_of
+
+    return _shape_reshape(input, shape_of(other, op + "_shape"), op)
+
+
+reshape_as = view_as
