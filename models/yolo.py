@@ -298,28 +298,34 @@ class Detect(nn.Module):
         self.dfl = DFL(reg_max) if reg_max > 1 else nn.Identity()
 
     def forward(self, xs):
-        levels = []
-        for box_head, cls_head, stride, x in zip(self.cv2, self.cv3, self.strides, xs):
-            distance = self.dfl(box_head(x).flatten(2))  # (B, 4, H*W): left, top, right, bottom in cells
-            lt, rb = distance.chunk(2, 1)
-            anchors = anchor_points(x)  # (2, H*W): cell centres, x then y
-            x1y1, x2y2 = anchors - lt, anchors + rb
-            box = F.cat([(x1y1 + x2y2) / 2, x2y2 - x1y1], 1) * float(stride)
-            levels.append(F.cat([box, cls_head(x).flatten(2).sigmoid()], 1))
-        return F.cat(levels, 2)
+        boxes = F.cat([head(x).flatten(2) for head, x in zip(self.cv2, xs)], 2)  # (B, 4 reg_max, A)
+        scores = F.cat([head(x).flatten(2) for head, x in zip(self.cv3, xs)], 2)  # (B, nc, A)
+        anchors, strides = make_anchors(xs, self.strides)  # (2, A), (1, A)
+        lt, rb = self.dfl(boxes).chunk(2, 1)  # distances to the box sides, in cells
+        x1y1, x2y2 = anchors - lt, anchors + rb
+        box = F.cat([(x1y1 + x2y2) / 2, x2y2 - x1y1], 1) * strides  # (cx, cy, w, h) in input pixels
+        return F.cat([box, scores.sigmoid()], 1)
 
 
-def anchor_points(feature) -> object:
-    """The (2, H*W) cell centres (x + 0.5, y + 0.5) of a (B, C, H, W) map, row-major, in the map's dtype."""
-    h, w = feature.shape[2:]
-    if h >= 0 and w >= 0:
-        sy, sx = np.meshgrid(np.arange(h) + 0.5, np.arange(w) + 0.5, indexing="ij")
-        grid = np.stack([sx.reshape(-1), sy.reshape(-1)]).astype(np.float32)
-        return F.as_tensor(grid)
-    ones = feature[0, 0] * 0 + 1  # (H, W) of ones at run time
-    sx = ones.cumsum(1) - 0.5
-    sy = ones.cumsum(0) - 0.5
-    return F.stack([sx.flatten(), sy.flatten()])
+def make_anchors(feats, strides: tuple[int, ...], offset: float = 0.5):
+    """Every map's cell centres (x + offset, y + offset), row-major and maps in order, as a (2, A) tensor,
+    and each anchor's stride as a (1, A) tensor, in the maps' dtype. Maps of dynamic size get a grid computed
+    in the network (running sums of ones over their run-time H x W)."""
+    if all(d >= 0 for f in feats for d in f.shape[2:]):
+        points, scale = [], []
+        for f, stride in zip(feats, strides):
+            h, w = f.shape[2:]
+            sy, sx = np.meshgrid(np.arange(h) + offset, np.arange(w) + offset, indexing="ij")
+            points.append(np.stack([sx.reshape(-1), sy.reshape(-1)]))
+            scale.append(np.full((1, h * w), float(stride), np.float32))
+        return F.as_tensor(np.concatenate(points, 1)), F.as_tensor(np.concatenate(scale, 1))
+    points, scale = [], []
+    for f, stride in zip(feats, strides):
+        ones = f[0, 0] * 0 + 1  # (H, W) of ones at run time
+        sx, sy = (ones.cumsum(1) - (1 - offset)).flatten(), (ones.cumsum(0) - (1 - offset)).flatten()
+        points.append(F.stack([sx, sy]))
+        scale.append((sx * 0 + float(stride)).unsqueeze(0))
+    return F.cat(points, 1), F.cat(scale, 1)
 
 
 MODULES = {"Conv": Conv, "C2f": C2f, "C3k2": C3k2, "SPPF": SPPF, "C2PSA": C2PSA, "Concat": Concat}

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import netdef
-from models import zoo
+from models import upstream, zoo
 
 
 def _randomize_norm_stats(twin: torch.nn.Module) -> None:
@@ -37,7 +37,10 @@ def _feeds(entry: zoo.ZooEntry) -> dict[str, np.ndarray]:
 def pair(request):
     entry = zoo.get(request.param)
     torch.manual_seed(0)
-    twin = entry.torch_model().eval()
+    try:
+        twin = entry.torch_model().eval()
+    except upstream.Unavailable as exc:  # a twin that is the upstream library itself (models/twins/yolo.py)
+        pytest.skip(str(exc))
     _randomize_norm_stats(twin)
     model = entry.netdef_model()
     report = model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()}, strict=True)
@@ -64,5 +67,7 @@ def test_reference_matches_torch_and_builds(pair, precision):
         scale = max(float(np.abs(want).max()), 1e-6)
         err = float(np.abs(got.astype(np.float64) - want).max())
         assert err <= tol * scale, f"{name} {precision} {out_name}: max |diff| {err:.3g} > {tol} x {scale:.3g}"
+    if precision not in entry.build_precisions:
+        return
     built = netdef.build(network)
     assert built.data and built.metadata["precision"] == precision

@@ -13,12 +13,15 @@ import pytest
 import torch
 
 import netdef
-from models import zoo
+from models import upstream, zoo
 
 
 def _twin_and_model(entry: zoo.ZooEntry):
     torch.manual_seed(0)
-    twin = entry.torch_model().eval()
+    try:
+        twin = entry.torch_model().eval()
+    except upstream.Unavailable as exc:  # a twin that is the upstream library itself (models/twins/yolo.py)
+        pytest.skip(str(exc))
     gen = torch.Generator().manual_seed(1)
     for m in twin.modules():  # BatchNorm statistics away from (0, 1), so folding them is exercised
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
