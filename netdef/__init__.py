@@ -39,6 +39,7 @@ __all__ = [
     "__version__",
     "build",
     "define",
+    "detection",
     "export_wts",
     "functional",
     "load_wts",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference")
+_LAZY = ("onnx", "parity", "quantization", "reference", "detection")
 
 
 def __getattr__(name: str):

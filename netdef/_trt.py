@@ -8,6 +8,7 @@ Everything else in netdef uses ``from netdef._trt import trt``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import os
 from collections.abc import Iterator
@@ -85,8 +86,17 @@ class _Logger(trt.ILogger):
         if severity > trt.ILogger.Severity.WARNING:
             return  # INFO/VERBOSE would crowd the errors netdef attaches to its own messages out of the log
         self.messages.append((severity, msg))
-        if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
+        if self.echo is not None and severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
             print(f"[TensorRT] {severity.name}: {msg}")
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Keep collecting messages but print none (builds whose failure is expected, such as capability probes)."""
+        echo, self.echo = self.echo, None
+        try:
+            yield
+        finally:
+            self.echo = echo
 
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""

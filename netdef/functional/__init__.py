@@ -23,6 +23,7 @@ from netdef.functional.attention import multi_head_attention_forward, scaled_dot
 from netdef.functional.constant import as_tensor
 from netdef.functional.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from netdef.functional.cumulative import cumsum
+from netdef.functional.detection import nms
 from netdef.functional.dropout import dropout
 from netdef.functional.dtype import cast
 from netdef.functional.elementwise import (
@@ -152,4 +153,4 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "pad", "prelu", "relu6", "selu", "softplus", "upsample", "upsample_bilinear", "upsample_nearest",
 ]  # fmt: skip
 
-__all__ += ["cumsum", "reshape_as", "unflatten", "view_as"]  # detection models (models/yolo.py)
+__all__ += ["cumsum", "nms", "reshape_as", "unflatten", "view_as"]  # detection models (models/yolo.py)
