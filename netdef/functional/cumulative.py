@@ -6,9 +6,11 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import is_float, norm_dim, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
 def cumsum(input: Tensor, dim: int) -> Tensor:
     """The running sum along ``dim`` (torch.cumsum), in the input's dtype; ``dim``'s size may be dynamic."""
     op = "cumsum"

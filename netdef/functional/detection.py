@@ -8,6 +8,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _FORMATS = {"xyxy": "CORNER_PAIRS", "cxcywh": "CENTER_SIZES"}
@@ -25,6 +26,12 @@ def _scalar(ctx, value, dtype: trt.DataType, np_dtype, op: str) -> Tensor:
     return wrap(ctx.add_layer(op, lambda net: net.add_constant((), weights)).get_output(0), ctx)
 
 
+@register_op(
+    "IConstantLayer",
+    "INMSLayer",
+    torch="torchvision.ops.batched_nms",
+    limits="TensorRT's batched multi-class form (B, N, 4) and (B, N, C); no runner on TensorRT-RTX",
+)
 def nms(
     boxes: Tensor,
     scores: Tensor,
