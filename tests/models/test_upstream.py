@@ -146,6 +146,22 @@ def test_zoo_model_matches_the_upstream_model(case):
             _check(case, _outputs(twin(*args)), want, 1e-6)
 
 
+def test_timm_repvgg_binds_after_the_rename():
+    """repvgg_a0 has the original RepVGG repository's names; timm's checkpoints bind through the twin's rename."""
+    from models.twins.repvgg import rename_checkpoint_key
+
+    theirs = _upstream("timm", lambda timm: timm.create_model("repvgg_a0", pretrained=False))
+    entry = zoo.get("repvgg_a0")
+    state = {rename_checkpoint_key(k): v for k, v in theirs.state_dict().items()}
+    assert "stage1.1.rbr_identity.running_var" in state and "linear.weight" in state
+    entry.netdef_model().load_weights({k: v.numpy() for k, v in state.items()}, strict=True)
+    twin = entry.torch_model().eval()
+    twin.load_state_dict(state, strict=True)
+    x = torch.from_numpy(_feeds(entry)["x"])
+    with torch.no_grad():
+        _check("repvgg_a0@timm", _outputs(twin(x)), _outputs(theirs(x)), 1e-5)
+
+
 def test_yolov5n_backbone_and_neck_match_ultralytics():
     """Layers 0-23 module by module against ultralytics' yolov5n.yaml (whose Detect head is the anchor-free one)."""
     reason = upstream.available("ultralytics")
