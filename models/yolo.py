@@ -8,14 +8,13 @@ builds it, so names read ``model.0.conv.weight``, ``model.2.m.0.cv1.bn.running_v
 The output is what ultralytics' Detect returns in eval mode: (B, 4 + nc, anchors), each anchor's box as
 (cx, cy, w, h) in input pixels (distribution focal loss integral, anchor points at cell centres, strides 8, 16,
 32), then the sigmoid score of each class. Anchors run over the P3, P4 and P5 maps in row-major order. The input
-height and width must be multiples of 32; with dynamic H and W the anchor grid is computed in the network.
+height and width must be multiples of 32; batch, H and W may be dynamic (the forward is ultralytics' torch code,
+``B, C, H, W = x.shape`` included, with symbolic sizes).
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
 
 from models.yolov5 import SPPF, Concat, Conv, make_divisible
 from netdef import F, Input, nn
@@ -214,11 +213,12 @@ class Attention(nn.Module):
         self.pe = Conv(dim, dim, 3, 1, g=dim, act=False)
 
     def forward(self, x):
-        # (B, heads, 2 key_dim + head_dim, H*W), split into q, k (key_dim each) and v (head_dim) per head
-        qkv = self.qkv(x).flatten(2).unflatten(1, (self.num_heads, 2 * self.key_dim + self.head_dim))
+        B, C, H, W = x.shape  # ultralytics' names; H and W are symbolic sizes when dynamic
+        N = H * W
+        qkv = self.qkv(x).view(B, self.num_heads, 2 * self.key_dim + self.head_dim, N)
         q, k, v = qkv.split([self.key_dim, self.key_dim, self.head_dim], dim=2)
         attn = ((q * self.scale).transpose(-2, -1) @ k).softmax(dim=-1)
-        out = (v @ attn.transpose(-2, -1)).view_as(x) + self.pe(v.view_as(x))
+        out = (v @ attn.transpose(-2, -1)).view(B, C, H, W) + self.pe(v.reshape(B, C, H, W))
         return self.proj(out)
 
 
@@ -264,8 +264,8 @@ class DFL(nn.Module):
 
     def forward(self, x):
         """(B, 4 c1, A) -> (B, 4, A)."""
-        x = x.unflatten(1, (4, self.c1)).transpose(2, 1).softmax(1)  # (B, c1, 4, A)
-        return self.conv(x).squeeze(1)
+        b, _, a = x.shape
+        return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
 
 
 class Detect(nn.Module):
@@ -298,8 +298,9 @@ class Detect(nn.Module):
         self.dfl = DFL(reg_max) if reg_max > 1 else nn.Identity()
 
     def forward(self, xs):
-        boxes = F.cat([head(x).flatten(2) for head, x in zip(self.cv2, xs)], 2)  # (B, 4 reg_max, A)
-        scores = F.cat([head(x).flatten(2) for head, x in zip(self.cv3, xs)], 2)  # (B, nc, A)
+        bs = xs[0].shape[0]
+        boxes = F.cat([head(x).view(bs, 4 * self.reg_max, -1) for head, x in zip(self.cv2, xs)], 2)  # (B, 64, A)
+        scores = F.cat([head(x).view(bs, self.nc, -1) for head, x in zip(self.cv3, xs)], 2)  # (B, nc, A)
         anchors, strides = make_anchors(xs, self.strides)  # (2, A), (1, A)
         lt, rb = self.dfl(boxes).chunk(2, 1)  # distances to the box sides, in cells
         x1y1, x2y2 = anchors - lt, anchors + rb
@@ -308,23 +309,15 @@ class Detect(nn.Module):
 
 
 def make_anchors(feats, strides: tuple[int, ...], offset: float = 0.5):
-    """Every map's cell centres (x + offset, y + offset), row-major and maps in order, as a (2, A) tensor,
-    and each anchor's stride as a (1, A) tensor, in the maps' dtype. Maps of dynamic size get a grid computed
-    in the network (running sums of ones over their run-time H x W)."""
-    if all(d >= 0 for f in feats for d in f.shape[2:]):
-        points, scale = [], []
-        for f, stride in zip(feats, strides):
-            h, w = f.shape[2:]
-            sy, sx = np.meshgrid(np.arange(h) + offset, np.arange(w) + offset, indexing="ij")
-            points.append(np.stack([sx.reshape(-1), sy.reshape(-1)]))
-            scale.append(np.full((1, h * w), float(stride), np.float32))
-        return F.as_tensor(np.concatenate(points, 1)), F.as_tensor(np.concatenate(scale, 1))
+    """Every map's cell centres (x + offset, y + offset), row-major and maps in order, as a (2, A) tensor, and
+    each anchor's stride as a (1, A) tensor, in the maps' dtype (constants when the sizes are static)."""
     points, scale = [], []
     for f, stride in zip(feats, strides):
-        ones = f[0, 0] * 0 + 1  # (H, W) of ones at run time
-        sx, sy = (ones.cumsum(1) - (1 - offset)).flatten(), (ones.cumsum(0) - (1 - offset)).flatten()
-        points.append(F.stack([sx, sy]))
-        scale.append((sx * 0 + float(stride)).unsqueeze(0))
+        h, w = f.shape[2:]
+        sx = (F.arange(w).to(f.dtype) + offset)[None, :].expand(h, w)
+        sy = (F.arange(h).to(f.dtype) + offset)[:, None].expand(h, w)
+        points.append(F.stack([sx.flatten(), sy.flatten()]))
+        scale.append(F.full((1, h * w), float(stride), dtype=f.dtype))
     return F.cat(points, 1), F.cat(scale, 1)
 
 

@@ -55,8 +55,8 @@ def nms(
     op = "nms"
     boxes, scores = require_tensor(op, boxes, "boxes"), require_tensor(op, scores, "scores")
     ctx = boxes.ctx
-    if boxes.ndim not in (3, 4) or boxes.shape[-1] != 4 or scores.ndim != 3:
-        raise ctx.error(op, f"boxes must be (B, N, 4) or (B, N, C, 4) and scores (B, N, C); got {boxes.shape} and {scores.shape}")  # fmt: skip
+    if boxes.ndim not in (3, 4) or boxes.static_shape[-1] != 4 or scores.ndim != 3:
+        raise ctx.error(op, f"boxes must be (B, N, 4) or (B, N, C, 4) and scores (B, N, C); got {boxes.static_shape} and {scores.static_shape}")  # fmt: skip
     if not (is_float(boxes) and boxes.dtype == scores.dtype) or boxes.dtype == trt.bfloat16:
         raise ctx.error(op, f"boxes and scores must both be float32 or both float16, got {boxes.dtype.name} and {scores.dtype.name}")  # fmt: skip
     if box_format not in _FORMATS:
