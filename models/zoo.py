@@ -2,7 +2,8 @@
 
 Each entry's twin has the same module structure and state_dict names as the netdef model (and, for
 torchvision/timm architectures, as that library's model), so real pretrained weights export and bind
-unchanged.
+unchanged. Where the library builds the model with no download, the twin is the library's model itself
+(YOLOv8/YOLO11: ultralytics' DetectionModel; models.upstream.Unavailable when it is not installed).
 """
 
 from __future__ import annotations
