@@ -43,6 +43,7 @@ __all__ = [
     "__version__",
     "build",
     "define",
+    "detection",
     "export_wts",
     "functional",
     "graph",
@@ -62,7 +63,7 @@ __all__ = [
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize")
+_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize", "detection")
 #: functions of lazily loaded modules, offered at the top level
 _LAZY_FUNCTIONS = {"graph": "netdef.visualize"}
 
