@@ -48,6 +48,7 @@ from netdef.functional.elementwise import (
 )
 from netdef.functional.embedding import embedding
 from netdef.functional.indexing import getitem, index_select
+from netdef.functional.kv_cache import kv_cache_update
 from netdef.functional.linear import linear
 from netdef.functional.matmul import bmm, matmul
 from netdef.functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
@@ -64,6 +65,7 @@ from netdef.functional.pooling import (
 )
 from netdef.functional.reduction import amax, amin, argmax, argmin, max, mean, min, prod, sum, topk
 from netdef.functional.resize import interpolate, upsample, upsample_bilinear, upsample_nearest
+from netdef.functional.rotary import rotary_embedding
 from netdef.functional.shape import (
     cat,
     chunk,
@@ -147,3 +149,5 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "hardswish", "hardtanh", "instance_norm", "interpolate", "layer_norm", "log_softmax", "max_pool1d", "mish",
     "pad", "prelu", "relu6", "selu", "softplus", "upsample", "upsample_bilinear", "upsample_nearest",
 ]  # fmt: skip
+
+__all__ += ["kv_cache_update", "rotary_embedding"]  # decoder LLMs
