@@ -22,7 +22,12 @@ def import_transformers() -> ModuleType:
 
         importlib.util.find_spec = find_spec
         try:
-            return importlib.import_module("transformers")
+            transformers = importlib.import_module("transformers")
+            check = transformers.utils.import_utils.is_torchvision_available
+            if hasattr(check, "cache_clear"):  # transformers may have looked before this function ran
+                check.cache_clear()
+            check()
+            return transformers
         finally:
             importlib.util.find_spec = real
     return importlib.import_module("transformers")

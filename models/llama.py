@@ -235,5 +235,19 @@ def tie_aware_load(model: nn.Module, weights, strict, rename, head: str, embeddi
             weights = load_weights_file(weights, rename=rename)
             rename = None
         if head in weights:
-            weights = {k: v for k, v in weights.items() if k != head}
+            weights = _without(weights, head)
     return nn.Module.load_weights(model, weights, strict=strict, rename=rename)
+
+
+def _without(weights, name: str):
+    """``weights`` less ``name``, keeping a netdef ``Weights``' class and flags (arrays are not read)."""
+    from netdef.weights import Weights
+
+    if not isinstance(weights, Weights):
+        return {k: v for k, v in weights.items() if k != name}
+    kept = type(weights)()
+    kept.shaped = weights.shaped
+    for key in weights:
+        if key != name:
+            dict.__setitem__(kept, key, dict.__getitem__(weights, key))
+    return kept

@@ -41,6 +41,7 @@ __all__ = [
     "define",
     "export_wts",
     "functional",
+    "generate",
     "load_wts",
     "nn",
     "onnx",
@@ -56,6 +57,8 @@ _LAZY = ("onnx", "parity", "quantization", "reference")
 
 
 def __getattr__(name: str):
+    if name == "generate":  # netdef.generate(...) is the function; the module is netdef.generation
+        return importlib.import_module("netdef.generation").generate
     if name in _LAZY:
         return importlib.import_module(f"netdef.{name}")
     raise AttributeError(f"module 'netdef' has no attribute {name!r}")
