@@ -17,6 +17,7 @@ from models.bert import ACTIVATIONS
 from models.llama import tie_aware_load
 from netdef import F, Input, nn
 from netdef.functional.attention import keep_lead_reshape
+from netdef.functional.kv_cache import kv_cache_update
 
 
 @dataclass
@@ -86,8 +87,8 @@ class GPT2Attention(nn.Module):
         if cache is None:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=self.scale)
         else:
-            k = F.kv_cache_update(cache[0], k, past_length)
-            v = F.kv_cache_update(cache[1], v, past_length)
+            k = kv_cache_update(cache[0], k, past_length)
+            v = kv_cache_update(cache[1], v, past_length)
             present = (k, v)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         out = keep_lead_reshape(out.permute(0, 2, 1, 3), 2, (self.embed_dim,), "merge_heads")

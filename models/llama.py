@@ -18,7 +18,8 @@ from models._decoder import RMSNorm, cache_inputs, cache_mask, config_from_kwarg
 from models.bert import ACTIVATIONS
 from netdef import F, Input, nn
 from netdef.functional.attention import keep_lead_reshape
-from netdef.functional.rotary import rope_cache
+from netdef.functional.kv_cache import kv_cache_update
+from netdef.functional.rotary import rope_cache, rotary_embedding
 
 
 @dataclass
@@ -113,14 +114,14 @@ class LlamaAttention(nn.Module):
         q = self.heads(self.q_proj(hidden_states), self.num_heads, "q_heads")
         k = self.heads(self.k_proj(hidden_states), self.num_key_value_heads, "k_heads")
         v = self.heads(self.v_proj(hidden_states), self.num_key_value_heads, "v_heads")
-        q = F.rotary_embedding(q, *rope, position_ids=positions)
-        k = F.rotary_embedding(k, *rope, position_ids=positions)
+        q = rotary_embedding(q, *rope, position_ids=positions)
+        k = rotary_embedding(k, *rope, position_ids=positions)
         present = None
         if cache is None:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
         else:
-            k = F.kv_cache_update(cache[0], k, past_length)
-            v = F.kv_cache_update(cache[1], v, past_length)
+            k = kv_cache_update(cache[0], k, past_length)
+            v = kv_cache_update(cache[1], v, past_length)
             present = (k, v)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
         out = keep_lead_reshape(out.permute(0, 2, 1, 3), 2, (self.num_heads * self.head_dim,), "merge_heads")

@@ -42,6 +42,7 @@ __all__ = [
     "export_wts",
     "functional",
     "generate",
+    "graph",
     "load_wts",
     "nn",
     "onnx",
@@ -49,16 +50,19 @@ __all__ = [
     "reference",
     "runtime",
     "save_wts",
+    "triton",
     "weights",
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference")
+_LAZY = ("onnx", "parity", "quantization", "reference", "triton", "visualize")
+#: functions of lazily loaded modules, offered at the top level
+_LAZY_FUNCTIONS = {"graph": "netdef.visualize", "generate": "netdef.generation"}
 
 
 def __getattr__(name: str):
-    if name == "generate":  # netdef.generate(...) is the function; the module is netdef.generation
-        return importlib.import_module("netdef.generation").generate
     if name in _LAZY:
         return importlib.import_module(f"netdef.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'netdef' has no attribute {name!r}")

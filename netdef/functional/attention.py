@@ -17,13 +17,14 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.context import EmitContext
-from netdef.functional._common import constant, context_of, is_float, wrap
+from netdef.functional._common import constant, context_of, is_float, unsqueeze_to, wrap
 from netdef.functional.activation import softmax
 from netdef.functional.dtype import cast
 from netdef.functional.elementwise import add, eq, logical_and, lt, mul, where
 from netdef.functional.linear import linear
 from netdef.functional.matmul import matmul
 from netdef.functional.reduction import amax, mean
+from netdef.functional.registry import register_op
 from netdef.functional.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
 from netdef.functional.unary import logical_not
 from netdef.tensor import Tensor
@@ -73,8 +74,6 @@ def fused_attention_layer(
     if mask is not None and mask.dtype != trt.bool and mask.dtype != q.dtype:
         mask = cast(mask, q.dtype)
     if mask is not None and mask.ndim < 4:
-        from netdef.functional._common import unsqueeze_to
-
         mask = unsqueeze_to(ctx, mask, 4, op + "_mask")
 
     def make(net):
@@ -221,6 +220,21 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
     return keep_lead_reshape(x, lead, (h * groups, -1, e), op + "_gqa_reshape")
 
 
+@register_op(
+    "IAttentionInputLayer",
+    "IAttentionOutputLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IFillLayer",
+    "IMatrixMultiplyLayer",
+    "IReduceLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISoftMaxLayer",
+    torch="torch.nn.functional.scaled_dot_product_attention",
+)
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -276,6 +290,21 @@ def scaled_dot_product_attention(
     return attention(query, key, value, masks, is_causal, float(scale), True, op)[0]
 
 
+@register_op(
+    "IAttentionInputLayer",
+    "IAttentionOutputLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IFillLayer",
+    "IMatrixMultiplyLayer",
+    "IReduceLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISoftMaxLayer",
+    torch="torch.nn.functional.multi_head_attention_forward",
+)
 def multi_head_attention_forward(
     query: Tensor,
     key: Tensor,

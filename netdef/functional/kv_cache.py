@@ -1,7 +1,11 @@
-"""KV-cache update: TensorRT's IKVCacheUpdateLayer (write new keys or values into a preallocated cache)."""
+"""KV-cache update: TensorRT's IKVCacheUpdateLayer (write new keys or values into a preallocated cache).
+
+A TensorRT-native op with no torch counterpart, so not registered in ``netdef.functional``: import it from here.
+"""
 
 from __future__ import annotations
 
+from netdef._trt import trt
 from netdef.functional._common import is_float, require_tensor, wrap
 from netdef.tensor import Tensor
 
@@ -31,7 +35,6 @@ def kv_cache_update(cache: Tensor, update: Tensor, write_indices: Tensor) -> Ten
         raise ctx.error(op, f"the cache's sequence dim (2) must be static (the max context), got {cache.shape}")
     if write_indices.dtype.name not in ("INT32", "INT64") or write_indices.ndim != 1:
         raise ctx.error(op, f"write_indices must be int (B,), got {write_indices.dtype.name} {write_indices.shape}")
-    from netdef._trt import trt
 
     def make(net):
         return net.add_kv_cache_update(cache.itensor, update.itensor, write_indices.itensor, trt.KVCacheMode.LINEAR)

@@ -1,5 +1,9 @@
 """Rotary position embedding (RoPE): TensorRT's IRotaryEmbeddingLayer where the backend has it, else slices,
-multiplies and a concatenation (non-interleaved layouts)."""
+multiplies and a concatenation (non-interleaved layouts).
+
+torch has no RoPE operator, so this TensorRT-native op is not one of ``netdef.functional``'s registered
+torch-named ops: import it from here (``from netdef.functional.rotary import rotary_embedding``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import constant, is_float, require_tensor, wrap
+from netdef.functional.dtype import cast
+from netdef.functional.shape import cat, unsqueeze
 from netdef.tensor import Tensor
 
 
@@ -49,8 +55,6 @@ def rotary_embedding(
         if not isinstance(t, Tensor):
             t = constant(ctx, np.asarray(t, np.float32), input.dtype, f"{op}_{name}")
         elif t.dtype != input.dtype:
-            from netdef.functional.dtype import cast
-
             t = cast(t, input.dtype)
         if t.shape[-1] >= 0 and t.shape[-1] != rot // 2:
             raise ctx.error(op, f"{name} has last dim {t.shape[-1]}, expected rotary_dim / 2 = {rot // 2}")
@@ -60,8 +64,6 @@ def rotary_embedding(
         if position_ids.dtype.name not in ("INT32", "INT64") or position_ids.ndim != 2:
             raise ctx.error(op, f"position_ids must be int (B, S), got {position_ids.dtype.name} {position_ids.shape}")
         if position_ids.dtype != trt.int64:
-            from netdef.functional.dtype import cast
-
             position_ids = cast(position_ids, trt.int64)  # the layer takes int64 positions
     if hasattr(ctx.network, "add_rotary_embedding"):
         return _rotary_layer(input, tables, position_ids, interleaved, rotary_dim, op)
@@ -88,8 +90,6 @@ def rotary_composed(
     input: Tensor, cos: Tensor, sin: Tensor, position_ids: Tensor | None, rot: int, op: str = "rotary_embedding"
 ) -> Tensor:
     """Non-interleaved RoPE from gathers, slices, multiplies and a concatenation (any TensorRT)."""
-    from netdef.functional.shape import cat, unsqueeze
-
     if position_ids is not None:
 
         def gather(t):
