@@ -203,3 +203,21 @@ def test_sdpa_fused_attention_off_composes_matmul_softmax(parity):
     with fused_attention(False):
         net = parity.check(parity.Fn(fn), fn, q, k, v)
     assert "ATTENTION_INPUT" not in _layer_types(net) and "SOFTMAX" in _layer_types(net)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_fuses_only_without_weights(need_weights):
+    """The fused layer does not expose the softmax weights: need_weights=True keeps the composition."""
+    from netdef.functional.attention import has_fused_attention
+
+    attn = netdef.nn.MultiheadAttention(16, 4, batch_first=True)
+    twin = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    attn.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    net = netdef.define(_Fn(lambda x: attn(x, x, x, need_weights=need_weights)[0]), {"x": netdef.Input((2, 5, 16))})
+    fused = "ATTENTION_INPUT" in _layer_types(net)
+    assert fused == (has_fused_attention(net.network) and not need_weights)
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        want = twin(x, x, x, need_weights=need_weights)[0]
+    got = netdef.reference.run(net, {"x": x.numpy()})["output"]
+    assert abs(got - want.numpy()).max() <= 1e-5 * abs(want.numpy()).max()
