@@ -200,6 +200,13 @@ class LlamaForCausalLM(nn.Module):
         if not self.config.tie_word_embeddings:
             self.lm_head = nn.Linear(self.config.hidden_size, self.config.vocab_size, bias=False)
 
+    def _check_window(self, length: int) -> None:
+        window = self.config.sliding_window
+        if window is not None and length > window:
+            raise ValueError(
+                f"sliding_window={window} attention is not implemented: keep the context ({length}) within the window"
+            )
+
     def load_weights(self, weights, strict: bool = True, rename=None):
         """Module.load_weights; with tied embeddings a checkpoint's ``lm_head.weight`` (a copy of the
         embedding that transformers' state_dict lists) is dropped."""
@@ -219,10 +226,12 @@ class LlamaForCausalLM(nn.Module):
 
     def default_inputs(self, max_batch: int = 1, max_seq: int = 128) -> dict[str, Input]:
         """``input_ids`` with dynamic batch (1..max_batch) and length (1..max_seq)."""
+        self._check_window(max_seq)
         return token_inputs(max_batch, max_seq)
 
     def cache_inputs(self, max_context: int, max_batch: int = 1, dtype: str = "float32") -> dict[str, Input]:
         """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots."""
+        self._check_window(max_context)
         c = self.config
         return cache_inputs(c.num_hidden_layers, c.num_key_value_heads, c.head_dim, max_context, max_batch, dtype)
 

@@ -48,11 +48,10 @@ def attention_input(layer, inputs):
     hq, hkv = q.shape[1], k.shape[1]
     if hq % hkv or v.shape[1] != hkv:
         raise InterpreterError(f"{where}: {hq} query heads are not a multiple of {hkv} key/value heads")
-    if hkv != hq:
-        k = k.repeat_interleave(hq // hkv, dim=1)
-        v = v.repeat_interleave(hq // hkv, dim=1)
-    scores = q @ k.transpose(-1, -2)
-    sq, skv = scores.shape[-2:]
+    groups = hq // hkv
+    b, sq, d, skv = q.shape[0], q.shape[2], q.shape[3], k.shape[2]
+    # query head h reads key/value head h // groups: group the query heads instead of copying keys/values
+    scores = (q.reshape(b, hkv, groups, sq, d) @ k.unsqueeze(2).transpose(-1, -2)).reshape(b, hq, sq, skv)
     neg = torch.tensor(float("-inf"), dtype=scores.dtype)
     keep = _keep_causal(attn.causal_kind.name, sq, skv)
     if keep is not None:
@@ -66,7 +65,8 @@ def attention_input(layer, inputs):
         scores = torch.where(valid, scores, neg)
     if attn.norm_op.name == "SOFTMAX":
         scores = torch.softmax(scores, dim=-1)
-    return [scores @ v]
+    out = scores.reshape(scores.shape[0], hkv, groups, sq, skv) @ v.unsqueeze(2)
+    return [out.reshape(out.shape[0], hq, sq, v.shape[-1])]
 
 
 @register("ATTENTION_OUTPUT", "IAttentionOutputLayer")

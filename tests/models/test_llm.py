@@ -105,12 +105,13 @@ def test_fused_and_unfused_attention_agree():
         assert_close(netdef.reference.run(net, {"input_ids": ids})["logits"], reference_logits(twin, ids))
 
 
-@pytest.mark.parametrize("family", ["llama", "gpt2"])
-def test_cached_network_prefill_then_decode_per_sequence_positions(family):
+@pytest.mark.parametrize(("family", "precision"), [("llama", "fp32"), ("gpt2", "fp32"), ("llama", "fp16")])
+def test_cached_network_prefill_then_decode_per_sequence_positions(family, precision):
     """Two prompts of different lengths prefilled separately, then decoded together with their own past lengths:
     every step's logits equal transformers' over the whole sequence."""
     model, twin = tiny_pair(family)
-    net = define_cached(model, max_context=16, max_batch=2)
+    net = define_cached(model, max_context=16, max_batch=2, precision=precision)
+    dtype = np.float16 if precision == "fp16" else np.float32
     names = [n for n in net.inputs if n.startswith("past_key_values")]
     assert net.outputs == ["logits"] + [n.replace("past_key_values", "present") for n in names]
     rng = np.random.default_rng(4)
@@ -118,9 +119,10 @@ def test_cached_network_prefill_then_decode_per_sequence_positions(family):
     caches = []
     for seq in seqs:
         feeds = {"input_ids": seq[None], "past_length": np.zeros(1, np.int32)}
-        feeds.update({n: np.zeros((1, *net.inputs[n].shape[1:]), np.float32) for n in names})
+        feeds.update({n: np.zeros((1, *net.inputs[n].shape[1:]), dtype) for n in names})
         out = netdef.reference.run(net, feeds)
-        assert_close(out["logits"], reference_logits(twin, seq[None]))
+        assert all(out[n.replace("past_key_values", "present")].dtype == dtype for n in names)
+        assert_close(out["logits"], reference_logits(twin, seq[None]), precision)
         caches.append(out)
     for _ in range(3):
         step = rng.integers(0, 96, (2, 1))
@@ -131,7 +133,7 @@ def test_cached_network_prefill_then_decode_per_sequence_positions(family):
         out = netdef.reference.run(net, feeds)
         seqs = [np.append(s, t) for s, t in zip(seqs, step[:, 0])]
         for b, s in enumerate(seqs):
-            assert_close(out["logits"][b : b + 1], reference_logits(twin, s[None])[:, -1:])
+            assert_close(out["logits"][b : b + 1], reference_logits(twin, s[None])[:, -1:], precision)
         caches = [{k: v[b : b + 1] for k, v in out.items()} for b in range(2)]
 
 
@@ -221,6 +223,8 @@ def test_config_fields_are_transformers_names():
     assert model.config.num_key_value_heads == 2 and model.config.head_dim == 8
     with pytest.warns(netdef.NetdefWarning, match=r"ignoring config fields netdef does not use: \['shiny_new_field'\]"):
         LlamaForCausalLM(**config, shiny_new_field=1)
+    with pytest.raises(ValueError, match=r"sliding_window=8 attention is not implemented: keep the context \(16\)"):
+        LlamaForCausalLM(**config, sliding_window=8).cache_inputs(16)
     with pytest.raises(ValueError, match="rope_type 'yarn' is not supported"):
         LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4, "factor": 2.0}})
     state = {
