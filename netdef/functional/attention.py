@@ -49,14 +49,21 @@ def has_fused_attention(network: trt.INetworkDefinition) -> bool:
     return hasattr(network, "add_attention_v2") or hasattr(network, "add_attention")
 
 
-def _fusable(ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor) -> bool:
-    """Fused attention is on, the backend has it, and q/k/v are (B, H, S, D) with one static head dim."""
+def _fusable(ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor, grouped: bool = False) -> bool:
+    """Fused attention is on, the backend has it, and q/k/v are (B, H, S, D) with one static head dim, one
+    batch and key/value heads equal to the query's, or a divisor of them with ``grouped`` (torch's enable_gqa)
+    or 1 (torch broadcasts it)."""
     if not _FUSED.get() or not has_fused_attention(ctx.network):
         return False
     if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
         return False
     d = {query.shape[-1], key.shape[-1], value.shape[-1]}
-    return len(d) == 1 and min(d) > 0
+    if len(d) != 1 or min(d) <= 0:
+        return False
+    if len({query.shape[0], key.shape[0], value.shape[0]}) != 1 or key.shape[1] != value.shape[1]:
+        return False
+    hq, hk = query.shape[1], key.shape[1]
+    return hq == hk or (hq > 0 and hk > 0 and hq % hk == 0 and (grouped or hk == 1))
 
 
 def fused_attention_layer(
@@ -280,7 +287,7 @@ def scaled_dot_product_attention(
                 op,
                 f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.shape} and {key.shape}",
             )
-    if _fusable(ctx, query, key, value):
+    if _fusable(ctx, query, key, value, grouped=enable_gqa):
         mask = _combined_mask(masks, query.dtype)
         out = fused_attention_layer(query, key, value, mask, "UPPER_LEFT" if is_causal else "NONE", float(scale), op)
         return out if mask is None else _zero_dead_rows(out, mask)
