@@ -151,10 +151,11 @@ def main() -> int:
         return 0
     engine = netdef.build(define_cached(model, max_context=context, max_batch=args.batch, precision="fp16"))
     decoder = EngineDecoder(netdef.Engine.from_bytes(engine.data, engine.metadata))
+    twin = twin.half().cuda()
     compare(
         "GPU: TensorRT engine (fp16) vs transformers eager (fp16, CUDA)",
         lambda d, x: run_netdef(d, x, args.new),
-        lambda x: run_transformers(twin.half().cuda(), x, args.new),
+        lambda x: run_transformers(twin, x, args.new),
         decoder,
         torch.from_numpy(ids).cuda(),
         ids,
