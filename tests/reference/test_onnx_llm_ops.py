@@ -1,6 +1,10 @@
 """ONNX's Attention and RotaryEmbedding (opset 23), parsed by TensorRT's own ONNX parser onto IAttention and
 IRotaryEmbeddingLayer and run by the reference interpreter; the oracle is ``onnx.reference``. An independent
-check of the interpreter's reading of those layers: NVIDIA decides how the ONNX semantics map onto them."""
+check of the interpreter's reading of those layers: NVIDIA decides how the ONNX semantics map onto them.
+
+Not cross-checkable this way (TensorRT-RTX 1.7's parser): Attention with past_key/past_value (the parser takes
+Attention nodes with one output only), so IAttention's LOWER_RIGHT causal kind rests on TensorRT's documentation
+alone; netdef's cached decoders use an explicit mask instead. The parser emits no IKVCacheUpdateLayer either."""
 
 from __future__ import annotations
 
