@@ -1,10 +1,10 @@
-"""ONNX's Attention and RotaryEmbedding (opset 23), parsed by TensorRT's own ONNX parser onto IAttention and
-IRotaryEmbeddingLayer and run by the reference interpreter; the oracle is ``onnx.reference``. An independent
+"""ONNX's Attention and RotaryEmbedding (opset 23) and TensorScatter (opset 24), parsed by TensorRT's own ONNX
+parser onto IAttention, IRotaryEmbeddingLayer and IKVCacheUpdateLayer and run by the reference interpreter; the oracle is ``onnx.reference``. An independent
 check of the interpreter's reading of those layers: NVIDIA decides how the ONNX semantics map onto them.
 
 Not cross-checkable this way (TensorRT-RTX 1.7's parser): Attention with past_key/past_value (the parser takes
 Attention nodes with one output only), so IAttention's LOWER_RIGHT causal kind rests on TensorRT's documentation
-alone; netdef's cached decoders use an explicit mask instead. The parser emits no IKVCacheUpdateLayer either."""
+alone; netdef's cached decoders use an explicit mask instead."""
 
 from __future__ import annotations
 
@@ -90,3 +90,11 @@ def test_onnx_rotary_embedding_maps_onto_the_rotary_layer(interleaved, rotary_di
         "pos": RNG.integers(0, 12, (2, 5)),
     }
     check(model(node, inputs), feeds, "ROTARY_EMBEDDING")
+
+
+@pytest.mark.parametrize("length", [1, 3])
+def test_onnx_tensor_scatter_maps_onto_the_kv_cache_update_layer(length):
+    node = helper.make_node("TensorScatter", ["past", "update", "idx"], ["y"], axis=2)
+    inputs = {"past": (FLOAT, (2, 3, 8, 4)), "update": (FLOAT, (2, 3, length, 4)), "idx": (INT64, (2,))}
+    feeds = {"past": randn(2, 3, 8, 4), "update": randn(2, 3, length, 4), "idx": np.array([0, 8 - length])}
+    check(model(node, inputs, opset=24), feeds, "KV_CACHE_UPDATE")
