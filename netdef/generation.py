@@ -20,17 +20,17 @@ import numpy as np
 from netdef.errors import NetdefError
 
 _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
-PRECISION_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 def define_cached(model, max_context: int, max_batch: int = 1, precision: str = "fp32", **define_kwargs):
     """``netdef.define`` of a zoo decoder (``models.llama``, ``models.gpt2``) with its KV-cache inputs:
     caches of ``max_context`` slots in the network's precision, logits in float32."""
     import netdef
+    from netdef.define import PRECISIONS
 
-    if precision not in PRECISION_DTYPES:
-        raise NetdefError(f"precision must be one of {', '.join(PRECISION_DTYPES)}, got {precision!r}")
-    dtype = PRECISION_DTYPES[precision]
+    if precision not in PRECISIONS:
+        raise NetdefError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    dtype = PRECISIONS[precision]
     inputs = model.cache_inputs(max_context, max_batch, dtype)
     outputs = {"logits": "float32"}
     outputs.update({name.replace("past_key_values", "present"): dtype for name in inputs if _PAST.match(name)})
