@@ -57,12 +57,13 @@ def _fusable(ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor, groupe
         return False
     if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
         return False
-    d = {query.shape[-1], key.shape[-1], value.shape[-1]}
+    q, k, v = query.static_shape, key.static_shape, value.static_shape  # -1: known only at run time
+    d = {q[-1], k[-1], v[-1]}
     if len(d) != 1 or min(d) <= 0:
         return False
-    if len({query.shape[0], key.shape[0], value.shape[0]}) != 1 or key.shape[1] != value.shape[1]:
+    if len({q[0], k[0], v[0]}) != 1 or k[1] != v[1]:
         return False
-    hq, hk = query.shape[1], key.shape[1]
+    hq, hk = q[1], k[1]
     return hq == hk or (hq > 0 and hk > 0 and hq % hk == 0 and (grouped or hk == 1))
 
 

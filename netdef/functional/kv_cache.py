@@ -31,7 +31,7 @@ def kv_cache_update(cache: Tensor, update: Tensor, write_indices: Tensor) -> Ten
             f"cache and update must be 4-D of one float dtype, got {cache.dtype.name} {cache.shape} and "
             f"{update.dtype.name} {update.shape}",
         )
-    if cache.shape[2] < 0:
+    if cache.static_shape[2] < 0:
         raise ctx.error(op, f"the cache's sequence dim (2) must be static (the max context), got {cache.shape}")
     if write_indices.dtype.name not in ("INT32", "INT64") or write_indices.ndim != 1:
         raise ctx.error(op, f"write_indices must be int (B,), got {write_indices.dtype.name} {write_indices.shape}")

@@ -46,7 +46,7 @@ def rotary_embedding(
     ctx = input.ctx
     if input.ndim != 4 or not is_float(input):
         raise ctx.error(op, f"input must be a float (B, N, S, H) tensor, got {input.dtype.name} {input.shape}")
-    head = input.shape[-1]
+    head = input.static_shape[-1]
     rot = rotary_dim or head
     if head < 0 or rot % 2 or rot > head:
         raise ctx.error(op, f"rotary_dim {rot} must be even and at most the static head size {head}")
@@ -56,8 +56,8 @@ def rotary_embedding(
             t = constant(ctx, np.asarray(t, np.float32), input.dtype, f"{op}_{name}")
         elif t.dtype != input.dtype:
             t = cast(t, input.dtype)
-        if t.shape[-1] >= 0 and t.shape[-1] != rot // 2:
-            raise ctx.error(op, f"{name} has last dim {t.shape[-1]}, expected rotary_dim / 2 = {rot // 2}")
+        if t.static_shape[-1] >= 0 and t.static_shape[-1] != rot // 2:
+            raise ctx.error(op, f"{name} has last dim {t.static_shape[-1]}, expected rotary_dim / 2 = {rot // 2}")
         tables.append(t)
     if position_ids is not None:
         require_tensor(op, position_ids, "position_ids")
@@ -101,6 +101,6 @@ def rotary_composed(
     half = rot // 2
     a, b = input[..., :half], input[..., half:rot]
     parts = [a * cos - b * sin, b * cos + a * sin]
-    if rot < input.shape[-1]:
+    if rot < input.static_shape[-1]:
         parts.append(input[..., rot:])
     return cat(parts, -1)
