@@ -76,7 +76,11 @@ class RMSNorm(nn.Module):
 
 
 def position_ids(input_ids, past_length=None):
-    """(B, S) int64 positions: ``past_length[b] + s`` (``s`` without a cache), for any run-time B and S."""
+    """(B, S) int64 positions: ``past_length[b] + s`` (``s`` without a cache), for any run-time B and S.
+
+    One IFillLayer over ``input_ids``' run-time shape: ``F.arange(S)`` expanded to ``(B, S)`` would take B as
+    static when the profiles pin it to 1, and TensorRT's rotary layer wants the input's (dynamic) batch dim.
+    """
     ctx = input_ids.ctx
     shape = shape_of(input_ids, "positions_shape")
     zero = ctx.weights(np.zeros((), np.int64), trt.int64)

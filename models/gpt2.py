@@ -16,7 +16,6 @@ from models._decoder import cache_inputs, cache_mask, config_from_kwargs, positi
 from models.bert import ACTIVATIONS
 from models.llama import tie_aware_load
 from netdef import F, Input, nn
-from netdef.functional.attention import keep_lead_reshape
 from netdef.functional.kv_cache import kv_cache_update
 
 
@@ -79,9 +78,10 @@ class GPT2Attention(nn.Module):
         self.scale = scale / (layer_idx + 1) if config.scale_attn_by_inverse_layer_idx else scale
 
     def forward(self, hidden_states, mask=None, cache=None, past_length=None):
+        batch, length, _ = hidden_states.shape
         q, k, v = (
-            keep_lead_reshape(t, 2, (self.num_heads, self.head_dim), f"{n}_heads").permute(0, 2, 1, 3)
-            for n, t in zip("qkv", F.split(self.c_attn(hidden_states), self.embed_dim, dim=-1))
+            t.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+            for t in F.split(self.c_attn(hidden_states), self.embed_dim, dim=-1)
         )
         present = None
         if cache is None:
@@ -91,7 +91,7 @@ class GPT2Attention(nn.Module):
             v = kv_cache_update(cache[1], v, past_length)
             present = (k, v)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
-        out = keep_lead_reshape(out.permute(0, 2, 1, 3), 2, (self.embed_dim,), "merge_heads")
+        out = out.transpose(1, 2).reshape(batch, length, self.embed_dim)
         return self.c_proj(out), present
 
 

@@ -17,7 +17,6 @@ import numpy as np
 from models._decoder import RMSNorm, cache_inputs, cache_mask, config_from_kwargs, position_ids, token_inputs
 from models.bert import ACTIVATIONS
 from netdef import F, Input, nn
-from netdef.functional.attention import keep_lead_reshape
 from netdef.functional.kv_cache import kv_cache_update
 from netdef.functional.rotary import rope_cache, rotary_embedding
 
@@ -106,14 +105,11 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, self.num_key_value_heads * self.head_dim, bias=bias)
         self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=bias)
 
-    def heads(self, x, n: int, name: str):
-        """(B, S, n * D) -> (B, n, S, D)."""
-        return keep_lead_reshape(x, 2, (n, self.head_dim), name).permute(0, 2, 1, 3)
-
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
-        q = self.heads(self.q_proj(hidden_states), self.num_heads, "q_heads")
-        k = self.heads(self.k_proj(hidden_states), self.num_key_value_heads, "k_heads")
-        v = self.heads(self.v_proj(hidden_states), self.num_key_value_heads, "v_heads")
+        batch, length, _ = hidden_states.shape
+        q = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
         q = rotary_embedding(q, *rope, position_ids=positions)
         k = rotary_embedding(k, *rope, position_ids=positions)
         present = None
@@ -124,7 +120,7 @@ class LlamaAttention(nn.Module):
             v = kv_cache_update(cache[1], v, past_length)
             present = (k, v)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
-        out = keep_lead_reshape(out.permute(0, 2, 1, 3), 2, (self.num_heads * self.head_dim,), "merge_heads")
+        out = out.transpose(1, 2).reshape(batch, length, self.num_heads * self.head_dim)
         return self.o_proj(out), present
 
 
