@@ -45,7 +45,7 @@ _LAYERS = (
     "IRecurrenceLayer",
     "ILoopOutputLayer",
 )
-_LIMITS = "inference only (dropout ignored); LSTM's proj_size is not supported"
+_LIMITS = "inference only (dropout ignored); no LSTM projections (proj_size)"
 
 
 def _zeros(like: Tensor, hidden: int) -> Tensor:

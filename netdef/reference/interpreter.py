@@ -14,7 +14,9 @@ import torch
 from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
 from netdef.reference import loop
-from netdef.reference._registry import HANDLERS, NAMED_WEIGHTS, torch_dtype
+from netdef.reference._dtypes import torch_dtype
+from netdef.reference._registry import HANDLERS
+from netdef.reference._weights import NAMED_WEIGHTS
 from netdef.reference.conditional import plan_branches
 from netdef.reference.loop import LoopPlan
 
