@@ -19,12 +19,14 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     embedding,
     indexing,
     linear,
+    loop,
     matmul,
     normalization,
     padding,
     pooling,
     reduction,
     resize,
+    rnn,
     shape,
     unary,
 )
@@ -34,3 +36,6 @@ from netdef.functional.registry import OPS
 globals().update({name: info.function for name, info in OPS.items()})
 
 __all__ = sorted(OPS)
+
+# TensorRT's loop construct (ILoop): classes of their own, not ops with a torch counterpart
+Loop, Recurrence = loop.Loop, loop.Recurrence

@@ -55,6 +55,7 @@ from netdef.nn.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from netdef.nn.rnn import GRU, LSTM, RNN
 from netdef.nn.sparse import Embedding
 from netdef.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
@@ -94,3 +95,5 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Softplus", "Upsample",
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]  # fmt: skip
+
+__all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)

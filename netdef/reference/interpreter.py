@@ -13,9 +13,12 @@ import torch
 
 from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
+from netdef.reference import loop
 from netdef.reference._dtypes import torch_dtype
 from netdef.reference._registry import HANDLERS
 from netdef.reference._weights import NAMED_WEIGHTS
+from netdef.reference.conditional import plan_branches
+from netdef.reference.loop import LoopPlan
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
 Observer = Callable[[object, list], None]
@@ -77,13 +80,15 @@ _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 class _Plan:
     #: each layer's input tensor names
     names: list[list[str | None]]
-    #: layer indices, producers first
-    order: list[int]
+    #: layer indices and whole loops (netdef.reference.loop.LoopPlan), producers first
+    order: list[int | LoopPlan]
     #: per index: the layer (cast to its I*Layer class), its handler, its output names and torch dtypes
     steps: dict[int, tuple[object, str, Callable, list[str], list[torch.dtype]]]
-    #: the network's marked outputs, and when each other tensor is last read (to free it after that layer)
+    #: the network's marked outputs, and when each other tensor is last read (to free it after that step)
     outputs: list[str]
     last_use: dict[str, int]
+    #: layers of if-conditional branches -> the (condition tensor, branch) pairs they run under
+    branches: dict[int, list[tuple[str, bool]]]
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -99,17 +104,29 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
                 "not support yet; the network was not run"
             )
     names = _input_names(net)
-    order = _topological_order(net, names)
+    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
+    layers, kinds = {}, {}
+    for index in range(net.num_layers):
+        layer = net.get_layer(index)
+        kinds[index] = layer.type.name  # before the cast: IActivationLayer's `type` is its activation
+        layer.__class__ = HANDLERS[kinds[index]][0]
+        layers[index] = layer
+    branches = plan_branches(layers, kinds, names, set(outputs))
+    # order without loops' back edges, and with each branch layer after the condition that guards it
+    ordering = loop.acyclic(net, names)
+    if branches:
+        ordering = list(ordering)
+        for index, guards in branches.items():
+            ordering[index] = ordering[index] + [c for c, _ in guards]
+    order = _topological_order(net, ordering)
     steps = {}
     for index in order:
-        layer = net.get_layer(index)
-        kind = layer.type.name
-        cls, handler = HANDLERS[kind]
-        layer.__class__ = cls
+        layer, kind = layers[index], kinds[index]
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        steps[index] = (layer, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
-    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
-    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)))
+        steps[index] = (layer, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+    if any(steps[i][1] in loop.BOUNDARY for i in order):
+        order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
+    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
         _PLANS[net] = plan
     return plan
@@ -118,35 +135,61 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
     wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    names, order = plan.names, plan.order
+    names, order, steps, branches = plan.names, plan.order, plan.steps, plan.branches
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+
+    def run_layer(index: int) -> None:
+        layer, kind, handler, out_names, out_dtypes = steps[index]
+        guards = branches.get(index)
+        if guards is not None and not all(_selects(values.get(c), branch) for c, branch in guards):
+            for name in out_names:
+                values[name] = None  # in a branch the condition did not take: not run, as in TensorRT
+            return
+        inputs = []
+        for name in names[index]:
+            v = None if name is None else values[name]
+            if v is None:  # an unset optional input, or a conditional output's untaken branch
+                inputs.append(None)
+                continue
+            inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        for name, dtype, r in zip(out_names, out_dtypes, results):
+            values[name] = r.to(dtype)
+        if observe is not None:
+            observe(layer, [values[name] for name in out_names])
+
+    def boundary(index: int) -> tuple[object, torch.dtype]:
+        return steps[index][0], steps[index][4][0] if steps[index][4] else None
+
     with torch.inference_mode():
-        for index in order:
-            layer, kind, handler, out_names, out_dtypes = plan.steps[index]
-            inputs = []
-            for name in names[index]:
-                if name is None:
-                    inputs.append(None)
-                    continue
-                v = values[name]
-                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
-            try:
-                results = handler(layer, inputs)
-            except InterpreterError:
-                raise
-            except Exception as exc:
-                raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
-            for name, dtype, r in zip(out_names, out_dtypes, results):
-                values[name] = r.to(dtype)
-            if observe is not None:
-                observe(layer, [values[name] for name in out_names])
-            for name in names[index]:
-                if name is not None and last_use.get(name) == index:
+        for position, step in enumerate(order):
+            if isinstance(step, int):
+                run_layer(step)
+                read = names[step]
+            else:
+                loop.run_loop(step, values, run_layer, boundary, observe)
+                read = step.reads
+            for name in read:
+                if name is not None and last_use.get(name) == position:
                     values.pop(name, None)
-    try:
-        return {name: _to_numpy(values[name]) for name in wanted}
-    except KeyError as exc:
-        raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+    missing = [name for name in wanted if values.get(name) is None]
+    if missing:
+        skipped = [name for name in missing if name in values]
+        raise InterpreterError(
+            f"no tensor named {missing[0]!r} was computed"
+            + (" (it lies in a branch of an if-conditional that the condition did not take)" if skipped else "")
+        )
+    return {name: _to_numpy(values[name]) for name in wanted}
+
+
+def _selects(condition: torch.Tensor | None, branch: bool) -> bool:
+    """Whether ``condition`` (None: not computed, itself in an untaken branch) takes ``branch``."""
+    return condition is not None and bool(condition.reshape(-1)[0]) == branch
 
 
 def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
@@ -230,10 +273,11 @@ def _topological_order(net: trt.INetworkDefinition, names: list[list[str | None]
     return order
 
 
-def _last_uses(order: list[int], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+def _last_uses(order: list[int | LoopPlan], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+    """Tensor name -> position in ``order`` of the last step that reads it (tensors in ``keep`` never)."""
     last: dict[str, int] = {}
-    for index in order:
-        for name in names[index]:
+    for position, step in enumerate(order):
+        for name in names[step] if isinstance(step, int) else step.reads:
             if name is not None and name not in keep:
-                last[name] = index
+                last[name] = position
     return last
