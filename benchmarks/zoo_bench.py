@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import netdef  # noqa: E402
-from models import zoo  # noqa: E402
 from netdef import testing  # noqa: E402
+from netdef.zoo import zoo  # noqa: E402
 
 
 def main() -> int:
