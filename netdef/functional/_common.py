@@ -44,7 +44,7 @@ def norm_dim(ctx: EmitContext, op: str, dim: int, ndim: int) -> int:
 def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str = "constant") -> Tensor:
     """A constant layer holding ``array`` (cast to ``dtype``)."""
     shape = tuple(np.shape(array)) or (1,)
-    weights = ctx.weights(array, dtype)
+    weights = ctx.weights(array, dtype, op=op)
     layer = ctx.add_layer(op, lambda net: net.add_constant(shape, weights))
     return wrap(layer.get_output(0), ctx)
 
