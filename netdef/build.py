@@ -13,6 +13,7 @@ from pathlib import Path
 
 from netdef._trt import BACKEND, LOGGER, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
+from netdef.checks import check_build_arguments
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, NetdefWarning
 from netdef.nn.module import Module
@@ -72,6 +73,15 @@ def build(
     rebuilds anyway. Engines run only with the TensorRT backend and version that built them, on the GPUs
     they target.
     """
+    check_build_arguments(
+        workspace=workspace,
+        output=output,
+        optimization_level=optimization_level,
+        compute_capabilities=compute_capabilities,
+        refit=refit,
+        cache=cache,
+        force=force,
+    )
     if isinstance(model, Network):
         if inputs is not None:
             raise BuildError("pass inputs to netdef.define(), not to build(), when building a Network")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netdef._trt import trt
+from netdef.errors import UnsupportedOpError
 
 if TYPE_CHECKING:
     from netdef.context import EmitContext
@@ -338,3 +339,71 @@ class Tensor:
     matmul = _f("matmul", "torch.Tensor.matmul")
     bmm = _f("bmm", "torch.Tensor.bmm")
     del _f
+
+    # -- torch functions and ops netdef lacks (errors that say what to do) ------------------------------
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """A netdef Tensor reached a torch function (``torch.sigmoid(x)``): say which netdef op to call."""
+        found = _first_tensor([*args, *(kwargs or {}).values()])
+        where = f"{found.ctx.where()}: " if found is not None else ""
+        raise UnsupportedOpError(where + _torch_function_message(func))
+
+    def __getattr__(self, name: str):
+        # only reached when normal lookup fails: a torch.Tensor method netdef does not have
+        if name.startswith("_") or name in Tensor.__slots__:
+            raise AttributeError(f"'netdef.Tensor' object has no attribute {name!r}")
+        raise UnsupportedOpError(_missing_method_message(name))
+
+
+#: where the supported ops are listed, for error messages
+SUPPORTED_OPS = "the supported ops are listed in netdef.functional.__all__ and dir(netdef.Tensor)"
+
+
+def _first_tensor(values) -> Tensor | None:
+    for v in values:
+        if isinstance(v, Tensor):
+            return v
+        if isinstance(v, (list, tuple)):
+            found = _first_tensor(v)
+            if found is not None:
+                return found
+    return None
+
+
+def _torch_function_message(func) -> str:
+    import netdef.functional as F
+
+    name = getattr(func, "__name__", str(func))
+    module = (getattr(func, "__module__", None) or "torch").replace("torch._C._nn", "torch.nn.functional")
+    if name in F.__all__:
+        method = f" or x.{name}(...)" if hasattr(Tensor, name) else ""
+        fix = f"use netdef's op instead: F.{name}(...) (from netdef import F){method}"
+    elif hasattr(Tensor, name):
+        fix = f"use the netdef.Tensor method instead: x.{name}(...)"
+    else:
+        fix = f"netdef has no `{name}` op yet; {SUPPORTED_OPS}"
+    return f"{module}.{name} was called on a netdef.Tensor, which torch cannot compute with; {fix}"
+
+
+def unsupported_function_message(package: str, name: str, available: list[str]) -> str:
+    """Why ``<package>.<name>`` (netdef.functional, netdef.nn) does not exist, with the closest names ``available``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, available, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    listed = SUPPORTED_OPS if package == "netdef.functional" else f"the supported ones are listed in {package}.__all__"
+    return f"{package} has no `{name}`: it is not supported yet ({listed}){hint}"
+
+
+def _missing_method_message(name: str) -> str:
+    import difflib
+
+    import netdef.functional as F
+
+    if name in F.__all__:
+        return f"netdef.Tensor has no method `{name}`; call it as a function: F.{name}(x, ...) (from netdef import F)"
+    if name.endswith("_") and (hasattr(Tensor, name[:-1]) or name[:-1] in F.__all__):
+        return f"netdef.Tensor has no in-place `{name}`: a network has no in-place ops; use y = x.{name[:-1]}(...)"
+    close = difflib.get_close_matches(name, [n for n in dir(Tensor) if not n.startswith("_")], n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"netdef.Tensor has no method `{name}`: the op is not supported yet ({SUPPORTED_OPS}){hint}"

@@ -147,3 +147,13 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "hardswish", "hardtanh", "instance_norm", "interpolate", "layer_norm", "log_softmax", "max_pool1d", "mish",
     "pad", "prelu", "relu6", "selu", "softplus", "upsample", "upsample_bilinear", "upsample_nearest",
 ]  # fmt: skip
+
+
+def __getattr__(name: str):
+    """``F.pixel_shuffle`` and other ops netdef lacks: say so, and where the supported ones are listed."""
+    from netdef.errors import UnsupportedOpError
+    from netdef.tensor import unsupported_function_message
+
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.functional' has no attribute {name!r}")
+    raise UnsupportedOpError(unsupported_function_message("netdef.functional", name, __all__))

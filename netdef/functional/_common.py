@@ -52,7 +52,10 @@ def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str =
 def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
     """A Python scalar as a constant of ``like``'s dtype, with ``like``'s rank (all dims 1)."""
     if not isinstance(value, numbers.Number):
-        raise ctx.error(op, f"expected a netdef.Tensor or a Python number, got {type(value).__name__}")
+        kind = f"{type(value).__module__}.{type(value).__name__}".removeprefix("builtins.")
+        raise ctx.error(
+            op, f"expected a netdef.Tensor or a Python number, got {kind}; make arrays constants with F.as_tensor(a)"
+        )
     if not is_float(like) and not float(value).is_integer():
         raise ctx.error(
             op, f"cannot combine the {like.dtype.name} tensor `{like.name}` with the float {value!r}; cast it first"

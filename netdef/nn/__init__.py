@@ -94,3 +94,13 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Softplus", "Upsample",
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]  # fmt: skip
+
+
+def __getattr__(name: str):
+    """``nn.PixelShuffle`` and other modules netdef lacks: say so, and where the supported ones are listed."""
+    from netdef.errors import UnsupportedOpError
+    from netdef.tensor import unsupported_function_message
+
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.nn' has no attribute {name!r}")
+    raise UnsupportedOpError(unsupported_function_message("netdef.nn", name, __all__))
