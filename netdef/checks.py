@@ -77,7 +77,7 @@ def readable_file(path, what: str, error: type[NetdefError] = NetdefError) -> st
     if stat.S_ISDIR(mode):
         raise error(f"{where}: a directory, not a {what}")
     if not stat.S_ISREG(mode):
-        raise error(f"{where}: not a regular file (a FIFO, socket or device); a {what} must be a file")
+        raise error(f"{where}: not a regular file (a FIFO, socket or device), so not a usable {what}")
     if not os.access(where, os.R_OK):
         raise error(f"{where}: cannot read this {what}: permission denied")
     return where
