@@ -75,7 +75,7 @@ def readable_file(path, what: str, error: type[NetdefError] = NetdefError) -> st
     except OSError as exc:
         raise error(f"{where}: cannot read this {what}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(mode):
-        raise error(f"{where}: a directory, not a {what}")
+        raise error(f"{where}: a directory, not {_a(what)}")
     if not stat.S_ISREG(mode):
         raise error(f"{where}: not a regular file (a FIFO, socket or device), so not a usable {what}")
     if not os.access(where, os.R_OK):
@@ -100,3 +100,7 @@ def writable_path(path, what: str, error: type[NetdefError] = NetdefError) -> st
     if not os.access(parent, os.W_OK | os.X_OK):
         raise error(f"{what} {where}: the folder {parent} is not writable")
     return where
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"

@@ -63,7 +63,9 @@ def construct(spec: str):
     """Call the class or factory ``spec`` names with no arguments (what every MODEL argument does)."""
     factory = load_object(spec)
     if not callable(factory):
-        raise NetdefError(f"{spec} is a {type(factory).__name__}, not a class or a function that makes the model")
+        raise NetdefError(
+            f"{spec} names a {type(factory).__name__} object, not a class or a function that makes the model"
+        )
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):  # no signature to check (a builtin): call it and see
@@ -616,13 +618,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
+    for command_parser in sub.choices.values():  # main() reports stray arguments through the command's parser
+        command_parser.set_defaults(command_parser=command_parser)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status: 0 done, 1 a check failed (parity), 2 a usage error."""
+    root = parser()
     try:
-        args = parser().parse_args(argv)
+        args, unknown = root.parse_known_args(argv)
+        if unknown:  # said by the command's parser, so the line reads `netdef CMD: error: ...`
+            args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:  # argparse printed the usage error (status 2) or --help (status 0)
         return exc.code if isinstance(exc.code, int) else 2
     try:
