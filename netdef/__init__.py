@@ -8,6 +8,7 @@ from netdef._version import __version__
 from netdef.build import BuiltEngine, build
 from netdef.define import Input, Network, define
 from netdef.errors import (
+    ArgumentError,
     BindError,
     BuildError,
     EmitError,
@@ -15,6 +16,7 @@ from netdef.errors import (
     InterpreterError,
     NetdefError,
     NetdefWarning,
+    UnsupportedOpError,
     WeightsFormatError,
 )
 from netdef.runtime import Engine
@@ -22,6 +24,7 @@ from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
 __all__ = [
+    "ArgumentError",
     "BindError",
     "BuildError",
     "BuiltEngine",
@@ -35,6 +38,7 @@ __all__ = [
     "NetdefWarning",
     "Network",
     "Tensor",
+    "UnsupportedOpError",
     "WeightsFormatError",
     "__version__",
     "build",
