@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from netdef.checks import readable_file, writable_path
-from netdef.errors import EngineError, NetdefError
+from netdef.errors import EngineError, NetdefError, NetdefWarning
 
 MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
 
@@ -351,6 +352,13 @@ def cmd_run(args) -> None:
             np.save(Path(args.save) / f"{name}.npy", value)
 
 
+def _placeholder_weights(model, args, what: str) -> None:
+    """Without --weights, bind zeros: shapes and layers need no values."""
+    if not args.weights:
+        model.load_weights({name: np.zeros(p.shape, p.dtype) for name, p in model.state_dict().items()})
+        print(f"note: no --weights given: {what} with zero placeholder weights (no values are bound)")
+
+
 def _output_folder(path: str, option: str) -> None:
     """Make ``path`` a folder to write into (created if missing); NetdefError if it cannot be."""
     folder = Path(path)
@@ -418,9 +426,7 @@ def cmd_inspect(args) -> None:
         print(json.dumps(meta, indent=2))
         return
     model, inputs = _model_and_inputs(args, needs_weights=False)
-    if not args.weights:  # listing layers needs shapes, not values
-        model.load_weights({name: np.zeros(p.shape, p.dtype) for name, p in model.state_dict().items()})
-        print("note: no --weights given: layers are listed with zero placeholder weights (no values are bound)")
+    _placeholder_weights(model, args, "layers are listed")
     network = netdef.define(model, inputs, precision=args.precision)
     rows = network.layers()
     width = max(len(r["name"]) for r in rows)
@@ -495,6 +501,39 @@ def _count(minimum: int):
     return count
 
 
+def cmd_graph(args) -> None:
+    import netdef
+
+    writable_path(args.output, "-o")
+    model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
+    _placeholder_weights(model, args, "the graph is drawn")
+    network = netdef.define(model, inputs, precision=args.precision)
+    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights)
+    print(f"wrote {path} ({network.network.num_layers} layers)")
+
+
+def cmd_triton(args) -> None:
+    from netdef.triton import write_model_repository
+
+    readable_file(args.engine, "engine file", EngineError)
+    _output_folder(args.repository, "--repository")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NetdefWarning)
+        model_dir = write_model_repository(
+            args.engine,
+            args.repository,
+            args.name,
+            max_batch_size=args.max_batch_size,
+            dynamic_batching=args.dynamic_batching,
+            instances=args.instances,
+            backend=args.backend,
+        )
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / '1' / 'model.plan'}")
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument(
@@ -526,6 +565,7 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    root.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they show only on a terminal)")
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -618,6 +658,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser(
+        "graph", help="draw a model's network: module tree, layer types, shapes, weights (html/svg/onnx)"
+    )
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
+    p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
+    p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")
+    p.add_argument("engine", help="a netdef engine (its .json metadata beside it)")
+    p.add_argument("--repository", required=True, help="the model repository folder (created if missing)")
+    p.add_argument("--name", required=True, help="the model's name in the repository")
+    p.add_argument(
+        "--max-batch-size", type=_count(0), default=0, help="Triton batching along a dynamic first dim (0: off)"
+    )
+    p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
+    p.add_argument("--instances", type=_count(1), default=1, help="model instances per GPU")
+    p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
+    p.set_defaults(func=cmd_triton)
     for command_parser in sub.choices.values():  # main() reports stray arguments through the command's parser
         command_parser.set_defaults(command_parser=command_parser)
     return root
@@ -625,6 +686,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status: 0 done, 1 a check failed (parity), 2 a usage error."""
+    from netdef.progress import silenced
+
     root = parser()
     try:
         args, unknown = root.parse_known_args(argv)
@@ -633,7 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse printed the usage error (status 2) or --help (status 0)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return args.func(args) or 0
+        with silenced() if args.quiet else contextlib.nullcontext():
+            return args.func(args) or 0
     except NetdefError as exc:
         return _error(args.command, str(exc))
     except OSError as exc:  # a file the checks passed but the system refused (read-only, full disk, ...)

@@ -13,6 +13,7 @@ import numpy as np
 from netdef._trt import LOGGER, NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
 from netdef.context import EmitContext, ModuleCall, activate
 from netdef.errors import ArgumentError, EmitError
+from netdef.functional import cast
 from netdef.nn.module import Module
 from netdef.tensor import Tensor
 
@@ -208,7 +209,7 @@ def define(
     ctx = EmitContext(network, compute)
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
     ctx.precision_overrides = _resolve_overrides(model, overrides or {})
-    ctx.quantization = quantization
+    ctx.quantizer = quantization
     with activate(ctx):
         args = []
         for name, spec in inputs.items():
@@ -224,8 +225,6 @@ def define(
                 raise EmitError(f"input {name!r}: TensorRT refused Input{spec.shape} ({spec.dtype}): {why}")
             t = Tensor(itensor, ctx)
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
-                from netdef.functional import cast
-
                 t = cast(t, compute)
             args.append(t)
         result = model(*args)
@@ -289,8 +288,6 @@ def _mark_outputs(ctx: EmitContext, result, output_dtype: str | Mapping[str, str
         named = {f"output{i}": t for i, t in enumerate(result)}
     else:
         raise EmitError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(result).__name__}")
-    from netdef.functional import cast
-
     inputs = {ctx.network.get_input(i).name for i in range(ctx.network.num_inputs)}
     names = []
     for name, t in named.items():

@@ -199,6 +199,7 @@ OPTIONS = [
     "--weights", "--input", "--precision", "-o", "--workspace", "--override", "--quantize", "--calib-data",
     "--calib-cache", "--cache", "--feed", "--seed", "--save", "--twin", "--atol", "--rtol", "--runs", "--warmup",
     "--json", "--model", "--non-strict", "--reference", "--force", "--weights-only", "--strip-prefix",
+    "--repository", "--name", "--max-batch-size", "--with-weights", "--parity",
 ]  # fmt: skip
 ALPHABET = "x0123456789-=,:.abfimnotp_"
 
@@ -214,7 +215,9 @@ def argvs(draw, root):
         "x=1x4", "x=-1x4,min=1x4,max=2x4", "x=1x4,mx=1x4", "fc=fp32", "fp16", "int8", "-1", "nan", "1e9", "",
     ]  # fmt: skip
     values = st.one_of(st.sampled_from(paths), st.text(ALPHABET, max_size=12))
-    command = draw(st.sampled_from(["export", "build", "refit", "run", "bench", "inspect", "parity"]))
+    command = draw(
+        st.sampled_from(["export", "build", "refit", "run", "bench", "inspect", "parity", "graph", "triton"])
+    )
     argv = [command, draw(values)]
     for _ in range(draw(st.integers(0, 4))):
         argv.append(draw(st.sampled_from(OPTIONS)))

@@ -9,7 +9,7 @@ import numpy as np
 
 from netdef._trt import BACKEND, trt
 from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
-from netdef.quantization.emit import quantize_activation, quantize_weight
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -52,8 +52,8 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
         weight, kernel = weight[..., None], (*kernel, 1)
         stride, dilation, pre, post = (*stride, 1), (*dilation, 1), (*pre, 0), (*post, 0)
-    x = quantize_activation(ctx, x, op)
-    kernel_t = quantize_weight(ctx, weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
+    x = ctx.quantize_activation(x, op)
+    kernel_t = ctx.quantize_weight(weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
     kernel_w = ctx.weights(weight, input.dtype, "kernel") if kernel_t is None else trt.Weights(input.dtype)
     bias_w = ctx.weights(bias, input.dtype, "bias") if bias is not None else trt.Weights(input.dtype)
 
@@ -77,6 +77,12 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     return out
 
 
+@register_op(
+    "IConvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv1d",
+    limits="padding='same' only with stride 1 (as torch)",
+)
 def conv1d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -84,6 +90,9 @@ def conv1d(
     return _conv("conv", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv2d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv2d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -91,6 +100,9 @@ def conv2d(
     return _conv("conv", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv3d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv3d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -200,6 +212,12 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
     return out
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv_transpose1d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose1d(
     input: Tensor,
     weight: np.ndarray,
@@ -214,6 +232,13 @@ def conv_transpose1d(
     return _conv_transpose("conv_transpose", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IScaleLayer",
+    "ISliceLayer",
+    torch="torch.nn.functional.conv_transpose2d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose2d(
     input: Tensor,
     weight: np.ndarray,
@@ -228,6 +253,11 @@ def conv_transpose2d(
     return _conv_transpose("conv_transpose", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    torch="torch.nn.functional.conv_transpose3d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose3d(
     input: Tensor,
     weight: np.ndarray,
