@@ -359,6 +359,12 @@ def _placeholder_weights(model, args, what: str) -> None:
         print(f"note: no --weights given: {what} with zero placeholder weights (no values are bound)")
 
 
+def _write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` (checked by writable_path first), making missing folders."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)
+
+
 def _output_folder(path: str, option: str) -> None:
     """Make ``path`` a folder to write into (created if missing); NetdefError if it cannot be."""
     folder = Path(path)
@@ -412,13 +418,13 @@ def cmd_bench(args) -> None:
         rows.append(bench_torch(twin, torch_feeds, args.runs, args.warmup, device="cuda", label="torch eager (twin)"))
     print(format_table(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+        _write_text(args.json, json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
 
 
 def cmd_inspect(args) -> None:
     import netdef
 
-    if ":" not in args.model or (Path(args.model).exists() and not args.model.endswith(".py")):
+    if not args.model.endswith(".py") and (":" not in args.model or Path(args.model).exists()):
         from netdef.runtime.metadata import read_engine
 
         readable_file(args.model, "engine file (inspect takes an engine file, or a model as module:Class)")
@@ -458,7 +464,7 @@ def cmd_parity(args) -> int:
     report = compare(model, twin, feeds, args.precision, engine=args.engine, **options)
     print(report)
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        _write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
     if not report.passed:  # a finding, not a usage error: exit status 1
         print(f"netdef parity: failed: {report.summary()}", file=sys.stderr)
         return 1
@@ -564,7 +570,11 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    root = argparse.ArgumentParser(
+        prog="netdef",
+        description="Write TensorRT networks the PyTorch way.",
+        epilog="exit status: 0 done, 1 a check failed (parity found a difference), 2 a usage error",
+    )
     root.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they show only on a terminal)")
     sub = root.add_subparsers(dest="command", required=True)
 

@@ -343,3 +343,14 @@ def test_save_safetensors_is_atomic_and_checks_names(tmp_path):
         save_safetensors([1, 2], path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
+
+
+def test_load_into_torch_refuses_values_the_torch_dtype_cannot_hold():
+    twin = torch.nn.Linear(2, 2)
+    with pytest.raises(BindError, match="weight: torch holds it as float32, but a value of 1e\\+300 is beyond"):
+        netdef.weights.load_into_torch(twin, {"weight": np.full((2, 2), 1e300), "bias": np.zeros(2)})
+    half = torch.nn.Linear(2, 2).half()
+    with pytest.raises(BindError, match="bias: torch holds it as float16, but a value of 7e\\+04"):
+        netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 7e4)})
+    netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 6e4)})
+    assert abs(float(half.bias[0]) - 6e4) < 32  # rounded to float16, not inf
