@@ -226,7 +226,7 @@ def argvs(draw, root):
     return argv
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzzed_arguments_never_raise(files, capsys, monkeypatch, data):
     """Whatever the arguments, main returns 0, 1 (parity found a difference) or 2 with one error line; any

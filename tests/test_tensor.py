@@ -92,3 +92,12 @@ def test_missing_functional_ops_and_modules_say_where_the_list_is():
         F.softmx  # noqa: B018
     assert hasattr(F, "relu") and not hasattr(F, "pixel_shuffle") and not hasattr(F, "_private")
     assert set(netdef.F.__all__) >= {"relu", "softmax", "conv2d"}
+
+
+def test_an_attribute_error_inside_a_property_is_not_reported_as_a_missing_op(parity, monkeypatch):
+    def broken(self):
+        raise AttributeError("the real bug")
+
+    monkeypatch.setattr(netdef.Tensor, "broken", property(broken), raising=False)
+    with pytest.raises(AttributeError, match="the real bug"):
+        netdef.define(parity.Fn(lambda x: x.broken), {"x": netdef.Input((1, 3))})

@@ -79,4 +79,6 @@ def _getattr(self, name: str):
     """Only reached when normal lookup fails: a torch.Tensor method netdef does not have."""
     if name.startswith("_") or name in Tensor.__slots__:
         raise AttributeError(f"'netdef.Tensor' object has no attribute {name!r}")
+    if hasattr(type(self), name):  # a property that raised AttributeError itself: let its own error surface
+        return object.__getattribute__(self, name)
     raise UnsupportedOpError(missing_method_message(name))
