@@ -136,3 +136,13 @@ def test_feeds_must_be_a_mapping_of_arrays():
         netdef.reference.run(network, {"x": [0.0, 0.0, 0.0]})
     with pytest.raises(netdef.ArgumentError, match=r"network must be a netdef Network or a trt.INetworkDefinition"):
         netdef.reference.run("model.engine", {"x": x})
+
+
+def test_parity_refuses_float64_feeds_that_would_become_inf():
+    class TorchIdentity(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    x = np.array([[1.0, 1e300, 0.0]])
+    with pytest.raises(netdef.NetdefError, match=r"input 'x' \(float64\): a value of 1e\+300 is beyond float32's"):
+        netdef.parity.compare(Identity(), TorchIdentity(), {"x": x})
