@@ -40,8 +40,9 @@ def convert(array: np.ndarray, dtype) -> tuple[np.ndarray, str | None]:
     with np.errstate(over="ignore", invalid="ignore"):
         converted = array.astype(target)
     if converted.dtype.kind in "fV" and array.dtype.kind in "fiu" and array.size:  # ml_dtypes' bfloat16 is 'V'
-        overflow = ~np.isfinite(converted.astype(np.float32)) & np.isfinite(array)
-        if overflow.any():
+        inf = np.isinf(converted if converted.dtype.kind == "f" else converted.astype(np.float32))
+        overflow = inf & np.isfinite(array) if inf.any() else None
+        if overflow is not None and overflow.any():
             worst = float(np.abs(array[overflow]).max())
             top = _float_max(target)
             return (
