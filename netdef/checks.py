@@ -52,12 +52,12 @@ def check_build_arguments(
         if not isinstance(flag, bool):
             raise BuildError(f"build(): {name} must be True or False, got {flag!r}")
     if output is not None:
-        writable_path(output, "build(): output", BuildError)
-    if cache is not None and cache is not True and cache is not False:
-        if not isinstance(cache, (str, os.PathLike)) or not os.fspath(cache):
-            raise BuildError(f"build(): cache must be True, False or a folder, got {cache!r}")
-        if os.path.exists(cache) and not os.path.isdir(cache):
-            raise BuildError(f"build(): cache={os.fspath(cache)!r} is a file, not a folder for the engine cache")
+        if not isinstance(output, (str, os.PathLike)):
+            raise BuildError(f"build(): output must be a file path, got {output!r}")
+        if os.fspath(output):  # '' is refused by build's check_output
+            writable_path(output, "build(): output", BuildError)
+    if cache is not None and not isinstance(cache, (bool, str, os.PathLike)):
+        raise BuildError(f"build(): cache must be True, False or a folder, got {cache!r}")
 
 
 def readable_file(path, what: str, error: type[NetdefError] = NetdefError) -> str:

@@ -226,12 +226,12 @@ def cmd_export(args) -> None:
 
 def cmd_build(args) -> None:
     import netdef
+    from netdef.build import check_output
 
     writable_path(args.output, "-o")
-    if isinstance(args.cache, str) and Path(args.cache).exists() and not Path(args.cache).is_dir():
-        raise NetdefError(f"--cache {args.cache} is a file; give a folder for the engine cache (or --cache alone)")
     if args.calib_cache:
         writable_path(args.calib_cache, "--calib-cache")
+    check_output(args.output, force=args.force, inputs=[args.weights, args.calib_data, args.calib_cache])
     model, inputs = _model_and_inputs(args)
     quantization = _quantization(args, model, inputs)
     network = netdef.define(
@@ -307,18 +307,19 @@ def _overrides(args) -> dict[str, str]:
 
 def cmd_refit(args) -> None:
     import netdef
+    from netdef.build import check_output
     from netdef.runtime.refit import refit
 
+    out = args.output or args.engine
+    writable_path(out, "-o")
+    check_output(out, force=args.force, inputs=[args.weights])
     readable_file(args.engine, "engine file", EngineError)
-    if args.output:
-        writable_path(args.output, "-o")
     engine = netdef.Engine.load(args.engine)
     args.model = args.model_spec
     model, inputs = _model_and_inputs(args)
     network = netdef.define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
-    names = refit(engine, network)
-    out = args.output or args.engine
-    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out)
+    names = refit(engine, network.named_weights, weights_sha256=network.weights_digest)
+    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out, force=args.force)
     print(f"refitted {len(names)} weights of {args.engine} from {args.weights}; wrote {out}")
 
 
@@ -617,7 +618,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-cache", help="calibration cache file: reused when it matches, written otherwise")
     p.add_argument("--quant-skip", action="append", help="module path or layer-name pattern left unquantized")
     p.add_argument("--cache", nargs="?", const=True, default=None, help="use the engine cache (optionally a folder)")
-    p.add_argument("--force", action="store_true", help="rebuild even when the cache holds a matching engine")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even when the cache holds a matching engine; replace an output that is not a netdef engine",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("refit", help="swap the weights of a refittable engine without rebuilding (needs a GPU)")
@@ -627,6 +632,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
     p.add_argument("--input", action="append", help="the inputs the engine was built with (default: the model's)")
     p.add_argument("-o", "--output", help="write the refitted engine here (default: in place)")
+    p.add_argument("--force", action="store_true", help="replace an output that is not a netdef engine")
     p.set_defaults(func=cmd_refit)
 
     p = sub.add_parser("run", help="run an engine on the GPU, or a model on the CPU reference (--reference)")

@@ -82,6 +82,12 @@ class EmitContext:
         self.quantizer: Quantizer | None = None
         #: id(module) -> compute dtype for modules whose precision differs from the network's
         self.precision_overrides: dict[int, trt.DataType] = {}
+        #: tensor name -> {dim: (min, max)} over every optimization profile (bounds of symbolic sizes)
+        self.dim_bounds: dict[str, dict[int, tuple[int, int]]] = {}
+        #: symbolic sizes, shape tensors and int64 constants already emitted (netdef.symbolic)
+        self.symbolic: dict = {}
+        #: id(Parameter), compute dtype -> its constant, for parameters used as tensors in forward
+        self.parameter_tensors: dict = {}
 
     # -- scopes and names -------------------------------------------------------------------
     @contextmanager

@@ -128,7 +128,6 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*BUILT, "-o", "{f}"], "is a directory"),
     ([*BUILT, "-o", "{f}/file/a.engine"], "is a file, not a folder"),
     ([*BUILT, "-o", "{f}/fifo.wts"], "is not a regular file"),
-    ([*BUILT, "-o", "{f}/a.engine", "--cache", "{f}/file"], "is a file; give a folder for the engine cache"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/none.npz"], "no such --calib-data"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/x.npy"], "a single array"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/calib.npz"], "lacks arrays"),
