@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import netdef  # noqa: E402
 from models import zoo  # noqa: E402
+from netdef import testing  # noqa: E402
 
 
 def main() -> int:
@@ -44,15 +45,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
 
     entry = zoo.get(args.model)
-    torch.manual_seed(0)
-    twin = entry.torch_model().eval()
-    gen = torch.Generator().manual_seed(1)
-    for m in twin.modules():  # statistics a trained network could have, so batch-norm folding shows in the diff
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
-            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) * 0.4 - 0.2)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) * 0.5 + 0.75)
-    model = entry.netdef_model()
-    model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()})
+    twin, model = testing.twin_pair(entry)  # BatchNorm statistics randomized, so folding shows in the diff
     (name, (shape, dtype)) = next(iter(entry.full_inputs.items()))
     shape = (1, *shape[1:-2], args.size, args.size)
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)

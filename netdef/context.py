@@ -60,6 +60,10 @@ class Quantizer(Protocol):
         """A Q/DQ'd constant of ``weight`` (per-channel along ``axis``), or None when ``op`` is not quantized."""
         ...
 
+    def to_json(self) -> dict:
+        """What the engine's metadata records about the quantization."""
+        ...
+
 
 class EmitContext:
     """State shared by every op emitted into one network."""

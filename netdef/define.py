@@ -186,7 +186,8 @@ def define(
     path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
     are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
     one per output name). ``quantization`` (a ``netdef.quantization.QuantConfig``) puts INT8/FP8 Q/DQ
-    layers on the inputs and weights of convs and matmuls.
+    layers on the inputs and weights of convs and matmuls: the emission context carries it as its
+    quantization hook (any ``netdef.context.Quantizer``), which those ops ask.
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
