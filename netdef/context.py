@@ -88,6 +88,8 @@ class EmitContext:
         self.precision_overrides: dict[int, trt.DataType] = {}
         #: tensor name -> {dim: (min, max)} over every optimization profile (bounds of symbolic sizes)
         self.dim_bounds: dict[str, dict[int, tuple[int, int]]] = {}
+        #: tensor name -> the name its sizes are shown under (a network input's cast: the input's name)
+        self.size_labels: dict[str, str] = {}
         #: symbolic sizes, shape tensors and int64 constants already emitted (netdef.symbolic)
         self.symbolic: dict = {}
         #: id(Parameter), compute dtype -> its constant, for parameters used as tensors in forward

@@ -238,6 +238,7 @@ def define(
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
                 t = cast(t, compute)
                 ctx.dim_bounds[t.name] = bounds
+                ctx.size_labels[t.name] = name
             args.append(t)
         result = model(*args)
         outputs = _mark_outputs(ctx, result, output_dtype)
