@@ -15,7 +15,7 @@ from netdef.functional.registry import OPS, tensor_method
 from netdef.tensor import Tensor
 
 #: where the supported ops are listed, for error messages
-SUPPORTED_OPS = "the supported ops are listed in netdef.functional.__all__ (print(netdef.F.__all__))"
+SUPPORTED_OPS = "the supported ops are listed in docs/ops.md and netdef.functional.__all__"
 
 
 def missing_name_message(package: str, name: str, available: list[str]) -> str:
