@@ -29,6 +29,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     rnn,
     shape,
     unary,
+    unsupported,
 )
 from netdef.functional.registry import OPS
 
@@ -39,3 +40,10 @@ __all__ = sorted(OPS)
 
 # TensorRT's loop construct (ILoop): classes of their own, not ops with a torch counterpart
 Loop, Recurrence = loop.Loop, loop.Recurrence
+
+
+def __getattr__(name: str):
+    """``F.pixel_shuffle`` and other ops netdef lacks: say so, and where the supported ones are listed."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.functional' has no attribute {name!r}")
+    raise unsupported.UnsupportedOpError(unsupported.missing_name_message("netdef.functional", name, __all__))

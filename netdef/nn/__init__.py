@@ -1,5 +1,7 @@
 """netdef.nn: torch.nn-style modules whose state_dict names match torch's."""
 
+from netdef.errors import UnsupportedOpError
+from netdef.functional.unsupported import missing_name_message
 from netdef.nn.activation import (
     ELU,
     GELU,
@@ -97,3 +99,10 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
 ]  # fmt: skip
 
 __all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)
+
+
+def __getattr__(name: str):
+    """``nn.PixelShuffle`` and other modules netdef lacks: say so, and where the supported ones are listed."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.nn' has no attribute {name!r}")
+    raise UnsupportedOpError(missing_name_message("netdef.nn", name, __all__))

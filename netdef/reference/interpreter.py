@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from netdef._trt import dtype_to_numpy, trt
-from netdef.errors import InterpreterError
+from netdef.errors import ArgumentError, InterpreterError
+from netdef.feeds import check_mapping, convert_array
 from netdef.reference import loop
 from netdef.reference._dtypes import torch_dtype
 from netdef.reference._registry import HANDLERS
@@ -49,8 +50,13 @@ def run(
     dtypes. Unsupported layer types raise InterpreterError naming the layer.
     """
     _load_handlers()
+    check_mapping(feeds, "reference.run")
     specs = getattr(network, "inputs", None)
     net: trt.INetworkDefinition = getattr(network, "network", network)
+    if not isinstance(net, trt.INetworkDefinition):
+        raise ArgumentError(
+            f"reference.run: network must be a netdef Network or a trt.INetworkDefinition, got {type(network).__name__}"
+        )
     values: dict[str, torch.Tensor] = {}
     names = [net.get_input(i).name for i in range(net.num_inputs)]
     missing = [n for n in names if n not in feeds]
@@ -62,7 +68,7 @@ def run(
     for i in range(net.num_inputs):
         itensor = net.get_input(i)
         spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
-        values[itensor.name] = _feed(itensor, np.asarray(feeds[itensor.name]), spec)
+        values[itensor.name] = _feed(itensor, _host_array(itensor.name, feeds[itensor.name]), spec)
 
     token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
     try:
@@ -201,13 +207,20 @@ def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
         ranges = "; ".join(f"min={lo} max={hi}" for lo, _, hi in spec.all_profiles)
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, outside every optimization profile ({ranges})")
     want = dtype_to_numpy(itensor.dtype)
-    if arr.dtype != want:
-        if np.dtype(arr.dtype).kind != np.dtype(want).kind:
-            raise InterpreterError(f"input {name!r} is {arr.dtype}, the network declares {want}")
-        arr = arr.astype(want)
+    arr = convert_array(name, arr, want, InterpreterError, "network")
     if want.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
     return torch.from_numpy(np.array(arr, order="C", copy=True))  # (ascontiguousarray makes 0-d inputs 1-d)
+
+
+def _host_array(name: str, value) -> np.ndarray:
+    """A feed as a numpy array: numpy arrays and torch tensors (on any device) are feeds, as for an engine."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        return _to_numpy(value) if value.dtype == torch.bfloat16 else value.numpy()
+    if not isinstance(value, (np.ndarray, np.generic)):
+        raise ArgumentError(f"feed {name!r} must be a numpy array or a torch tensor, got {type(value).__name__}")
+    return np.asarray(value)
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from netdef._io import atomic_write
+from netdef.checks import readable_file
 from netdef.errors import WeightsFormatError
 from netdef.weights.rename import Rename, rename_weights
 from netdef.weights.wts import load_wts
@@ -56,7 +57,7 @@ class Weights(dict):
 def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
     """Read a weights file by its suffix (.wts, .safetensors, .npz, or a torch .pt/.pth/.bin/.ckpt),
     then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
-    where = os.fspath(path)
+    where = readable_file(path, "weights file", WeightsFormatError)
     suffix = Path(where).suffix.lower()
     if os.path.isdir(where):  # a transformers checkpoint directory
         index = os.path.join(where, INDEX_NAME)
@@ -231,17 +232,19 @@ def read_torch_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     try:
         obj = torch.load(where, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        # torch's message advises retrying with weights_only=False; netdef never does (that runs the file's code)
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if found:
             raise WeightsFormatError(
-                f"{where}: the checkpoint holds pickled Python objects (a {found.group(1)}), not only tensors; "
-                "netdef loads only weights-only torch checkpoints (torch.load(weights_only=True)) because "
-                "unpickling other objects can run arbitrary code. Re-save it as a state dict: "
-                "torch.save(model.state_dict(), path)"
+                f"{where}: the file holds code, not only tensors: its pickle builds or calls {found.group(1)}, and "
+                "unpickling it could run arbitrary code, so netdef did not load it (it reads weights-only "
+                "checkpoints). If you trust the file, re-save its weights: torch.save(model.state_dict(), path)"
             ) from None
         detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+        why = detail.group(1) if detail else "a pickle the weights-only loader refuses"
         raise WeightsFormatError(
-            f"{where}: not a torch checkpoint, or a corrupt one: {detail.group(1) if detail else _first_line(exc)}"
+            f"{where}: not a torch checkpoint netdef can read safely ({why}); it was not loaded. "
+            "Save weights with torch.save(model.state_dict(), path), or as .safetensors"
         ) from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for other files
         raise WeightsFormatError(f"{where}: not a torch checkpoint, or a corrupt one: {_first_line(exc)}") from None
