@@ -145,6 +145,7 @@ def define(
     overrides: Mapping[str | type, str] | None = None,
     output_dtype: str | Mapping[str, str] = "float32",
     quantization=None,
+    fold: bool = True,
 ) -> Network:
     """Emit ``model.forward`` into a new INetworkDefinition.
 
@@ -154,7 +155,9 @@ def define(
     path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
     are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
     one per output name). ``quantization`` (a ``netdef.quantization.QuantConfig``) puts INT8/FP8 Q/DQ
-    layers on the inputs and weights of convs and matmuls.
+    layers on the inputs and weights of convs and matmuls. ``fold`` folds each batch norm into the conv,
+    linear or batch norm right before it (computed in float64, rounded once; the refit names stay the conv's,
+    holding the folded values); ``fold=False`` emits one scale layer per batch norm.
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -180,6 +183,7 @@ def define(
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
     ctx.precision_overrides = _resolve_overrides(model, overrides or {})
     ctx.quantization = quantization
+    ctx.fold_affine = bool(fold)
     with activate(ctx):
         args = []
         for name, spec in inputs.items():
