@@ -83,6 +83,10 @@ def weights_tensor(weights, shape=None, layer=None, role: str | None = None) -> 
     """
     import numpy as np
 
+    memo = getattr(layer, "memo", None)  # a finished network's layer: converted once per plan
+    key = (role, None if shape is None else tuple(shape))
+    if memo is not None and key in memo:
+        return memo[key]
     arr = read_weights(weights, layer, role)
     if arr.size == 0:
         return None
@@ -91,7 +95,10 @@ def weights_tensor(weights, shape=None, layer=None, role: str | None = None) -> 
     t = torch.from_numpy(arr)
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
-    return t.reshape(shape) if shape is not None else t
+    t = t.reshape(shape) if shape is not None else t
+    if memo is not None:
+        memo[key] = t
+    return t
 
 
 def explicit_padding(layer, spatial: tuple[int, ...], kernel, stride, dilation) -> tuple[list[int], list[int]]:

@@ -70,8 +70,36 @@ def run(
 #: plan is made once; any other network (the ONNX parser's, one built by hand) is planned on every run.
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+#: layer types whose output depends on their inputs alone: with constant inputs they are computed once per plan
+_PURE = frozenset(
+    {
+        "CONSTANT", "SHUFFLE", "CAST", "IDENTITY", "ELEMENTWISE", "UNARY", "SLICE", "CONCATENATION", "GATHER",
+        "REDUCE", "MATRIX_MULTIPLY", "SQUEEZE", "UNSQUEEZE", "QUANTIZE", "DEQUANTIZE", "SELECT", "ACTIVATION",
+    }
+)  # fmt: skip
 
-@dataclass(frozen=True)
+
+class _Layer:
+    """A layer of a finished network whose attributes are read from TensorRT once: pybind reads (and the
+    Dims/Permutation objects they return) cost more than most layers' arithmetic at small sizes. Methods
+    are passed through; Dims and Permutations become tuples."""
+
+    def __init__(self, layer) -> None:
+        self.__dict__["_layer"] = layer
+        #: (role, shape) -> the layer's weights as a float32 tensor (``weights_tensor`` fills it)
+        self.__dict__["memo"] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(self._layer, name)
+        if callable(value):
+            return value
+        if isinstance(value, (trt.Dims, trt.Permutation)):
+            value = tuple(value)
+        self.__dict__[name] = value
+        return value
+
+
+@dataclass
 class _Plan:
     #: each layer's input tensor names
     names: list[list[str | None]]
@@ -82,6 +110,11 @@ class _Plan:
     #: the network's marked outputs, and when each other tensor is last read (to free it after that layer)
     outputs: list[str]
     last_use: dict[str, int]
+    #: layers computed from constants alone, and the tensors of theirs that other layers (or the outputs)
+    #: read; those are computed on the first run and kept, float32 for floats as handlers take them
+    static: frozenset[int] = frozenset()
+    kept: frozenset[str] = frozenset()
+    constants: dict[str, torch.Tensor] | None = None
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -105,46 +138,103 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
         cls, handler = HANDLERS[kind]
         layer.__class__ = cls
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        steps[index] = (layer, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+        view = _Layer(layer) if cached else layer
+        steps[index] = (view, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     outputs = [net.get_output(i).name for i in range(net.num_outputs)]
     plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)))
     if cached:
+        plan.static, plan.kept = _static_layers(plan)
         _PLANS[net] = plan
     return plan
 
 
+def _static_layers(plan: _Plan) -> tuple[frozenset[int], frozenset[str]]:
+    """Pure layers whose inputs are all constant, and their outputs that non-static layers or outputs read."""
+    static: set[int] = set()
+    made: set[str] = set()
+    for index in plan.order:
+        kind, out_names = plan.steps[index][1], plan.steps[index][3]
+        if kind in _PURE and all(n is None or n in made for n in plan.names[index]):
+            static.add(index)
+            made.update(out_names)
+    read = {n for i in plan.order if i not in static for n in plan.names[i] if n is not None}
+    return frozenset(static), frozenset(made & (read | set(plan.outputs)))
+
+
+def _constants(plan: _Plan) -> dict[str, torch.Tensor]:
+    """The plan's kept static tensors, computed once (a constant shares the array TensorRT holds)."""
+    if plan.constants is None:
+        values: dict[str, torch.Tensor] = {}
+        with torch.inference_mode():
+            for index in plan.order:
+                if index in plan.static:
+                    _step(plan, index, values)
+        plan.constants = {n: _ready(values[n]) for n in plan.kept}
+    return plan.constants
+
+
+def _ready(v: torch.Tensor) -> torch.Tensor:
+    """``v`` as handlers take it: float32 for any float dtype."""
+    return v.float() if v.is_floating_point() and v.dtype != torch.float32 else v
+
+
+def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
+    """Run layer ``index`` on ``values`` and store its outputs, rounded to their declared dtypes."""
+    layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+    inputs = [None if name is None else _ready(values[name]) for name in plan.names[index]]
+    try:
+        results = handler(layer, inputs)
+    except InterpreterError:
+        raise
+    except Exception as exc:
+        raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+    for name, dtype, r in zip(out_names, out_dtypes, results):
+        values[name] = r if r.dtype == dtype else r.to(dtype)
+
+
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
-    wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
-    names, order = plan.names, plan.order
+    wanted = outputs or plan.outputs
+    order, names = plan.order, plan.names
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+    # static layers are skipped (their kept outputs precomputed) unless every layer must be observed, or an
+    # output is asked for that only a static layer's intermediate holds
+    static = plan.static if observe is None and plan.static else frozenset()
+    if static:
+        made = {n for i in static for n in plan.steps[i][3]}
+        if any(n in made and n not in plan.kept for n in wanted):
+            static = frozenset()
+        else:
+            values.update(_constants(plan))
     with torch.inference_mode():
         for index in order:
-            layer, kind, handler, out_names, out_dtypes = plan.steps[index]
-            inputs = []
-            for name in names[index]:
-                if name is None:
-                    inputs.append(None)
-                    continue
-                v = values[name]
-                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
-            try:
-                results = handler(layer, inputs)
-            except InterpreterError:
-                raise
-            except Exception as exc:
-                raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
-            for name, dtype, r in zip(out_names, out_dtypes, results):
-                values[name] = r.to(dtype)
+            if index in static:
+                continue
+            _step(plan, index, values)
             if observe is not None:
+                layer, out_names = plan.steps[index][0], plan.steps[index][3]
                 observe(layer, [values[name] for name in out_names])
             for name in names[index]:
                 if name is not None and last_use.get(name) == index:
                     values.pop(name, None)
     try:
-        return {name: _to_numpy(values[name]) for name in wanted}
+        result = {}
+        for name in wanted:
+            v = values[name]
+            if static and name in plan.kept:  # shared with the plan: a copy, in the declared dtype
+                v = v.to(_declared(plan, name), copy=True)
+            result[name] = _to_numpy(v)
+        return result
     except KeyError as exc:
         raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+
+
+def _declared(plan: _Plan, name: str) -> torch.dtype:
+    for index in plan.static:
+        _, _, _, out_names, out_dtypes = plan.steps[index]
+        if name in out_names:
+            return out_dtypes[out_names.index(name)]
+    raise KeyError(name)
 
 
 def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
