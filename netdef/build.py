@@ -30,7 +30,8 @@ def metadata_path(engine_path: str | os.PathLike) -> Path:
 class BuiltEngine:
     """A serialized engine and the facts needed to load it safely."""
 
-    data: bytes
+    #: the engine's bytes: the builder's own buffer after a build (a read-only-by-convention memoryview)
+    data: bytes | memoryview
     metadata: dict
     path: Path | None = None
     #: True when ``build(cache=...)`` returned it from the engine cache without building
@@ -112,7 +113,7 @@ def build(
         if refit and BACKEND == "tensorrt_rtx":
             problems += " (TensorRT-RTX builds refittable engines only on a machine with a GPU it supports)"
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
-    data = bytes(serialized)
+    data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
     built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
     built.metadata["warnings"] = warnings
     built.metadata["quantization"] = network.quantization

@@ -70,7 +70,7 @@ def assert_close(got: np.ndarray, want: torch.Tensor | np.ndarray, precision: st
 def build_engine(net: netdef.Network) -> BuiltEngine:
     """Build ``net`` with the installed TensorRT (on CPU for TensorRT-RTX) and check the result."""
     engine = build_network(net)
-    assert isinstance(engine.data, bytes) and len(engine.data) > 0
+    assert isinstance(engine.data, (bytes, memoryview)) and len(engine.data) > 0
     assert engine.metadata["precision"] == net.precision
     return engine
 

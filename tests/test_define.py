@@ -390,3 +390,32 @@ def test_fp16_changes_the_result_within_tolerance(parity):
     assert not np.array_equal(got16, got32)
     with torch.no_grad():
         parity.assert_close(got16, ref(x), "fp16")
+
+
+def test_weights_are_hashed_once_per_weight_set_and_only_when_asked(monkeypatch):
+    import hashlib
+    import sys
+    import types
+
+    calls = []
+
+    def counting(*args):
+        calls.append(1)
+        return hashlib.sha256(*args)
+
+    monkeypatch.setattr(sys.modules["netdef.define"], "hashlib", types.SimpleNamespace(sha256=counting))
+    model = bind_random(TinyResNet())
+    inputs = {"x": netdef.Input((1, 3, 8, 8))}
+    first, second = netdef.define(model, inputs), netdef.define(model, inputs, precision="fp16")
+    assert calls == []  # define hashes nothing
+    digest = first.weights_digest
+    assert second.weights_digest == digest
+    assert len(calls) == 1  # the same bound arrays: hashed once
+    # new arrays of the same values: hashed again, same digest; a changed value: another digest
+    weights = {k: np.array(p.data, copy=True) for k, p in model.state_dict().items()}
+    model.load_weights(weights)
+    assert netdef.define(model, inputs).weights_digest == digest and len(calls) == 2
+    weights["fc.bias"] = weights["fc.bias"] + 1
+    model.load_weights(weights)
+    assert netdef.define(model, inputs).weights_digest != digest and len(calls) == 3
+    assert first.weights_digest == digest and len(calls) == 3  # the first network still names its own weights
