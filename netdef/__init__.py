@@ -41,6 +41,7 @@ __all__ = [
     "define",
     "export_wts",
     "functional",
+    "graph",
     "load_wts",
     "nn",
     "onnx",
@@ -48,14 +49,19 @@ __all__ = [
     "reference",
     "runtime",
     "save_wts",
+    "triton",
     "weights",
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference")
+_LAZY = ("onnx", "parity", "quantization", "reference", "triton", "visualize")
+#: functions of lazily loaded modules, offered at the top level
+_LAZY_FUNCTIONS = {"graph": "netdef.visualize"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f"netdef.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'netdef' has no attribute {name!r}")

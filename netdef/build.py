@@ -16,6 +16,8 @@ from netdef._version import __version__
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, NetdefWarning
 from netdef.nn.module import Module
+from netdef.progress import BuildProgress
+from netdef.progress import enabled as progress_enabled
 from netdef.weights.io import atomic_write
 
 METADATA_FORMAT = "netdef-engine/1"
@@ -62,6 +64,7 @@ def build(
     refit: bool = False,
     cache: bool | str | os.PathLike | None = None,
     force: bool = False,
+    progress: bool | trt.IProgressMonitor | None = None,
 ) -> BuiltEngine:
     """Build a serialized engine from a netdef model (with ``inputs``) or an already defined Network.
 
@@ -71,7 +74,8 @@ def build(
     ``refit=True`` makes the engine's weights replaceable later (``netdef refit``). ``cache`` (True for the
     default folder, or a folder) returns a previously built engine whose content key matches; ``force``
     rebuilds anyway. Engines run only with the TensorRT backend and version that built them, on the GPUs
-    they target.
+    they target. ``progress`` shows TensorRT's build phases on a terminal (None: when stderr is a TTY and
+    ``NETDEF_QUIET`` is unset; or pass your own ``trt.IProgressMonitor``).
     """
     if isinstance(model, Network):
         if inputs is not None:
@@ -104,6 +108,9 @@ def build(
 
     warnings = _precision_support(network, options)
     config = _config(network, options)
+    monitor = _monitor(progress, network.model_name)
+    if monitor is not None:
+        config.progress_monitor = monitor  # the local keeps it alive while TensorRT calls it
     mark = len(LOGGER.messages)
     start = time.perf_counter()
     serialized = _serialize(network.network, config)
@@ -149,6 +156,14 @@ def _precision_support(network: Network, options: dict) -> list[str]:
     for note in notes:
         warnings.warn(note, NetdefWarning, stacklevel=3)
     return notes
+
+
+def _monitor(progress, name: str) -> trt.IProgressMonitor | None:
+    if isinstance(progress, trt.IProgressMonitor):
+        return progress
+    if progress or (progress is None and progress_enabled()):
+        return BuildProgress(name)
+    return None
 
 
 def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netdef.errors import NetdefError
+from netdef.errors import NetdefError, NetdefWarning
 
 MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
 
@@ -331,6 +332,34 @@ def cmd_parity(args) -> None:
         raise NetdefError(report.summary())
 
 
+def cmd_graph(args) -> None:
+    import netdef
+
+    model, inputs = _model_and_inputs(args)
+    network = netdef.define(model, inputs, precision=args.precision)
+    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights)
+    print(f"wrote {path} ({network.network.num_layers} layers)")
+
+
+def cmd_triton(args) -> None:
+    from netdef.triton import write_model_repository
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NetdefWarning)
+        model_dir = write_model_repository(
+            args.engine,
+            args.repository,
+            args.name,
+            max_batch_size=args.max_batch_size,
+            dynamic_batching=args.dynamic_batching,
+            instances=args.instances,
+            backend=args.backend,
+        )
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / '1' / 'model.plan'}")
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument(
@@ -362,6 +391,7 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    root.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they show only on a terminal)")
     sub = root.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -454,13 +484,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser(
+        "graph", help="draw a model's network: module tree, layer types, shapes, weights (html/svg/onnx)"
+    )
+    _model_args(p)
+    p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
+    p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
+    p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")
+    p.add_argument("engine", help="a netdef engine (its .json metadata beside it)")
+    p.add_argument("--repository", required=True, help="the model repository folder (created if missing)")
+    p.add_argument("--name", required=True, help="the model's name in the repository")
+    p.add_argument("--max-batch-size", type=int, default=0, help="Triton batching along a dynamic first dim (0: off)")
+    p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
+    p.add_argument("--instances", type=int, default=1, help="model instances per GPU")
+    p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
+    p.set_defaults(func=cmd_triton)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
+    from netdef.progress import silenced
+
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        with silenced() if args.quiet else contextlib.nullcontext():
+            args.func(args)
     except NetdefError as exc:
         print(f"netdef {args.command}: error: {exc}", file=sys.stderr)
         return 1

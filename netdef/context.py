@@ -13,12 +13,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from netdef._trt import LOGGER, trt
+from netdef._trt import LOGGER, dtype_to_numpy, trt
 from netdef.errors import EmitError
+from netdef.tensor import Tensor
 
 if TYPE_CHECKING:
     from netdef.nn.module import Module
@@ -46,6 +47,22 @@ class ModuleCall:
     folded_into: str | None = None
 
 
+class Quantizer(Protocol):
+    """The quantization hook an EmitContext carries (``define(quantization=...)`` sets it).
+
+    Ops that quantize (conv, linear) ask it, through ``EmitContext.quantize_*``, for Q/DQ'd inputs
+    and weights; ``netdef.quantization.QuantConfig`` implements it.
+    """
+
+    def activation(self, ctx: EmitContext, x: Tensor, op: str, slot: int) -> Tensor:
+        """``x``, or ``x`` through a Q/DQ pair when the layer ``op`` about to be added is quantized."""
+        ...
+
+    def weight(self, ctx: EmitContext, weight: np.ndarray, dtype: trt.DataType, axis: int, op: str) -> Tensor | None:
+        """A Q/DQ'd constant of ``weight`` (per-channel along ``axis``), or None when ``op`` is not quantized."""
+        ...
+
+
 class EmitContext:
     """State shared by every op emitted into one network."""
 
@@ -63,8 +80,8 @@ class EmitContext:
         #: refit names of every non-empty weights array handed to TensorRT -> the array
         self.named_weights: dict[str, np.ndarray] = {}
         self._pending_weights: list[tuple[trt.Weights, np.ndarray, str | None]] = []
-        #: set by define(quantization=...): Q/DQ for convs and matmuls (netdef.quantization.QuantConfig)
-        self.quantization = None
+        #: set by define(quantization=...): Q/DQ for convs and matmuls (a netdef.quantization.QuantConfig)
+        self.quantizer: Quantizer | None = None
         #: id(module) -> compute dtype for modules whose precision differs from the network's
         self.precision_overrides: dict[int, trt.DataType] = {}
         #: fold batch norms into the conv/linear/scale before them (functional/_fold.py); define(fold=...)
@@ -118,23 +135,6 @@ class EmitContext:
         finally:
             self.compute_dtype = outer
 
-    def cast_floats(self, value, dtype: trt.DataType):
-        """``value`` with every float Tensor in it (nested tuples, lists, dicts) cast to ``dtype``."""
-        from netdef.functional import cast
-        from netdef.tensor import Tensor
-
-        if isinstance(value, Tensor):
-            if value.dtype.name not in ("FLOAT", "HALF", "BF16") or value.dtype == dtype:
-                return value
-            out = cast(value, dtype)
-            out.uncast = value
-            return out
-        if isinstance(value, (list, tuple)):
-            return type(value)(self.cast_floats(v, dtype) for v in value)
-        if isinstance(value, dict):
-            return {k: self.cast_floats(v, dtype) for k, v in value.items()}
-        return value
-
     def record_call(self, args, kwargs, result):
         """Note that the module in scope took ``args``/``kwargs`` and returned ``result``; returns ``result``."""
         path, module = self._scopes[-1]
@@ -146,6 +146,15 @@ class EmitContext:
         outputs = [_itensor(t) for t in _tensors(result)]
         self.module_calls.append(ModuleCall(path, module, index, caller, site, inputs, outputs))
         return result
+
+    # -- quantization ---------------------------------------------------------------------------
+    def quantize_activation(self, x: Tensor, op: str, slot: int = 0) -> Tensor:
+        """``x`` as the input ``slot`` of the layer ``op`` about to be added: Q/DQ'd if the quantizer says so."""
+        return x if self.quantizer is None else self.quantizer.activation(self, x, op, slot)
+
+    def quantize_weight(self, weight: np.ndarray, dtype: trt.DataType, axis: int, op: str) -> Tensor | None:
+        """The quantizer's Q/DQ'd constant for the weight of the layer ``op``, or None (emit it as weights)."""
+        return None if self.quantizer is None else self.quantizer.weight(self, weight, dtype, axis, op)
 
     # -- errors ------------------------------------------------------------------------------
     def where(self) -> str:
@@ -194,8 +203,6 @@ class EmitContext:
 
         The next layer added names them ``<layer name>.<role>`` (or the layer name) for refitting.
         """
-        from netdef._trt import dtype_to_numpy
-
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
         arr = np.ascontiguousarray(array, dtype=target)
         self.keepalive.append(arr)
@@ -223,8 +230,6 @@ def _itensor(t) -> trt.ITensor:
 
 def _tensors(value) -> list:
     """Every netdef Tensor in ``value`` (nested tuples, lists and dicts), in order."""
-    from netdef.tensor import Tensor
-
     if isinstance(value, Tensor):
         return [value]
     if isinstance(value, dict):

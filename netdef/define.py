@@ -13,6 +13,7 @@ import numpy as np
 from netdef._trt import NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
 from netdef.context import EmitContext, ModuleCall, activate
 from netdef.errors import EmitError
+from netdef.functional import cast
 from netdef.nn.module import Module
 from netdef.tensor import Tensor
 
@@ -212,7 +213,7 @@ def define(
     ctx = EmitContext(network, compute)
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
     ctx.precision_overrides = _resolve_overrides(model, overrides or {})
-    ctx.quantization = quantization
+    ctx.quantizer = quantization
     ctx.fold_affine = bool(fold)
     with activate(ctx):
         args = []
@@ -222,8 +223,6 @@ def define(
             dtype = dtype_from_name(spec.dtype)
             t = Tensor(network.add_input(name, dtype, spec.shape), ctx)
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
-                from netdef.functional import cast
-
                 t = cast(t, compute)
             args.append(t)
         result = model(*args)
@@ -271,8 +270,6 @@ def _mark_outputs(ctx: EmitContext, result, output_dtype: str | Mapping[str, str
         named = {f"output{i}": t for i, t in enumerate(result)}
     else:
         raise EmitError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(result).__name__}")
-    from netdef.functional import cast
-
     names = []
     for name, t in named.items():
         if not isinstance(t, Tensor):

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netdef.build import build
+from netdef.define import Input, define
 from netdef.errors import NetdefError
+from netdef.runtime import Engine, require_gpu
 
 #: (atol, rtol) per precision. fp32: the interpreter computes in float32 with torch, so only the order of
 #: sums and folded constants differ (~1e-6 relative). fp16/bf16: every layer's output is rounded
@@ -234,8 +237,6 @@ def compare(
     """
     import torch
 
-    from netdef.define import Input, define
-
     if precision not in TOLERANCES:
         raise NetdefError(f"precision must be one of {', '.join(TOLERANCES)}, got {precision!r}")
     if not isinstance(torch_model, torch.nn.Module):
@@ -367,8 +368,6 @@ def _torch_tensors(value) -> list:
 
 def _run_engine(network, feeds: Mapping[str, np.ndarray], calls) -> dict[str, np.ndarray]:
     """Build the network with every module tensor marked as an output and run it on this GPU."""
-    from netdef.runtime import Engine, require_gpu
-
     require_gpu("run the engine for a parity check")
     built = build_with_module_outputs(network, calls)
     values = dict(Engine.from_bytes(built.data, built.metadata).infer(feeds))
@@ -379,8 +378,6 @@ def _run_engine(network, feeds: Mapping[str, np.ndarray], calls) -> dict[str, np
 
 def build_with_module_outputs(network, calls):
     """Mark every module call's input and output tensors as network outputs, then build (no GPU needed)."""
-    from netdef.build import build
-
     net = network.network
     marked = {net.get_output(i).name for i in range(net.num_outputs)}
     for call in calls:

@@ -9,6 +9,7 @@ from netdef._trt import trt
 from netdef.functional._common import constant, is_float, norm_dim, require_tensor, scalar_like, static_reshape, wrap
 from netdef.functional.dtype import cast
 from netdef.functional.elementwise import add, maximum, minimum, mul, sub
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
@@ -30,31 +31,37 @@ def _activation(
     return wrap(input.ctx.add_layer(op, make).get_output(0), input.ctx)
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.relu", methods="relu")
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return _activation("relu", input, trt.ActivationType.RELU)
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.leaky_relu")
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     return _activation("leaky_relu", input, trt.ActivationType.LEAKY_RELU, float(negative_slope))
 
 
+@register_op("IActivationLayer", torch="torch.sigmoid", methods="sigmoid")
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x))."""
     return _activation("sigmoid", input, trt.ActivationType.SIGMOID)
 
 
+@register_op("IActivationLayer", torch="torch.tanh", methods="tanh")
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
     return _activation("tanh", input, trt.ActivationType.TANH)
 
 
+@register_op("IActivationLayer", "IElementWiseLayer", torch="torch.nn.functional.silu")
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (TensorRT has no fused SiLU activation type)."""
     return mul(input, sigmoid(input))
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.gelu")
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU with the erf form (``approximate='none'``) or the tanh approximation (``'tanh'``)."""
     kinds = {"none": trt.ActivationType.GELU_ERF, "tanh": trt.ActivationType.GELU_TANH}
@@ -65,6 +72,13 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return _activation("gelu", input, kinds[approximate])
 
 
+@register_op(
+    "IShuffleLayer",
+    "ISoftMaxLayer",
+    torch="torch.nn.functional.softmax",
+    methods="softmax",
+    limits="no dtype argument (cast the input first)",
+)
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (``dim`` is required, as torch recommends)."""
     input = require_tensor("softmax", input)
@@ -84,6 +98,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     return wrap(ctx.add_layer("softmax", make).get_output(0), ctx)
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.hardtanh")
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
@@ -93,11 +108,13 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     return _activation("hardtanh", input, trt.ActivationType.CLIP, float(min_val), float(max_val))
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.relu6")
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
     return _activation("relu6", input, trt.ActivationType.CLIP, 0.0, 6.0)
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.elu")
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     return _activation("elu", input, trt.ActivationType.ELU, float(alpha))
@@ -108,26 +125,33 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.selu")
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * (x if x > 0 else alpha * (exp(x) - 1)) with torch's fixed alpha and scale."""
     return _activation("selu", input, trt.ActivationType.SELU, SELU_ALPHA, SELU_SCALE)
 
 
+@register_op("IActivationLayer", torch="torch.nn.functional.hardsigmoid")
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x / 6 + 1 / 2, 0, 1)."""
     return _activation("hardsigmoid", input, trt.ActivationType.HARD_SIGMOID, 1.0 / 6.0, 0.5)
 
 
+@register_op("IActivationLayer", "IElementWiseLayer", torch="torch.nn.functional.hardswish")
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * hardsigmoid(x)."""
     return mul(input, hardsigmoid(input))
 
 
+@register_op("IActivationLayer", "IElementWiseLayer", torch="torch.nn.functional.mish")
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x)) (torch's mish applies no softplus threshold)."""
     return mul(input, tanh(_activation("mish_softplus", input, trt.ActivationType.SOFTPLUS, 1.0, 1.0)))
 
 
+@register_op(
+    "IActivationLayer", "ICastLayer", "IConstantLayer", "IElementWiseLayer", torch="torch.nn.functional.softplus"
+)
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and exactly x where beta * x > threshold (as torch)."""
     op = "softplus"
@@ -151,6 +175,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return add(mul(soft, sub(1.0, mask)), mul(input, mask))
 
 
+@register_op("IConstantLayer", "IParametricReLULayer", torch="torch.nn.functional.prelu", methods="prelu")
 def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
     """x if x >= 0 else weight * x, ``weight`` holding 1 slope or one per channel (dim 1)."""
     op = "prelu"
@@ -174,6 +199,14 @@ def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
+@register_op(
+    "IElementWiseLayer",
+    "IReduceLayer",
+    "IUnaryLayer",
+    torch="torch.nn.functional.log_softmax",
+    methods="log_softmax",
+    limits="no dtype argument (cast the input first)",
+)
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax)."""
     op = "log_softmax"

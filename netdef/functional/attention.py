@@ -16,6 +16,7 @@ from netdef.functional.elementwise import add, eq, lt, mul, where
 from netdef.functional.linear import linear
 from netdef.functional.matmul import matmul
 from netdef.functional.reduction import amax, mean
+from netdef.functional.registry import register_op
 from netdef.functional.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
 from netdef.tensor import Tensor
 
@@ -121,6 +122,19 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
     return keep_lead_reshape(x, lead, (h * groups, -1, e), op + "_gqa_reshape")
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IFillLayer",
+    "IMatrixMultiplyLayer",
+    "IReduceLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISoftMaxLayer",
+    torch="torch.nn.functional.scaled_dot_product_attention",
+)
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -171,6 +185,19 @@ def scaled_dot_product_attention(
     return attention(query, key, value, masks, is_causal, float(scale), True, op)[0]
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IFillLayer",
+    "IMatrixMultiplyLayer",
+    "IReduceLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISoftMaxLayer",
+    torch="torch.nn.functional.multi_head_attention_forward",
+)
 def multi_head_attention_forward(
     query: Tensor,
     key: Tensor,

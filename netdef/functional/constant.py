@@ -6,25 +6,27 @@ import numpy as np
 
 from netdef._trt import dtype_from_name, trt
 from netdef.context import current
+from netdef.errors import EmitError
 from netdef.functional._common import constant as _constant
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", torch="torch.as_tensor")
 def as_tensor(data, dtype: str | trt.DataType | None = None) -> Tensor:
     """A constant layer holding ``data`` (a bound ``nn.Parameter``, a numpy array or a number).
 
     Floating data is emitted in the compute dtype (fp16 in an fp16 network), like module weights;
     integer and bool data keep their type. ``dtype`` overrides either.
     """
-    from netdef.nn.module import Parameter
-
     op = "constant"
     ctx = current()
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    if isinstance(data, Parameter) and data.data is None:
-        raise ctx.error(op, f"parameter of shape {data.shape} has no data: bind weights with load_weights first")
-    array = np.asarray(data.data if isinstance(data, Parameter) else data)
+    try:
+        array = np.asarray(data)  # an nn.Parameter gives its bound array (and refuses when unbound)
+    except EmitError as exc:
+        raise ctx.error(op, str(exc)) from None
     if dtype is not None:
         target = dtype if isinstance(dtype, trt.DataType) else dtype_from_name(dtype)
     elif array.dtype.kind == "f":

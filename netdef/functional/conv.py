@@ -10,7 +10,7 @@ import numpy as np
 from netdef._trt import BACKEND, trt
 from netdef.functional import _fold
 from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
-from netdef.quantization.emit import quantize_activation, quantize_weight
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -54,8 +54,8 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         x = placeholder_reshape(ctx, input, (0, 0, 0, 1), op + "_unsqueeze")
         weight, kernel = weight[..., None], (*kernel, 1)
         stride, dilation, pre, post = (*stride, 1), (*dilation, 1), (*pre, 0), (*post, 0)
-    x = quantize_activation(ctx, x, op)
-    kernel_t = quantize_weight(ctx, weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
+    x = ctx.quantize_activation(x, op)
+    kernel_t = ctx.quantize_weight(weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
     foldable = kernel_t is None and _fold.folding(ctx)  # a batch norm right after may fold into the kernel
     kernel_buf = bias_buf = None
     if foldable:
@@ -112,6 +112,12 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     return out
 
 
+@register_op(
+    "IConvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv1d",
+    limits="padding='same' only with stride 1 (as torch)",
+)
 def conv1d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -119,6 +125,9 @@ def conv1d(
     return _conv("conv", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv2d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv2d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -126,6 +135,9 @@ def conv2d(
     return _conv("conv", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@register_op(
+    "IConvolutionLayer", torch="torch.nn.functional.conv3d", limits="padding='same' only with stride 1 (as torch)"
+)
 def conv3d(
     input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
@@ -235,6 +247,12 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
     return out
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.conv_transpose1d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose1d(
     input: Tensor,
     weight: np.ndarray,
@@ -249,6 +267,13 @@ def conv_transpose1d(
     return _conv_transpose("conv_transpose", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    "IScaleLayer",
+    "ISliceLayer",
+    torch="torch.nn.functional.conv_transpose2d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose2d(
     input: Tensor,
     weight: np.ndarray,
@@ -263,6 +288,11 @@ def conv_transpose2d(
     return _conv_transpose("conv_transpose", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+@register_op(
+    "IDeconvolutionLayer",
+    torch="torch.nn.functional.conv_transpose3d",
+    limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",
+)
 def conv_transpose3d(
     input: Tensor,
     weight: np.ndarray,

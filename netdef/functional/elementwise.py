@@ -19,6 +19,7 @@ from netdef.functional._common import (
     wrap,
 )
 from netdef.functional.dtype import cast
+from netdef.functional.registry import register_op, tensor_method
 from netdef.tensor import Tensor
 
 _OPS = trt.ElementWiseOperation
@@ -30,21 +31,54 @@ def _elementwise(op: str, operation: trt.ElementWiseOperation, a, b) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.add",
+    methods="__add__",
+    reflected=("__radd__",),
+)
 def add(input, other) -> Tensor:
     """``input + other`` (tensors or Python scalars, broadcast as torch)."""
     return _elementwise("add", _OPS.SUM, input, other)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.sub",
+    methods="__sub__",
+    reflected=("__rsub__",),
+)
 def sub(input, other) -> Tensor:
     """``input - other``."""
     return _elementwise("sub", _OPS.SUB, input, other)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.mul",
+    methods="__mul__",
+    reflected=("__rmul__",),
+)
 def mul(input, other) -> Tensor:
     """``input * other``."""
     return _elementwise("mul", _OPS.PROD, input, other)
 
 
+@register_op(
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.div",
+    methods="__truediv__",
+    reflected=("__rtruediv__",),
+)
 def div(input, other) -> Tensor:
     """``input / other``: true division; integer tensors are divided as floats, as in torch."""
     ctx = context_of(input, other)
@@ -54,16 +88,26 @@ def div(input, other) -> Tensor:
     return _elementwise("div", _OPS.DIV, input, other)
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum")
 def maximum(input, other) -> Tensor:
     """Elementwise maximum."""
     return _elementwise("maximum", _OPS.MAX, input, other)
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.minimum")
 def minimum(input, other) -> Tensor:
     """Elementwise minimum."""
     return _elementwise("minimum", _OPS.MIN, input, other)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.pow",
+    methods=("pow", "__pow__"),
+    reflected=("__rpow__",),
+)
 def pow(input, exponent) -> Tensor:
     """``input ** exponent`` (either side may be a Python number); ``x ** 2`` is emitted as ``x * x``."""
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and exponent == 2:
@@ -85,21 +129,27 @@ def _not(op: str, t: Tensor) -> Tensor:
     return wrap(layer.get_output(0), t.ctx)
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.eq", methods=("eq", "__eq__"))
 def eq(input, other) -> Tensor:
     """``input == other`` as a bool tensor."""
     return _elementwise("eq", _OPS.EQUAL, input, other)
 
 
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.ne", methods=("ne", "__ne__")
+)
 def ne(input, other) -> Tensor:
     """``input != other`` as a bool tensor (True where either is NaN, as torch)."""
     return _not("ne", _elementwise("ne", _OPS.EQUAL, input, other))
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.gt", methods=("gt", "__gt__"))
 def gt(input, other) -> Tensor:
     """``input > other`` as a bool tensor."""
     return _elementwise("gt", _OPS.GREATER, input, other)
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.lt", methods=("lt", "__lt__"))
 def lt(input, other) -> Tensor:
     """``input < other`` as a bool tensor."""
     return _elementwise("lt", _OPS.LESS, input, other)
@@ -114,28 +164,47 @@ def _or_equal(op: str, strict: trt.ElementWiseOperation, input, other) -> Tensor
     return logical_or(_elementwise(op, strict, a, b), _elementwise(op + "_eq", _OPS.EQUAL, a, b))
 
 
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.ge", methods=("ge", "__ge__")
+)
 def ge(input, other) -> Tensor:
     """``input >= other`` as a bool tensor."""
     return _or_equal("ge", _OPS.GREATER, input, other)
 
 
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.le", methods=("le", "__le__")
+)
 def le(input, other) -> Tensor:
     """``input <= other`` as a bool tensor."""
     return _or_equal("le", _OPS.LESS, input, other)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.logical_and",
+    methods=("logical_and", "__and__", "__rand__"),
+)
 def logical_and(input, other) -> Tensor:
     """Elementwise AND of bool tensors (``a & b``)."""
     _require_bool("logical_and", input, other)
     return _elementwise("logical_and", _OPS.AND, input, other)
 
 
+@register_op(
+    "IElementWiseLayer", "IShuffleLayer", torch="torch.logical_or", methods=("logical_or", "__or__", "__ror__")
+)
 def logical_or(input, other) -> Tensor:
     """Elementwise OR of bool tensors (``a | b``)."""
     _require_bool("logical_or", input, other)
     return _elementwise("logical_or", _OPS.OR, input, other)
 
 
+@register_op(
+    "IElementWiseLayer", "IShuffleLayer", torch="torch.logical_xor", methods=("logical_xor", "__xor__", "__rxor__")
+)
 def logical_xor(input, other) -> Tensor:
     """Elementwise XOR of bool tensors (``a ^ b``)."""
     _require_bool("logical_xor", input, other)
@@ -145,6 +214,7 @@ def logical_xor(input, other) -> Tensor:
 # -- selection ---------------------------------------------------------------------------------------
 
 
+@register_op("IConstantLayer", "ISelectLayer", "IShuffleLayer", torch="torch.where")
 def where(condition: Tensor, input, other) -> Tensor:
     """``input`` where ``condition`` is True, else ``other``; all three broadcast as torch.
 
@@ -184,12 +254,21 @@ def where(condition: Tensor, input, other) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
+@register_op("IConstantLayer", "ISelectLayer", "IShuffleLayer", torch="torch.Tensor.masked_fill", methods="masked_fill")
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` (a Python number or a tensor) wherever the bool ``mask`` is True."""
     input = require_tensor("masked_fill", input)
     return where(mask, value, input)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.clamp",
+    methods=("clamp", "clip"),
+    aliases=("clip",),
+)
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """``input`` limited to [min, max] (numbers or tensors; either bound may be None; min > max gives max)."""
     input = require_tensor("clamp", input)
@@ -203,4 +282,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     return out
 
 
-clip = clamp
+@tensor_method("__neg__")
+def _negative(self: Tensor) -> Tensor:
+    """``-self``, as ``self * -1``."""
+    return mul(self, -1.0)

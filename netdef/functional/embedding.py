@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from netdef.functional._common import constant, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", "IGatherLayer", torch="torch.nn.functional.embedding")
 def embedding(
     input: Tensor,
     weight: np.ndarray,

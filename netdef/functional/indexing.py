@@ -11,6 +11,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import constant, norm_dim, require_tensor, static_reshape, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _OPS = trt.ElementWiseOperation
@@ -231,6 +232,14 @@ def _dim_size(input: Tensor, axis: int, op: str) -> Tensor:
     return emit_slice(shape_of(input, op + "_shape"), [axis], [1], [1], op + "_dim")
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IGatherLayer",
+    "ISelectLayer",
+    torch="torch.index_select",
+    methods="index_select",
+)
 def index_select(input: Tensor, dim: int, index) -> Tensor:
     """Entries of ``input`` at positions ``index`` (1-D int tensor or list; negatives count from the end)
     along ``dim``."""
@@ -246,6 +255,7 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return _gather(input, axis, idx, op)
 
 
+@register_op("IGatherLayer", "IShuffleLayer", "ISliceLayer", torch="torch.Tensor.__getitem__", methods="__getitem__")
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with torch semantics.
 

@@ -7,10 +7,11 @@ import numpy as np
 from netdef._trt import trt
 from netdef.functional import _fold
 from netdef.functional._common import constant, is_float, require_tensor, wrap
-from netdef.quantization.emit import quantize_activation, quantize_weight
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IMatrixMultiplyLayer", torch="torch.nn.functional.linear")
 def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dim; ``weight`` is (out_features, in_features)."""
     op = "linear"
@@ -31,8 +32,8 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     lead = (1,) * max(input.ndim - 2, 0)
     w_full = weight.reshape(lead + weight.shape)
     # when quantizing: Q/DQ on the input and per-output-channel (the rows of the weight) on the weight
-    x = quantize_activation(ctx, input, "matmul")
-    w = quantize_weight(ctx, w_full, input.dtype, w_full.ndim - 2, "matmul")
+    x = ctx.quantize_activation(input, "matmul")
+    w = ctx.quantize_weight(w_full, input.dtype, w_full.ndim - 2, "matmul")
     # a batch norm right after (over the features of a 2-D output) may fold into the weight and bias
     foldable = w is None and bias is not None and input.ndim == 2 and _fold.folding(ctx)
     if w is None:

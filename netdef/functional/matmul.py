@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from netdef._trt import trt
 from netdef.functional._common import binary_operands, broadcast_shape, context_of, unsqueeze_to, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op(
+    "IMatrixMultiplyLayer",
+    "IShuffleLayer",
+    torch="torch.matmul",
+    methods=("matmul", "__matmul__"),
+    reflected=("__rmatmul__",),
+)
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """``input @ other``: 1-D operands are vectors, batch dims broadcast."""
     op = "matmul"
@@ -34,6 +42,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
+@register_op("IMatrixMultiplyLayer", torch="torch.bmm", methods="bmm")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched ``(b, n, m) @ (b, m, p)``; unlike matmul, no broadcasting (torch.bmm)."""
     ctx = context_of(input, mat2)

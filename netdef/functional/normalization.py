@@ -8,9 +8,11 @@ import numpy as np
 from netdef._trt import trt
 from netdef.functional import _fold
 from netdef.functional._common import is_float, placeholder_reshape, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
+@register_op("IScaleLayer", torch="torch.nn.functional.batch_norm")
 def batch_norm(
     input: Tensor,
     running_mean: np.ndarray,
@@ -125,6 +127,7 @@ def _affine(op: str, ctx, value, shape: tuple[int, ...], what: str, view: tuple[
     return arr.reshape(view)
 
 
+@register_op("IConstantLayer", "INormalizationLayer", torch="torch.nn.functional.layer_norm")
 def layer_norm(
     input: Tensor,
     normalized_shape,
@@ -154,6 +157,7 @@ def layer_norm(
     return _normalize(ctx, op, input, axes, w, b, eps)
 
 
+@register_op("IConstantLayer", "INormalizationLayer", "IShuffleLayer", torch="torch.nn.functional.group_norm")
 def group_norm(
     input: Tensor, num_groups: int, weight: np.ndarray | None = None, bias: np.ndarray | None = None, eps: float = 1e-5
 ) -> Tensor:
@@ -184,6 +188,7 @@ def group_norm(
     return out
 
 
+@register_op("IConstantLayer", "INormalizationLayer", "IScaleLayer", torch="torch.nn.functional.instance_norm")
 def instance_norm(
     input: Tensor,
     running_mean: np.ndarray | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 #: torch's pad mode -> the SampleMode that reads the same element for an out-of-bounds coordinate
@@ -53,6 +54,7 @@ def slice_axes(
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
+@register_op("IConstantLayer", "ISliceLayer", torch="torch.nn.functional.pad")
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad`` is (last_before, last_after, 2nd-last_before, ...) as in torch.
 

@@ -12,6 +12,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import constant, is_float, ntuple, placeholder_reshape, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
@@ -92,6 +93,7 @@ def _refuse_max_options(op: str, input, dilation, return_indices) -> None:
         )
 
 
+@register_op("IPoolingLayer", "IShuffleLayer", torch="torch.nn.functional.max_pool1d")
 def max_pool1d(
     input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ) -> Tensor:
@@ -100,6 +102,7 @@ def max_pool1d(
     return _pool1d("max_pool1d", input, trt.PoolingType.MAX, kernel_size, stride, padding, ceil_mode)
 
 
+@register_op("IPoolingLayer", torch="torch.nn.functional.max_pool2d")
 def max_pool2d(
     input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ) -> Tensor:
@@ -108,6 +111,7 @@ def max_pool2d(
     return _pool2d("max_pool2d", input, trt.PoolingType.MAX, kernel_size, stride, padding, ceil_mode)
 
 
+@register_op("IPoolingLayer", "IShuffleLayer", "ISliceLayer", torch="torch.nn.functional.avg_pool1d")
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
     """1-D average pooling over (N, C, L); ``count_include_pad`` as in torch."""
     return _pool1d(
@@ -115,6 +119,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=Fal
     )
 
 
+@register_op("IPoolingLayer", "ISliceLayer", torch="torch.nn.functional.avg_pool2d")
 def avg_pool2d(
     input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Tensor:
@@ -199,11 +204,22 @@ def _adaptive_axis(ctx: EmitContext, op: str, x: Tensor, axis: int, size: int, o
     return wrap(layer.get_output(0), ctx)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IGatherLayer",
+    "IPoolingLayer",
+    "IReduceLayer",
+    torch="torch.nn.functional.adaptive_avg_pool2d",
+)
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average pooling of (N, C, H, W) to ``output_size`` (any size, torch's windows; None keeps a dim)."""
     return _adaptive("adaptive_avg_pool2d", input, output_size, trt.PoolingType.AVERAGE)
 
 
+@register_op(
+    "IConstantLayer", "IGatherLayer", "IPoolingLayer", "IReduceLayer", torch="torch.nn.functional.adaptive_max_pool2d"
+)
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
     """Max pooling of (N, C, H, W) to ``output_size`` (any size, torch's windows; None keeps a dim)."""
     if return_indices:
@@ -222,11 +238,28 @@ def _adaptive1d(op: str, input: Tensor, output_size, kind) -> Tensor:
     return placeholder_reshape(ctx, y, (0, 0, 0), op + "_squeeze")
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IGatherLayer",
+    "IPoolingLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.adaptive_avg_pool1d",
+)
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Average pooling of (N, C, L) to ``output_size`` (torch's windows)."""
     return _adaptive1d("adaptive_avg_pool1d", input, output_size, trt.PoolingType.AVERAGE)
 
 
+@register_op(
+    "IConstantLayer",
+    "IGatherLayer",
+    "IPoolingLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    torch="torch.nn.functional.adaptive_max_pool1d",
+)
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
     """Max pooling of (N, C, L) to ``output_size`` (torch's windows)."""
     if return_indices:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from netdef._trt import dtype_from_name, trt
 from netdef.functional._common import is_float, norm_dim, require_tensor, static_reshape, wrap
 from netdef.functional.dtype import cast
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _REDUCE = trt.ReduceOperation
@@ -59,11 +60,13 @@ def _with_dtype(op: str, input: Tensor, dtype) -> Tensor:
     return input
 
 
+@register_op("ICastLayer", "IReduceLayer", torch="torch.sum", methods="sum")
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over ``dim`` (every dim when None); integer and bool tensors sum as int64, as torch."""
     return _reduce("sum", _REDUCE.SUM, _with_dtype("sum", input, dtype), dim, keepdim)
 
 
+@register_op("IReduceLayer", torch="torch.mean", methods="mean")
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (every dim when None) of a float tensor."""
     input = require_tensor("mean", input)
@@ -76,21 +79,25 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _reduce("mean", _REDUCE.AVG, input, dim, keepdim)
 
 
+@register_op("IReduceLayer", torch="torch.amax", methods="amax")
 def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (every dim when empty)."""
     return _reduce("amax", _REDUCE.MAX, input, dim, keepdim)
 
 
+@register_op("IReduceLayer", torch="torch.amin", methods="amin")
 def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (every dim when empty)."""
     return _reduce("amin", _REDUCE.MIN, input, dim, keepdim)
 
 
+@register_op("IReduceLayer", torch="torch.prod", methods="prod")
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product over ``dim`` (every dim when None)."""
     return _reduce("prod", _REDUCE.PROD, _with_dtype("prod", input, dtype), dim, keepdim)
 
 
+@register_op("ITopKLayer", torch="torch.topk", methods="topk")
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MaxMin:
     """The ``k`` largest (or smallest) values along ``dim`` and their int64 indices, sorted.
 
@@ -136,6 +143,7 @@ def _extreme(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> MaxMi
     return MaxMin(squeeze(values, axis), squeeze(indices, axis))
 
 
+@register_op("IElementWiseLayer", "IReduceLayer", "IShuffleLayer", "ITopKLayer", torch="torch.max", methods="max")
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """torch.max: ``max(x)`` -> the maximum (0-d); ``max(x, dim)`` -> ``(values, indices)``;
     ``max(x, other_tensor)`` -> elementwise maximum.
@@ -152,6 +160,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False):
     return _extreme("max", True, require_tensor("max", input), dim, keepdim)
 
 
+@register_op("IElementWiseLayer", "IReduceLayer", "ITopKLayer", torch="torch.min", methods="min")
 def min(input: Tensor, dim=None, keepdim: bool = False):
     """torch.min: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(x, other_tensor)`` (see ``max``)."""
     if isinstance(dim, Tensor):
@@ -173,11 +182,13 @@ def _arg(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> Tensor:
     return _extreme(op, largest, input, dim, keepdim).indices
 
 
+@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmax", methods="argmax")
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the maximum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmax", True, input, dim, keepdim)
 
 
+@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmin", methods="argmin")
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the minimum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmin", False, input, dim, keepdim)

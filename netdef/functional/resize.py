@@ -25,6 +25,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import is_float, require_tensor, wrap
+from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 _RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
@@ -40,6 +41,17 @@ def _per_dim(ctx, op: str, value, n: int, what: str, kind) -> tuple:
     return (kind(value),) * n
 
 
+@register_op(
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IGatherLayer",
+    "IReduceLayer",
+    "IResizeLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.nn.functional.interpolate",
+)
 def interpolate(
     input: Tensor,
     size=None,
@@ -181,16 +193,19 @@ def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_
     return result
 
 
+@register_op("IResizeLayer", torch="torch.nn.functional.upsample")
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
     """torch.nn.functional.upsample (interpolate under its old name)."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
+@register_op("IResizeLayer", torch="torch.nn.functional.upsample_nearest")
 def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Nearest-neighbour upsampling (interpolate with mode='nearest')."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
+@register_op("IResizeLayer", torch="torch.nn.functional.upsample_bilinear")
 def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Bilinear upsampling with align_corners=True (torch.nn.functional.upsample_bilinear)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

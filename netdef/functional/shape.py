@@ -16,6 +16,7 @@ from netdef.functional._common import (
     unsqueeze_to,
     wrap,
 )
+from netdef.functional.registry import register_op, tensor_method
 from netdef.tensor import Tensor
 
 
@@ -25,6 +26,7 @@ def _shape_args(shape) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+@register_op("IShuffleLayer", torch="torch.reshape", methods=("reshape", "view"), aliases=("view",))
 def reshape(input: Tensor, *shape) -> Tensor:
     """``input.view(*shape)`` / ``input.reshape(*shape)``; one dim may be -1."""
     input = require_tensor("reshape", input)
@@ -47,9 +49,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
     return wrap(ctx.add_layer("reshape", make).get_output(0), ctx)
 
 
-view = reshape
-
-
+@register_op("IShuffleLayer", torch="torch.flatten", methods="flatten")
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one (torch.flatten)."""
     input = require_tensor("flatten", input)
@@ -73,6 +73,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return placeholder_reshape(ctx, input, dims, "flatten")  # 0 copies the input dim
 
 
+@register_op("IShuffleLayer", torch="torch.permute", methods="permute")
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dims (torch.permute)."""
     input = require_tensor("permute", input)
@@ -92,6 +93,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     return wrap(ctx.add_layer("permute", make).get_output(0), ctx)
 
 
+@register_op("IShuffleLayer", torch="torch.transpose", methods="transpose")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (torch.transpose)."""
     input = require_tensor("transpose", input)
@@ -102,6 +104,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, *order)
 
 
+@register_op("IConcatenationLayer", torch="torch.cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim`` (torch.cat)."""
     ctx = context_of(*tensors)
@@ -146,6 +149,7 @@ def _dims_arg(ctx, op: str, dim, ndim: int) -> list[int]:
     return axes
 
 
+@register_op("IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.unsqueeze", methods="unsqueeze")
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in [-rank-1, rank], as torch)."""
     from netdef.functional.indexing import int_vector
@@ -163,6 +167,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     )
 
 
+@register_op("IConstantLayer", "IShuffleLayer", "ISqueezeLayer", torch="torch.squeeze", methods="squeeze")
 def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Remove size-1 dims: all of them, or those among ``dim`` (dims of another size are kept, as torch).
 
@@ -191,6 +196,15 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return wrap(ctx.add_layer("squeeze", lambda net: net.add_squeeze(input.itensor, ax.itensor)).get_output(0), ctx)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.Tensor.expand",
+    methods="expand",
+)
 def expand(input: Tensor, *sizes) -> Tensor:
     """Broadcast size-1 dims to ``sizes`` without copying (torch.Tensor.expand); -1 keeps a dim.
 
@@ -249,6 +263,15 @@ def expand(input: Tensor, *sizes) -> Tensor:
     return emit_slice(x, zeros, wrap(size, ctx), stride, op)
 
 
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.Tensor.expand_as",
+    methods="expand_as",
+)
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     """``input.expand(other.size())``; ``other`` may have dynamic dims."""
     from netdef.functional.indexing import emit_slice, int_vector, shape_of
@@ -287,6 +310,7 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return emit_slice(x, [0] * other.ndim, size, stride, op)
 
 
+@register_op("IShuffleLayer", "ISliceLayer", torch="torch.Tensor.repeat", methods="repeat")
 def repeat(input: Tensor, *sizes) -> Tensor:
     """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); needs static dims."""
     from netdef.functional.indexing import emit_slice
@@ -311,6 +335,7 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     return emit_slice(x, [0] * len(sizes), target, [1] * len(sizes), op, mode=trt.SampleMode.WRAP)
 
 
+@register_op("IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.split", methods="split")
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size_or_sections`` each (the last may be smaller), or of the listed sizes, along ``dim``."""
     from netdef.functional.indexing import slice_dims
@@ -340,6 +365,7 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
     return tuple(pieces)
 
 
+@register_op("ISliceLayer", torch="torch.chunk", methods="chunk")
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer when the size runs out, as torch)."""
     input = require_tensor("chunk", input)
@@ -353,6 +379,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, max(-(-n // chunks), 1) if n else 0, axis) if n else (input,)
 
 
+@register_op("IShuffleLayer", "ISliceLayer", torch="torch.unbind", methods="unbind")
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Every slice along ``dim``, with that dim removed (``q, k, v = qkv.unbind(0)``)."""
     input = require_tensor("unbind", input)
@@ -364,6 +391,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(input[(slice(None),) * axis + (i,)] for i in range(n))
 
 
+@register_op("IConcatenationLayer", "IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.stack")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim ``dim`` (torch.stack)."""
     ctx = context_of(*tensors)
@@ -379,3 +407,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     axis = norm_dim(ctx, "stack", dim, first.ndim + 1)
     return cat([unsqueeze(t, axis) for t in tensors], axis)
+
+
+@tensor_method("__iter__")
+def _iterate(self: Tensor):
+    """Iterate over dim 0 (``unbind(self, 0)``)."""
+    return iter(unbind(self, 0))

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netdef import functional as F
+from netdef._trt import trt
+from netdef.context import current
 from netdef.errors import BindError, EmitError
+from netdef.tensor import Tensor
+from netdef.weights import load_weights_file, rename_weights
 
 
 class Parameter:
@@ -192,12 +197,8 @@ class Module:
         error. Shapes are compared exactly where the source stores them (every format but .wts).
         """
         if isinstance(weights, (str, os.PathLike)):
-            from netdef.weights import load_weights_file
-
             weights = load_weights_file(weights, rename=rename)
         elif rename is not None:
-            from netdef.weights import rename_weights
-
             weights = rename_weights(weights, rename)
         shaped = getattr(weights, "shaped", False)  # a file format that stores shapes
         expected = self.state_dict()
@@ -273,8 +274,6 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        from netdef.context import current
-
         ctx = current()
         with ctx.scope(self):
             dtype = ctx.precision_overrides.get(id(self))
@@ -282,8 +281,8 @@ class Module:
                 return ctx.record_call(args, kwargs, self.forward(*args, **kwargs))
             # a precision override: cast float inputs in, emit weights in `dtype`, cast float outputs back
             with ctx.compute(dtype) as outer:
-                result = self.forward(*ctx.cast_floats(args, dtype), **ctx.cast_floats(kwargs, dtype))
-            return ctx.record_call(args, kwargs, ctx.cast_floats(result, outer))
+                result = self.forward(*_cast_floats(args, dtype), **_cast_floats(kwargs, dtype))
+            return ctx.record_call(args, kwargs, _cast_floats(result, outer))
 
     def eval(self) -> Module:
         return self
@@ -300,3 +299,18 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _cast_floats(value, dtype: trt.DataType):
+    """``value`` with every float Tensor in it (nested tuples, lists, dicts) cast to ``dtype``."""
+    if isinstance(value, Tensor):
+        if value.dtype.name not in ("FLOAT", "HALF", "BF16") or value.dtype == dtype:
+            return value
+        out = F.cast(value, dtype)
+        out.uncast = value
+        return out
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_floats(v, dtype) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast_floats(v, dtype) for k, v in value.items()}
+    return value

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from netdef.errors import NetdefError
+from netdef.progress import track
 from netdef.quantization.points import activation_key, find_points
 from netdef.weights.io import atomic_write
 
@@ -84,13 +85,14 @@ def calibrate(
         return {k: np.abs(v.astype(np.float32, copy=False)).ravel() for k, v in out.items()}
 
     maxima = dict.fromkeys(names, 0.0)
-    for feeds in batches:
+    passes = "1/2" if method != "max" else "1/1"
+    for feeds in track(batches, f"calibrating ({method}, pass {passes})"):
         for name, mag in magnitudes(feeds).items():
             maxima[name] = max(maxima[name], float(mag.max(initial=0.0)))
     amax_by_tensor = dict(maxima)
     if method != "max":
         hists = {n: np.zeros(num_bins, np.int64) for n in names}
-        for feeds in batches:
+        for feeds in track(batches, f"calibrating ({method}, pass 2/2)"):
             for name, mag in magnitudes(feeds).items():
                 if maxima[name] > 0:
                     hists[name] += np.histogram(mag, bins=num_bins, range=(0.0, maxima[name]))[0]

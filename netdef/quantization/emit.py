@@ -1,4 +1,4 @@
-"""Q/DQ emission: what conv, linear and matmul call while a quantized network is being defined."""
+"""Q/DQ emission: the quantization hook (QuantConfig) that conv and linear ask while a network is defined."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.errors import EmitError
+from netdef.functional._common import constant
 from netdef.quantization.calibration import Calibration
 from netdef.tensor import Tensor
 
@@ -47,21 +48,35 @@ class QuantConfig:
             "calibration": self.calibration.method if self.calibration else None,
         }
 
+    # -- the emission hook (netdef.context.Quantizer), carried by the EmitContext define() makes ----------
+    def applies(self, ctx: EmitContext, op: str) -> bool:
+        """Whether the layer ``op`` about to be added in ``ctx`` is quantized (not matched by ``skip``)."""
+        name = ctx.peek_name(op)
+        return not any(fnmatch.fnmatchcase(ctx.path, p) or fnmatch.fnmatchcase(name, p) for p in self.skip)
 
-def _config(ctx: EmitContext, op: str) -> QuantConfig | None:
-    config = getattr(ctx, "quantization", None)
-    if config is None:
-        return None
-    name = ctx.peek_name(op)
-    if any(fnmatch.fnmatchcase(ctx.path, p) or fnmatch.fnmatchcase(name, p) for p in config.skip):
-        return None
-    return config
+    def activation(self, ctx: EmitContext, x: Tensor, op: str, slot: int = 0) -> Tensor:
+        """``x`` through a per-tensor Q/DQ pair if the layer ``op`` about to be added is quantized."""
+        if self.weights_only or not self.applies(ctx, op):
+            return x
+        key = f"{ctx.peek_name(op)}:{slot}"
+        amax = self.calibration.amax.get(key)
+        if amax is None:
+            raise ctx.error(op, f"the calibration has no range for {key!r}: calibrate the fp32 network of this model")
+        qmax = QUANT_DTYPES[self.dtype][1]
+        return _qdq(ctx, self, x, np.array(amax / qmax if amax > 0 else 1.0, np.float32), None, f"{op}_input{slot}")
+
+    def weight(self, ctx: EmitContext, weight: np.ndarray, dtype: trt.DataType, axis: int, op: str) -> Tensor | None:
+        """A constant ``weight`` through a per-channel (``axis``) Q/DQ pair, or None when ``op`` is not quantized."""
+        if not self.applies(ctx, op):
+            return None
+        qmax = QUANT_DTYPES[self.dtype][1]
+        w = np.asarray(weight, np.float32)
+        amax = np.abs(w).max(axis=tuple(i for i in range(w.ndim) if i != axis))
+        scale = np.where(amax > 0, amax / qmax, 1.0).astype(np.float32)
+        return _qdq(ctx, self, constant(ctx, w, dtype, f"{op}_weight"), scale, axis, f"{op}_weight")
 
 
-def _qdq(ctx: EmitContext, t: Tensor, scale: np.ndarray, axis: int | None, what: str) -> Tensor:
-    from netdef.functional._common import constant
-
-    config = ctx.quantization
+def _qdq(ctx: EmitContext, config: QuantConfig, t: Tensor, scale: np.ndarray, axis: int | None, what: str) -> Tensor:
     qtype = getattr(trt, QUANT_DTYPES[config.dtype][0])
     s = constant(ctx, scale, t.dtype, f"{what}_scale")
 
@@ -80,29 +95,3 @@ def _qdq(ctx: EmitContext, t: Tensor, scale: np.ndarray, axis: int | None, what:
         return layer
 
     return Tensor(ctx.add_layer(f"{what}_dequantize", dq).get_output(0), ctx)
-
-
-def quantize_activation(ctx: EmitContext, x: Tensor, op: str, slot: int = 0) -> Tensor:
-    """``x`` through a per-tensor Q/DQ pair if the layer ``op`` about to be added is quantized."""
-    config = _config(ctx, op)
-    if config is None or config.weights_only:
-        return x
-    key = f"{ctx.peek_name(op)}:{slot}"
-    amax = config.calibration.amax.get(key)
-    if amax is None:
-        raise ctx.error(op, f"the calibration has no range for {key!r}: calibrate the fp32 network of this model")
-    qmax = QUANT_DTYPES[config.dtype][1]
-    return _qdq(ctx, x, np.array(amax / qmax if amax > 0 else 1.0, np.float32), None, f"{op}_input{slot}")
-
-
-def quantize_weight(ctx: EmitContext, weight: np.ndarray, dtype: trt.DataType, axis: int, op: str) -> Tensor | None:
-    """A constant ``weight`` through a per-channel (``axis``) Q/DQ pair, or None when ``op`` is not quantized."""
-    from netdef.functional._common import constant
-
-    if _config(ctx, op) is None:
-        return None
-    qmax = QUANT_DTYPES[ctx.quantization.dtype][1]
-    w = np.asarray(weight, np.float32)
-    amax = np.abs(w).max(axis=tuple(i for i in range(w.ndim) if i != axis))
-    scale = np.where(amax > 0, amax / qmax, 1.0).astype(np.float32)
-    return _qdq(ctx, constant(ctx, w, dtype, f"{op}_weight"), scale, axis, f"{op}_weight")
