@@ -352,7 +352,8 @@ def test_precision_sets_input_cast_weight_dtypes_and_float32_outputs(parity, pre
         ref.bn.running_mean.normal_()
         ref.bn.running_var.uniform_(0.5, 2.0)
     x = torch.randn(2, 3, 6, 6)
-    net = parity.check(ConvLinear(), ref, x, precision=precision, build=True)
+    model = ConvLinear()
+    net = parity.check(model, ref, x, precision=precision, build=True)
     network = net.network
     # the network's input stays float32; an fp16 network casts it on entry
     assert network.get_input(0).dtype == trt.float32
@@ -365,7 +366,9 @@ def test_precision_sets_input_cast_weight_dtypes_and_float32_outputs(parity, pre
     # conv kernel and bias, batch-norm scale/shift and the linear's constants are in the compute dtype
     (conv,) = _layers_by_type(network, "CONVOLUTION", trt.IConvolutionLayer)
     assert np.asarray(conv.kernel).dtype == np_dtype and np.asarray(conv.bias).dtype == np_dtype
-    (scale,) = _layers_by_type(network, "SCALE", trt.IScaleLayer)
+    assert _layers_by_type(network, "SCALE", trt.IScaleLayer) == []  # the batch norm is folded into the conv
+    unfolded = netdef.define(model, {"x": netdef.Input((2, 3, 6, 6))}, precision=precision, fold=False)
+    (scale,) = _layers_by_type(unfolded.network, "SCALE", trt.IScaleLayer)
     assert np.asarray(scale.scale).dtype == np_dtype and np.asarray(scale.shift).dtype == np_dtype
     constants = _layers_by_type(network, "CONSTANT", trt.IConstantLayer)
     assert len(constants) == 2 and all(np.asarray(c.weights).dtype == np_dtype for c in constants)
