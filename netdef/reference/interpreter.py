@@ -6,7 +6,7 @@ import functools
 import heapq
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -115,6 +115,8 @@ class _Plan:
     static: frozenset[int] = frozenset()
     kept: frozenset[str] = frozenset()
     constants: dict[str, torch.Tensor] | None = None
+    #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
+    programs: dict[bool, list[tuple]] = field(default_factory=dict)
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -207,16 +209,18 @@ def _run(net, values, outputs, observe, plan: _Plan):
         else:
             values.update(_constants(plan))
     with torch.inference_mode():
-        for index in order:
-            if index in static:
-                continue
-            _step(plan, index, values)
-            if observe is not None:
+        if observe is None:
+            _execute(_program(plan, static, last_use, wanted == plan.outputs), values)
+        else:
+            for index in order:
+                if index in static:
+                    continue
+                _step(plan, index, values)
                 layer, out_names = plan.steps[index][0], plan.steps[index][3]
                 observe(layer, [values[name] for name in out_names])
-            for name in names[index]:
-                if name is not None and last_use.get(name) == index:
-                    values.pop(name, None)
+                for name in names[index]:
+                    if name is not None and last_use.get(name) == index:
+                        values.pop(name, None)
     try:
         result = {}
         for name in wanted:
@@ -227,6 +231,51 @@ def _run(net, values, outputs, observe, plan: _Plan):
         return result
     except KeyError as exc:
         raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+
+
+#: dtypes the interpreter stores but computes in float32
+_UPCAST = frozenset({torch.float16, torch.bfloat16, torch.float8_e4m3fn})
+
+
+def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reuse: bool) -> list[tuple]:
+    """The layers to run, each as (index, layer, kind, handler, inputs, outputs, dtypes, names freed after it)."""
+    key = bool(static)
+    if reuse and key in plan.programs:
+        return plan.programs[key]
+    program = []
+    for index in plan.order:
+        if index in static:
+            continue
+        layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+        ins = plan.names[index]
+        frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == index))
+        program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))
+    if reuse:
+        plan.programs[key] = program
+    return program
+
+
+def _execute(program: list[tuple], values: dict[str, torch.Tensor]) -> None:
+    """Run ``program`` on ``values``: the interpreter's hot loop (one pass per layer, nothing looked up twice)."""
+    upcast = _UPCAST
+    for index, layer, kind, handler, ins, outs, frees in program:
+        inputs = []
+        for name in ins:
+            if name is None:
+                inputs.append(None)
+                continue
+            v = values[name]
+            inputs.append(v.float() if v.dtype in upcast else v)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        for (name, dtype), r in zip(outs, results):
+            values[name] = r if r.dtype == dtype else r.to(dtype)
+        for name in frees:
+            values.pop(name, None)
 
 
 def _declared(plan: _Plan, name: str) -> torch.dtype:
