@@ -250,9 +250,58 @@ def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reus
         ins = plan.names[index]
         frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == index))
         program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))
+    if static:
+        program = _fuse_linear(program, plan, last_use)
     if reuse:
         plan.programs[key] = program
     return program
+
+
+def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) -> list[tuple]:
+    """``x @ W.T`` (a constant W) whose only reader adds a constant bias, all in float32, as one step:
+    ``F.linear`` (one GEMM with the bias, as torch runs nn.Linear). Other precisions round the product
+    before the add, so they keep both steps."""
+    readers: dict[str, int] = {}
+    for names in plan.names:
+        for n in names:
+            if n is not None:
+                readers[n] = readers.get(n, 0) + 1
+    constants = plan.constants or {}
+    position = {entry[0]: k for k, entry in enumerate(program)}
+    fused: dict[int, tuple] = {}
+    dropped: set[int] = set()
+    for k, (_, layer, kind, _, ins, outs, frees) in enumerate(program):
+        if kind != "MATRIX_MULTIPLY" or outs[0][1] != torch.float32 or len(ins) != 2:
+            continue
+        product = outs[0][0]
+        w = constants.get(ins[1])
+        j = position.get(last_use.get(product))  # the add, when it is the product's last (and only) reader
+        if w is None or j is None or readers.get(product) != 1 or product in plan.outputs:
+            continue
+        add = program[j]
+        if add[2] != "ELEMENTWISE" or add[5][0][1] != torch.float32 or add[1].op.name != "SUM":
+            continue
+        other = add[4][1] if add[4][0] == product else add[4][0]
+        b = constants.get(other)
+        if layer.op0.name != "NONE" or layer.op1.name != "TRANSPOSE" or b is None or w.dtype != torch.float32:
+            continue
+        n = w.shape[-2]
+        if w.dim() < 2 or any(d != 1 for d in w.shape[:-2]) or b.numel() != n or b.shape[-1] != n:
+            continue
+        if b.dtype != torch.float32 or any(d != 1 for d in b.shape[:-1]):
+            continue
+        weight, bias = w.reshape(w.shape[-2:]), b.reshape(n)
+        fused[j] = (add[0], add[1], "MATRIX_MULTIPLY+ELEMENTWISE", _linear(weight, bias), [ins[0]], add[5],
+                    tuple(dict.fromkeys((*frees, *add[6]))))  # fmt: skip
+        dropped.add(k)
+    return [fused.get(k, entry) for k, entry in enumerate(program) if k not in dropped]
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor) -> Callable:
+    def linear(layer, inputs):
+        return [torch.nn.functional.linear(inputs[0], weight, bias)]
+
+    return linear
 
 
 def _execute(program: list[tuple], values: dict[str, torch.Tensor]) -> None:

@@ -11,7 +11,7 @@ def shuffle(layer, inputs):
     x = inputs[0]
     rank = x.dim()
     if rank:  # a 0-d tensor has nothing to transpose (torch's permute needs at least one dim)
-        perm = tuple(layer.first_transpose[:rank])
+        perm = _tuple(layer.first_transpose)[:rank]
         if perm != _IDENTITY[rank]:
             x = x.permute(perm)
     if len(inputs) > 1 and inputs[1] is not None:
@@ -33,12 +33,17 @@ def shuffle(layer, inputs):
     rank = x.dim()
     if not rank:
         return [x]
-    perm = tuple(layer.second_transpose[:rank])
+    perm = _tuple(layer.second_transpose)[:rank]
     return [x if perm == _IDENTITY[rank] else x.permute(perm)]
 
 
 #: rank -> the identity permutation (TensorRT's Permutation holds 8 entries)
 _IDENTITY = {n: tuple(range(n)) for n in range(9)}
+
+
+def _tuple(perm) -> tuple[int, ...]:
+    """A Permutation as a tuple (a planned network's layers hand out tuples already)."""
+    return perm if isinstance(perm, tuple) else tuple(perm)
 
 
 @register("UNSQUEEZE", "IUnsqueezeLayer")
