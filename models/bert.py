@@ -3,8 +3,9 @@
 ``embeddings.{word,position,token_type}_embeddings`` + ``embeddings.LayerNorm``, then
 ``encoder.layer.N.{attention.self.{query,key,value}, attention.output.{dense,LayerNorm}, intermediate.dense,
 output.{dense,LayerNorm}}``, and ``pooler.dense`` (tanh) on the first token. Inputs are int token ids
-(N, L) and optionally ``attention_mask`` (1 = attend, 0 = padding) and ``token_type_ids``; the sequence
-length must be static. Outputs are ``(last_hidden_state, pooler_output)``.
+(N, L) and optionally ``attention_mask`` (1 = attend, 0 = padding) and ``token_type_ids``; the batch and the
+sequence length may be dynamic (``Input((-1, -1), "int64", min=(1, 1), max=(8, 512))``), the sequence length
+up to ``max_position_embeddings`` (checked while defining, or by an IAssertionLayer at run time). Outputs are ``(last_hidden_state, pooler_output)``.
 
 As in transformers >= 4.31 the ``embeddings.position_ids`` buffer is not part of the state_dict; checkpoints
 saved by older versions carry it (an arange): drop that entry before binding.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+import netdef
 from netdef import F, Input, nn
 
 #: hidden_act names of transformers' ACT2FN that map onto netdef modules
@@ -84,19 +86,18 @@ class BertEmbeddings(nn.Module):
         self.max_position_embeddings = config.max_position_embeddings
 
     def forward(self, input_ids, token_type_ids=None):
-        if input_ids.ndim != 2 or input_ids.shape[1] < 0:
-            raise input_ids.ctx.error(
-                "bert_embeddings", f"input_ids must be (batch, seq_len) with a static seq_len, got {input_ids.shape}"
-            )
-        seq_length = input_ids.shape[1]
-        if seq_length > self.max_position_embeddings:
-            raise input_ids.ctx.error(
-                "bert_embeddings",
-                f"seq_len {seq_length} exceeds max_position_embeddings={self.max_position_embeddings}",
-            )
-        position_ids = F.as_tensor(np.arange(seq_length, dtype=np.int32)[None])
+        if input_ids.ndim != 2:
+            raise input_ids.ctx.error("bert_embeddings", f"input_ids must be (batch, seq_len), got {input_ids.shape}")
+        seq_length = input_ids.shape[1]  # an int, or a symbolic size for a dynamic sequence length
+        netdef.sym_check(
+            seq_length,
+            "<=",
+            self.max_position_embeddings,
+            f"seq_len exceeds max_position_embeddings={self.max_position_embeddings}",
+        )
+        position_ids = F.arange(seq_length)[None]
         if token_type_ids is None:
-            token_type_ids = F.as_tensor(np.zeros((1, seq_length), dtype=np.int32))
+            token_type_ids = F.zeros(1, seq_length, dtype="int64")
         embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
         embeddings = embeddings + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeddings))

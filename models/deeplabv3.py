@@ -6,6 +6,8 @@ backbone.layer1.0.conv1, ...) with strides 2 of layer3/layer4 replaced by dilati
 convs.4 image pooling, project), then 3x3 conv, BN, ReLU, 1x1 conv to the classes. Logits are resized
 bilinearly (align_corners=False) to the input size. With ``aux_loss`` the FCN ``aux_classifier`` on layer3
 is kept too (torchvision's pretrained checkpoints include it). Outputs: ``{"out": ..., "aux": ...}``.
+Height and width may be dynamic, of any size (the output stride of 8 rounds up, and the logits are resized
+to the run-time input size).
 """
 
 from __future__ import annotations
@@ -123,9 +125,7 @@ class DeepLabV3(nn.Module):
         self.aux_classifier = aux_classifier
 
     def forward(self, x):
-        size = x.shape[-2:]
-        if min(size) < 0:
-            raise x.ctx.error("deeplabv3", f"the input's height and width must be static, got shape {x.shape}")
+        size = x.shape[-2:]  # symbolic sizes when the height and width are dynamic
         features = self.backbone(x)
         result = OrderedDict()
         result["out"] = F.interpolate(self.classifier(features["out"]), size=size, mode="bilinear", align_corners=False)

@@ -2,6 +2,8 @@
 
 Each ``Up`` upsamples (``up``: ConvTranspose2d, or bilinear Upsample with ``bilinear=True``), zero-pads the
 result to the skip connection's size (odd input sizes), concatenates [skip, upsampled] and runs a DoubleConv.
+Height and width may be dynamic (``Input((1, 3, -1, -1), min=(1, 3, 16, 16), max=...)``): any size of at least
+16 (four 2x poolings) works, the pads being computed at run time.
 """
 
 from __future__ import annotations
@@ -53,12 +55,10 @@ class Up(nn.Module):
 
     def forward(self, x1, x2):
         x1 = self.up(x1)
+        # ints for static sizes, symbolic sizes for dynamic ones: the pad is computed at run time
         diff_y = x2.shape[2] - x1.shape[2]
         diff_x = x2.shape[3] - x1.shape[3]
-        if min(x1.shape[2:] + x2.shape[2:]) < 0:
-            raise x1.ctx.error("up", f"U-Net needs static spatial sizes to align skips, got {x1.shape} and {x2.shape}")
-        if diff_x or diff_y:
-            x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
+        x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
         return self.conv(F.cat([x2, x1], dim=1))
 
 

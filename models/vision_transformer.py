@@ -75,7 +75,7 @@ class Encoder(nn.Module):
                 f"input of shape {input.shape} does not match pos_embedding {self.pos_embedding.shape}: "
                 "the image size must be the one the model was built for",
             )
-        x = input + F.as_tensor(self.pos_embedding)
+        x = input + self.pos_embedding
         return self.ln(self.layers(self.dropout(x)))
 
 
@@ -127,10 +127,10 @@ class VisionTransformer(nn.Module):
         return x.reshape(n, self.hidden_dim, (h // p) * (w // p)).permute(0, 2, 1)
 
     def forward(self, x):
+        n = x.shape[0]  # an int, or a symbolic size for a dynamic batch
         x = self._process_input(x)
-        token = F.as_tensor(self.class_token)
-        token = token.expand(x.shape[0], -1, -1) if x.shape[0] >= 0 else token.expand_as(x[:, :1])
-        x = self.encoder(F.cat([token, x], 1))
+        batch_class_token = self.class_token.expand(n, -1, -1)
+        x = self.encoder(F.cat([batch_class_token, x], 1))
         return self.heads(x[:, 0])
 
     def default_inputs(self, batch: int = 1) -> dict[str, Input]:

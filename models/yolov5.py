@@ -5,6 +5,8 @@ The network is ``model``: a Sequential of the yaml's layers, so names read ``mod
 layer's ``model.24.anchors`` buffer. Layers with several inputs take them from earlier layers' outputs
 ("from" indices), as ultralytics routes them. The outputs are Detect's raw per-scale maps, each
 (N, anchors, H/stride, W/stride, 5 + classes) before the sigmoid and box decoding (strides 8, 16, 32).
+Height and width may be dynamic; as in ultralytics they must be multiples of 32 (the largest stride), else
+the upsampled maps do not match the skips they are concatenated with.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ from netdef.errors import (
     NetdefWarning,
     WeightsFormatError,
 )
+from netdef.functional.assertion import sym_check
 from netdef.runtime import Engine
+from netdef.symbolic import Size, SymInt, sym_max, sym_min
 from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
@@ -34,6 +36,8 @@ __all__ = [
     "NetdefError",
     "NetdefWarning",
     "Network",
+    "Size",
+    "SymInt",
     "Tensor",
     "WeightsFormatError",
     "__version__",
@@ -49,6 +53,9 @@ __all__ = [
     "reference",
     "runtime",
     "save_wts",
+    "sym_check",
+    "sym_max",
+    "sym_min",
     "triton",
     "weights",
 ]

@@ -8,8 +8,11 @@ Everything else in netdef uses ``from netdef._trt import trt``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
+import logging
 import os
+import threading
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -73,20 +76,36 @@ class _MessageLog:
         return iter(self._records)
 
 
+#: where TensorRT's log lines go; configure it with the ``logging`` module (its records are unformatted text)
+_log = logging.getLogger("netdef.tensorrt")
+
+_LEVELS = {"INTERNAL_ERROR": logging.CRITICAL, "ERROR": logging.ERROR, "WARNING": logging.WARNING, "INFO": logging.INFO}
+
+
 class _Logger(trt.ILogger):
-    """Collects TensorRT's messages so netdef can attach them to its own errors."""
+    """Sends TensorRT's messages to the ``netdef.tensorrt`` logger and keeps its warnings and errors, so that
+    netdef can attach them to its own errors."""
 
     def __init__(self) -> None:
         trt.ILogger.__init__(self)
         self.messages = _MessageLog()
-        self.echo = trt.ILogger.Severity.WARNING
+        self._quiet = threading.local()
 
     def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
-        if severity > trt.ILogger.Severity.WARNING:
-            return  # INFO/VERBOSE would crowd the errors netdef attaches to its own messages out of the log
-        self.messages.append((severity, msg))
-        if severity <= self.echo and os.environ.get("NETDEF_TRT_QUIET") != "1":
-            print(f"[TensorRT] {severity.name}: {msg}")
+        level = _LEVELS.get(severity.name, logging.DEBUG)  # VERBOSE
+        if level >= logging.WARNING:  # INFO/VERBOSE would crowd the errors netdef attaches out of the log
+            self.messages.append((severity, msg))
+        if _log.isEnabledFor(level) and not getattr(self._quiet, "on", False):
+            _log.log(level, "%s", msg)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Keep collecting this thread's messages but log none (e.g. builds whose failure is expected)."""
+        before, self._quiet.on = getattr(self._quiet, "on", False), True
+        try:
+            yield
+        finally:
+            self._quiet.on = before
 
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""

@@ -3,53 +3,47 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from netdef._trt import BACKEND, LOGGER, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
+from netdef.cache import EngineCache, cache_key
 from netdef.define import Input, Network, define
-from netdef.errors import BuildError, NetdefWarning
+from netdef.errors import BuildError, EngineError, NetdefWarning
 from netdef.nn.module import Module
 from netdef.progress import BuildProgress
 from netdef.progress import enabled as progress_enabled
-from netdef.weights.io import atomic_write
+from netdef.runtime.device import current_gpu
+from netdef.runtime.metadata import METADATA_FORMAT, BuiltEngine, check_replaceable, metadata_path
 
-METADATA_FORMAT = "netdef-engine/1"
-
-
-def metadata_path(engine_path: str | os.PathLike) -> Path:
-    """Where the sidecar of ``engine_path`` lives: ``<engine>.json``."""
-    return Path(str(engine_path) + ".json")
+__all__ = ["METADATA_FORMAT", "BuiltEngine", "build", "check_output", "metadata_path"]
 
 
-@dataclass
-class BuiltEngine:
-    """A serialized engine and the facts needed to load it safely."""
+def check_output(
+    output: str | os.PathLike, *, force: bool = False, inputs: Sequence[str | os.PathLike | None] = ()
+) -> None:
+    """Raise BuildError if writing an engine to ``output`` (and ``<output>.json``) would destroy data.
 
-    #: the engine's bytes: the builder's own buffer after a build (a read-only-by-convention memoryview)
-    data: bytes | memoryview
-    metadata: dict
-    path: Path | None = None
-    #: True when ``build(cache=...)`` returned it from the engine cache without building
-    cached: bool = False
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the engine and its sidecar atomically (a failed write leaves old files intact)."""
-        path = Path(path)
-        text = json.dumps(self.metadata, indent=2) + "\n"  # before touching files: a bad value changes nothing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path, "wb") as f:
-            f.write(self.data)
-        with atomic_write(metadata_path(path), "w") as f:
-            f.write(text)
-        self.path = path
-        return path
+    ``output`` must not be one of ``inputs`` (the files this run reads), and must be a netdef engine or not
+    exist, unless ``force`` (never a folder).
+    """
+    if not os.fspath(output):
+        raise BuildError("output='' is not a path: pass the engine file to write, e.g. output='model.engine'")
+    targets = [Path(output), metadata_path(output)]
+    for given in inputs:
+        if given is None or not os.path.exists(given):
+            continue
+        for target in targets:
+            if target.exists() and os.path.samefile(given, target):
+                raise BuildError(f"output {output} would overwrite {given}, an input of this run: choose another path")
+    try:
+        check_replaceable(output, force)
+    except EngineError as exc:
+        raise BuildError(f"output: {exc}") from None
 
 
 def build(
@@ -72,11 +66,15 @@ def build(
     with. ``workspace`` caps TensorRT's scratch memory in bytes; ``compute_capabilities`` (TensorRT-RTX only,
     e.g. ``("SM86", "SM89")``) picks target GPUs; ``output`` writes ``<output>`` and ``<output>.json``.
     ``refit=True`` makes the engine's weights replaceable later (``netdef refit``). ``cache`` (True for the
-    default folder, or a folder) returns a previously built engine whose content key matches; ``force``
-    rebuilds anyway. Engines run only with the TensorRT backend and version that built them, on the GPUs
+    default folder, or a folder) returns a previously built engine whose content key matches; a cache folder
+    that cannot be read or written gives a NetdefWarning and the build goes on without it. ``force`` rebuilds
+    anyway, and lets ``output`` replace a file that is not a netdef engine (by default that is an error, raised
+    before building). Engines run only with the TensorRT backend and version that built them, on the GPUs
     they target. ``progress`` shows TensorRT's build phases on a terminal (None: when stderr is a TTY and
     ``NETDEF_QUIET`` is unset; or pass your own ``trt.IProgressMonitor``).
     """
+    if output is not None:
+        check_output(output, force=force)
     if isinstance(model, Network):
         if inputs is not None:
             raise BuildError("pass inputs to netdef.define(), not to build(), when building a Network")
@@ -96,17 +94,21 @@ def build(
     options = _options(network, workspace, optimization_level, tuple(compute_capabilities), refit)
     store = key = None
     if cache:
-        from netdef.cache import EngineCache, cache_key
-
         store = EngineCache(None if cache is True else cache)
         key = cache_key(network.network, options)
-        hit = None if force else store.get(key)
+        hit = None
+        if not force:
+            try:
+                hit = store.get(key)
+            except (OSError, EngineError) as exc:
+                _unusable(store, exc)
+                store = None  # said once; do not try to write there either
         if hit is not None:
             if output is not None:
-                hit.save(output)
+                hit.save(output, force=force)
             return hit
 
-    warnings = _precision_support(network, options)
+    notes = _precision_support(network, options)
     config = _config(network, options)
     monitor = _monitor(progress, network.model_name)
     if monitor is not None:
@@ -122,14 +124,27 @@ def build(
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
     data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
     built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
-    built.metadata["warnings"] = warnings
+    built.metadata["warnings"] = notes
     built.metadata["quantization"] = network.quantization
     if store is not None:
         built.metadata["cache_key"] = key
-        store.put(key, built)
+        try:
+            store.put(key, built)
+        except (OSError, EngineError) as exc:
+            _unusable(store, exc)
     if output is not None:
-        built.save(output)
+        built.save(output, force=force)
     return built
+
+
+def _unusable(store: EngineCache, problem: Exception) -> None:
+    """An engine cache folder that cannot be read or written is a NetdefWarning; the build goes on without it."""
+    warnings.warn(
+        f"engine cache {store.directory} is unusable ({problem}); building without it "
+        "(pass another folder as cache=..., or set NETDEF_CACHE_DIR)",
+        NetdefWarning,
+        stacklevel=3,
+    )
 
 
 def _precision_support(network: Network, options: dict) -> list[str]:
@@ -187,8 +202,6 @@ def _options(network: Network, workspace, optimization_level, ccs: tuple[str, ..
         raise BuildError("every dynamic input needs the same number of optimization profiles")
     target = list(ccs)
     if BACKEND != "tensorrt_rtx":  # full TensorRT builds for the GPU it runs on
-        from netdef.runtime.device import current_gpu
-
         gpu = current_gpu()
         target = [gpu.name, *gpu.compute_capability] if gpu else ["no GPU"]
     return {

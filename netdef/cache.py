@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from netdef._trt import trt
+from netdef.errors import EngineError
+from netdef.runtime.metadata import BuiltEngine, read_engine, write_engine
 
 #: attributes every layer has (read separately) or that describe bindings rather than the computation
 _SKIP = {
@@ -96,7 +98,11 @@ def cache_key(network: trt.INetworkDefinition, options: dict) -> str:
 
 
 class EngineCache:
-    """A folder of ``<key>.engine`` + ``<key>.engine.json``; entries are verified before they are returned."""
+    """A folder of ``<key>.engine`` + ``<key>.engine.json`` pairs; entries are verified before they are returned.
+
+    Safe for concurrent readers and writers, threads or processes: each entry is replaced as one unit, and a
+    reader sees one whole entry (see ``netdef.runtime.metadata``).
+    """
 
     def __init__(self, directory: str | os.PathLike | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_dir()
@@ -104,27 +110,24 @@ class EngineCache:
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.engine"
 
-    def get(self, key: str):
-        """The cached BuiltEngine for ``key``, or None (a damaged or mismatched entry is removed)."""
-        from netdef.build import BuiltEngine, metadata_path
-        from netdef.errors import EngineError
-        from netdef.runtime.metadata import read_engine
+    def get(self, key: str) -> BuiltEngine | None:
+        """The cached BuiltEngine for ``key``, or None (missing, damaged or built by another TensorRT).
 
+        A damaged entry is left for ``put`` to replace. OSError if the folder cannot be read.
+        """
         path = self.path(key)
-        if not path.is_file():
+        if not self.directory.is_dir():
+            if self.directory.exists():
+                raise NotADirectoryError(f"{self.directory} is not a directory")
             return None
         try:
             data, meta = read_engine(path, verify=True)
         except EngineError:
-            for stale in (path, metadata_path(path)):
-                stale.unlink(missing_ok=True)
             return None
         if meta.get("cache_key") != key:
             return None
         return BuiltEngine(data=data, metadata=meta, path=path, cached=True)
 
-    def put(self, key: str, built) -> Path:
-        """Store ``built`` under ``key`` (atomically, like every engine netdef writes)."""
-        from netdef.build import BuiltEngine
-
-        return BuiltEngine(data=built.data, metadata=built.metadata).save(self.path(key))
+    def put(self, key: str, built: BuiltEngine) -> Path:
+        """Store ``built`` under ``key``, replacing any entry as one unit. OSError/EngineError if it cannot."""
+        return write_engine(self.path(key), built.data, built.metadata)

@@ -143,7 +143,9 @@ def cmd_export(args) -> None:
 
 def cmd_build(args) -> None:
     import netdef
+    from netdef.build import check_output
 
+    check_output(args.output, force=args.force, inputs=[args.weights, args.calib_data, args.calib_cache])
     model, inputs = _model_and_inputs(args)
     quantization = _quantization(args, model, inputs)
     network = netdef.define(
@@ -211,15 +213,17 @@ def _overrides(args) -> dict[str, str]:
 
 def cmd_refit(args) -> None:
     import netdef
+    from netdef.build import check_output
     from netdef.runtime.refit import refit
 
+    out = args.output or args.engine
+    check_output(out, force=args.force, inputs=[args.weights])
     engine = netdef.Engine.load(args.engine)
     args.model = args.model_spec
     model, inputs = _model_and_inputs(args)
     network = netdef.define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
-    names = refit(engine, network)
-    out = args.output or args.engine
-    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out)
+    names = refit(engine, network.named_weights, weights_sha256=network.weights_digest)
+    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out, force=args.force)
     print(f"refitted {len(names)} weights of {args.engine} from {args.weights}; wrote {out}")
 
 
@@ -433,7 +437,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-cache", help="calibration cache file: reused when it matches, written otherwise")
     p.add_argument("--quant-skip", action="append", help="module path or layer-name pattern left unquantized")
     p.add_argument("--cache", nargs="?", const=True, default=None, help="use the engine cache (optionally a folder)")
-    p.add_argument("--force", action="store_true", help="rebuild even when the cache holds a matching engine")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even when the cache holds a matching engine; replace an output that is not a netdef engine",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("refit", help="swap the weights of a refittable engine without rebuilding (needs a GPU)")
@@ -443,6 +451,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
     p.add_argument("--input", action="append", help="the inputs the engine was built with (default: the model's)")
     p.add_argument("-o", "--output", help="write the refitted engine here (default: in place)")
+    p.add_argument("--force", action="store_true", help="replace an output that is not a netdef engine")
     p.set_defaults(func=cmd_refit)
 
     p = sub.add_parser("run", help="run an engine on the GPU, or a model on the CPU reference (--reference)")

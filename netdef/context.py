@@ -89,6 +89,12 @@ class EmitContext:
         #: the op output a batch norm emitted next may fold into, and the proxies folded away since
         self.fold_candidate = None
         self.unfold: dict[int, tuple[Any, Callable[[], Any]]] = {}
+        #: tensor name -> {dim: (min, max)} over every optimization profile (bounds of symbolic sizes)
+        self.dim_bounds: dict[str, dict[int, tuple[int, int]]] = {}
+        #: symbolic sizes, shape tensors and int64 constants already emitted (netdef.symbolic)
+        self.symbolic: dict = {}
+        #: id(Parameter), compute dtype -> its constant, for parameters used as tensors in forward
+        self.parameter_tensors: dict = {}
 
     # -- scopes and names -------------------------------------------------------------------
     @contextmanager

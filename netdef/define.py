@@ -66,6 +66,14 @@ class Input:
             return []
         return [(self.min, self.opt, self.max), *self.profiles]
 
+    def dim_bounds(self) -> dict[int, tuple[int, int]]:
+        """Each dynamic dim's (smallest min, largest max) over every profile: the bounds of its symbolic size."""
+        return {
+            i: (min(p[0][i] for p in self.all_profiles), max(p[2][i] for p in self.all_profiles))
+            for i, d in enumerate(self.shape)
+            if d < 0
+        }
+
     def accepts(self, shape: tuple[int, ...]) -> bool:
         """Whether ``shape`` matches the static dims and lies inside some profile."""
         shape = tuple(shape)
@@ -222,8 +230,11 @@ def define(
                 raise EmitError(f"input {name!r} must be a netdef.Input, got {type(spec).__name__}")
             dtype = dtype_from_name(spec.dtype)
             t = Tensor(network.add_input(name, dtype, spec.shape), ctx)
+            bounds = spec.dim_bounds()
+            ctx.dim_bounds[name] = bounds
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
                 t = cast(t, compute)
+                ctx.dim_bounds[t.name] = bounds
             args.append(t)
         result = model(*args)
         outputs = _mark_outputs(ctx, result, output_dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netdef._trt import trt
+from netdef.symbolic import Size, SymInt, tensor_shape
 
 if TYPE_CHECKING:
     from netdef.context import EmitContext
@@ -23,8 +24,13 @@ class Tensor:
 
     # -- metadata ----------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        """Static shape; -1 marks a dimension only known at run time."""
+    def shape(self) -> Size:
+        """The shape, as torch: an int per static dim, a ``SymInt`` per dim known only at run time."""
+        return tensor_shape(self.itensor, self.ctx)
+
+    @property
+    def static_shape(self) -> tuple[int, ...]:
+        """TensorRT's build-time shape (``ITensor.shape``): -1 marks a dim known only at run time."""
         return tuple(self.itensor.shape)
 
     @property
@@ -42,20 +48,20 @@ class Tensor:
     def dim(self) -> int:
         return self.ndim
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.shape if dim is None else self.shape[dim]
+    def size(self, dim: int | None = None) -> Size | int | SymInt:
+        """``x.size()`` is ``x.shape``; ``x.size(i)`` is ``x.shape[i]`` (an int, or a SymInt when dynamic)."""
+        if dim is None:
+            return self.shape
+        if not -self.ndim <= dim < self.ndim:
+            raise self.ctx.error("size", f"dim {dim} is out of range for a tensor of rank {self.ndim}")
+        return self.shape[dim]
 
-    def numel(self) -> int:
-        """Number of elements; -1 when a dimension is dynamic."""
-        n = 1
-        for d in self.shape:
-            if d < 0:
-                return -1
-            n *= d
-        return n
+    def numel(self) -> int | SymInt:
+        """Number of elements: an int, or a SymInt when a dim is dynamic."""
+        return self.shape.numel()
 
     def __repr__(self) -> str:
-        return f"netdef.Tensor(name={self.name!r}, shape={self.shape}, dtype={self.dtype.name})"
+        return f"netdef.Tensor(name={self.name!r}, shape={self.static_shape}, dtype={self.dtype.name})"
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -74,6 +80,7 @@ class Tensor:
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        if self.shape[0] < 0:
-            raise TypeError(f"len() of a tensor whose dim 0 is dynamic (shape {self.shape})")
-        return self.shape[0]
+        n = self.shape[0]
+        if isinstance(n, SymInt):
+            raise n._concrete("len", "len() must return an int; use x.shape[0] (or x.size(0)) as a size instead")
+        return n

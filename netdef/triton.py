@@ -120,7 +120,7 @@ def write_model_repository(
     The engine is checked against its metadata first. A TensorRT-RTX engine gets a NetdefWarning (``RTX_NOTE``)
     unless ``backend`` names the Triton backend that serves it.
     """
-    from netdef.weights.io import atomic_write
+    from netdef._io import atomic_write
 
     data, meta = read_engine(engine)
     config = model_config(meta, name, max_batch_size, dynamic_batching, instances, backend)

@@ -9,9 +9,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netdef._io import atomic_write
 from netdef.define import Network
 from netdef.errors import NetdefError
-from netdef.weights.io import atomic_write
 
 FORMATS = (".html", ".svg", ".onnx")
 #: the ONNX domain of nodes that stand for TensorRT layers

@@ -16,8 +16,8 @@ from models.mlp import MLP
 from models.twins.lenet import LeNet as TorchLeNet
 from models.twins.mlp import MLP as TorchMLP
 from netdef._trt import BACKEND, trt
-from netdef.build import METADATA_FORMAT, metadata_path
 from netdef.define import weights_digest
+from netdef.runtime.metadata import METADATA_FORMAT, metadata_path
 
 MODELS = {"lenet": (LeNet, TorchLeNet), "mlp": (MLP, TorchMLP)}
 
@@ -201,3 +201,68 @@ def test_built_engine_matches_torch_on_the_reference_interpreter(lenet):
         want = twin(x).numpy()
     got = netdef.reference.run(net, {"x": x.numpy()})["output"]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * max(1.0, float(np.abs(want).max())))
+
+
+# ------------------------------------------------------------------------ what an output may replace
+
+
+@pytest.fixture
+def no_builder(monkeypatch):
+    """Refusals come before the (expensive) build: the builder must not be reached."""
+    import importlib
+
+    def unreachable(network, config):
+        raise AssertionError("the builder ran before the output was checked")
+
+    monkeypatch.setattr(importlib.import_module("netdef.build"), "_serialize", unreachable)
+
+
+@pytest.mark.parametrize(
+    ("existing", "phrase"),
+    [
+        ({"m.engine": b"1\nconv1.weight 1 3f800000\n"}, "m.engine exists and is not a netdef engine (it has no"),
+        ({"m.engine.json": b'{"my": "settings"}'}, "m.engine.json exists and is not netdef engine metadata"),
+        ({"m.engine": b"plan", "m.engine.json": b"not json"}, "m.engine.json exists and is not netdef engine metadata"),
+    ],
+    ids=["weights-file", "someone-elses-json", "unreadable-sidecar"],
+)
+def test_output_never_replaces_a_file_that_is_not_a_netdef_engine_unless_forced(
+    lenet, tmp_path, no_builder, existing, phrase
+):
+    for name, data in existing.items():
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(netdef.BuildError) as exc:
+        netdef.build(lenet, LeNet.default_inputs(), output=tmp_path / "m.engine")
+    assert phrase in str(exc.value) and "force=True" in str(exc.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == existing
+
+
+def test_force_replaces_a_file_that_is_not_an_engine(lenet, tmp_path):
+    path = tmp_path / "m.engine"
+    path.write_bytes(b"1\nconv1.weight 1 3f800000\n")
+    built = netdef.build(lenet, LeNet.default_inputs(), output=path, force=True)
+    assert netdef.runtime.read_engine(path)[0] == built.data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.engine", "m.engine.json"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_output_that_is_a_folder_or_empty_is_refused_even_when_forced(lenet, tmp_path, no_builder, force):
+    (tmp_path / "m.engine").mkdir()
+    with pytest.raises(netdef.BuildError, match=r"m\.engine is a directory"):
+        netdef.build(lenet, LeNet.default_inputs(), output=tmp_path / "m.engine", force=force)
+    with pytest.raises(netdef.BuildError, match="output='' is not a path"):
+        netdef.build(lenet, LeNet.default_inputs(), output="", force=force)
+
+
+def test_check_output_refuses_the_inputs_of_the_run_even_when_forced(tmp_path):
+    from netdef.build import check_output
+
+    weights = tmp_path / "w.wts"
+    weights.write_bytes(b"0\n")
+    for force in (False, True):
+        with pytest.raises(netdef.BuildError, match=r"w\.wts would overwrite .*w\.wts, an input of this run"):
+            check_output(weights, force=force, inputs=[None, tmp_path / "missing.npz", weights])
+    (tmp_path / "m.engine.json").symlink_to(weights)  # the sidecar path is checked too
+    with pytest.raises(netdef.BuildError, match="an input of this run"):
+        check_output(tmp_path / "m.engine", force=True, inputs=[weights])
+    check_output(tmp_path / "new.engine", inputs=[weights])  # nothing there yet: fine

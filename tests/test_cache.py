@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import netdef
 from models.lenet import LeNet
 from netdef.cache import EngineCache, network_fingerprint
+from netdef.runtime.metadata import BuiltEngine
 
 # `netdef.build` is the function; the module is reached by its import name
 build_module = importlib.import_module("netdef.build")
@@ -117,3 +119,116 @@ def test_default_cache_dir_from_environment(tmp_path, monkeypatch, lenet, builds
     netdef.build(lenet, lenet.default_inputs(), cache=True)
     assert len(list((tmp_path / "c").glob("*.engine"))) == 1
     assert netdef.build(lenet, lenet.default_inputs(), cache=True).cached
+
+
+# ------------------------------------------------------------------------------- concurrency, unusable folders
+
+
+def _entry(tag: bytes) -> BuiltEngine:
+    """A cache entry whose plan bytes differ per ``tag`` (as GPU builds with timing do for one key)."""
+    from netdef._trt import BACKEND, VERSION
+
+    return BuiltEngine(
+        tag * 50_000, {"format": "netdef-engine/1", "backend": BACKEND, "backend_version": VERSION, "cache_key": "k"}
+    )
+
+
+def test_concurrent_readers_and_writers_of_one_key_see_whole_entries(tmp_path):
+    import hashlib
+    import threading
+
+    store = EngineCache(tmp_path)
+    store.put("k", _entry(b"0"))
+    stop, errors, seen = threading.Event(), [], set()
+
+    def write(tag: bytes):
+        other = EngineCache(tmp_path)
+        while not stop.is_set():
+            other.put("k", _entry(tag))
+
+    def read():
+        try:
+            for _ in range(150):
+                hit = EngineCache(tmp_path).get("k")
+                assert hit is not None and hashlib.sha256(hit.data).hexdigest() == hit.metadata["engine_sha256"]
+                seen.add(hit.data[:1])
+        except BaseException as exc:
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(tag,)) for tag in (b"1", b"2")]
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in writers + readers:
+        t.start()
+    for t in readers:
+        t.join(120)
+    stop.set()
+    for t in writers:
+        t.join(120)
+    assert not errors, errors[0]
+    assert len(seen) >= 2  # readers did see the entry change under them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.engine", "k.engine.json"]
+
+
+WRITER_PROCESS = """
+import sys
+from netdef._trt import BACKEND, VERSION
+from netdef.cache import EngineCache
+from netdef.runtime.metadata import BuiltEngine
+
+store, tag = EngineCache(sys.argv[1]), sys.argv[2].encode()
+meta = {"format": "netdef-engine/1", "backend": BACKEND, "backend_version": VERSION, "cache_key": "k"}
+print("ready", flush=True)
+for i in range(40):
+    store.put("k", BuiltEngine(tag * (50_000 + i), meta))
+"""
+
+
+def test_a_process_reading_and_writing_beside_a_writer_process_never_sees_a_torn_entry(tmp_path):
+    import subprocess
+    import sys
+
+    EngineCache(tmp_path).put("k", _entry(b"0"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER_PROCESS, str(tmp_path), "a"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        tags = set()
+        while proc.poll() is None:
+            hit = EngineCache(tmp_path).get("k")
+            assert hit is not None and hit.metadata["engine_bytes"] == len(hit.data)
+            tags.add(hit.data[:1])
+            EngineCache(tmp_path).put("k", _entry(b"b"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+    assert proc.returncode == 0
+    assert tags >= {b"a", b"b"}
+
+
+@pytest.mark.parametrize("problem", ["a-file", "read-only"])
+def test_an_unusable_cache_folder_is_a_warning_and_the_build_goes_on(tmp_path, lenet, builds, problem, monkeypatch):
+    if problem == "a-file":
+        cache = tmp_path / "cache"
+        cache.write_text("not a folder")
+    else:
+        cache = tmp_path / "cache"
+        cache.mkdir()
+        cache.chmod(0o555)
+        if os.geteuid() == 0:  # root writes into read-only folders: refuse the way the OS refuses others
+
+            def refuse(self, key, built):
+                raise PermissionError(13, "Permission denied", str(cache))
+
+            monkeypatch.setattr(build_module.EngineCache, "put", refuse)
+    with pytest.warns(netdef.NetdefWarning, match=r"engine cache .*cache is unusable .*building without it") as said:
+        built = netdef.build(lenet, lenet.default_inputs(), cache=cache, output=tmp_path / "out.engine")
+    assert len([w for w in said if "unusable" in str(w.message)]) == 1  # said once
+    assert not built.cached and len(builds) == 1
+    assert netdef.runtime.read_engine(tmp_path / "out.engine")[0] == built.data  # the output is still written
+    if problem == "a-file":
+        assert cache.read_text() == "not a folder"
+    else:
+        cache.chmod(0o755)
+        assert list(cache.iterdir()) == []

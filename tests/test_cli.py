@@ -181,3 +181,33 @@ def test_run_reference_with_safetensors_weights_matches_torch(tmp_path, capsys):
     assert main([*args, "--save", str(tmp_path)]) == 0
     expected = twin(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(np.load(tmp_path / "output.npy"), expected, atol=1e-5)
+
+
+def test_build_never_overwrites_its_own_weights_or_a_file_that_is_not_an_engine(tmp_path, lenet_wts, capsys):
+    import shutil
+
+    victim = tmp_path / "victim.wts"
+    shutil.copyfile(lenet_wts, victim)
+    before = victim.read_bytes()
+    for force in ([], ["--force"]):  # an input of the run: never, forced or not
+        assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(victim), *force]) != 0
+        assert "an input of this run" in capsys.readouterr().err
+    assert victim.read_bytes() == before
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(notes)]) != 0
+    err = capsys.readouterr().err
+    assert "notes.txt exists and is not a netdef engine" in err and "--force" in err
+    assert notes.read_text() == "mine"
+    assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(notes), "--force"]) == 0
+    assert netdef.runtime.read_engine(notes)[1]["model"] == "LeNet"
+
+
+def test_refit_never_writes_over_its_weights(tmp_path, lenet_wts, capsys):
+    """Checked before the engine is loaded (which needs a GPU): the weights file is an input of the run."""
+    args = ["refit", str(tmp_path / "m.engine"), "--model", "models.lenet:LeNet", "--weights", str(lenet_wts)]
+    before = lenet_wts.read_bytes()
+    assert main([*args, "-o", str(lenet_wts), "--force"]) != 0
+    assert "an input of this run" in capsys.readouterr().err
+    assert lenet_wts.read_bytes() == before

@@ -24,15 +24,18 @@ def test_metadata_and_repr(parity):
     }  # fmt: skip
 
 
-def test_dynamic_dims_have_no_numel(parity):
+def test_dynamic_dims_are_symbolic_sizes(parity):
     seen = {}
 
     def probe(x):
-        seen.update(shape=x.shape, numel=x.numel())
+        seen.update(shape=x.shape, static=x.static_shape, numel=x.numel(), size0=x.size(0))
         return x * 2
 
     netdef.define(parity.Fn(probe), {"x": netdef.Input((-1, 3), min=(1, 3), max=(4, 3))})
-    assert seen == {"shape": (-1, 3), "numel": -1}
+    n, c = seen["shape"]
+    assert isinstance(n, netdef.SymInt) and c == 3 and seen["size0"] is n
+    assert seen["static"] == (-1, 3)  # TensorRT's view: -1 marks the dynamic dim
+    assert isinstance(seen["numel"], netdef.SymInt) and (n.lo, n.hi) == (1, 4)
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,11 @@ package exports exactly the registered ops, so adding an op touches only its fam
 
 from netdef.functional import (  # noqa: F401 - importing a family module registers its ops
     activation,
+    assertion,
     attention,
     constant,
     conv,
+    creation,
     dropout,
     dtype,
     elementwise,

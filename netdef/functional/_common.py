@@ -8,6 +8,7 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.context import EmitContext, current
+from netdef.symbolic import SymInt
 from netdef.tensor import Tensor
 
 FLOAT_TYPES = ("FLOAT", "HALF", "BF16")
@@ -28,7 +29,14 @@ def context_of(*values) -> EmitContext:
     return current()
 
 
+def as_operand(x):
+    """``x`` as a Tensor when it stands for one (a module's Parameter or buffer used in ``forward``), else ``x``."""
+    to_tensor = getattr(type(x), "__netdef_tensor__", None)
+    return to_tensor(x) if to_tensor is not None else x
+
+
 def require_tensor(op: str, x, arg: str = "input") -> Tensor:
+    x = as_operand(x)
     if not isinstance(x, Tensor):
         raise current().error(op, f"`{arg}` must be a netdef.Tensor, got {type(x).__name__}")
     return x
@@ -50,7 +58,12 @@ def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str =
 
 
 def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
-    """A Python scalar as a constant of ``like``'s dtype, with ``like``'s rank (all dims 1)."""
+    """A Python scalar (or a symbolic size) as a tensor of ``like``'s dtype, with ``like``'s rank (all dims 1)."""
+    if isinstance(value, SymInt):  # a run-time size used as a number (``x / T``)
+        size = value.itensor
+        if like.dtype != trt.int64:
+            size = ctx.add_layer(op + "_size_cast", lambda net: net.add_cast(value.itensor, like.dtype)).get_output(0)
+        return static_reshape(ctx, wrap(size, ctx), (1,) * max(like.ndim, 1), op + "_size_reshape")
     if not isinstance(value, numbers.Number):
         raise ctx.error(op, f"expected a netdef.Tensor or a Python number, got {type(value).__name__}")
     if not is_float(like) and not float(value).is_integer():
@@ -83,8 +96,8 @@ def unsqueeze_to(ctx: EmitContext, t: Tensor, ndim: int, op: str) -> Tensor:
     if t.ndim == ndim:
         return t
     pad = ndim - t.ndim
-    if all(d >= 0 for d in t.shape):
-        return static_reshape(ctx, t, (1,) * pad + t.shape, op + "_unsqueeze")
+    if all(d >= 0 for d in t.static_shape):
+        return static_reshape(ctx, t, (1,) * pad + t.static_shape, op + "_unsqueeze")
     axes = constant(ctx, np.arange(pad, dtype=np.int64), trt.int64, op + "_unsqueeze_axes")
     layer = ctx.add_layer(op + "_unsqueeze", lambda net: net.add_unsqueeze(t.itensor, axes.itensor))
     return wrap(layer.get_output(0), ctx)
@@ -125,6 +138,7 @@ def static_reshape(ctx: EmitContext, t: Tensor, shape: tuple[int, ...], op: str)
 
 def binary_operands(op: str, a, b) -> tuple[EmitContext, Tensor, Tensor]:
     """Turn (tensor|scalar, tensor|scalar) into two tensors of one dtype and rank, checked to broadcast."""
+    a, b = as_operand(a), as_operand(b)
     ctx = context_of(a, b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise ctx.error(op, "at least one operand must be a netdef.Tensor")
@@ -138,6 +152,6 @@ def binary_operands(op: str, a, b) -> tuple[EmitContext, Tensor, Tensor]:
             f"operands have different dtypes ({a.dtype.name} `{a.name}` and {b.dtype.name} `{b.name}`); "
             "TensorRT networks are strongly typed: cast one with .to(...)",
         )
-    broadcast_shape(ctx, op, a.shape, b.shape)
+    broadcast_shape(ctx, op, a.static_shape, b.static_shape)
     n = max(a.ndim, b.ndim)
     return ctx, unsqueeze_to(ctx, a, n, op), unsqueeze_to(ctx, b, n, op)

@@ -186,11 +186,11 @@ def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
     weight = np.asarray(weight).reshape(-1)
     view = (1,) * input.ndim
     if weight.size != 1:
-        channels = input.shape[1] if input.ndim >= 2 else 1
+        channels = input.static_shape[1] if input.ndim >= 2 else 1
         if channels >= 0 and weight.size != channels:
             raise ctx.error(
                 op,
-                f"weight has {weight.size} slopes but input {input.shape} has {channels} channels "
+                f"weight has {weight.size} slopes but input {input.static_shape} has {channels} channels "
                 "(dim 1); use num_parameters=1 or the channel count",
             )
         view = (1, weight.size) + (1,) * (input.ndim - 2)

@@ -24,7 +24,7 @@ NEG_INF = float("-inf")
 
 
 def keep_lead_reshape(input: Tensor, lead: int, tail: tuple[int, ...], op: str) -> Tensor:
-    """Reshape to ``input.shape[:lead] + tail``, copying the leading dims (which may be dynamic)."""
+    """Reshape to ``input.static_shape[:lead] + tail``, copying the leading dims (which may be dynamic)."""
     ctx = input.ctx
 
     def make(net):
@@ -38,7 +38,7 @@ def keep_lead_reshape(input: Tensor, lead: int, tail: tuple[int, ...], op: str) 
 
 def _causal_keep(ctx: EmitContext, scores: Tensor, op: str) -> Tensor:
     """Bool mask, True where key position j <= query position i (torch's top-left aligned tril)."""
-    L, S = scores.shape[-2:]
+    L, S = scores.static_shape[-2:]
     if L >= 0 and S >= 0:
         return constant(ctx, np.tril(np.ones((L, S), dtype=bool)), trt.bool, op + "_causal_mask")
     # dynamic sizes: IFillLayer writes j - i over the scores' run-time shape
@@ -100,23 +100,26 @@ def _check_qkv(ctx: EmitContext, op: str, query, key, value) -> None:
         if not isinstance(t, Tensor):
             raise ctx.error(op, f"`{name}` must be a netdef.Tensor, got {type(t).__name__}")
         if not is_float(t) or t.ndim < 2:
-            raise ctx.error(op, f"`{name}` must be a float tensor of rank >= 2, got {t.dtype.name} {t.shape}")
+            raise ctx.error(op, f"`{name}` must be a float tensor of rank >= 2, got {t.dtype.name} {t.static_shape}")
         if t.dtype != query.dtype:
             raise ctx.error(op, f"query, key and value must share a dtype, got {query.dtype.name} and {t.dtype.name}")
-    e, ek = query.shape[-1], key.shape[-1]
+    e, ek = query.static_shape[-1], key.static_shape[-1]
     if e >= 0 and ek >= 0 and e != ek:
-        raise ctx.error(op, f"query and key must have the same last dim, got {query.shape} and {key.shape}")
-    s, sv = key.shape[-2], value.shape[-2]
+        raise ctx.error(
+            op, f"query and key must have the same last dim, got {query.static_shape} and {key.static_shape}"
+        )
+    s, sv = key.static_shape[-2], value.static_shape[-2]
     if s >= 0 and sv >= 0 and s != sv:
         raise ctx.error(
-            op, f"key and value must have the same sequence length (dim -2), got {key.shape} and {value.shape}"
+            op,
+            f"key and value must have the same sequence length (dim -2), got {key.static_shape} and {value.static_shape}",
         )
 
 
 def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
     """(..., Hk, S, E) -> (..., Hk * groups, S, E), each head repeated ``groups`` times in a row."""
     lead = t.ndim - 3
-    h, e = t.shape[-3], t.shape[-1]
+    h, e = t.static_shape[-3], t.static_shape[-1]
     x = unsqueeze(t, -3)
     x = expand(x, *([-1] * (lead + 1) + [groups, -1, -1]))
     return keep_lead_reshape(x, lead, (h * groups, -1, e), op + "_gqa_reshape")
@@ -169,16 +172,16 @@ def scaled_dot_product_attention(
         else:
             raise ctx.error(op, f"`attn_mask` must be bool or float, got {attn_mask.dtype.name}")
     if scale is None:
-        e = query.shape[-1]
+        e = query.static_shape[-1]
         if e < 0:
-            raise ctx.error(op, f"the embedding dim of query {query.shape} is dynamic: pass scale=")
+            raise ctx.error(op, f"the embedding dim of query {query.static_shape} is dynamic: pass scale=")
         scale = 1.0 / math.sqrt(e)
     if enable_gqa:
-        hq, hk = query.shape[-3] if query.ndim >= 3 else 1, key.shape[-3] if key.ndim >= 3 else 1
+        hq, hk = query.static_shape[-3] if query.ndim >= 3 else 1, key.static_shape[-3] if key.ndim >= 3 else 1
         if query.ndim < 3 or hq < 0 or hk < 0 or hq % hk:
             raise ctx.error(
                 op,
-                f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.shape} and {key.shape}",
+                f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.static_shape} and {key.static_shape}",
             )
         if hq != hk:
             key, value = _repeat_heads(key, hq // hk, op + "_key"), _repeat_heads(value, hq // hk, op + "_value")
@@ -226,7 +229,7 @@ def multi_head_attention_forward(
     if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
         raise ctx.error(
             op,
-            f"query, key and value must all be 3-D (batched) or 2-D (unbatched), got {query.shape}, {key.shape}, {value.shape}",
+            f"query, key and value must all be 3-D (batched) or 2-D (unbatched), got {query.static_shape}, {key.static_shape}, {value.static_shape}",
         )
     if is_causal and attn_mask is None:
         raise ctx.error(op, "is_causal=True is a hint that attn_mask is the causal mask: pass attn_mask too (as torch)")
@@ -239,12 +242,12 @@ def multi_head_attention_forward(
             attn_mask = unsqueeze(attn_mask, 0)
         batch_first = True
     n_ax, l_ax = (0, 1) if batch_first else (1, 0)
-    embed = query.shape[-1]
+    embed = query.static_shape[-1]
     head_dim = embed // num_heads
-    n, tgt, src = query.shape[n_ax], query.shape[l_ax], key.shape[l_ax]
+    n, tgt, src = query.static_shape[n_ax], query.static_shape[l_ax], key.static_shape[l_ax]
     for name, t in (("key", key), ("value", value)):
-        if t.shape[n_ax] >= 0 and n >= 0 and t.shape[n_ax] != n:
-            raise ctx.error(op, f"{name} has batch size {t.shape[n_ax]}, query has {n}")
+        if t.static_shape[n_ax] >= 0 and n >= 0 and t.static_shape[n_ax] != n:
+            raise ctx.error(op, f"{name} has batch size {t.static_shape[n_ax]}, query has {n}")
 
     w = np.asarray(in_proj_weight)
     b = None if in_proj_bias is None else np.asarray(in_proj_bias)
@@ -269,17 +272,19 @@ def multi_head_attention_forward(
         elif attn_mask.ndim == 4 and unbatched:  # an unbatched (H, L, S) mask, batch dim added above
             want = (1, num_heads, tgt, src)
         else:
-            raise ctx.error(op, f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {attn_mask.shape}")
-        if any(a >= 0 and b >= 0 and a != b for a, b in zip(attn_mask.shape, want)):
-            raise ctx.error(op, f"attn_mask should have shape {want}, got {attn_mask.shape}")
+            raise ctx.error(
+                op, f"attn_mask must be 2-D (L, S) or 3-D (N * num_heads, L, S), got {attn_mask.static_shape}"
+            )
+        if any(a >= 0 and b >= 0 and a != b for a, b in zip(attn_mask.static_shape, want)):
+            raise ctx.error(op, f"attn_mask should have shape {want}, got {attn_mask.static_shape}")
         if attn_mask.ndim == 3:  # (N * H, L, S) -> (N, H, L, S)
-            if any(d < 0 for d in attn_mask.shape[1:]):
+            if any(d < 0 for d in attn_mask.static_shape[1:]):
                 raise ctx.error(op, "a 3-D attn_mask needs static query and key lengths")
-            attn_mask = reshape(attn_mask, -1, num_heads, attn_mask.shape[1], attn_mask.shape[2])
+            attn_mask = reshape(attn_mask, -1, num_heads, attn_mask.static_shape[1], attn_mask.static_shape[2])
         masks.append(_mask_kind(ctx, op, attn_mask, "attn_mask"))
     if key_padding_mask is not None:
         if key_padding_mask.ndim != 2:
-            raise ctx.error(op, f"key_padding_mask must be (N, S), got shape {key_padding_mask.shape}")
+            raise ctx.error(op, f"key_padding_mask must be (N, S), got shape {key_padding_mask.static_shape}")
         kpm = unsqueeze(unsqueeze(key_padding_mask, 1), 1)  # (N, 1, 1, S)
         masks.append(_mask_kind(ctx, op, kpm, "key_padding_mask"))
 

@@ -23,7 +23,7 @@ def _check_common(op: str, input: Tensor, weight: np.ndarray, n: int, what: str)
     if weight.ndim != n + 2:
         raise ctx.error(op, f"weight must be {n + 2}-D ({what}, {_KERNEL[n]}), got shape {weight.shape}")
     if input.ndim != n + 2:
-        raise ctx.error(op, f"expected a {n + 2}-D {_LAYOUT[n]} input, got shape {input.shape}")
+        raise ctx.error(op, f"expected a {n + 2}-D {_LAYOUT[n]} input, got shape {input.static_shape}")
     if not is_float(input):
         raise ctx.error(op, f"expected a float input, got {input.dtype.name}")
     return input, ctx
@@ -37,11 +37,11 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     kernel = tuple(weight.shape[2:])
     if groups < 1 or out_channels % groups:
         raise ctx.error(op, f"out_channels={out_channels} is not divisible by groups={groups}")
-    channels = input.shape[1]
+    channels = input.static_shape[1]
     if channels >= 0 and channels != in_per_group * groups:
         raise ctx.error(
             op,
-            f"input has {channels} channels (shape {input.shape}) but the layer expects "
+            f"input has {channels} channels (shape {input.static_shape}) but the layer expects "
             f"in_channels={in_per_group * groups} (weight {weight.shape}, groups={groups})",
         )
     if bias is not None and np.asarray(bias).shape != (out_channels,):
@@ -81,7 +81,9 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     layer = ctx.add_layer(op, make)
     out = layer.get_output(0)
     if any(d == 0 for d in out.shape):
-        raise ctx.error(op, f"the output of input {input.shape} would be empty ({tuple(out.shape)}): input too small")
+        raise ctx.error(
+            op, f"the output of input {input.static_shape} would be empty ({tuple(out.shape)}): input too small"
+        )
     out = wrap(out, ctx)
     if n == 1:
         out = placeholder_reshape(ctx, out, (0, 0, 0), op + "_squeeze")
@@ -172,10 +174,11 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
     if groups < 1 or in_channels % groups:
         raise ctx.error(op, f"in_channels={in_channels} (weight {weight.shape}) is not divisible by groups={groups}")
     out_channels = out_per_group * groups
-    channels = input.shape[1]
+    channels = input.static_shape[1]
     if channels >= 0 and channels != in_channels:
         raise ctx.error(
-            op, f"input has {channels} channels (shape {input.shape}) but the layer expects in_channels={in_channels}"
+            op,
+            f"input has {channels} channels (shape {input.static_shape}) but the layer expects in_channels={in_channels}",
         )
     if bias is not None and np.asarray(bias).shape != (out_channels,):
         raise ctx.error(op, f"bias must have shape ({out_channels},), got {np.asarray(bias).shape}")
@@ -226,13 +229,15 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
 
     out = ctx.add_layer(op, make).get_output(0)
     if any(d == 0 for d in out.shape):
-        raise ctx.error(op, f"the output of input {input.shape} would be empty ({tuple(out.shape)}): padding too large")
+        raise ctx.error(
+            op, f"the output of input {input.static_shape} would be empty ({tuple(out.shape)}): padding too large"
+        )
     out = wrap(out, ctx)
     if any(grow):
         from netdef.functional.padding import slice_axes
 
         axes = [2 + i for i, g in enumerate(grow) if g]
-        sizes = [out.shape[a] + grow[a - 2] for a in axes]
+        sizes = [out.static_shape[a] + grow[a - 2] for a in axes]
         out = slice_axes(ctx, op + "_output_padding", out, axes, [0] * len(axes), sizes, trt.SampleMode.FILL)
         if late_bias:
             shift = ctx.weights(bias, input.dtype, "bias")

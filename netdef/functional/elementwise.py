@@ -246,8 +246,8 @@ def where(condition: Tensor, input, other) -> Tensor:
             f"`input` and `other` have different dtypes ({input.dtype.name} `{input.name}` and "
             f"{other.dtype.name} `{other.name}`); cast one with .to(...)",
         )
-    shape = broadcast_shape(ctx, op, condition.shape, input.shape)
-    broadcast_shape(ctx, op, shape, other.shape)
+    shape = broadcast_shape(ctx, op, condition.static_shape, input.static_shape)
+    broadcast_shape(ctx, op, shape, other.static_shape)
     n = max(condition.ndim, input.ndim, other.ndim)
     c, a, b = (unsqueeze_to(ctx, t, n, op) for t in (condition, input, other))
     layer = ctx.add_layer(op, lambda net: net.add_select(c.itensor, a.itensor, b.itensor))

@@ -21,7 +21,7 @@ def embedding(
 ) -> Tensor:
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the int32/int64 indices in ``input``.
 
-    The output has shape ``input.shape + (embedding_dim,)``. ``padding_idx`` only matters for training.
+    The output has shape ``input.static_shape + (embedding_dim,)``. ``padding_idx`` only matters for training.
     Indices outside ``[-num_embeddings, num_embeddings)`` read zeros in TensorRT (torch raises).
     """
     op = "embedding"

@@ -12,10 +12,21 @@ from netdef._trt import trt
 from netdef.context import EmitContext
 from netdef.functional._common import constant, norm_dim, require_tensor, static_reshape, wrap
 from netdef.functional.registry import register_op
+from netdef.symbolic import (
+    SizeLike,
+    SymInt,
+    assert_in_range,
+    check_size,
+    decide,
+    select_size,
+    size_tensor,
+    sym_max,
+    sym_min,
+)
 from netdef.tensor import Tensor
 
 _OPS = trt.ElementWiseOperation
-IntVec = Sequence[int] | Tensor
+IntVec = Sequence[SizeLike] | Tensor
 
 
 # -- shape tensors (int64 1-D) --------------------------------------------------------------------------
@@ -40,13 +51,19 @@ def _iop(ctx: EmitContext, op: str, operation: trt.ElementWiseOperation, a: Tens
 def emit_slice(
     input: Tensor, start: IntVec, size: IntVec, stride: IntVec, op: str, mode: trt.SampleMode | None = None
 ) -> Tensor:
-    """One ISliceLayer; ``start``/``size``/``stride`` are ints per dim or int64 shape tensors."""
+    """One ISliceLayer; ``start``/``size``/``stride`` are sizes per dim (ints or SymInts) or int64 shape tensors."""
     ctx, rank = input.ctx, input.ndim
-    static = [tuple(int(v) for v in s) if not isinstance(s, Tensor) else (0,) * rank for s in (start, size, stride)]
+    given = []
+    for s in (start, size, stride):
+        if not isinstance(s, Tensor):
+            dynamic = size_tensor(ctx, s, op)
+            s = wrap(dynamic, ctx) if dynamic is not None else tuple(int(v) for v in s)
+        given.append(s)
+    static = [(0,) * rank if isinstance(s, Tensor) else s for s in given]
 
     def make(net):
         layer = net.add_slice(input.itensor, *static)
-        for i, s in enumerate((start, size, stride), 1):
+        for i, s in enumerate(given, 1):
             if isinstance(s, Tensor):
                 layer.set_input(i, s.itensor)
         if mode is not None:
@@ -61,8 +78,8 @@ def _squeeze_unsqueeze(input: Tensor, drop: list[int], insert: list[int], op: st
     ctx = input.ctx
     if not drop and not insert:
         return input
-    if all(d >= 0 for d in input.shape):
-        shape = [d for i, d in enumerate(input.shape) if i not in drop]
+    if all(d >= 0 for d in input.static_shape):
+        shape = [d for i, d in enumerate(input.static_shape) if i not in drop]
         for pos in sorted(insert):
             shape.insert(pos, 1)
         return static_reshape(ctx, input, tuple(shape), op + "_reshape")
@@ -85,103 +102,107 @@ def _squeeze_unsqueeze(input: Tensor, drop: list[int], insert: list[int], op: st
 # -- torch-style slicing ------------------------------------------------------------------------------
 
 
-def _check_slice(ctx: EmitContext, op: str, s: slice) -> tuple[int | None, int | None, int]:
-    for part in (s.start, s.stop, s.step):
-        if part is not None and (not isinstance(part, numbers.Integral) or isinstance(part, bool)):
+def _check_slice(ctx: EmitContext, op: str, s: slice) -> tuple[SizeLike | None, SizeLike | None, int]:
+    for part in (s.start, s.stop):
+        if part is not None and not isinstance(part, SymInt) and not _is_int(part):
             raise ctx.error(
                 op,
-                f"slice bounds must be Python ints or None, got {type(part).__name__} in {s!r}; "
-                "slicing by a run-time value is not supported",
+                f"slice bounds must be ints, sizes from x.shape, or None, got {type(part).__name__} in {s!r}; "
+                "slicing by a tensor's values is not supported",
             )
+    if s.step is not None and not _is_int(s.step):
+        raise ctx.error(op, f"slice step must be a Python int, got {type(s.step).__name__} in {s!r}")
     step = 1 if s.step is None else int(s.step)
     if step <= 0:
         raise ctx.error(op, f"slice step must be greater than zero (torch has no negative steps), got {step}")
-    return (None if s.start is None else int(s.start), None if s.stop is None else int(s.stop), step)
+    return (
+        s.start if s.start is None or isinstance(s.start, SymInt) else int(s.start),
+        s.stop if s.stop is None or isinstance(s.stop, SymInt) else int(s.stop),
+        step,
+    )
+
+
+def clamp_bound(v: SizeLike, n: SizeLike) -> SizeLike:
+    """A torch slice bound: counted from the end when negative, then clamped to [0, n]."""
+    if not isinstance(v, SymInt) and not isinstance(n, SymInt):
+        return min(max(v + n if v < 0 else v, 0), n)
+    if decide(">=", v, 0):
+        return sym_min(v, n)
+    if decide("<", v, 0):  # v + n < n already
+        return sym_max(v + n, 0)
+    return sym_min(sym_max(wrap_negative(v, n), 0), n)
 
 
 def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequence[int] = ()) -> Tensor:
     """``input[slices[0], slices[1], ...]`` with torch's clamping of out-of-range bounds (rank kept).
 
-    Static dims are resolved at definition time; dynamic dims become IShapeLayer arithmetic feeding the
-    slice's start/size inputs. Dims listed in ``keep_one`` are known to have size 1 (an int index).
+    Bounds and dims may be symbolic sizes: their arithmetic becomes shape-tensor layers feeding the slice's
+    start/size inputs. Dims listed in ``keep_one`` are int-indexed (size 1, start already in range).
     """
     ctx, shape = input.ctx, input.shape
     parts = [_check_slice(ctx, op, s) for s in slices]
-    steps = [p[2] for p in parts]
-    if all(n >= 0 for n in shape):
-        starts, sizes = [], []
-        for n, s, step in zip(shape, slices, steps):
-            start, stop, _ = slice(s.start, s.stop, step).indices(n)
-            starts.append(start)
-            sizes.append(max(0, -(-(stop - start) // step)))
-        if starts == [0] * len(shape) and sizes == list(shape) and steps == [1] * len(shape):
-            return input
-        return emit_slice(input, starts, sizes, steps, op)
-
     if all(p == (None, None, 1) for p in parts):
         return input
-    rank = len(shape)
-    n = shape_of(input, op + "_shape")
-    static_parts = [slice(p[0], p[1], p[2]).indices(d) if d >= 0 else None for d, p in zip(shape, parts)]
-    if all(d >= 0 or (p[0] in (None, 0) and p[1] is None and p[2] == 1) for d, p in zip(shape, parts)):
-        # only static dims are sliced: size = n * dynamic + static sizes
-        starts = [sp[0] if sp else 0 for sp in static_parts]
-        sizes = [max(0, -(-(sp[1] - sp[0]) // sp[2])) if sp else 0 for sp in static_parts]
-        dyn = int_vector(ctx, [0 if d >= 0 else 1 for d in shape], op + "_dynamic")
-        size = _iop(ctx, op + "_size_dynamic", _OPS.PROD, n, dyn)
-        size = _iop(ctx, op + "_size", _OPS.SUM, size, int_vector(ctx, sizes, op + "_sizes"))
-        return emit_slice(input, starts, size, steps, op)
+    starts: list[SizeLike] = []
+    sizes: list[SizeLike] = []
+    steps = [p[2] for p in parts]
+    for i, (n, (start, stop, step)) in enumerate(zip(shape, parts)):
+        if i in keep_one:
+            starts.append(start)
+            sizes.append(1)
+            continue
+        if start is None and stop is None:
+            starts.append(0)
+            sizes.append(n if step == 1 else (n + step - 1) // step)
+            continue
+        if not isinstance(n, SymInt) and not isinstance(start, SymInt) and not isinstance(stop, SymInt):
+            a, b, _ = slice(start, stop, step).indices(n)
+            starts.append(a)
+            sizes.append(max(0, -(-(b - a) // step)))
+            continue
+        a = 0 if start is None else clamp_bound(start, n)
+        b = n if stop is None else clamp_bound(stop, n)
+        size = sym_max(b - a, 0)
+        starts.append(a)
+        sizes.append(size if step == 1 else (size + step - 1) // step)
+    unchanged = all(decide("==", a, 0) and decide("==", b, n) for a, b, n in zip(starts, sizes, shape))
+    if unchanged and set(steps) == {1}:
+        return input
+    return emit_slice(input, starts, sizes, steps, op)
 
-    # a bound of a dynamic dim is `raw + n * from_end`, clamped to [0, n]
-    zeros = int_vector(ctx, [0] * rank, op + "_zeros")
 
-    def bounds(which: int, default_from_end: int) -> tuple[list[int], list[int]]:
-        raw, from_end = [], []
-        for sp, p in zip(static_parts, parts):
-            v = p[which]
-            if sp is not None:  # static dim: the exact clamped value
-                raw.append(sp[0] if which == 0 else max(sp[1], sp[0]))
-                from_end.append(0)
-            elif v is None:
-                raw.append(0)
-                from_end.append(default_from_end)
-            else:
-                raw.append(v)
-                from_end.append(1 if v < 0 else 0)
-        return raw, from_end
-
-    def clamp_bound(raw: list[int], from_end: list[int], tag: str) -> Tensor:
-        v = int_vector(ctx, raw, f"{op}_{tag}")
-        if any(from_end):
-            scaled = _iop(ctx, f"{op}_{tag}_from_end", _OPS.PROD, n, int_vector(ctx, from_end, f"{op}_{tag}_mask"))
-            v = _iop(ctx, f"{op}_{tag}_add", _OPS.SUM, v, scaled)
-        v = _iop(ctx, f"{op}_{tag}_clamp_lo", _OPS.MAX, v, zeros)
-        return _iop(ctx, f"{op}_{tag}_clamp_hi", _OPS.MIN, v, n)
-
-    start_raw, start_end = bounds(0, 0)
-    stop_raw, stop_end = bounds(1, 1)
-    start_static = all(sp is not None or (r == 0 and e == 0) for sp, r, e in zip(static_parts, start_raw, start_end))
-    start: IntVec = start_raw if start_static else clamp_bound(start_raw, start_end, "start")
-    stop = clamp_bound(stop_raw, stop_end, "stop")
-    size = _iop(ctx, f"{op}_size", _OPS.SUB, stop, int_vector(ctx, start_raw, f"{op}_start") if start_static else start)
-    if any(s != 1 for s in steps):  # ceil(size / step) = floor((size + step - 1) / step)
-        size = _iop(ctx, f"{op}_size_round", _OPS.SUM, size, int_vector(ctx, [s - 1 for s in steps], f"{op}_step_m1"))
-        size = _iop(ctx, f"{op}_size_steps", _OPS.FLOOR_DIV, size, int_vector(ctx, steps, f"{op}_steps"))
-    size = _iop(ctx, f"{op}_size_clamp", _OPS.MAX, size, zeros)
-    if keep_one:  # size * keep + one: lets TensorRT's shape inference see the 1s of int-indexed dims
-        keep = [0 if i in keep_one else 1 for i in range(rank)]
-        size = _iop(ctx, f"{op}_size_keep", _OPS.PROD, size, int_vector(ctx, keep, f"{op}_keep"))
-        size = _iop(ctx, f"{op}_size_one", _OPS.SUM, size, int_vector(ctx, [1 - k for k in keep], f"{op}_one"))
-    return emit_slice(input, start, size, steps, op)
+def wrap_negative(v: SizeLike, n: SizeLike) -> SizeLike:
+    """``v + n`` where ``v < 0``, else ``v`` (a torch index), for a size whose sign is only known at run time."""
+    return select_size(v, n)
 
 
 def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def _check_index(input: Tensor, dim: int, i: SizeLike, op: str) -> SizeLike:
+    """The start of the int index ``i`` on ``dim`` (negatives count from the end), checked against the size:
+    at definition time when decidable, else by an IAssertionLayer."""
+    ctx, n = input.ctx, input.shape[dim]
+    if not isinstance(i, SymInt) and not isinstance(n, SymInt):
+        if not -n <= i < n:
+            raise ctx.error(op, f"index {i} is out of range for dim {dim} of size {n}")
+        return i % n if n else i
+    above, below = decide(">=", i, -n), decide("<", i, n)
+    if above is False or below is False:
+        raise ctx.error(op, f"index {i} is out of range for dim {dim} of size {n} at every accepted size")
+    if not (above and below):
+        assert_in_range(ctx, i, -n, n, op, f"index {i} is out of range for dim {dim} (size {n})")
+    if decide(">=", i, 0):
+        return i
+    if decide("<", i, 0):
+        return i + n
+    return wrap_negative(i, n)
+
+
 def _index_tensor(op: str, input: Tensor, axis: int, index) -> Tensor:
     """An index list / int tensor for dim ``axis`` of ``input`` as valid (non-negative) gather indices."""
-    ctx, n = input.ctx, input.shape[axis]
+    ctx, n = input.ctx, input.static_shape[axis]
     if isinstance(index, Tensor):
         if index.dtype not in (trt.int32, trt.int64):
             what = "bool mask indexing" if index.dtype == trt.bool else f"a {index.dtype.name} index"
@@ -255,7 +276,19 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return _gather(input, axis, idx, op)
 
 
-@register_op("IGatherLayer", "IShuffleLayer", "ISliceLayer", torch="torch.Tensor.__getitem__", methods="__getitem__")
+@register_op(
+    "IGatherLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISelectLayer",
+    torch="torch.Tensor.__getitem__",
+    methods="__getitem__",
+)
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with torch semantics.
 
@@ -270,7 +303,9 @@ def getitem(input: Tensor, index) -> Tensor:
     for it in items:
         if isinstance(it, bool) or (isinstance(it, Tensor) and it.dtype == trt.bool):
             raise ctx.error(op, "bool indices and bool masks are not supported; use netdef.functional.where")
-        if not (_is_int(it) or it is None or it is Ellipsis or isinstance(it, (slice, Tensor, list, np.ndarray))):
+        if not (
+            _is_int(it) or it is None or it is Ellipsis or isinstance(it, (SymInt, slice, Tensor, list, np.ndarray))
+        ):
             raise ctx.error(
                 op, f"unsupported index {it!r} ({type(it).__name__}); use ints, slices, None, ... or an int tensor"
             )
@@ -302,12 +337,8 @@ def getitem(input: Tensor, index) -> Tensor:
             out_pos += 1
             continue
         dim = len(slices)
-        n = input.shape[dim]
-        if _is_int(it):
-            i = int(it)
-            if n >= 0 and not -n <= i < n:
-                raise ctx.error(op, f"index {i} is out of range for dim {dim} of size {n}")
-            slices.append(slice(i, i + 1 if i != -1 else None))
+        if _is_int(it) or isinstance(it, SymInt):
+            slices.append(slice(_check_index(input, dim, it if isinstance(it, SymInt) else int(it), op), None))
             drop.append(dim)
         elif isinstance(it, slice):
             slices.append(it)
@@ -322,3 +353,49 @@ def getitem(input: Tensor, index) -> Tensor:
         pos, dim, it = gather
         out = _gather(out, pos, _index_tensor(op, input, dim, it), op + "_gather")
     return out
+
+
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IShapeLayer",
+    torch="torch.narrow",
+    methods="narrow",
+)
+def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor:
+    """``length`` entries of ``dim`` from ``start`` (torch.narrow); sizes may be symbolic, a negative start
+    counts from the end, and a range past the end is an error (at run time when the sizes are symbolic)."""
+    op = "narrow"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    axis = norm_dim(ctx, op, dim, input.ndim)
+    start = check_size(ctx, op, start, "start")
+    length = check_size(ctx, op, length, "length")
+    n = input.shape[axis]
+    if decide("<", length, 0):
+        raise ctx.error(op, f"length {length} must be non-negative")
+    if decide("<", start, 0):
+        start = start + n
+    elif not decide(">=", start, 0):
+        start = wrap_negative(start, n)
+    fits = [decide(">=", start, 0), decide("<=", start + length, n)]
+    if False in fits:
+        raise ctx.error(op, f"start {start} + length {length} exceeds dim {axis} of size {n}")
+    if None in fits:
+        assert_in_range(
+            ctx, start + length, start, n + 1, op, f"start {start} + length {length} exceeds dim {axis} (size {n})"
+        )
+    starts: list[SizeLike] = [0] * input.ndim
+    sizes: list[SizeLike] = list(input.shape)
+    starts[axis], sizes[axis] = start, length
+    return emit_slice(input, starts, sizes, [1] * input.ndim, op)
+
+
+@register_op("ISliceLayer", "IShuffleLayer", "IAssertionLayer", torch="torch.select", methods="select")
+def select(input: Tensor, dim: int, index: SizeLike) -> Tensor:
+    """``input`` at ``index`` along ``dim``, with that dim removed (torch.select); the index may be symbolic."""
+    input = require_tensor("select", input)
+    axis = norm_dim(input.ctx, "select", dim, input.ndim)
+    return getitem(input, (slice(None),) * axis + (index,))

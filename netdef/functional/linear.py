@@ -21,12 +21,12 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     if weight.ndim != 2:
         raise ctx.error(op, f"weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if not is_float(input) or input.ndim < 1:
-        raise ctx.error(op, f"expected a float input of rank >= 1, got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float input of rank >= 1, got {input.dtype.name} {input.static_shape}")
     out_features, in_features = weight.shape
-    if input.shape[-1] >= 0 and input.shape[-1] != in_features:
+    if input.static_shape[-1] >= 0 and input.static_shape[-1] != in_features:
         raise ctx.error(
             op,
-            f"input has {input.shape[-1]} features in its last dim (shape {input.shape}) but the layer "
+            f"input has {input.static_shape[-1]} features in its last dim (shape {input.static_shape}) but the layer "
             f"expects in_features={in_features}; check the flatten/view before this layer",
         )
     lead = (1,) * max(input.ndim - 2, 0)

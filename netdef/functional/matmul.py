@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netdef._trt import trt
-from netdef.functional._common import binary_operands, broadcast_shape, context_of, unsqueeze_to, wrap
+from netdef.functional._common import as_operand, binary_operands, broadcast_shape, context_of, unsqueeze_to, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
@@ -18,19 +18,22 @@ from netdef.tensor import Tensor
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """``input @ other``: 1-D operands are vectors, batch dims broadcast."""
     op = "matmul"
+    input, other = as_operand(input), as_operand(other)
     ctx = context_of(input, other)
     for name, t in (("input", input), ("other", other)):
         if not isinstance(t, Tensor):
             raise ctx.error(op, f"`{name}` must be a netdef.Tensor, got {type(t).__name__}")
         if t.ndim == 0:
             raise ctx.error(op, f"`{name}` is a scalar; matmul needs at least 1-D operands")
-    k_in = input.shape[-1]
-    k_other = other.shape[0] if other.ndim == 1 else other.shape[-2]
+    k_in = input.static_shape[-1]
+    k_other = other.static_shape[0] if other.ndim == 1 else other.static_shape[-2]
     if k_in >= 0 and k_other >= 0 and k_in != k_other:
-        raise ctx.error(op, f"shapes {input.shape} and {other.shape} cannot be multiplied ({k_in} != {k_other})")
+        raise ctx.error(
+            op, f"shapes {input.static_shape} and {other.static_shape} cannot be multiplied ({k_in} != {k_other})"
+        )
     if input.dtype != other.dtype:
         binary_operands(op, input, other)  # raises the dtype error
-    broadcast_shape(ctx, op, input.shape[:-2], other.shape[:-2])
+    broadcast_shape(ctx, op, input.static_shape[:-2], other.static_shape[:-2])
     op_a = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
     op_b = trt.MatrixOperation.VECTOR if other.ndim == 1 else trt.MatrixOperation.NONE
     # TensorRT needs equal batch ranks (a vector operand has one dim fewer than a matrix): prepend
@@ -50,10 +53,11 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         if not isinstance(t, Tensor):
             raise ctx.error("bmm", f"`{name}` must be a netdef.Tensor, got {type(t).__name__}")
         if t.ndim != 3:
-            raise ctx.error("bmm", f"`{name}` must be a 3-D tensor, got shape {t.shape}")
-    b1, b2 = input.shape[0], mat2.shape[0]
+            raise ctx.error("bmm", f"`{name}` must be a 3-D tensor, got shape {t.static_shape}")
+    b1, b2 = input.static_shape[0], mat2.static_shape[0]
     if b1 >= 0 and b2 >= 0 and b1 != b2:
         raise ctx.error(
-            "bmm", f"batch sizes differ: {input.shape} and {mat2.shape} (bmm does not broadcast; use matmul)"
+            "bmm",
+            f"batch sizes differ: {input.static_shape} and {mat2.static_shape} (bmm does not broadcast; use matmul)",
         )
     return matmul(input, mat2)

@@ -30,10 +30,12 @@ def batch_norm(
     if training:
         raise ctx.error(op, "training=True is not supported: an engine uses the running statistics")
     if input.ndim < 2 or not is_float(input):
-        raise ctx.error(op, f"expected a float input of shape (N, C, ...), got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float input of shape (N, C, ...), got {input.dtype.name} {input.static_shape}")
     channels = np.asarray(running_mean).shape[0]
-    if input.shape[1] >= 0 and input.shape[1] != channels:
-        raise ctx.error(op, f"input has {input.shape[1]} channels (shape {input.shape}) but num_features={channels}")
+    if input.static_shape[1] >= 0 and input.static_shape[1] != channels:
+        raise ctx.error(
+            op, f"input has {input.static_shape[1]} channels (shape {input.static_shape}) but num_features={channels}"
+        )
     # fold in float64 so the fp32/fp16 weights are rounded once
     mean = np.asarray(running_mean, np.float64)
     var = np.asarray(running_var, np.float64)
@@ -106,7 +108,7 @@ def _normalize(
 
     out = wrap(ctx.add_layer(op, make).get_output(0), ctx)
     if per_channel and (weight is not None or bias is not None):
-        c = x.shape[1]
+        c = x.static_shape[1]
         scale_w = ctx.weights(np.ones(c) if weight is None else weight.reshape(-1), x.dtype, "scale")
         shift_w = ctx.weights(np.zeros(c) if bias is None else bias.reshape(-1), x.dtype, "shift")
         empty = trt.Weights(x.dtype)
@@ -143,10 +145,10 @@ def layer_norm(
     k = len(shape)
     if not is_float(input):
         raise ctx.error(op, f"expected a float input, got {input.dtype.name}")
-    if k == 0 or input.ndim < k or input.shape[input.ndim - k :] != shape:
+    if k == 0 or input.ndim < k or input.static_shape[input.ndim - k :] != shape:
         raise ctx.error(
             op,
-            f"normalized_shape {shape} must equal the last {k} dims of the input, got input shape {input.shape}",
+            f"normalized_shape {shape} must equal the last {k} dims of the input, got input shape {input.static_shape}",
         )
     view = (1,) * (input.ndim - k) + shape
     w = _affine(op, ctx, weight, shape, "weight", view)
@@ -166,12 +168,12 @@ def group_norm(
     input = require_tensor(op, input)
     ctx = input.ctx
     if not is_float(input) or input.ndim < 2:
-        raise ctx.error(op, f"expected a float (N, C, *) input, got {input.dtype.name} {input.shape}")
-    c = input.shape[1]
+        raise ctx.error(op, f"expected a float (N, C, *) input, got {input.dtype.name} {input.static_shape}")
+    c = input.static_shape[1]
     if c < 0:
-        raise ctx.error(op, f"the channel dim of input {input.shape} must be static")
+        raise ctx.error(op, f"the channel dim of input {input.static_shape} must be static")
     if num_groups < 1 or c % num_groups:
-        raise ctx.error(op, f"num_groups={num_groups} must divide the {c} channels of input {input.shape}")
+        raise ctx.error(op, f"num_groups={num_groups} must divide the {c} channels of input {input.static_shape}")
     x = input
     if input.ndim == 2:  # TensorRT needs a dim after C to reduce over: (N, C) -> (N, C, 1)
         x = placeholder_reshape(ctx, input, (0, 0, 1), op + "_unsqueeze")
@@ -204,14 +206,14 @@ def instance_norm(
     input = require_tensor(op, input)
     ctx = input.ctx
     if not is_float(input) or input.ndim < 3:
-        raise ctx.error(op, f"expected a float (N, C, *spatial) input, got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float (N, C, *spatial) input, got {input.dtype.name} {input.static_shape}")
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ctx.error(op, "use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, eps=eps)
-    c = input.shape[1]
+    c = input.static_shape[1]
     if c < 0 and (weight is not None or bias is not None):
-        raise ctx.error(op, f"the channel dim of input {input.shape} must be static for an affine instance norm")
+        raise ctx.error(op, f"the channel dim of input {input.static_shape} must be static for an affine instance norm")
     view = (1, c) + (1,) * (input.ndim - 2)
     w = _affine(op, ctx, weight, (c,), "weight", view)
     b = _affine(op, ctx, bias, (c,), "bias", view)

@@ -29,7 +29,7 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     input = require_tensor(op, input)
     ctx = input.ctx
     if input.ndim != 4 or not is_float(input):
-        raise ctx.error(op, f"expected a float (N, C, H, W) input, got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float (N, C, H, W) input, got {input.dtype.name} {input.static_shape}")
     k = ntuple(kernel_size, 2, "kernel_size", ctx, op)
     s = k if stride is None or stride == () else ntuple(stride, 2, "stride", ctx, op)
     p = ntuple(padding, 2, "padding", ctx, op)
@@ -39,7 +39,7 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     exclude = not count_include_pad
     x = input
     if ceil_mode:
-        hw = input.shape[2:]
+        hw = input.static_shape[2:]
         if any(d < 0 for d in hw):
             raise ctx.error(op, "ceil_mode=True needs static spatial dims")
         outs = [_pool_output(d, ki, si, pi, 1, True) for d, ki, si, pi in zip(hw, k, s, p)]
@@ -68,7 +68,7 @@ def _pool2d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
 
     out = ctx.add_layer(op, make).get_output(0)
     if any(d == 0 for d in out.shape):
-        raise ctx.error(op, f"input {input.shape} is too small for kernel_size {k}: the output would be empty")
+        raise ctx.error(op, f"input {input.static_shape} is too small for kernel_size {k}: the output would be empty")
     return wrap(out, ctx)
 
 
@@ -77,7 +77,7 @@ def _pool1d(op, input, kind, kernel_size, stride, padding, ceil_mode, count_incl
     input = require_tensor(op, input)
     ctx = input.ctx
     if input.ndim != 3 or not is_float(input):
-        raise ctx.error(op, f"expected a float (N, C, L) input, got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float (N, C, L) input, got {input.dtype.name} {input.static_shape}")
     k = ntuple(kernel_size, 1, "kernel_size", ctx, op)
     s = k if stride is None or stride == () else ntuple(stride, 1, "stride", ctx, op)
     p = ntuple(padding, 1, "padding", ctx, op)
@@ -134,13 +134,13 @@ def avg_pool2d(
 def _adaptive_sizes(ctx: EmitContext, op: str, input: Tensor, output_size, n: int) -> tuple[int, ...]:
     if input.ndim != n + 2 or not is_float(input):
         layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
-        raise ctx.error(op, f"expected a float {layout} input, got {input.dtype.name} {input.shape}")
+        raise ctx.error(op, f"expected a float {layout} input, got {input.dtype.name} {input.static_shape}")
     if output_size is None or isinstance(output_size, int):
         output_size = (output_size,) * n
     output_size = tuple(output_size)
     if len(output_size) != n:
         raise ctx.error(op, f"output_size must be an int or {n} ints (None keeps a dim), got {output_size}")
-    out = tuple(input.shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
+    out = tuple(input.static_shape[2 + i] if o is None else int(o) for i, o in enumerate(output_size))
     if any(o <= 0 for o in out if o is not None):
         raise ctx.error(op, f"output_size {out} must be positive")
     return out
@@ -160,14 +160,15 @@ def _adaptive(op: str, input: Tensor, output_size, kind: trt.PoolingType) -> Ten
     input = require_tensor(op, input)
     ctx = input.ctx
     out = _adaptive_sizes(ctx, op, input, output_size, 2)
-    hw = input.shape[2:]
+    hw = input.static_shape[2:]
     if out == (1, 1):
         reduce = trt.ReduceOperation.AVG if kind == trt.PoolingType.AVERAGE else trt.ReduceOperation.MAX
         layer = ctx.add_layer(op, lambda net: net.add_reduce(input.itensor, reduce, 0b1100, True))
         return wrap(layer.get_output(0), ctx)
     if any(d < 0 for d in hw):
         raise ctx.error(
-            op, f"output_size {out} needs static spatial dims, got {input.shape} (only (1, 1) works for any size)"
+            op,
+            f"output_size {out} needs static spatial dims, got {input.static_shape} (only (1, 1) works for any size)",
         )
     if all(d % o == 0 for d, o in zip(hw, out)):  # every window alike: one pooling layer
         k = tuple(d // o for d, o in zip(hw, out))

@@ -110,7 +110,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         raise ctx.error(op, "expects a tensor of rank >= 1")
     axis = norm_dim(ctx, op, dim, input.ndim)
-    size = input.shape[axis]
+    size = input.static_shape[axis]
     if not isinstance(k, int) or k < 0 or (size >= 0 and k > size):
         raise ctx.error(op, f"k={k!r} is out of range for dim {dim} of size {size}")
     if k > 3840:
@@ -118,7 +118,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if axis < input.ndim - 4:
         raise ctx.error(
             op,
-            f"TensorRT's TopK works on one of the last four dims; dim {dim} of shape {input.shape} is not "
+            f"TensorRT's TopK works on one of the last four dims; dim {dim} of shape {input.static_shape} is not "
             "(for values only use amax / amin, or move the dim to the end with permute first)",
         )
     if input.dtype == trt.bool:

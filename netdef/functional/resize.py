@@ -26,6 +26,7 @@ import numpy as np
 from netdef._trt import trt
 from netdef.functional._common import is_float, require_tensor, wrap
 from netdef.functional.registry import register_op
+from netdef.symbolic import SymInt, check_size, decide, size_tensor
 from netdef.tensor import Tensor
 
 _RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
@@ -68,33 +69,37 @@ def interpolate(
     if mode not in MODES:
         raise ctx.error(op, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not is_float(input) or not 3 <= input.ndim <= 5:
-        raise ctx.error(op, f"expected a float 3-D to 5-D (N, C, ...) input, got {input.dtype.name} {input.shape}")
+        raise ctx.error(
+            op, f"expected a float 3-D to 5-D (N, C, ...) input, got {input.dtype.name} {input.static_shape}"
+        )
     n = input.ndim - 2
     linear = mode in _RANK
     if align_corners is not None and not linear:
         raise ctx.error(op, f"align_corners can only be set with linear, bilinear, bicubic or trilinear, not {mode!r}")
     if linear and input.ndim != _RANK[mode]:
-        raise ctx.error(op, f"mode={mode!r} needs a {_RANK[mode]}-D input, got shape {input.shape}")
+        raise ctx.error(op, f"mode={mode!r} needs a {_RANK[mode]}-D input, got shape {input.static_shape}")
     if antialias:
         raise ctx.error(op, "antialias=True is not supported: TensorRT's resize does not low-pass filter")
     if (size is None) == (scale_factor is None):
         raise ctx.error(op, "give exactly one of size and scale_factor")
     if size is not None and recompute_scale_factor:
         raise ctx.error(op, "recompute_scale_factor=True is only meaningful with scale_factor")
-    spatial = input.shape[2:]
+    spatial = input.static_shape[2:]
     if size is not None:
-        out = _per_dim(ctx, op, size, n, "size", int)
+        out = _per_dim(ctx, op, size, n, "size", lambda v: check_size(ctx, op, v, "size"))
         scales = None
     else:
         scales = _per_dim(ctx, op, scale_factor, n, "scale_factor", float)
         if any(s <= 0 for s in scales):
             raise ctx.error(op, f"scale_factor {scales} must be positive")
         out = tuple(-1 if d < 0 else math.floor(d * s) for d, s in zip(spatial, scales))
-    if any(o == 0 for o in out) or any(o < 0 for o, d in zip(out, spatial) if d >= 0):
-        raise ctx.error(op, f"the output size {out} of input {input.shape} would be empty")
+    empty = any(decide("<=", o, 0) for o, d in zip(out, spatial) if size is not None or d >= 0)
+    if empty:
+        raise ctx.error(op, f"the output size {out} of input {input.static_shape} would be empty")
+    symbolic = any(isinstance(o, SymInt) for o in out)
     if mode == "area":
-        if any(d < 0 for d in spatial) or n == 3:
-            raise ctx.error(op, "mode='area' needs a 3-D or 4-D input with static spatial dims")
+        if any(d < 0 for d in spatial) or n == 3 or symbolic:
+            raise ctx.error(op, "mode='area' needs a 3-D or 4-D input with static spatial dims and sizes")
         from netdef.functional import pooling
 
         pool = pooling.adaptive_avg_pool1d if n == 1 else pooling.adaptive_avg_pool2d
@@ -102,23 +107,23 @@ def interpolate(
     corners = bool(align_corners) and linear
     # does the torch coordinate ratio come from scale_factor (1 / s) rather than in / out?
     by_scale = scales is not None and not recompute_scale_factor and not corners
-    static = all(d >= 0 for d in input.shape)
+    static = all(d >= 0 for d in input.static_shape)
     fractional = by_scale and any(d >= 0 and Fraction(o, d) != Fraction(s) for d, o, s in zip(spatial, out, scales))
     layer_scales = out_shape = None
-    if not static and all(d >= 0 for d in spatial) and not fractional:
-        # only N/C are dynamic: the output shape as a tensor, the input's run-time N, C + the static sizes
-        out_shape = _output_shape(input, out, op)
+    if (symbolic or not static) and (size is not None or (all(d >= 0 for d in spatial) and not fractional)):
+        # the output shape as a tensor: the input's run-time N, C and the sizes (torch maps in / out with size=)
+        out_shape = size_tensor(ctx, [*input.shape[:2], *out], op)
     elif not static or fractional:
         layer_scales = _layer_scales(ctx, op, input, out, scales, by_scale)
 
     def make(net):
         layer = net.add_resize(input.itensor)
         if out_shape is not None:
-            layer.set_input(1, out_shape.itensor)
+            layer.set_input(1, out_shape)
         elif layer_scales is not None:
             layer.scales = layer_scales
         else:
-            layer.shape = tuple(input.shape[:2]) + tuple(out)
+            layer.shape = tuple(input.static_shape[:2]) + tuple(out)
         if mode in ("nearest", "nearest-exact"):
             layer.resize_mode = trt.InterpolationMode.NEAREST
             exact = mode == "nearest-exact"
@@ -147,22 +152,13 @@ def interpolate(
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
-def _output_shape(input: Tensor, out: tuple[int, ...], op: str) -> Tensor:
-    """int64 shape tensor: ``input``'s run-time (N, C) followed by the static output sizes ``out``."""
-    from netdef.functional.indexing import emit_slice, int_vector, shape_of
-    from netdef.functional.shape import cat
-
-    lead = emit_slice(shape_of(input, f"{op}_shape"), (0,), (2,), (1,), f"{op}_batch_channels")
-    return cat([lead, int_vector(input.ctx, out, f"{op}_size")], 0)
-
-
 def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_scale: bool) -> list[float]:
     """TensorRT scales: scale_factor where torch samples with 1 / scale_factor (``by_scale``), else exact out / in.
 
     TensorRT sizes each dim as floor(in * float32 scale): checked against torch's size for static dims; a
     dynamic dim needs an integer scale_factor, the one scale that sizes every length as torch does.
     """
-    spatial = input.shape[2:]
+    spatial = input.static_shape[2:]
     result = [1.0, 1.0]
     for i, (d, o) in enumerate(zip(spatial, out)):
         dim = 2 + i
@@ -171,7 +167,7 @@ def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_
             if s is None or not float(s).is_integer():
                 raise ctx.error(
                     op,
-                    f"dim {dim} of input {input.shape} is dynamic: resize it with an integer scale_factor "
+                    f"dim {dim} of input {input.static_shape} is dynamic: resize it with an integer scale_factor "
                     "(a size, or a fractional scale, needs static spatial dims)",
                 )
             result.append(float(s))
@@ -180,7 +176,7 @@ def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_
         if not by_scale and Fraction(float(s)) != Fraction(o, d):
             raise ctx.error(
                 op,
-                f"input {input.shape} has dynamic dims, so TensorRT gets float scales, and the ratio {o}/{d} of "
+                f"input {input.static_shape} has dynamic dims, so TensorRT gets float scales, and the ratio {o}/{d} of "
                 f"dim {dim} has no exact float32 value; use static input dims or a size with an exact ratio",
             )
         if math.floor(d * float(s)) != o:  # TensorRT's own sizing (float32 scale, exact product)

@@ -17,43 +17,85 @@ from netdef.functional._common import (
     wrap,
 )
 from netdef.functional.registry import register_op, tensor_method
+from netdef.symbolic import SizeLike, SymInt, assert_equal, check_size, decide, size_tensor, sym_max, sym_min
 from netdef.tensor import Tensor
 
 
-def _shape_args(shape) -> tuple[int, ...]:
+def _shape_args(ctx, op: str, shape, what: str = "size") -> tuple[SizeLike, ...]:
+    """Sizes given as ``f(x, 2, 3)``, ``f(x, (2, 3))`` or ``f(x, y.shape)``: ints or symbolic sizes."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return tuple(check_size(ctx, op, s, what) for s in shape)
 
 
-@register_op("IShuffleLayer", torch="torch.reshape", methods=("reshape", "view"), aliases=("view",))
-def reshape(input: Tensor, *shape) -> Tensor:
-    """``input.view(*shape)`` / ``input.reshape(*shape)``; one dim may be -1."""
-    input = require_tensor("reshape", input)
+def _reshape_to(input: Tensor, shape: Sequence[SizeLike], op: str) -> Tensor:
+    """One shuffle to ``shape`` (ints, SymInts, at most one -1), checked at definition or run time."""
     ctx = input.ctx
-    shape = _shape_args(shape)
-    if sum(1 for s in shape if s == -1) > 1 or any(s < -1 for s in shape):
-        raise ctx.error("reshape", f"invalid shape {shape}: at most one -1 and no other negative sizes")
+    if sum(1 for s in shape if decide("==", s, -1)) > 1 or any(decide("<", s, -1) for s in shape):
+        raise ctx.error(op, f"invalid shape {tuple(shape)}: at most one -1 and no other negative sizes")
+    infer = any(decide("==", s, -1) for s in shape)
+    known = math.prod(1 if decide("==", s, -1) else s for s in shape) if shape else 1
     n = input.numel()
-    if n >= 0:
-        known = math.prod(s for s in shape if s != -1)
-        if (-1 in shape and (known == 0 or n % known)) or (-1 not in shape and known != n):
-            raise ctx.error("reshape", f"shape {shape} is invalid for input of shape {input.shape} ({n} elements)")
+    # torch's check: the element count matches (or, with -1, is a multiple of the other sizes)
+    mismatch = f"shape {tuple(shape)} is invalid for input of shape {input.shape}"
+    if infer:
+        if not isinstance(known, SymInt) and not isinstance(n, SymInt):
+            if known == 0 or n % known:
+                raise ctx.error(op, f"{mismatch} ({n} elements)")
+        elif decide("==", known, 0) is not True:
+            assert_equal(ctx, n % sym_max(known, 1), 0, op, mismatch)
+    elif not isinstance(known, SymInt) and not isinstance(n, SymInt):
+        if known != n:
+            raise ctx.error(op, f"{mismatch} ({n} elements)")
+    else:
+        assert_equal(ctx, known, n, op, f"{mismatch}: the element counts differ")
+    dynamic = size_tensor(ctx, shape, op)
 
     def make(net):
         layer = net.add_shuffle(input.itensor)
         layer.zero_is_placeholder = False
-        layer.reshape_dims = shape
+        if dynamic is None:
+            layer.reshape_dims = tuple(int(s) for s in shape)
+        else:
+            layer.set_input(1, dynamic)
         return layer
 
-    return wrap(ctx.add_layer("reshape", make).get_output(0), ctx)
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
-@register_op("IShuffleLayer", torch="torch.flatten", methods="flatten")
+@register_op(
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.reshape",
+    methods=("reshape", "view"),
+    aliases=("view",),
+)
+def reshape(input: Tensor, *shape) -> Tensor:
+    """``input.view(*shape)`` / ``input.reshape(*shape)``: sizes are ints or symbolic sizes; one may be -1."""
+    input = require_tensor("reshape", input)
+    return _reshape_to(input, _shape_args(input.ctx, "reshape", shape), "reshape")
+
+
+@register_op(
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.flatten",
+    methods="flatten",
+)
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims ``start_dim..end_dim`` into one (torch.flatten)."""
+    """Merge dims ``start_dim..end_dim`` into one (torch.flatten); any of them may be dynamic."""
     input = require_tensor("flatten", input)
-    ctx, shape = input.ctx, input.shape
+    ctx, shape = input.ctx, input.static_shape
     if input.ndim == 0:
         return reshape(input, 1)
     start = norm_dim(ctx, "flatten", start_dim, input.ndim)
@@ -61,16 +103,15 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start > end:
         raise ctx.error("flatten", f"start_dim {start_dim} comes after end_dim {end_dim}")
     tail = shape[end + 1 :]
-    if any(d < 0 for d in tail):
-        raise ctx.error("flatten", f"dims after end_dim must be static, got shape {shape}")
     merged = shape[start : end + 1]
     merged_size = -1 if any(d < 0 for d in merged) else math.prod(merged)
     # leading dims are copied (0 = placeholder) so a dynamic batch dim stays dynamic
     dims = (0,) * start + (-1 if merged_size < 0 or any(d < 0 for d in shape[:start]) else merged_size,) + tail
-    if dims.count(-1) > 1:
-        raise ctx.error("flatten", f"cannot flatten shape {shape}: more than one dynamic dim would merge")
-
-    return placeholder_reshape(ctx, input, dims, "flatten")  # 0 copies the input dim
+    if dims.count(-1) <= 1 and all(d >= 0 for d in tail):
+        return placeholder_reshape(ctx, input, dims, "flatten")  # 0 copies the input dim
+    # several dynamic dims: the merged size as a symbolic product
+    sizes = input.shape
+    return _reshape_to(input, (*sizes[:start], sizes[start : end + 1].numel(), *sizes[end + 1 :]), "flatten")
 
 
 @register_op("IShuffleLayer", torch="torch.permute", methods="permute")
@@ -78,7 +119,11 @@ def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dims (torch.permute)."""
     input = require_tensor("permute", input)
     ctx = input.ctx
-    dims = _shape_args(dims)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    if not all(isinstance(d, int) for d in dims):
+        raise ctx.error("permute", f"dims must be ints, got {tuple(dims)}")
+    dims = tuple(dims)
     if len(dims) != input.ndim:
         raise ctx.error("permute", f"got {len(dims)} dims {dims} for a tensor of rank {input.ndim}")
     order = tuple(norm_dim(ctx, "permute", d, input.ndim) for d in dims)
@@ -104,6 +149,15 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, *order)
 
 
+@register_op("IShuffleLayer", torch="torch.t", methods="t")
+def t(input: Tensor) -> Tensor:
+    """Transpose a 2-D tensor; 0-D and 1-D tensors are returned as they are (torch.t)."""
+    input = require_tensor("t", input)
+    if input.ndim > 2:
+        raise input.ctx.error("t", f"expects a tensor of at most 2 dims, got {input.ndim}; use transpose(dim0, dim1)")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
 @register_op("IConcatenationLayer", torch="torch.cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim`` (torch.cat)."""
@@ -120,11 +174,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"tensors[{i}] has rank {t.ndim} and dtype {t.dtype.name}, tensors[0] has rank "
                 f"{first.ndim} and dtype {first.dtype.name}",
             )
-        for d, (x, y) in enumerate(zip(first.shape, t.shape)):
+        for d, (x, y) in enumerate(zip(first.static_shape, t.static_shape)):
             if d != axis and x != y and x >= 0 and y >= 0:
                 raise ctx.error(
                     "cat",
-                    f"tensors[{i}] has shape {t.shape}, tensors[0] has {first.shape}: "
+                    f"tensors[{i}] has shape {t.static_shape}, tensors[0] has {first.static_shape}: "
                     f"sizes must match except in dim {axis}",
                 )
 
@@ -157,8 +211,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     input = require_tensor("unsqueeze", input)
     ctx = input.ctx
     axis = norm_dim(ctx, "unsqueeze", dim, input.ndim + 1)
-    if all(d >= 0 for d in input.shape):
-        shape = list(input.shape)
+    if all(d >= 0 for d in input.static_shape):
+        shape = list(input.static_shape)
         shape.insert(axis, 1)
         return static_reshape(ctx, input, tuple(shape), "unsqueeze")
     axes = int_vector(ctx, [axis], "unsqueeze_axes")
@@ -176,7 +230,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     from netdef.functional.indexing import int_vector
 
     input = require_tensor("squeeze", input)
-    ctx, shape = input.ctx, input.shape
+    ctx, shape = input.ctx, input.static_shape
     if input.ndim == 0:
         return input
     axes = list(range(input.ndim)) if dim is None else _dims_arg(ctx, "squeeze", dim, input.ndim)
@@ -197,6 +251,8 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 
 
 @register_op(
+    "IAssertionLayer",
+    "IConcatenationLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShapeLayer",
@@ -208,59 +264,56 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 def expand(input: Tensor, *sizes) -> Tensor:
     """Broadcast size-1 dims to ``sizes`` without copying (torch.Tensor.expand); -1 keeps a dim.
 
-    New leading dims may be added. A dynamic dim must be kept with -1.
+    New leading dims may be added. Sizes may be symbolic (``x.expand(B, -1, -1)``); a dynamic dim of the
+    input expanded to another size must be 1 at run time (checked by an IAssertionLayer).
     """
-    from netdef.functional.indexing import emit_slice, int_vector, shape_of
-
     op = "expand"
     input = require_tensor(op, input)
     ctx = input.ctx
-    sizes = _shape_args(sizes)
+    sizes = _shape_args(ctx, op, sizes)
     if len(sizes) < input.ndim:
         raise ctx.error(
             op, f"got {len(sizes)} sizes {sizes} for a tensor of rank {input.ndim}: give at least {input.ndim}"
         )
     lead = len(sizes) - input.ndim
-    target, stride = [], []
+    shape = input.shape
+    target: list[SizeLike] = []
+    stride: list[SizeLike] = []
     for i, s in enumerate(sizes):
-        n = input.shape[i - lead] if i >= lead else 1
-        if i < lead and s < 0:
-            raise ctx.error(op, f"size {s} is not allowed for the new leading dim {i}: give its size")
-        if s == -1 or s == n:
+        n = shape[i - lead] if i >= lead else 1
+        if decide("<", s, 0):
+            if i < lead or not decide("==", s, -1):
+                what = f"the new leading dim {i}: give its size" if i < lead else f"dim {i}"
+                raise ctx.error(op, f"size {s} is not allowed for {what} (sizes {sizes})")
+            s = n
+        if decide("==", s, n):
             target.append(n)
             stride.append(1)
-        elif s < -1:
-            raise ctx.error(op, f"invalid size {s} in {sizes}")
-        elif n == 1:
+        elif decide("==", n, 1):
             target.append(s)
             stride.append(0)
-        elif n < 0:
-            raise ctx.error(
-                op, f"dim {i - lead} of shape {input.shape} is dynamic: keep it with -1 (it cannot be expanded)"
-            )
-        else:
+        elif not isinstance(n, SymInt) and not isinstance(s, SymInt):
             raise ctx.error(
                 op,
                 f"the expanded size {s} must match the existing size {n} at non-singleton dim {i} "
                 f"(target sizes {sizes}, tensor shape {input.shape})",
             )
+        else:  # decided at run time: n must be s, or 1 (then it broadcasts: stride 0)
+            assert_equal(
+                ctx,
+                (n - s) * (n - 1),
+                0,
+                op,
+                f"the expanded size {s} must match the existing size {n} at dim {i} unless that is 1",
+            )
+            target.append(s)
+            stride.append(sym_min(n - 1, 1))
+    from netdef.functional.indexing import emit_slice
+
     x = unsqueeze_to(ctx, input, len(sizes), op)
-    if all(s == 1 for s in stride):
+    if all(isinstance(v, int) and v == 1 for v in stride):
         return x
-    zeros = [0] * len(sizes)
-    if all(t >= 0 for t in target):
-        return emit_slice(x, zeros, target, stride, op)
-    # dynamic kept dims: size = shape(x) * keep + fixed sizes
-    shape = shape_of(x, op + "_shape")
-    keep = int_vector(ctx, [1 if t < 0 else 0 for t in target], op + "_keep")
-    fixed = int_vector(ctx, [0 if t < 0 else t for t in target], op + "_sizes")
-    kept = ctx.add_layer(
-        op + "_size_keep", lambda net: net.add_elementwise(shape.itensor, keep.itensor, trt.ElementWiseOperation.PROD)
-    ).get_output(0)
-    size = ctx.add_layer(
-        op + "_size", lambda net: net.add_elementwise(kept, fixed.itensor, trt.ElementWiseOperation.SUM)
-    ).get_output(0)
-    return emit_slice(x, zeros, wrap(size, ctx), stride, op)
+    return emit_slice(x, [0] * len(sizes), target, stride, op)
 
 
 @register_op(
@@ -279,16 +332,16 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     op = "expand_as"
     input, other = require_tensor(op, input), require_tensor(op, other, "other")
     ctx = input.ctx
-    if all(d >= 0 for d in other.shape):
-        return expand(input, *other.shape)
+    if all(d >= 0 for d in other.static_shape):
+        return expand(input, *other.static_shape)
     if input.ndim > other.ndim or any(
-        a >= 0 and b >= 0 and a not in (1, b) for a, b in zip(input.shape[::-1], other.shape[::-1])
+        a >= 0 and b >= 0 and a not in (1, b) for a, b in zip(input.static_shape[::-1], other.static_shape[::-1])
     ):
-        raise ctx.error(op, f"cannot expand shape {input.shape} to {other.shape}")
+        raise ctx.error(op, f"cannot expand shape {input.static_shape} to {other.static_shape}")
     x = unsqueeze_to(ctx, input, other.ndim, op)
     size = shape_of(other, op + "_shape")
-    if all(d >= 0 for d in x.shape):
-        stride = [0 if a == 1 and b != 1 else 1 for a, b in zip(x.shape, other.shape)]
+    if all(d >= 0 for d in x.static_shape):
+        stride = [0 if a == 1 and b != 1 else 1 for a, b in zip(x.static_shape, other.static_shape)]
         return emit_slice(x, [0] * other.ndim, size, stride, op)
     # a dynamic input dim broadcasts when it is 1 at run time: stride = clamp(n - 1, 0, 1)
     n = shape_of(x, op + "_input_shape")
@@ -310,72 +363,126 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return emit_slice(x, [0] * other.ndim, size, stride, op)
 
 
-@register_op("IShuffleLayer", "ISliceLayer", torch="torch.Tensor.repeat", methods="repeat")
+@register_op(
+    "ISliceLayer",
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.Tensor.repeat",
+    methods="repeat",
+)
 def repeat(input: Tensor, *sizes) -> Tensor:
-    """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); needs static dims."""
+    """Tile ``input`` ``sizes[i]`` times along each dim (torch.Tensor.repeat); dims and repeats may be symbolic."""
     from netdef.functional.indexing import emit_slice
 
     op = "repeat"
     input = require_tensor(op, input)
     ctx = input.ctx
-    sizes = _shape_args(sizes)
+    sizes = _shape_args(ctx, op, sizes, "repeats")
     if len(sizes) < input.ndim:
         raise ctx.error(
             op, f"got {len(sizes)} repeats {sizes} for a tensor of rank {input.ndim}: give at least {input.ndim}"
         )
-    if any(r < 0 for r in sizes):
+    if any(decide("<", r, 0) for r in sizes):
         raise ctx.error(op, f"repeats must be >= 0, got {sizes}")
-    if any(d < 0 for d in input.shape):
-        raise ctx.error(op, f"needs static dims, got shape {input.shape}; use expand for broadcasting instead")
     x = unsqueeze_to(ctx, input, len(sizes), op)
-    if all(r == 1 for r in sizes):
+    if all(decide("==", r, 1) for r in sizes):
         return x
     target = [d * r for d, r in zip(x.shape, sizes)]
     # WRAP sampling reads input[i % size]: tiling in one layer
     return emit_slice(x, [0] * len(sizes), target, [1] * len(sizes), op, mode=trt.SampleMode.WRAP)
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.split", methods="split")
-def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``split_size_or_sections`` each (the last may be smaller), or of the listed sizes, along ``dim``."""
+def _pieces(tensor: Tensor, axis: int, sizes: Sequence[SizeLike], op: str) -> tuple[Tensor, ...]:
     from netdef.functional.indexing import slice_dims
 
-    op = "split"
-    tensor = require_tensor(op, tensor)
-    ctx = tensor.ctx
-    axis = norm_dim(ctx, op, dim, tensor.ndim)
-    n = tensor.shape[axis]
-    if n < 0:
-        raise ctx.error(op, f"dim {dim} of shape {tensor.shape} is dynamic; split needs its size while defining")
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0 and not (step == 0 and n == 0):
-            raise ctx.error(op, f"split_size must be a positive int, got {step}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if any(s < 0 for s in sizes) or sum(sizes) != n:
-            raise ctx.error(op, f"split sizes {sizes} must be >= 0 and sum to the size {n} of dim {dim}")
     pieces, start = [], 0
     for size in sizes:
         slices = [slice(None)] * tensor.ndim
         slices[axis] = slice(start, start + size)
         pieces.append(slice_dims(tensor, slices, op))
-        start += size
+        start = start + size
     return tuple(pieces)
 
 
-@register_op("ISliceLayer", torch="torch.chunk", methods="chunk")
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.split",
+    methods="split",
+)
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size_or_sections`` each (the last may be smaller), or of the listed sizes, along ``dim``.
+
+    A dynamic dim splits into listed sizes (ints or symbolic, summing to the dim, checked at run time), or
+    into pieces of a size that divides it (asserted at run time, so the number of pieces is known).
+    """
+    op = "split"
+    tensor = require_tensor(op, tensor)
+    ctx = tensor.ctx
+    axis = norm_dim(ctx, op, dim, tensor.ndim)
+    n = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, SymInt)) and not isinstance(split_size_or_sections, bool):
+        step = split_size_or_sections
+        if decide("<=", step, 0) and not (decide("==", step, 0) and decide("==", n, 0)):
+            raise ctx.error(op, f"split_size must be a positive int, got {step}")
+        if isinstance(n, SymInt) or isinstance(step, SymInt):
+            count = n // step
+            if isinstance(count, SymInt):
+                raise ctx.error(
+                    op,
+                    f"splitting dim {axis} (size {n}) into pieces of {step} gives a number of pieces only known at "
+                    "run time; give the piece sizes as a list, or use chunk(n) for a fixed number of pieces",
+                )
+            assert_equal(ctx, n % step, 0, op, f"split_size {step} must divide dim {axis} (size {n})")
+            sizes: list[SizeLike] = [step] * count
+        else:
+            sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
+    else:
+        sizes = [check_size(ctx, op, s, "split size") for s in split_size_or_sections]
+        if any(decide("<", s, 0) for s in sizes):
+            raise ctx.error(op, f"split sizes {sizes} must be >= 0")
+        assert_equal(ctx, sum(sizes), n, op, f"split sizes {sizes} must sum to the size {n} of dim {dim}")
+    return _pieces(tensor, axis, sizes, op)
+
+
+@register_op(
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.chunk",
+    methods="chunk",
+)
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    """Split into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer when the size runs out, as torch)."""
+    """Split into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer when the size runs out, as torch).
+
+    A dynamic dim must be a multiple of ``chunks`` (asserted at run time), so that there are ``chunks`` pieces.
+    """
     input = require_tensor("chunk", input)
     ctx = input.ctx
     if not isinstance(chunks, int) or chunks <= 0:
         raise ctx.error("chunk", f"chunks must be a positive int, got {chunks!r}")
     axis = norm_dim(ctx, "chunk", dim, input.ndim)
     n = input.shape[axis]
-    if n < 0:
-        raise ctx.error("chunk", f"dim {dim} of shape {input.shape} is dynamic; chunk needs its size while defining")
+    if isinstance(n, SymInt):
+        assert_equal(
+            ctx,
+            n % chunks,
+            0,
+            "chunk",
+            f"chunk({chunks}) of dim {axis} needs its size ({n}) to be a multiple of {chunks}",
+        )
+        return _pieces(input, axis, [n // chunks] * chunks, "split")
     return split(input, max(-(-n // chunks), 1) if n else 0, axis) if n else (input,)
 
 
@@ -386,8 +493,8 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     ctx = input.ctx
     axis = norm_dim(ctx, "unbind", dim, input.ndim)
     n = input.shape[axis]
-    if n < 0:
-        raise ctx.error("unbind", f"dim {dim} of shape {input.shape} is dynamic; unbind needs its size while defining")
+    if isinstance(n, SymInt):
+        raise n._concrete("unbind", f"unbind(dim={dim}) makes one tensor per entry, so it needs the count")
     return tuple(input[(slice(None),) * axis + (i,)] for i in range(n))
 
 
@@ -400,10 +507,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [require_tensor("stack", t, f"tensors[{i}]") for i, t in enumerate(tensors)]
     first = tensors[0]
     for i, t in enumerate(tensors[1:], 1):
-        if t.ndim != first.ndim or any(a != b and a >= 0 and b >= 0 for a, b in zip(t.shape, first.shape)):
+        if t.ndim != first.ndim or any(
+            a != b and a >= 0 and b >= 0 for a, b in zip(t.static_shape, first.static_shape)
+        ):
             raise ctx.error(
                 "stack",
-                f"stack expects each tensor to be equal size, but tensors[0] has {first.shape} and tensors[{i}] has {t.shape}",
+                f"stack expects each tensor to be equal size, but tensors[0] has {first.static_shape} and tensors[{i}] has {t.static_shape}",
             )
     axis = norm_dim(ctx, "stack", dim, first.ndim + 1)
     return cat([unsqueeze(t, axis) for t in tensors], axis)

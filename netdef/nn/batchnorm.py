@@ -39,7 +39,7 @@ class _BatchNorm(Module):
             ctx = x.ctx
             raise ctx.error(
                 "batch_norm",
-                f"{type(self).__name__} expects a {' or '.join(map(str, self._ranks))}-D input, got shape {x.shape}",
+                f"{type(self).__name__} expects a {' or '.join(map(str, self._ranks))}-D input, got shape {x.static_shape}",
             )
         w = self.weight.data if self.affine else None
         b = self.bias.data if self.affine else None

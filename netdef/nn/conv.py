@@ -145,16 +145,16 @@ class _ConvTransposeNd(Module):
             raise x.ctx.error("conv_transpose", f"output_size must have {n} or {n + 2} entries, got {output_size}")
         extra = []
         for i in range(n):
-            length = x.shape[2 + i]
+            length = x.static_shape[2 + i]
             if length < 0:
-                raise x.ctx.error("conv_transpose", f"output_size needs a static input size, got {x.shape}")
+                raise x.ctx.error("conv_transpose", f"output_size needs a static input size, got {x.static_shape}")
             k, s, p, d = self.kernel_size[i], self.stride[i], self.padding[i], self.dilation[i]
             smallest = (length - 1) * s - 2 * p + d * (k - 1) + 1
             if not smallest <= size[i] < smallest + s:
                 raise x.ctx.error(
                     "conv_transpose",
                     f"requested an output size of {tuple(size)}, but valid sizes range from {smallest} to "
-                    f"{smallest + s - 1} in dim {2 + i} (for an input of {x.shape})",
+                    f"{smallest + s - 1} in dim {2 + i} (for an input of {x.static_shape})",
                 )
             extra.append(size[i] - smallest)
         return tuple(extra)

@@ -44,6 +44,50 @@ class Parameter:
         state = "bound" if self.data is not None else "unbound"
         return f"Parameter(shape={self.shape}, dtype={self.dtype.name}, {state})"
 
+    # -- inside forward, a Parameter (or buffer) is a tensor, as in torch ----------------------------
+    def __netdef_tensor__(self) -> Tensor:
+        """This weight as a constant layer of the network being defined (one per network and precision)."""
+        ctx = current()
+        key = (id(self), ctx.compute_dtype)
+        hit = ctx.parameter_tensors.get(key)
+        if hit is None or hit[0] is not self:
+            hit = ctx.parameter_tensors[key] = (self, F.as_tensor(self))
+        return hit[1]
+
+    def __getattr__(self, name: str):
+        # torch.Tensor methods (view, expand, transpose, t, ...) act on the constant; dunders are not forwarded
+        if name.startswith("_") or not hasattr(Tensor, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        try:
+            tensor = self.__netdef_tensor__()
+        except EmitError as exc:  # outside define(): no network to put the constant in (hasattr() stays False)
+            raise AttributeError(f"Parameter.{name} is a Tensor method, usable inside forward: {exc}") from None
+        return getattr(tensor, name)
+
+    def __getitem__(self, index):
+        return self.__netdef_tensor__()[index]
+
+    def _op(name: str):
+        def method(self, other):
+            return getattr(Tensor, name)(self.__netdef_tensor__(), other)
+
+        method.__name__ = name
+        method.__doc__ = f"torch.Tensor.{name} on this weight's constant (inside forward)"
+        return method
+
+    __add__, __radd__, __sub__, __rsub__ = _op("__add__"), _op("__radd__"), _op("__sub__"), _op("__rsub__")
+    __mul__, __rmul__, __truediv__, __rtruediv__ = (
+        _op("__mul__"),
+        _op("__rmul__"),
+        _op("__truediv__"),
+        _op("__rtruediv__"),
+    )
+    __matmul__, __rmatmul__, __pow__ = _op("__matmul__"), _op("__rmatmul__"), _op("__pow__")
+    del _op
+
+    def __neg__(self):
+        return -self.__netdef_tensor__()
+
 
 @dataclass
 class BindReport:

@@ -37,9 +37,10 @@ class GroupNorm(Module):
         self.bias = Parameter(num_channels) if affine else None
 
     def forward(self, x):
-        if x.ndim >= 2 and x.shape[1] >= 0 and x.shape[1] != self.num_channels:
+        if x.ndim >= 2 and x.static_shape[1] >= 0 and x.static_shape[1] != self.num_channels:
             raise x.ctx.error(
-                "group_norm", f"input has {x.shape[1]} channels (shape {x.shape}) but num_channels={self.num_channels}"
+                "group_norm",
+                f"input has {x.static_shape[1]} channels (shape {x.static_shape}) but num_channels={self.num_channels}",
             )
         w = self.weight.data if self.affine else None
         b = self.bias.data if self.affine else None
@@ -76,16 +77,19 @@ class _InstanceNorm(Module):
         n = self._dims
         if x.ndim not in (n + 1, n + 2):
             raise ctx.error(
-                op, f"{type(self).__name__} expects a {n + 2}-D (batched) or {n + 1}-D input, got shape {x.shape}"
+                op,
+                f"{type(self).__name__} expects a {n + 2}-D (batched) or {n + 1}-D input, got shape {x.static_shape}",
             )
-        channels = x.shape[1] if x.ndim == n + 2 else x.shape[0]
+        channels = x.static_shape[1] if x.ndim == n + 2 else x.static_shape[0]
         if (self.affine or self.track_running_stats) and channels >= 0 and channels != self.num_features:
-            raise ctx.error(op, f"input has {channels} channels (shape {x.shape}) but num_features={self.num_features}")
+            raise ctx.error(
+                op, f"input has {channels} channels (shape {x.static_shape}) but num_features={self.num_features}"
+            )
         unbatched = x.ndim == n + 1
         if unbatched:  # torch accepts (C, *spatial): normalize a batch of one
-            if any(d < 0 for d in x.shape):
-                raise ctx.error(op, f"an unbatched input needs static dims, got {x.shape}")
-            x = x.view(1, *x.shape)
+            if any(d < 0 for d in x.static_shape):
+                raise ctx.error(op, f"an unbatched input needs static dims, got {x.static_shape}")
+            x = x.view(1, *x.static_shape)
         w = self.weight.data if self.affine else None
         b = self.bias.data if self.affine else None
         if self.track_running_stats:  # eval mode normalizes with the running statistics, as torch

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from netdef._io import atomic_write
 from netdef.errors import NetdefError
 from netdef.progress import track
 from netdef.quantization.points import activation_key, find_points
-from netdef.weights.io import atomic_write
 
 CACHE_FORMAT = "netdef-calibration/1"
 METHODS = ("max", "percentile", "entropy")

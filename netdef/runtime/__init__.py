@@ -5,7 +5,7 @@ from netdef.runtime.device import Gpu, current_gpu, require_gpu
 from netdef.runtime.engine import Engine, ExecutionContext
 from netdef.runtime.execution import FunctionContext, Pipeline, Run, StreamRunner
 from netdef.runtime.graphs import CudaGraph
-from netdef.runtime.metadata import read_engine
+from netdef.runtime.metadata import BuiltEngine, read_engine, write_engine
 from netdef.runtime.plan import (
     BufferPlan,
     BufferSlot,
@@ -21,6 +21,7 @@ __all__ = [
     "PROVIDERS",
     "BufferPlan",
     "BufferSlot",
+    "BuiltEngine",
     "CudaGraph",
     "DeviceArray",
     "Engine",
@@ -41,4 +42,5 @@ __all__ = [
     "require_gpu",
     "select_profile",
     "specs_from_metadata",
+    "write_engine",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from netdef._trt import LOGGER, dtype_to_numpy, trt
-from netdef.errors import EngineError
+from netdef.errors import EngineError, NetdefWarning
 from netdef.runtime.device import check_engine_bytes, explain_invalid_engine, require_gpu
 from netdef.runtime.execution import (
     ContextBase,
@@ -87,7 +87,7 @@ class Engine:
                 warnings.warn(
                     f"{where} runs on {gpu.name} but not at its best (TensorRT-RTX: SUBOPTIMAL); rebuilding it for "
                     "this GPU may make it faster",
-                    RuntimeWarning,
+                    NetdefWarning,
                     stacklevel=2,
                 )
         engine = runtime.deserialize_cuda_engine(data)
@@ -154,7 +154,7 @@ class ExecutionContext(ContextBase):
     ``cuda_graph``: False (default); True/'auto' uses the backend's built-in CUDA graphs where it has them
     (TensorRT-RTX) and else netdef's capture; 'capture' captures ``execute_async_v3`` once and replays it
     (static shapes only: the first run goes uncaptured so TensorRT finishes its lazy initialization);
-    'builtin' asks for the backend's. Whenever a graph was asked for and is not used, a RuntimeWarning says why,
+    'builtin' asks for the backend's. Whenever a graph was asked for and is not used, a NetdefWarning says why,
     and ``cuda_graph_note`` keeps the reason.
     """
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from netdef.errors import EngineError
+from netdef.errors import EngineError, NetdefWarning
 from netdef.runtime.buffers import Provider, make_provider, torch_dtype
 from netdef.runtime.graphs import CudaGraph, capture_blockers, graph_api
 from netdef.runtime.plan import BufferPlan, BufferSlot, TensorSpec, aligned, nbytes, plan_buffers
@@ -347,7 +347,7 @@ class ContextBase:
     def _set_graph_mode(self, mode: str, note: str, api: str | None = None) -> None:
         self.cuda_graph, self.cuda_graph_note, self._graph_api = mode, note, api
         if mode == "off" and note:
-            warnings.warn(f"netdef: CUDA graph not used: {note}", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"netdef: CUDA graph not used: {note}", NetdefWarning, stacklevel=3)
 
     def _disable_graph(self, reason: str) -> None:
         self.graph = None

@@ -11,7 +11,6 @@ from netdef.weights.formats import (
     load_weights_file,
     save_safetensors,
 )
-from netdef.weights.io import atomic_write
 from netdef.weights.rename import Rename, rename_weights
 from netdef.weights.torch_state import load_into_torch
 from netdef.weights.wts import export_wts, load_wts, save_wts
@@ -20,7 +19,6 @@ __all__ = [
     "SUFFIXES",
     "Rename",
     "Weights",
-    "atomic_write",
     "export_wts",
     "load_into_torch",
     "load_npz",

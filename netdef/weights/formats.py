@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from netdef._io import atomic_write
 from netdef.errors import WeightsFormatError
-from netdef.weights.io import atomic_write
 from netdef.weights.rename import Rename, rename_weights
 from netdef.weights.wts import load_wts
 

@@ -16,13 +16,13 @@ import binascii
 import codecs
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 import numpy as np
 
+from netdef._io import atomic_write
 from netdef.errors import WeightsFormatError
-from netdef.weights.io import atomic_write
 
 __all__ = ["export_wts", "load_wts", "save_wts"]
 
@@ -31,13 +31,18 @@ __all__ = ["export_wts", "load_wts", "save_wts"]
 _FIELD = re.compile(rb"[ \t\x0b\x0c\r]*(\S*)")  # skip inline whitespace, then take one field
 _SKIP = re.compile(rb"[ \t\x0b\x0c\r]*()")
 _LINE_END = re.compile(rb"[ \t\x0b\x0c\r]*()(?:\n|\Z)")  # trailing whitespace, then \n or the end
-_ANY_SPACE = re.compile(rb"\s")
 _IS_HEX = np.zeros(256, dtype=bool)
 _IS_HEX[list(b"0123456789abcdefABCDEF")] = True
 _MAX_COUNT_DIGITS = 19  # more digits than this cannot describe a line that fits in memory
 _DECODE_VALUES = 1 << 18  # values per fromhex call on the canonical layout (2.3 MB of text)
-_WINDOW_BYTES = 1 << 22  # bytes per window of the general tokenizer (bounds its temporaries)
-_READ_BYTES = 1 << 22  # the reading window; it grows only for a long line in a non-canonical layout
+_WINDOW_BYTES = 1 << 18  # bytes per window of the general tokenizer (its temporaries are ~30x this)
+_READ_BYTES = 1 << 22  # the reading window; it grows only for a field (a name) longer than it
+_FIELD_BYTES = 1 << 20  # a name, count or header longer than this is an error, not a reason to read on
+_INLINE_SPACES = tuple(b" \t\x0b\x0c\r")
+
+
+class _LongField(Exception):
+    """A field ran past ``_FIELD_BYTES``; ``args[0]`` holds its first bytes."""
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -107,9 +112,12 @@ class _Source:
     def match(self, pattern: re.Pattern[bytes], pos: int) -> tuple[bytes, int] | None:
         """``pattern.match`` at ``pos``: (its group 1, the file offset where it ends), or None.
 
-        The window is widened until the answer cannot change with more bytes.
+        The window is widened until the answer cannot change with more bytes. A run of whitespace before
+        group 1 slides through the window (it is released as it is skipped); a group longer than
+        ``_FIELD_BYTES`` raises ``_LongField``.
         """
-        limit = pos + 256  # names, counts and line ends are short; a longer field doubles it
+        step = 256  # names, counts and line ends are short; a longer field doubles the look-ahead
+        limit = pos + step
         while True:
             limit = min(limit, self.size)
             self.need(limit)
@@ -118,7 +126,16 @@ class _Source:
                 return None  # a mismatch before the limit is final
             end = m.end() + self.base
             if end < limit or limit == self.size:
-                return m.group(1), end
+                return bytes(m.group(1)), end
+            field = m.start(1) + self.base
+            if field == limit:  # whitespace all the way: skip it, in longer strides within the window
+                pos = limit
+                self.release(pos)
+                step = min(2 * step, max(len(self.buf), 256))
+                limit = pos + step
+                continue
+            if limit - field > _FIELD_BYTES:
+                raise _LongField(bytes(m.group(1)[:256]))
             limit = pos + 2 * (limit - pos)
 
     def rewind(self, pos: int) -> None:
@@ -127,19 +144,6 @@ class _Source:
             self.file.seek(pos)
             self.base = self.stop = pos
         self.keep = pos
-
-    def find_line_end(self, pos: int) -> int:
-        """The offset of the next \\n at or after ``pos`` (the file size if none), with the line in the window."""
-        searched = pos
-        while True:
-            if self.stop > searched:
-                found = self.buf.find(b"\n", searched - self.base, self.stop - self.base)
-                if found >= 0:
-                    return found + self.base
-                searched = self.stop
-            if self.stop >= self.size:
-                return self.size
-            self.need(self.stop + max(len(self.buf) // 2, 1))  # the window grows to hold the whole line
 
     def bytes_at(self, start: int, stop: int) -> bytes:
         self.need(stop)
@@ -150,15 +154,18 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
     size = source.size
     pos, lineno = 0, 1
     while True:  # the header: the first non-blank line
-        token, end = source.match(_FIELD, pos)
-        if token:
+        try:
+            token, end = source.match(_FIELD, pos)
+        except _LongField:
+            token, end = None, pos  # not a count: reported below
+        if token is None or token:
             break
         if end >= size:
             what = "is empty" if not size else "holds only whitespace"
             raise WeightsFormatError(f"{where}:1: file {what}; expected a header line with the number of entries")
         pos, lineno = end + 1, lineno + 1  # the field stopped at a \n: a blank line
         source.release(pos)
-    line_end = source.match(_LINE_END, end)
+    line_end = source.match(_LINE_END, end) if token is not None else None
     if line_end is None or not _is_uint(token) or len(token) > _MAX_COUNT_DIGITS:
         raise WeightsFormatError(
             f"{where}:{lineno}: expected a header holding the number of entries "
@@ -172,7 +179,14 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
     first_line: dict[str, int] = {}
     while pos < size:
         source.release(pos)
-        token, end = source.match(_FIELD, pos)
+        try:
+            token, end = source.match(_FIELD, pos)
+        except _LongField as long:
+            _decode_name(long.args[0], where, lineno, cut=True)
+            raise WeightsFormatError(
+                f"{where}:{lineno}: entry name {_show(long.args[0])} is longer than {_FIELD_BYTES} bytes; "
+                "expected a name (is this a .wts file?)"
+            ) from None
         if not token:  # a blank line (or trailing whitespace at the end of the file)
             pos, lineno = end + 1, lineno + 1
             continue
@@ -187,7 +201,13 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
                 f"{where}:{lineno}: duplicate entry {name!r} (first defined on line {first_line[name]}); "
                 "expected unique names"
             )
-        count_tok, end = source.match(_FIELD, end)
+        try:
+            count_tok, end = source.match(_FIELD, end)
+        except _LongField as long:
+            raise WeightsFormatError(
+                f"{where}:{lineno}: entry {name!r}: expected the value count (a non-negative integer) "
+                f"after the name, got {_show(long.args[0])}"
+            ) from None
         if not count_tok:
             raise WeightsFormatError(
                 f"{where}:{lineno}: entry {name!r}: expected a value count after the name, found the end of the line"
@@ -219,17 +239,19 @@ def _is_uint(token: bytes) -> bool:
     return token.isdigit()  # ASCII digits only for bytes; no sign, no underscores
 
 
-def _decode_name(token: bytes, where: str, lineno: int) -> str:
+def _decode_name(token: bytes, where: str, lineno: int, cut: bool = False) -> str:
+    """``token`` as a name, or a WeightsFormatError; ``cut``: these are the first bytes of a longer name."""
     try:
-        name = token.decode("utf-8")
+        name = codecs.utf_8_decode(token, "strict", not cut)[0]  # a cut name may end inside a character
     except UnicodeDecodeError:
         raise WeightsFormatError(
             f"{where}:{lineno}: entry name {_show(token)} is not valid UTF-8; expected a text name "
             "(is this a .wts file?)"
         ) from None
     if not name.isprintable():
+        shown = repr(name) if len(name) <= 200 and not cut else repr(name[:40]) + "..."
         raise WeightsFormatError(
-            f"{where}:{lineno}: entry name {name!r} holds control or non-printable characters; "
+            f"{where}:{lineno}: entry name {shown} holds control or non-printable characters; "
             "expected a printable name (is this a .wts file?)"
         )
     return name
@@ -250,10 +272,7 @@ def _read_values(
                 if tail is not None:
                     return values, tail[1]
     source.rewind(start)  # the canonical attempt may have slid the window past the line's start
-    line_end = source.find_line_end(start)
-    source.need(line_end)
-    base = source.base
-    values = _decode_general(source.buf, start - base, line_end - base, count_tok, where, lineno, name)
+    values, line_end = _decode_general(source, start, count_tok, where, lineno, name)
     return values, _after(line_end, source.size)
 
 
@@ -299,19 +318,6 @@ def _inline_space_mask(raw: np.ndarray) -> np.ndarray:
     return _space_mask(raw) & (raw != 10)
 
 
-def _windows(data: bytearray, start: int, stop: int) -> Iterator[tuple[int, int]]:
-    """Split ``data[start:stop]`` into windows of about _WINDOW_BYTES that end before whitespace."""
-    while start < stop:
-        end = start + _WINDOW_BYTES
-        if end >= stop:
-            end = stop
-        else:
-            space = _ANY_SPACE.search(data, end, stop)
-            end = space.start() if space else stop
-        yield start, end
-        start = end
-
-
 def _tokens(data: bytearray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The raw bytes of a window, its non-whitespace mask, and its token start/end offsets."""
     raw = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
@@ -320,65 +326,85 @@ def _tokens(data: bytearray, start: int, stop: int) -> tuple[np.ndarray, np.ndar
     return raw, solid, edges[0::2], edges[1::2]
 
 
-def _count_tokens(data: bytearray, start: int, stop: int) -> int:
-    found = 0
-    for a, b in _windows(data, start, stop):
-        solid = ~_space_mask(np.frombuffer(data, dtype=np.uint8, count=b - a, offset=a))
-        found += int(np.count_nonzero(solid[1:] & ~solid[:-1])) + int(solid[0])
-    return found
-
-
 def _decode_general(
-    data: bytearray, start: int, stop: int, count_tok: bytes, where: str, lineno: int, name: str
-) -> np.ndarray:
-    """Tokenize any whitespace layout and tokens of 1 to 8 hex digits, window by window."""
-    found = _count_tokens(data, start, stop)  # before anything is allocated from the declared count
-    if len(count_tok) > _MAX_COUNT_DIGITS or int(count_tok) != found:
-        raise WeightsFormatError(
-            f"{where}:{lineno}: entry {name!r}: declares {count_tok.decode()} values, but the line holds {found}"
-        )
-    out = np.empty(found, dtype=np.float32)
+    source: _Source, start: int, count_tok: bytes, where: str, lineno: int, name: str
+) -> tuple[np.ndarray, int]:
+    """Tokenize any whitespace layout and tokens of 1 to 8 hex digits, streaming the line window by window.
+
+    Returns the values and the offset where the line ends. Memory: the result (the declared count, allocated
+    only if the rest of the file could hold that many values) plus one window, whatever the line holds; the
+    first bad token is reported as soon as it is seen.
+    """
+    declared = int(count_tok) if len(count_tok) <= _MAX_COUNT_DIGITS else -1
+    fits = 0 <= declared <= (source.size - start + 1) // 2  # a value takes a digit and a separator
+    out = np.empty(declared if fits else 0, dtype=np.float32)
     bits = out.view(np.uint32)
-    done = 0
-    for a, b in _windows(data, start, stop):
-        raw, solid, starts, ends = _tokens(data, a, b)
+    found, pos, span = 0, start, max(min(_WINDOW_BYTES, _READ_BYTES), 64)
+    while True:
+        source.release(pos)
+        source.need(pos + span)
+        base, data = source.base, source.buf
+        stop = min(source.stop, pos + span)
+        newline = data.find(b"\n", pos - base, stop - base)
+        last = newline >= 0 or stop >= source.size
+        if newline >= 0:
+            end = newline + base
+        elif last:
+            end = source.size
+        else:  # end the window at its last whitespace, so that no token is cut
+            end = max(data.rfind(c, pos - base, stop - base) for c in _INLINE_SPACES) + base
+            if end <= pos:  # no whitespace after the first token: it is longer than the window
+                first = pos + (data[pos - base] in _INLINE_SPACES)
+                token = bytes(data[first - base : first - base + 48])
+                _bad_token(token, found + 1, where, lineno, name, too_long=bool(_IS_HEX[list(token)].all()), cut=True)
+        raw, solid, starts, ends = _tokens(data, pos - base, end - base)
         n = starts.size
         lengths = ends - starts
-        if (lengths == 8).all():  # only the whitespace is unusual
-            try:
-                decoded = bytes.fromhex(codecs.ascii_decode(memoryview(data)[a:b])[0])
-            except ValueError:
-                pass  # a non-hex character: reported below
-            else:
-                bits[done : done + n] = np.frombuffer(decoded, dtype=">u4")
-                done += n
-                continue
-
-        # Report the first bad token, in line order: a non-hex character, or more than 8 digits.
+        # The first bad token of the window, in line order: a non-hex character, or more than 8 digits.
         bad_chars = np.flatnonzero(~_IS_HEX[raw] & solid[1:-1])
         first_bad_char = int(np.searchsorted(starts, bad_chars[0], side="right")) - 1 if bad_chars.size else n
         too_long = np.flatnonzero(lengths > 8)
         first_too_long = int(too_long[0]) if too_long.size else n
         if first_bad_char < n or first_too_long < n:
             k = min(first_bad_char, first_too_long)
-            token = bytes(data[a + starts[k] : a + ends[k]])
-            if k == first_bad_char:
-                expected = "expected hexadecimal digits (the big-endian float32 bit pattern)"
-            else:
-                expected = f"{lengths[k]} digits, expected at most 8 hex digits (one float32)"
-            raise WeightsFormatError(
-                f"{where}:{lineno}: entry {name!r}: value {done + k + 1} is {_show(token)}; {expected}"
-            )
+            token = bytes(data[pos - base + starts[k] : pos - base + ends[k]])
+            _bad_token(token, found + k + 1, where, lineno, name, too_long=k != first_bad_char)
+        if fits and found + n <= declared:
+            bits[found : found + n] = _decode_window(data, pos - base, end - base, raw, solid, ends, lengths)
+        found += n
+        if last:
+            break
+        pos = end
+    if found != declared:
+        raise WeightsFormatError(
+            f"{where}:{lineno}: entry {name!r}: declares {count_tok.decode()} values, but the line holds {found}"
+        )
+    return out, end
 
-        # Short tokens (e.g. "0"): right-align each in an 8-column grid of '0's and decode the grid.
-        grid = np.full((n, 8), ord("0"), dtype=np.uint8)
-        chars = np.flatnonzero(solid[1:-1])
-        token_of = np.repeat(np.arange(n), lengths)
-        grid[token_of, chars - ends[token_of] + 8] = raw[chars]
-        decoded = bytes.fromhex(grid.tobytes().decode("ascii"))
-        bits[done : done + n] = np.frombuffer(decoded, dtype=">u4")
-        done += n
-    return out
+
+def _decode_window(
+    data: bytearray, a: int, b: int, raw: np.ndarray, solid: np.ndarray, ends: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """The bit patterns of the (valid) hex tokens in ``data[a:b]``."""
+    n = ends.size
+    if (lengths == 8).all():  # only the whitespace is unusual
+        return np.frombuffer(bytes.fromhex(codecs.ascii_decode(memoryview(data)[a:b])[0]), dtype=">u4")
+    # Short tokens (e.g. "0"): right-align each in an 8-column grid of '0's and decode the grid.
+    grid = np.full((n, 8), ord("0"), dtype=np.uint8)
+    chars = np.flatnonzero(solid[1:-1])
+    token_of = np.repeat(np.arange(n), lengths)
+    grid[token_of, chars - ends[token_of] + 8] = raw[chars]
+    return np.frombuffer(bytes.fromhex(grid.tobytes().decode("ascii")), dtype=">u4")
+
+
+def _bad_token(token: bytes, index: int, where: str, lineno: int, name: str, too_long: bool, cut: bool = False) -> None:
+    """Raise the error for value ``index`` of an entry: ``token``, or its first bytes if ``cut``."""
+    if too_long:
+        length = f"more than {len(token)}" if cut else str(len(token))
+        expected = f"{length} digits, expected at most 8 hex digits (one float32)"
+    else:
+        expected = "expected hexadecimal digits (the big-endian float32 bit pattern)"
+    raise WeightsFormatError(f"{where}:{lineno}: entry {name!r}: value {index} is {_show(token)}; {expected}")
 
 
 def _show(token: bytes, limit: int = 40) -> str:
@@ -389,6 +415,7 @@ def _show(token: bytes, limit: int = 40) -> str:
 
 def _show_line(source: _Source, pos: int, limit: int = 40) -> str:
     """The stripped line starting at ``pos``, shortened like :func:`_show` (a long line is not copied)."""
+    source.rewind(pos)  # the window may have slid past it
     head = source.bytes_at(pos, min(pos + 4096, source.size))
     end = head.find(b"\n")
     return _show((head if end < 0 else head[:end]).strip(), limit)

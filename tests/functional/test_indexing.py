@@ -125,7 +125,7 @@ def test_getitem_dynamic(parity, name):
 def test_getitem_dynamic_keeps_static_dims_static():
     def fn(x):
         out = x[1:, 2:5, 0]
-        assert out.shape == (-1, 3)
+        assert out.static_shape == (-1, 3)
         return out
 
     netdef.define(_Fn(fn), {"x": DYN_INPUT})
@@ -159,7 +159,7 @@ def _define(fn, shape=(4, 5, 6)):
         (lambda x: x[:, [0, 5]], r"index \[0, 5\] is out of range for dim 1 of size 5"),
         (lambda x: x[[0.5]], r"an index list must hold ints"),
         (lambda x: x["a"], r"unsupported index 'a'"),
-        (lambda x: x[: x.sum()], r"slice bounds must be Python ints or None"),
+        (lambda x: x[: x.sum()], r"slice bounds must be ints, sizes from x.shape, or None"),
         (lambda x: x[x], r"a FLOAT index is not supported"),
     ],
 )
@@ -169,7 +169,7 @@ def test_getitem_errors(expr, match):
 
 
 def test_len_and_iter_of_a_dynamic_dim_are_refused():
-    with pytest.raises(TypeError, match="dim 0 is dynamic"):
+    with pytest.raises(netdef.EmitError, match=r"size `x.shape\[0\]` is only known at run time .*len\(\)"):
         netdef.define(_Fn(lambda x: x + len(x)), {"x": DYN_INPUT})
-    with pytest.raises(netdef.EmitError, match="unbind needs its size"):
+    with pytest.raises(netdef.EmitError, match=r"unbind.* needs the count"):
         netdef.define(_Fn(lambda x: next(iter(x))), {"x": DYN_INPUT})

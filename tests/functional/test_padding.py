@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -90,8 +91,30 @@ def test_value_with_a_non_constant_mode_is_refused(parity):
         netdef.define(parity.Fn(lambda x: F.pad(x, (1, 1), "reflect", 1.0)), {"x": netdef.Input((1, 2, 5))})
 
 
-def test_padding_a_dynamic_dim_is_refused(parity):
-    with pytest.raises(netdef.EmitError, match=r"dim 2 of input .* is dynamic; padding needs its static size"):
-        netdef.define(
-            parity.Fn(lambda x: F.pad(x, (1, 1))), {"x": netdef.Input((1, 2, -1), min=(1, 2, 1), max=(1, 2, 8))}
+@pytest.mark.parametrize(
+    ("pad", "mode"),
+    [
+        ((1, 2), "constant"),
+        ((2, 1, 1, 0), "reflect"),
+        ((1, 1), "replicate"),
+        ((2, 1), "circular"),
+        ((-1, 2), "constant"),
+    ],
+)
+def test_padding_a_dynamic_dim(parity, pad, mode):
+    net = netdef.define(
+        parity.Fn(lambda x: F.pad(x, pad, mode)), {"x": netdef.Input((1, -1, -1), min=(1, 3, 3), max=(1, 4, 8))}
+    )
+    for shape in [(1, 3, 3), (1, 4, 8), (1, 3, 5)]:
+        x = torch.randn(shape)
+        parity.assert_close(
+            netdef.reference.run(net, {"x": x.numpy()})["output"], torch.nn.functional.pad(x, pad, mode)
         )
+
+
+def test_reflect_padding_past_a_dynamic_dim_fails_at_run_time(parity):
+    spec = netdef.Input((1, 2, -1), min=(1, 2, 1), max=(1, 2, 8))
+    net = netdef.define(parity.Fn(lambda x: F.pad(x, (2, 2), "reflect")), {"x": spec})
+    assert netdef.reference.run(net, {"x": np.zeros((1, 2, 3), np.float32)})["output"].shape == (1, 2, 7)
+    with pytest.raises(netdef.InterpreterError, match=r"pad in module `<root>` \(Fn\).*mode='reflect' needs padding"):
+        netdef.reference.run(net, {"x": np.zeros((1, 2, 2), np.float32)})

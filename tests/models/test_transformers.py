@@ -1,5 +1,6 @@
-"""The zoo's transformer models beyond the registry's inputs: BERT without the optional inputs, int32 ids
-and bf16/fp16 masks; ViT with a dynamic batch; the errors for sizes the models cannot take."""
+"""The zoo's transformer models beyond the registry's inputs: BERT without the optional inputs, int32 ids,
+bf16/fp16 masks and a dynamic batch and sequence length; ViT with a dynamic batch; the errors for sizes the
+models cannot take."""
 
 from __future__ import annotations
 
@@ -68,13 +69,34 @@ def test_bert_padding_mask_in_reduced_precision(precision):
         _close(g, w, tol)
 
 
-def test_bert_sequence_length_must_be_static_and_within_positions():
+def test_bert_dynamic_batch_and_sequence_length():
+    """ONE network, checked at the min, the max and an odd size between of both dynamic dims."""
+    model, twin = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
+    spec = netdef.Input((-1, -1), "int64", min=(1, 1), opt=(2, 8), max=(3, 16))
+    net = netdef.define(model, {"input_ids": spec, "attention_mask": spec})
+    rng = np.random.default_rng(2)
+    for batch in (1, 3, 2):
+        for length in (1, 16, 7):
+            ids = rng.integers(0, 50, (batch, length))
+            mask = np.ones_like(ids)
+            mask[0, length // 2 + 1 :] = 0  # padding in the first sequence
+            got = netdef.reference.run(net, {"input_ids": ids, "attention_mask": mask})
+            with torch.no_grad():
+                want = twin(torch.from_numpy(ids), torch.from_numpy(mask))
+            for g, w in zip(got.values(), want):
+                _close(g, w, 1e-5)
+    netdef.build(net)
+
+
+def test_bert_sequence_length_must_be_within_positions():
     model, _ = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
-    dynamic = netdef.Input((1, -1), "int64", min=(1, 1), max=(1, 16))
-    with pytest.raises(netdef.EmitError, match="static seq_len"):
-        netdef.define(model, {"input_ids": dynamic})
     with pytest.raises(netdef.EmitError, match="max_position_embeddings=16"):
         netdef.define(model, {"input_ids": netdef.Input((1, 17), "int64")})
+    # a profile reaching past the positions: checked at run time, naming the module
+    net = netdef.define(model, {"input_ids": netdef.Input((1, -1), "int64", min=(1, 1), max=(1, 20))})
+    assert netdef.reference.run(net, {"input_ids": np.zeros((1, 16), np.int64)})["output0"].shape == (1, 16, 32)
+    with pytest.raises(netdef.InterpreterError, match=r"module `embeddings` \(BertEmbeddings\).*max_position"):
+        netdef.reference.run(net, {"input_ids": np.zeros((1, 17), np.int64)})
 
 
 def test_bert_config_errors():
@@ -85,13 +107,15 @@ def test_bert_config_errors():
 
 
 def test_vit_dynamic_batch_expands_the_class_token():
+    """ONE network with a dynamic batch, checked at the min, the max and an odd batch between."""
     model, twin = _pair(vision_transformer.VisionTransformer, vit_twin.VisionTransformer, **TINY_VIT)
-    x = np.random.default_rng(0).standard_normal((3, 3, 16, 16)).astype(np.float32)
     spec = netdef.Input((-1, 3, 16, 16), min=(1, 3, 16, 16), max=(4, 3, 16, 16))
     net = netdef.define(model, {"x": spec})
-    got = netdef.reference.run(net, {"x": x})["output"]
-    with torch.no_grad():
-        _close(got, twin(torch.from_numpy(x)), 1e-5)
+    for batch in (1, 4, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 3, 16, 16)).astype(np.float32)
+        got = netdef.reference.run(net, {"x": x})["output"]
+        with torch.no_grad():
+            _close(got, twin(torch.from_numpy(x)), 1e-5)
     netdef.build(net)
 
 

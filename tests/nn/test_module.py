@@ -337,3 +337,40 @@ def test_unbound_model_cannot_be_defined():
 def test_parameter_without_data_cannot_become_an_array():
     with pytest.raises(netdef.EmitError, match=r"parameter of shape \(2,\) has no data"):
         np.asarray(nn.Parameter(2))
+
+
+class _Weights(nn.Module):
+    """Parameters and buffers used as tensors inside forward, as torch code does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(4, 3)
+        self.scale = nn.Parameter(3)
+        self.register_buffer("table", nn.Parameter(1, 6, 3))
+
+    def forward(self, x):
+        n = x.shape[1]
+        y = x @ self.w + self.scale * 2 - self.table[:, :n].sum(1)  # matmul, arithmetic, indexing by a size
+        return 1.0 - y * self.scale + (self.w.t() @ self.w)[0] + self.table.squeeze(0)[n - 1]
+
+
+def test_parameters_act_as_tensors_in_forward():
+    rng = np.random.default_rng(0)
+    model = _Weights()
+    weights = {
+        "w": rng.standard_normal((4, 3)),
+        "scale": rng.standard_normal(3),
+        "table": rng.standard_normal((1, 6, 3)),
+    }
+    model.load_weights(weights)
+    spec = netdef.Input((2, -1, 4), min=(2, 1, 4), max=(2, 6, 4))
+    network = netdef.define(model, {"x": spec})
+    w, s, t = (torch.from_numpy(weights[k]).float() for k in ("w", "scale", "table"))
+    for n in (1, 4, 6):
+        x = torch.from_numpy(rng.standard_normal((2, n, 4)).astype(np.float32))
+        y = x @ w + s * 2 - t[:, :n].sum(1)
+        want = 1.0 - y * s + (w.t() @ w)[0] + t.squeeze(0)[n - 1]
+        got = netdef.reference.run(network, {"x": x.numpy()})["output"]
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-5)
+    assert not hasattr(model.w, "view")  # outside define there is no network to make a tensor in
+    assert model.w.shape == (4, 3) and model.w.numel == 12  # its own metadata stays

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import netdef
-from netdef import nn
+from netdef import F, nn
 
 # keyword arguments shared by netdef's and torch's Upsample, and the input shape
 CASES = {
@@ -129,9 +129,31 @@ def test_unsupported_arguments_are_refused(case):
         netdef.define(nn.Upsample(**kwargs), {"x": netdef.Input(shape)})
 
 
-def test_dynamic_spatial_dims_with_a_size_are_refused():
-    with pytest.raises(netdef.EmitError, match=r"dim 2 of input .* is dynamic: resize it with an integer scale_factor"):
-        _dynamic(nn.Upsample(size=(8, 8)), (1, 2, -1, 4), (1, 2, 2, 4), (1, 2, 8, 4))
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_dynamic_spatial_dims_with_a_size(parity, mode):
+    net = _dynamic(nn.Upsample(size=(8, 8), mode=mode), (1, 2, -1, 4), (1, 2, 2, 4), (1, 2, 8, 4))
+    for h in (2, 5, 8):
+        x = torch.randn(1, 2, h, 4)
+        want = torch.nn.functional.interpolate(x, size=(8, 8), mode=mode)
+        parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], want)
+
+
+def test_size_from_another_tensors_dynamic_shape(parity):
+    """``interpolate(x, size=skip.shape[2:])``: the U-Net/FPN idiom with dynamic H x W."""
+
+    def fn(x, skip):
+        return F.interpolate(x, size=skip.shape[2:], mode="bilinear") + skip
+
+    spec = {
+        "x0": netdef.Input((1, 2, -1, -1), min=(1, 2, 1, 1), max=(1, 2, 8, 8)),
+        "x1": netdef.Input((1, 2, -1, -1), min=(1, 2, 1, 1), max=(1, 2, 16, 16)),
+    }
+    net = netdef.define(parity.Fn(fn), spec)
+    for small, big in [((1, 1), (1, 1)), ((3, 5), (7, 9)), ((8, 8), (16, 16))]:
+        x, skip = torch.randn(1, 2, *small), torch.randn(1, 2, *big)
+        want = torch.nn.functional.interpolate(x, size=big, mode="bilinear") + skip
+        got = netdef.reference.run(net, {"x0": x.numpy(), "x1": skip.numpy()})["output"]
+        parity.assert_close(got, want)
 
 
 def test_scale_that_float32_sizes_differently_is_refused():

@@ -293,3 +293,11 @@ def test_threads_sharing_a_runner_stay_correct():
     for pairs in results.values():
         for x, y in pairs:
             np.testing.assert_array_equal(y, x * 2 + 1)
+
+
+def test_a_cuda_graph_that_cannot_be_used_is_a_netdef_warning_saying_why():
+    from netdef.runtime import FunctionContext
+
+    with pytest.warns(netdef.NetdefWarning, match="CUDA graph not used: .*dynamic input shapes"):
+        ctx = FunctionContext(lambda inputs, outputs: None, SPECS, provider=LaggingProvider(), cuda_graph=True)
+    assert ctx.cuda_graph == "off" and "dynamic input shapes" in ctx.cuda_graph_note

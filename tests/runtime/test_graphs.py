@@ -144,7 +144,9 @@ def test_a_failed_capture_falls_back_and_says_why(api):
     ctx = FunctionContext(refusing, STATIC, provider="torch", cuda_graph="capture", graph_api_name=api)
     x = np.ones((4, 8), np.float32)
     ctx.infer({"x": x})  # warm-up, uncaptured
-    with pytest.warns(RuntimeWarning, match="CUDA graph not used: not captured: CUDA graph capture failed: Runtime"):
+    with pytest.warns(
+        netdef.NetdefWarning, match="CUDA graph not used: not captured: CUDA graph capture failed: Runtime"
+    ):
         got = ctx.infer({"x": x})["y"]
     np.testing.assert_allclose(got, want(x), rtol=1e-5, atol=1e-6)
     assert ctx.cuda_graph == "off" and "this work cannot be captured" in ctx.cuda_graph_note
@@ -156,7 +158,7 @@ def test_a_failed_capture_falls_back_and_says_why(api):
 @pytest.mark.gpu
 def test_dynamic_shapes_fall_back_with_a_warning_and_still_run():
     need_cuda()
-    with pytest.warns(RuntimeWarning, match="not captured: the engine has dynamic input shapes"):
+    with pytest.warns(netdef.NetdefWarning, match="not captured: the engine has dynamic input shapes"):
         ctx = FunctionContext(affine_tanh, DYNAMIC, provider="torch", cuda_graph=True)
     assert ctx.cuda_graph == "off"
     for batch in (3, 16):

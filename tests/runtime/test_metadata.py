@@ -13,8 +13,8 @@ import netdef.runtime.device
 from models.lenet import LeNet
 from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND, VERSION
-from netdef.build import metadata_path
 from netdef.runtime import Gpu, read_engine
+from netdef.runtime.metadata import metadata_path
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,26 @@ def test_missing_sidecar(engine):
     # and the escape hatch the message offers works
     data, meta = read_engine(engine, verify=False)
     assert data == engine.read_bytes() and meta == {}
+
+
+@pytest.mark.parametrize("which", ["engine", "sidecar"])
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_folder_or_fifo_in_place_of_a_file_is_a_clear_error_not_a_hang(tmp_path, which, kind):
+    import os
+
+    path = tmp_path / "m.engine"
+    path.write_bytes(b"plan")
+    metadata_path(path).write_text("{}")
+    target = path if which == "engine" else metadata_path(path)
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    elif hasattr(os, "mkfifo"):
+        os.mkfifo(target)  # opening it for reading the ordinary way would block until a writer comes
+    else:
+        pytest.skip("no FIFOs on this platform")
+    message = load_error(path, verify=False)
+    assert f"{target.name} is {'a directory' if kind == 'directory' else 'not a regular file'}" in message
 
 
 def test_corrupt_sidecar_json(engine):

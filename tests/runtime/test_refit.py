@@ -113,11 +113,17 @@ def test_refit_swaps_weights_without_rebuilding(tmp_path):
     np.testing.assert_allclose(
         engine.infer({"x": x})["output"], twin_a(torch.from_numpy(x)).detach().numpy(), atol=1e-3
     )
-    names = refit(engine, netdef.define(model_b, model_b.default_inputs()))
+    network_b = netdef.define(model_b, model_b.default_inputs())
+    names = refit(engine, network_b.named_weights, weights_sha256=network_b.weights_digest)
     assert "conv1/conv.kernel" in names
     assert trt.Refitter(engine.engine, netdef._trt.LOGGER).get_missing_weights() == []
     np.testing.assert_allclose(
         engine.infer({"x": x})["output"], twin_b(torch.from_numpy(x)).detach().numpy(), atol=1e-3
+    )
+    assert engine.metadata["weights_sha256"] == network_b.weights_digest
+    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(path)  # in place, as `netdef refit`
+    np.testing.assert_allclose(
+        netdef.Engine.load(path).infer({"x": x})["output"], twin_b(torch.from_numpy(x)).detach().numpy(), atol=1e-3
     )
 
 
@@ -132,3 +138,12 @@ def test_refit_on_cpu_is_a_clear_build_error_or_succeeds():
         assert "refittable engines only on a machine with a GPU it supports" in str(exc)
     else:
         assert built.metadata["refittable"] is True
+
+
+def test_refit_takes_named_weights_not_a_network():
+    from netdef.runtime.refit import refit
+
+    model, _ = bound(0)
+    network = netdef.define(model, model.default_inputs())
+    with pytest.raises(netdef.EngineError, match=r"not a Network \(for a Network, pass network\.named_weights\)"):
+        refit(None, network)

@@ -104,7 +104,7 @@ def test_wts_file_is_always_a_complete_version_when_the_writer_is_killed_at_any_
 
 STALLING_ENGINE_WRITER = """
 import os, sys, time
-from netdef.build import BuiltEngine
+from netdef.runtime.metadata import BuiltEngine
 
 def stalled_fsync(fd):  # the engine bytes are in the temporary file; the disk flush never ends
     print("flushing", flush=True)
@@ -116,7 +116,7 @@ BuiltEngine(data=b"new engine" * 1_000_000, metadata={"model": "new"}).save(sys.
 
 
 def test_killed_engine_writer_leaves_previous_engine_and_metadata_intact(tmp_path):
-    from netdef.build import BuiltEngine
+    from netdef.runtime.metadata import BuiltEngine
 
     path = tmp_path / "model.engine"
     BuiltEngine(data=b"old engine bytes", metadata={"model": "old"}).save(path)
