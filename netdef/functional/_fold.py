@@ -21,7 +21,7 @@ return bn(y) + y``), the unfolded op is emitted again on first use, so results n
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,7 +77,7 @@ def reemitter(ctx, emit: Callable[[np.ndarray, np.ndarray | None], Tensor]):
     def again(kernel: np.ndarray, bias: np.ndarray | None) -> Tensor:
         saved, ctx.fold_affine = ctx.fold_affine, False
         try:
-            with ctx.scope(module) if module is not None else _nothing(), ctx.compute(dtype):
+            with ctx.scope(module) if module is not None else nullcontext(), ctx.compute(dtype):
                 return emit(kernel, bias)
         finally:
             ctx.fold_affine = saved
@@ -120,11 +120,6 @@ def try_fold(ctx, input: Tensor, scale: np.ndarray, shift: np.ndarray) -> Tensor
     # a further affine (a scale after the folded batch norm) folds into the same layer
     offer(ctx, replace(c, proxy=out, kernel=kernel, bias=bias, bias_buffer=bias_buffer, set_bias=None))
     return out
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def _mark_folded(ctx, name: str) -> None:
