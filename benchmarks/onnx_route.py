@@ -133,7 +133,8 @@ def child(route: str, name: str, size: int | None) -> dict:
             torch.zeros(s, dtype=torch.int64) if d == "int64" else torch.randn(s) for k, (s, d) in inputs.items()
         )
         buffer = io.BytesIO()
-        with torch.inference_mode(False), torch.no_grad():
+        # with grad enabled: nn.MultiheadAttention's inference fast path has no ONNX export
+        with torch.enable_grad():
             torch.onnx.export(twin, args, buffer, input_names=list(inputs), dynamo=False, opset_version=17)
         net = netdef.onnx.parse(buffer.getvalue())
         del buffer
