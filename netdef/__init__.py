@@ -56,12 +56,13 @@ __all__ = [
     "sym_check",
     "sym_max",
     "sym_min",
+    "testing",
     "triton",
     "weights",
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference", "triton", "visualize")
+_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize")
 #: functions of lazily loaded modules, offered at the top level
 _LAZY_FUNCTIONS = {"graph": "netdef.visualize"}
 

@@ -20,6 +20,7 @@ from netdef.progress import enabled as progress_enabled
 from netdef.runtime.device import current_gpu
 from netdef.runtime.metadata import METADATA_FORMAT, BuiltEngine, check_replaceable, metadata_path
 
+#: METADATA_FORMAT, BuiltEngine and metadata_path live in netdef.runtime.metadata; re-exported for older imports
 __all__ = ["METADATA_FORMAT", "BuiltEngine", "build", "check_output", "metadata_path"]
 
 

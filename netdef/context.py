@@ -62,6 +62,10 @@ class Quantizer(Protocol):
         """A Q/DQ'd constant of ``weight`` (per-channel along ``axis``), or None when ``op`` is not quantized."""
         ...
 
+    def to_json(self) -> dict:
+        """What the engine's metadata records about the quantization."""
+        ...
+
 
 class EmitContext:
     """State shared by every op emitted into one network."""
@@ -91,6 +95,8 @@ class EmitContext:
         self.unfold: dict[int, tuple[Any, Callable[[], Any]]] = {}
         #: tensor name -> {dim: (min, max)} over every optimization profile (bounds of symbolic sizes)
         self.dim_bounds: dict[str, dict[int, tuple[int, int]]] = {}
+        #: tensor name -> the name its sizes are shown under (a network input's cast: the input's name)
+        self.size_labels: dict[str, str] = {}
         #: symbolic sizes, shape tensors and int64 constants already emitted (netdef.symbolic)
         self.symbolic: dict = {}
         #: id(Parameter), compute dtype -> its constant, for parameters used as tensors in forward

@@ -194,9 +194,10 @@ def define(
     path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
     are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
     one per output name). ``quantization`` (a ``netdef.quantization.QuantConfig``) puts INT8/FP8 Q/DQ
-    layers on the inputs and weights of convs and matmuls. ``fold`` folds each batch norm into the conv,
-    linear or batch norm right before it (computed in float64, rounded once; the refit names stay the conv's,
-    holding the folded values); ``fold=False`` emits one scale layer per batch norm.
+    layers on the inputs and weights of convs and matmuls: the emission context carries it as its
+    quantization hook (any ``netdef.context.Quantizer``), which those ops ask. ``fold`` folds each batch
+    norm into the conv, linear or batch norm right before it (computed in float64, rounded once; the refit
+    names stay the conv's, holding the folded values); ``fold=False`` emits one scale layer per batch norm.
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -235,6 +236,7 @@ def define(
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
                 t = cast(t, compute)
                 ctx.dim_bounds[t.name] = bounds
+                ctx.size_labels[t.name] = name
             args.append(t)
         result = model(*args)
         outputs = _mark_outputs(ctx, result, output_dtype)

@@ -21,11 +21,54 @@ from netdef.define import Input, define
 from netdef.errors import NetdefError
 from netdef.runtime import Engine, require_gpu
 
-#: (atol, rtol) per precision. fp32: the interpreter computes in float32 with torch, so only the order of
-#: sums and folded constants differ (~1e-6 relative). fp16/bf16: every layer's output is rounded
-#: (unit roundoff 4.9e-4 / 3.9e-3) and the errors accumulate through the network. An fp32 engine may use
-#: TF32 for convolutions and matrix multiplies: compare one with atol/rtol near 1e-2.
-TOLERANCES = {"fp32": (1e-4, 1e-4), "fp16": (1e-2, 1e-2), "bf16": (5e-2, 5e-2)}
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close netdef must come to torch: an element passes when
+    ``|got - want| <= atol + rtol * |want| + scaled * max|want|``.
+
+    ``atol``/``rtol`` are Polygraphy's and torch.testing's; ``scaled`` is a fraction of the output's largest
+    magnitude, which suits outputs whose elements straddle zero. A NaN where torch has a number fails.
+    """
+
+    atol: float = 0.0
+    rtol: float = 0.0
+    scaled: float = 0.0
+
+    def bound(self, want: np.ndarray) -> np.ndarray:
+        """The largest |got - want| allowed at each element."""
+        ref = np.abs(np.asarray(want, np.float64))
+        bound = np.full(ref.shape, float(self.atol))
+        if self.rtol:  # (terms only when set: 0 * inf would make the bound NaN)
+            bound += self.rtol * ref
+        if self.scaled and ref.size:
+            bound += self.scaled * max(float(ref.max()), 1e-6)
+        return bound
+
+    def mismatches(self, got: np.ndarray, want: np.ndarray, equal_nan: bool = False) -> int:
+        """Elements of ``got`` outside the tolerance around ``want``; equal infinities pass, and NaN where
+        ``want`` has NaN passes only with ``equal_nan``."""
+        g, w = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        with np.errstate(invalid="ignore"):
+            ok = (np.abs(g - w) <= self.bound(w)) | (g == w)
+        if equal_nan:
+            ok |= np.isnan(g) & np.isnan(w)
+        return int(np.count_nonzero(~ok))
+
+    def __str__(self) -> str:
+        parts = [f"{k} {v:g}" for k, v in (("atol", self.atol), ("rtol", self.rtol), ("scaled", self.scaled)) if v]
+        return ", ".join(parts) or "exact"
+
+
+#: per element, per precision, for module-by-module reports. fp32: the interpreter computes in float32 with
+#: torch, so only the order of sums and folded constants differ (~1e-6 relative). fp16/bf16: every layer's
+#: output is rounded (unit roundoff 4.9e-4 / 3.9e-3) and the errors accumulate through the network. An fp32
+#: engine may use TF32 for convolutions and matrix multiplies: compare one with atol/rtol near 1e-2.
+TOLERANCES = {
+    "fp32": Tolerance(atol=1e-4, rtol=1e-4),
+    "fp16": Tolerance(atol=1e-2, rtol=1e-2),
+    "bf16": Tolerance(atol=5e-2, rtol=5e-2),
+}
 
 
 @dataclass
@@ -241,9 +284,8 @@ def compare(
         raise NetdefError(f"precision must be one of {', '.join(TOLERANCES)}, got {precision!r}")
     if not isinstance(torch_model, torch.nn.Module):
         raise NetdefError(f"the twin must be a torch.nn.Module, got {type(torch_model).__name__}")
-    default_atol, default_rtol = TOLERANCES[precision]
-    atol = default_atol if atol is None else float(atol)
-    rtol = default_rtol if rtol is None else float(rtol)
+    atol = TOLERANCES[precision].atol if atol is None else float(atol)
+    rtol = TOLERANCES[precision].rtol if rtol is None else float(rtol)
     feeds = {name: np.asarray(v) for name, v in feeds.items()}
     if inputs is None:
         inputs = {name: Input(a.shape, _dtype_name(a)) for name, a in feeds.items()}
@@ -467,7 +509,7 @@ def _stats(got: np.ndarray, want: np.ndarray, atol: float, rtol: float) -> Stats
         diff = np.where(same, 0.0, np.where(np.isnan(diff), np.inf, diff))
         ref = np.abs(w)
         rel = np.where(diff == 0, 0.0, diff / ref)
-        bad = diff > atol + rtol * ref
+        bad = diff > Tolerance(atol, rtol).bound(w)
         over_atol = np.maximum(diff - rtol * ref, 0.0)
         over_rtol = np.where(diff > atol, (diff - atol) / ref, 0.0)
     if diff.size == 0:

@@ -217,7 +217,7 @@ def shape_tensor(itensor: trt.ITensor, ctx: EmitContext) -> trt.ITensor:
     return hit
 
 
-def dim_size(itensor: trt.ITensor, dim: int, ctx: EmitContext, label: str | None = None) -> SymInt:
+def dim_size(itensor: trt.ITensor, dim: int, ctx: EmitContext) -> SymInt:
     """The run-time size of dim ``dim`` of ``itensor`` (which TensorRT reports as -1)."""
     name = itensor.name
     key = ("dim", id(itensor), name, dim)
@@ -231,7 +231,7 @@ def dim_size(itensor: trt.ITensor, dim: int, ctx: EmitContext, label: str | None
         shape = shape_tensor(itensor, ctx)
         return ctx.add_layer(f"shape_dim{dim}", lambda net: net.add_slice(shape, (dim,), (1,), (1,))).get_output(0)
 
-    sym = SymInt(ctx, make, label or f"{name}.shape[{dim}]", lo, hi, key)
+    sym = SymInt(ctx, make, f"{ctx.size_labels.get(name, name)}.shape[{dim}]", lo, hi, key)
     cache[key] = sym
     cache[("atom", key)] = sym
     cache.setdefault("_alive", []).append(itensor)

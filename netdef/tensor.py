@@ -35,17 +35,21 @@ class Tensor:
 
     @property
     def dtype(self) -> trt.DataType:
+        """The TensorRT data type of the tensor."""
         return self.itensor.dtype
 
     @property
     def ndim(self) -> int:
+        """Number of dims (rank)."""
         return len(self.itensor.shape)
 
     @property
     def name(self) -> str:
+        """The TensorRT tensor's name (network inputs and outputs keep theirs)."""
         return self.itensor.name
 
     def dim(self) -> int:
+        """Number of dims, as ``torch.Tensor.dim``."""
         return self.ndim
 
     def size(self, dim: int | None = None) -> Size | int | SymInt:
@@ -73,6 +77,7 @@ class Tensor:
     # by the ops that implement them: ``@register_op(..., methods=...)`` in netdef/functional (registry.py).
 
     def contiguous(self) -> Tensor:
+        """The tensor itself: TensorRT tensors have no strides to make contiguous."""
         return self
 
     __hash__ = object.__hash__  # __eq__ (functional.eq) emits a layer; identity stays the hash, as in torch

@@ -196,3 +196,26 @@ def test_expanding_a_dynamic_dim_checks_it_at_run_time():
         np.testing.assert_array_equal(netdef.reference.run(network, {"x0": x, "x1": y})["output"], x + y)
     with pytest.raises(netdef.InterpreterError, match=r"expand in module `<root>` \(Expand\).*unless that is 1"):
         netdef.reference.run(network, {"x0": np.ones((2, 3), np.float32), "x1": np.ones((3, 3), np.float32)})
+
+
+def test_bounds_cover_every_profile_and_any_number_of_dynamic_dims():
+    spec = netdef.Input(
+        (-1, -1, -1, 2),
+        min=(1, 1, 1, 2),
+        max=(2, 4, 3, 2),
+        profiles=[((5, 8, 1, 2), (6, 8, 2, 2), (8, 16, 3, 2))],
+    )
+    seen = {}
+
+    def fn(x):
+        B, T, H, _ = x.shape
+        seen.update(B=(B.lo, B.hi), T=(T.lo, T.hi), H=(H.lo, H.hi))
+        return x.reshape(B * T, H, -1).flatten(1)[:, : H + 1]
+
+    network = _define(fn, spec)
+    assert seen == {"B": (1, 8), "T": (1, 16), "H": (1, 3)}
+    for shape in [(1, 1, 1, 2), (2, 3, 3, 2), (7, 11, 2, 2), (8, 16, 3, 2)]:
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        t = torch.from_numpy(x)
+        want = t.reshape(shape[0] * shape[1], shape[2], -1).flatten(1)[:, : shape[2] + 1]
+        np.testing.assert_array_equal(netdef.reference.run(network, {"x": x})["output"], want.numpy())

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models import zoo
+from netdef import testing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +36,4 @@ def entry_for(args: argparse.Namespace) -> zoo.ZooEntry:
 def seeded_inputs(entry: zoo.ZooEntry, full_size: bool, seed: int) -> dict[str, np.ndarray]:
     """Random inputs of the registry's test (or, with ``full_size``, usual) shapes: normal floats, token ids
     below each integer input's bound."""
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for name, (shape, dtype) in (entry.full_inputs if full_size else entry.test_inputs).items():
-        if np.dtype(dtype).kind in "iu":
-            feeds[name] = rng.integers(0, max(entry.int_bound(name), 1), shape).astype(dtype)
-        else:
-            feeds[name] = rng.standard_normal(shape).astype(dtype)
-    return feeds
+    return testing.random_feeds(entry.full_inputs if full_size else entry.test_inputs, seed, entry.int_bound)

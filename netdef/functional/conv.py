@@ -240,7 +240,7 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
         sizes = [out.static_shape[a] + grow[a - 2] for a in axes]
         out = slice_axes(ctx, op + "_output_padding", out, axes, [0] * len(axes), sizes, trt.SampleMode.FILL)
         if late_bias:
-            shift = ctx.weights(bias, input.dtype, "bias")
+            shift = ctx.weights(bias, input.dtype, "shift")  # the scale layer's shift role
             empty = trt.Weights(input.dtype)
             layer = ctx.add_layer(
                 op + "_bias",

@@ -7,7 +7,12 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor: ...
 
 registers ``netdef.functional.relu`` (and its ``__all__`` entry), ``Tensor.relu`` and the entry
 ``OPS["relu"]`` from which the op reference (docs/ops.md) is written. ``functional/__init__.py``
-exports whatever is registered, so adding an op to an existing family file touches no other file.
+exports whatever is registered, so adding an op to an existing family file touches no other file
+(a new family file is added to the imports there). ``tests/test_architecture.py`` keeps tensor.py
+free of functional imports; ``tests/functional/test_registry.py`` checks every entry.
+
+Converting an op written the older way: put ``@register_op(...)`` above it, then delete its import and
+``__all__`` entry in ``functional/__init__.py`` and its method (``name = _f(...)``) in ``tensor.py``.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ class OpInfo:
     #: name in netdef.functional
     name: str
     function: Callable
-    #: the torch callable whose semantics the op follows, e.g. 'torch.nn.functional.relu'
-    torch: str
+    #: the torch callable whose semantics the op follows, e.g. 'torch.nn.functional.relu'; None for ops
+    #: torch has no counterpart of (a TensorRT feature such as a KV-cache update)
+    torch: str | None
     #: TensorRT layer classes the op may emit (all variants together), e.g. ('IActivationLayer',)
     layers: tuple[str, ...]
     #: Tensor methods and operators that call the op with the tensor first
@@ -57,7 +63,7 @@ OPS: dict[str, OpInfo] = {}
 
 def register_op(
     *layers: str,
-    torch: str,
+    torch: str | None,
     methods: str | Sequence[str] = (),
     reflected: Sequence[str] = (),
     aliases: Sequence[str] = (),
@@ -65,7 +71,7 @@ def register_op(
 ) -> Callable[[Fn], Fn]:
     """Register the decorated function as an op of ``netdef.functional`` (see the module docstring).
 
-    ``layers`` are the TensorRT layer classes it emits; ``torch`` the torch callable it follows;
+    ``layers`` are the TensorRT layer classes it emits; ``torch`` the torch callable it follows (None: none);
     ``methods`` the Tensor methods/operators that call it with the tensor first, ``reflected`` those
     that call it with the tensor second; ``aliases`` further names in netdef.functional (``clip``).
     """

@@ -7,6 +7,8 @@ from netdef.nn.module import Module, Parameter
 
 
 class ReLU(Module):
+    """max(x, 0) (torch.nn.ReLU)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -15,6 +17,8 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """x for x >= 0, else negative_slope * x (torch.nn.LeakyReLU)."""
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
@@ -27,16 +31,22 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)) (torch.nn.Sigmoid)."""
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """Hyperbolic tangent (torch.nn.Tanh)."""
+
     def forward(self, x):
         return F.tanh(x)
 
 
 class SiLU(Module):
+    """x * sigmoid(x), also called swish (torch.nn.SiLU)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -45,6 +55,8 @@ class SiLU(Module):
 
 
 class GELU(Module):
+    """Gaussian error linear unit, exact or with approximate='tanh' (torch.nn.GELU)."""
+
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
@@ -57,6 +69,8 @@ class GELU(Module):
 
 
 class Softmax(Module):
+    """Softmax along ``dim`` (torch.nn.Softmax)."""
+
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:
@@ -71,6 +85,8 @@ class Softmax(Module):
 
 
 class ReLU6(Module):
+    """min(max(x, 0), 6) (torch.nn.ReLU6)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -79,6 +95,8 @@ class ReLU6(Module):
 
 
 class Hardtanh(Module):
+    """x clamped to [min_val, max_val] (torch.nn.Hardtanh)."""
+
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if min_val > max_val:
@@ -108,6 +126,8 @@ class PReLU(Module):
 
 
 class ELU(Module):
+    """x for x > 0, else alpha * (exp(x) - 1) (torch.nn.ELU)."""
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
@@ -120,6 +140,8 @@ class ELU(Module):
 
 
 class SELU(Module):
+    """Scaled ELU with torch's fixed alpha and scale (torch.nn.SELU)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -128,6 +150,8 @@ class SELU(Module):
 
 
 class Hardsigmoid(Module):
+    """clamp(x / 6 + 1/2, 0, 1) (torch.nn.Hardsigmoid)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -136,6 +160,8 @@ class Hardsigmoid(Module):
 
 
 class Hardswish(Module):
+    """x * hardsigmoid(x) (torch.nn.Hardswish)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -144,6 +170,8 @@ class Hardswish(Module):
 
 
 class Mish(Module):
+    """x * tanh(softplus(x)) (torch.nn.Mish)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -152,6 +180,8 @@ class Mish(Module):
 
 
 class Softplus(Module):
+    """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (torch.nn.Softplus)."""
+
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta, self.threshold = beta, threshold
@@ -164,6 +194,8 @@ class Softplus(Module):
 
 
 class LogSoftmax(Module):
+    """log(softmax(x)) along ``dim`` (torch.nn.LogSoftmax)."""
+
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:

@@ -7,6 +7,8 @@ from netdef.nn.module import Module
 
 
 class Dropout(Module):
+    """Identity at inference: TensorRT engines are built for eval mode (torch.nn.Dropout)."""
+
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         self.p = p

@@ -31,18 +31,26 @@ class _ConstantPadNd(_PadNd):
 
 
 class ConstantPad1d(_ConstantPadNd):
+    """Pad the last 1 dim with a constant ``value`` (torch.nn.ConstantPad1d)."""
+
     _dims = 1
 
 
 class ConstantPad2d(_ConstantPadNd):
+    """Pad the last 2 dims with a constant ``value`` (torch.nn.ConstantPad2d)."""
+
     _dims = 2
 
 
 class ConstantPad3d(_ConstantPadNd):
+    """Pad the last 3 dims with a constant ``value`` (torch.nn.ConstantPad3d)."""
+
     _dims = 3
 
 
 class ZeroPad1d(_ConstantPadNd):
+    """Pad the last 1 dim with zeros (torch.nn.ZeroPad1d)."""
+
     _dims = 1
 
     def __init__(self, padding) -> None:
@@ -50,6 +58,8 @@ class ZeroPad1d(_ConstantPadNd):
 
 
 class ZeroPad2d(_ConstantPadNd):
+    """Pad the last 2 dims with zeros (torch.nn.ZeroPad2d)."""
+
     _dims = 2
 
     def __init__(self, padding) -> None:
@@ -57,6 +67,8 @@ class ZeroPad2d(_ConstantPadNd):
 
 
 class ZeroPad3d(_ConstantPadNd):
+    """Pad the last 3 dims with zeros (torch.nn.ZeroPad3d)."""
+
     _dims = 3
 
     def __init__(self, padding) -> None:
@@ -64,36 +76,54 @@ class ZeroPad3d(_ConstantPadNd):
 
 
 class ReflectionPad1d(_PadNd):
+    """Pad the last 1 dim with the reflection of the input (torch.nn.ReflectionPad1d)."""
+
     _dims, _mode = 1, "reflect"
 
 
 class ReflectionPad2d(_PadNd):
+    """Pad the last 2 dims with the reflection of the input (torch.nn.ReflectionPad2d)."""
+
     _dims, _mode = 2, "reflect"
 
 
 class ReflectionPad3d(_PadNd):
+    """Pad the last 3 dims with the reflection of the input (torch.nn.ReflectionPad3d)."""
+
     _dims, _mode = 3, "reflect"
 
 
 class ReplicationPad1d(_PadNd):
+    """Pad the last 1 dim with the edge values (torch.nn.ReplicationPad1d)."""
+
     _dims, _mode = 1, "replicate"
 
 
 class ReplicationPad2d(_PadNd):
+    """Pad the last 2 dims with the edge values (torch.nn.ReplicationPad2d)."""
+
     _dims, _mode = 2, "replicate"
 
 
 class ReplicationPad3d(_PadNd):
+    """Pad the last 3 dims with the edge values (torch.nn.ReplicationPad3d)."""
+
     _dims, _mode = 3, "replicate"
 
 
 class CircularPad1d(_PadNd):
+    """Pad the last 1 dim with the values from the opposite edge (torch.nn.CircularPad1d)."""
+
     _dims, _mode = 1, "circular"
 
 
 class CircularPad2d(_PadNd):
+    """Pad the last 2 dims with the values from the opposite edge (torch.nn.CircularPad2d)."""
+
     _dims, _mode = 2, "circular"
 
 
 class CircularPad3d(_PadNd):
+    """Pad the last 3 dims with the values from the opposite edge (torch.nn.CircularPad3d)."""
+
     _dims, _mode = 3, "circular"

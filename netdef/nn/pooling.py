@@ -7,6 +7,8 @@ from netdef.nn.module import Module
 
 
 class MaxPool2d(Module):
+    """2-D max pooling over (N, C, H, W), ceil_mode and dilation as torch (torch.nn.MaxPool2d)."""
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -22,6 +24,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
+    """2-D average pooling over (N, C, H, W), count_include_pad as torch (torch.nn.AvgPool2d)."""
+
     def __init__(
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
     ) -> None:
@@ -45,6 +49,8 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Average pooling of (N, C, H, W) to ``output_size``, torch's windows (torch.nn.AdaptiveAvgPool2d)."""
+
     def __init__(self, output_size) -> None:
         super().__init__()
         self.output_size = output_size
@@ -57,6 +63,8 @@ class AdaptiveAvgPool2d(Module):
 
 
 class MaxPool1d(Module):
+    """1-D max pooling over (N, C, L) (torch.nn.MaxPool1d)."""
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -72,6 +80,8 @@ class MaxPool1d(Module):
 
 
 class AvgPool1d(Module):
+    """1-D average pooling over (N, C, L) (torch.nn.AvgPool1d)."""
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
@@ -85,6 +95,8 @@ class AvgPool1d(Module):
 
 
 class AdaptiveMaxPool2d(Module):
+    """Max pooling of (N, C, H, W) to ``output_size``, torch's windows (torch.nn.AdaptiveMaxPool2d)."""
+
     def __init__(self, output_size, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
@@ -97,6 +109,8 @@ class AdaptiveMaxPool2d(Module):
 
 
 class AdaptiveAvgPool1d(Module):
+    """Average pooling of (N, C, L) to ``output_size`` (torch.nn.AdaptiveAvgPool1d)."""
+
     def __init__(self, output_size) -> None:
         super().__init__()
         self.output_size = output_size
@@ -109,6 +123,8 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveMaxPool1d(Module):
+    """Max pooling of (N, C, L) to ``output_size`` (torch.nn.AdaptiveMaxPool1d)."""
+
     def __init__(self, output_size, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices

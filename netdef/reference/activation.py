@@ -2,48 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
 from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
-
-def _act(kind: str, x: torch.Tensor, a: float, b: float) -> torch.Tensor:
-    if kind == "RELU":
-        return torch.relu(x)
-    if kind == "SIGMOID":
-        return torch.sigmoid(x)
-    if kind == "TANH":
-        return torch.tanh(x)
-    if kind == "LEAKY_RELU":
-        return torch.where(x >= 0, x, x * a)
-    if kind == "ELU":
-        return torch.where(x >= 0, x, a * torch.expm1(x))
-    if kind == "SELU":
-        return b * torch.where(x >= 0, x, a * torch.expm1(x))
-    if kind == "SOFTSIGN":
-        return x / (1 + x.abs())
-    if kind == "SOFTPLUS":
-        return a * F.softplus(x * b, beta=1.0, threshold=float("inf"))
-    if kind == "CLIP":
-        return x.clamp(a, b)
-    if kind == "HARD_SIGMOID":
-        return (a * x + b).clamp(0, 1)
-    if kind == "SCALED_TANH":
-        return a * torch.tanh(b * x)
-    if kind == "THRESHOLDED_RELU":
-        return torch.where(x > a, x, torch.zeros_like(x))
-    if kind == "GELU_ERF":
-        return F.gelu(x)
-    if kind == "GELU_TANH":
-        return F.gelu(x, approximate="tanh")
-    raise InterpreterError(f"activation type {kind} is not supported by the reference interpreter")
+#: trt.ActivationType name -> f(x, alpha, beta), TensorRT's definition of each activation
+ACTIVATIONS: dict[str, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
+    "RELU": lambda x, a, b: torch.relu(x),
+    "SIGMOID": lambda x, a, b: torch.sigmoid(x),
+    "TANH": lambda x, a, b: torch.tanh(x),
+    "LEAKY_RELU": lambda x, a, b: torch.where(x >= 0, x, x * a),
+    "ELU": lambda x, a, b: torch.where(x >= 0, x, a * torch.expm1(x)),
+    "SELU": lambda x, a, b: b * torch.where(x >= 0, x, a * torch.expm1(x)),
+    "SOFTSIGN": lambda x, a, b: x / (1 + x.abs()),
+    "SOFTPLUS": lambda x, a, b: a * F.softplus(x * b, beta=1.0, threshold=float("inf")),
+    "CLIP": lambda x, a, b: x.clamp(a, b),
+    "HARD_SIGMOID": lambda x, a, b: (a * x + b).clamp(0, 1),
+    "SCALED_TANH": lambda x, a, b: a * torch.tanh(b * x),
+    "THRESHOLDED_RELU": lambda x, a, b: torch.where(x > a, x, torch.zeros_like(x)),
+    "GELU_ERF": lambda x, a, b: F.gelu(x),
+    "GELU_TANH": lambda x, a, b: F.gelu(x, approximate="tanh"),
+}
 
 
 @register("ACTIVATION", "IActivationLayer")
 def activation(layer, inputs):
-    return [_act(layer.type.name, inputs[0], float(layer.alpha), float(layer.beta))]
+    kind = layer.type.name
+    if kind not in ACTIVATIONS:
+        raise InterpreterError(
+            f"layer `{layer.name}`: activation type {kind} is not supported by the reference interpreter"
+        )
+    return [ACTIVATIONS[kind](inputs[0], float(layer.alpha), float(layer.beta))]
 
 
 @register("PARAMETRIC_RELU", "IParametricReLULayer")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from netdef.reference._registry import read_weights, register
+from netdef.reference._registry import register
+from netdef.reference._weights import read_weights
 
 
 @register("CONSTANT", "IConstantLayer")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from netdef.reference._registry import explicit_padding, register, torch_pad, weights_tensor
+from netdef.reference._padding import explicit_padding, torch_pad
+from netdef.reference._registry import register
+from netdef.reference._weights import weights_tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -18,10 +20,9 @@ def convolution(layer, inputs):
     if len(inputs) > 1 and inputs[1] is not None:
         weight = inputs[1]
     else:
-        weight = weights_tensor(
-            layer.kernel, (layer.num_output_maps, x.shape[1] // groups, *kernel_size), layer, "kernel"
-        )
-    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias, None, layer, "bias")
+        shape = (layer.num_output_maps, x.shape[1] // groups, *kernel_size)
+        weight = weights_tensor(layer.kernel, layer, "kernel", shape)
+    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias, layer, "bias")
     stride, dilation = tuple(layer.stride_nd), tuple(layer.dilation_nd)
     pre, post = explicit_padding(layer, tuple(x.shape[-n:]), kernel_size, stride, dilation)
     padding = pre  # symmetric padding goes to the convolution itself, which is faster than padding first

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register, weights_tensor
+from netdef.reference._registry import register
+from netdef.reference._weights import weights_tensor
 
 _DECONV = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
@@ -41,8 +42,9 @@ def deconvolution(layer, inputs):
     if len(inputs) > 1 and inputs[1] is not None:
         weight = inputs[1]
     else:
-        weight = weights_tensor(layer.kernel, (x.shape[1], layer.num_output_maps // groups, *kernel))
-    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias)
+        shape = (x.shape[1], layer.num_output_maps // groups, *kernel)
+        weight = weights_tensor(layer.kernel, layer, "kernel", shape)
+    bias = inputs[2] if len(inputs) > 2 and inputs[2] is not None else weights_tensor(layer.bias, layer, "bias")
     stride, dilation = tuple(layer.stride_nd), tuple(layer.dilation_nd)
     pre, post = _padding(layer, tuple(x.shape[-n:]), kernel, stride, dilation)
     out = _DECONV[n](x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), stride, 0, 0, groups, dilation)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register, torch_dtype
+from netdef.reference._dtypes import torch_dtype
+from netdef.reference._registry import register
 
 
 @register("FILL", "IFillLayer")

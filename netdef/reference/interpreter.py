@@ -13,7 +13,9 @@ import torch
 
 from netdef._trt import dtype_to_numpy, trt
 from netdef.errors import InterpreterError
-from netdef.reference._registry import HANDLERS, NAMED_WEIGHTS, torch_dtype
+from netdef.reference._dtypes import torch_dtype
+from netdef.reference._registry import HANDLERS
+from netdef.reference._weights import NAMED_WEIGHTS
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
 Observer = Callable[[object, list], None]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from netdef.reference._registry import register, torch_pad
+from netdef.reference._padding import torch_pad
+from netdef.reference._registry import register
 
 
 @register("PADDING", "IPaddingLayer")

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import explicit_padding, register, torch_pad
+from netdef.reference._padding import explicit_padding, torch_pad
+from netdef.reference._registry import register
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}

@@ -64,16 +64,19 @@ def source_coordinates(
     raise InterpreterError(f"{where}: coordinate transformation {transform} is not supported")
 
 
+#: trt.ResizeRoundMode name -> the input index a NEAREST resize reads at a float source coordinate
+_ROUNDING = {
+    "FLOOR": torch.floor,
+    "CEIL": torch.ceil,
+    "HALF_UP": lambda c: torch.floor(c + 0.5),
+    "HALF_DOWN": lambda c: torch.ceil(c - 0.5),
+}
+
+
 def _round(rounding: str, coords: torch.Tensor, where: str) -> torch.Tensor:
-    if rounding == "FLOOR":
-        return torch.floor(coords)
-    if rounding == "CEIL":
-        return torch.ceil(coords)
-    if rounding == "HALF_UP":
-        return torch.floor(coords + 0.5)
-    if rounding == "HALF_DOWN":
-        return torch.ceil(coords - 0.5)
-    raise InterpreterError(f"{where}: nearest rounding {rounding} is not supported")
+    if rounding not in _ROUNDING:
+        raise InterpreterError(f"{where}: nearest rounding {rounding} is not supported")
+    return _ROUNDING[rounding](coords)
 
 
 def _cubic(x: torch.Tensor, axis: int, coords: torch.Tensor, size: int, a: float, exclude_outside: bool):

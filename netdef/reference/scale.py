@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from netdef.reference._registry import register, weights_tensor
+from netdef.reference._registry import register
+from netdef.reference._weights import weights_tensor
 
 
 @register("SCALE", "IScaleLayer")
@@ -20,7 +21,7 @@ def scale(layer, inputs):
     else:
         view = [1] * x.dim()
     shift, mul, power = (
-        weights_tensor(w, None, layer, role)
+        weights_tensor(w, layer, role)
         for w, role in ((layer.shift, "shift"), (layer.scale, "scale"), (layer.power, "power"))
     )
     if mode == "CHANNEL" and axis == 1 and power is None and x.dim() >= 2 and x.dtype == torch.float32:

@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 
 def _qkv(lq=5, lk=7, e=8, ev=4, heads=(3, 3), batch=2):
@@ -106,15 +107,6 @@ def test_sdpa_dynamic_sequence_lengths(parity):
         got = netdef.reference.run(net, {"x0": q.numpy(), "x1": k.numpy(), "x2": v.numpy()})["output"]
         parity.assert_close(got, fn(q, k, v))
     parity.build(net)
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 # expressions applied alike to a netdef Tensor and a torch tensor of shape (4, 5, 6)
 STATIC = {
@@ -129,15 +130,6 @@ def test_getitem_dynamic_keeps_static_dims_static():
         return out
 
     netdef.define(_Fn(fn), {"x": DYN_INPUT})
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 def _define(fn, shape=(4, 5, 6)):

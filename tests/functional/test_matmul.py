@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import netdef
-from netdef import F, nn
+from netdef import F
+from netdef.testing import Fn as _Fn
 
 CASES = [
     ((3, 4), (4, 5)),  # 2-D
@@ -61,15 +62,6 @@ def test_attention_like_block(parity):
 
     q, k, v = torch.randn(2, 4, 8), torch.randn(2, 6, 8), torch.randn(2, 6, 3)
     parity.check(parity.Fn(expr), expr, q, k, v, build=True)
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 @pytest.mark.parametrize(

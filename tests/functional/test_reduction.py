@@ -7,6 +7,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 # (expression on a netdef Tensor, the same on a torch tensor); input (3, 4, 5)
 EXPRS = {
@@ -89,15 +90,6 @@ def test_dynamic_batch_reduction(parity):
         x = torch.randn(n, 5)
         got = netdef.reference.run(net, {"x": x.numpy()})["output"]
         parity.assert_close(got, x.mean(-1, keepdim=True) + x.amax(0))
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import torch
 
 import netdef
 from netdef import F, nn
+from netdef.testing import Fn as _Fn
 
 # (input shape, expression applied to a netdef Tensor and to a torch tensor alike)
 EXPRS = {
@@ -106,15 +107,6 @@ def test_tensor_metadata_during_define():
 
     netdef.define(nn.Sequential(_Fn(fn)), {"x": netdef.Input((2, 3, 4))})
     assert seen == {"shape": (2, 12), "ndim": 2, "dim": 2, "size": (2, 12), "size1": 12, "numel": 24}
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 # --------------------------------------------------------------------------------------------- errors

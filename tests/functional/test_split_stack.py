@@ -7,6 +7,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 
 def _check_all(parity, fn, *xs, precision="fp32", build=False):
@@ -104,15 +105,6 @@ def test_shape_ops_dynamic(parity, name):
         parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], expr(x))
     if name in ("expand", "expand-as"):
         parity.build(net)
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 
 def _layernorm(x):
@@ -57,15 +58,6 @@ def test_unary_matches_torch(parity, name, precision):
 def test_integer_unary(parity, name):
     fn, ref, _ = OPS[name]
     parity.check(parity.Fn(fn), ref, torch.randint(-9, 10, (3, 4), dtype=torch.int32), build=name == "abs")
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 def test_float_only_ops_refuse_integers():

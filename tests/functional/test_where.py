@@ -9,6 +9,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn as _Fn
 
 NAN_X = torch.tensor([[1.0, float("nan"), -2.0, 3.0], [0.5, 0.5, float("-inf"), float("inf")]])
 NAN_Y = torch.tensor([[1.0, 1.0, float("nan"), 2.0], [0.5, -0.5, float("-inf"), 1.0]])
@@ -137,15 +138,6 @@ def test_clamp_and_pow(parity, name, precision):
 def test_integer_clamp_and_square(parity):
     x = torch.randint(-20, 20, (4, 5), dtype=torch.int32)
     parity.check(parity.Fn(lambda x: x.clamp(-3, 5) ** 2), lambda x: x.clamp(-3, 5) ** 2, x, build=True)
-
-
-class _Fn(netdef.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,8 @@ DYNAMIC = {
     ),
     # DeepLabV3: any size; logits resized to the run-time input size
     "deeplabv3_resnet50": (
-        netdef.Input((1, 3, -1, -1), min=(1, 3, 33, 33), max=(1, 3, 72, 72)),
-        [(1, 3, 33, 49), (1, 3, 49, 72), (1, 3, 72, 33)],
+        netdef.Input((1, 3, -1, -1), min=(1, 3, 17, 17), max=(1, 3, 41, 41)),
+        [(1, 3, 17, 29), (1, 3, 29, 41), (1, 3, 41, 17)],
     ),
 }
 

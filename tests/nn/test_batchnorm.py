@@ -7,20 +7,7 @@ import torch
 
 import netdef
 from netdef import nn
-
-
-def _randomize(bn: torch.nn.modules.batchnorm._BatchNorm) -> torch.nn.Module:
-    """Running statistics and affine parameters far from their defaults (mean 0, var 1, w 1, b 0)."""
-    c = bn.num_features
-    with torch.no_grad():
-        bn.running_mean.copy_(torch.randn(c) * 2)
-        bn.running_var.copy_(torch.rand(c) * 3 + 0.05)
-        if bn.affine:
-            bn.weight.copy_(torch.randn(c))
-            bn.bias.copy_(torch.randn(c))
-        bn.num_batches_tracked.fill_(17)
-    return bn.eval()
-
+from netdef.testing import randomize_norm
 
 # (eps, momentum, affine)
 VARIANTS = {
@@ -36,7 +23,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_batchnorm2d_matches_torch(parity, variant, precision):
     kwargs = VARIANTS[variant]
-    ref = _randomize(torch.nn.BatchNorm2d(6, **kwargs))
+    ref = randomize_norm(torch.nn.BatchNorm2d(6, **kwargs))
     x = torch.randn(2, 6, 5, 4) * 2 + 1
     build = precision == "fp32" or variant == "default"
     parity.check(nn.BatchNorm2d(6, **kwargs), ref, x, precision=precision, build=build)
@@ -47,13 +34,13 @@ def test_batchnorm2d_matches_torch(parity, variant, precision):
 @pytest.mark.parametrize("variant", ["default", "eps0.5", "no-affine"])
 def test_batchnorm1d_matches_torch(parity, variant, shape, precision):
     kwargs = VARIANTS[variant]
-    ref = _randomize(torch.nn.BatchNorm1d(5, **kwargs))
+    ref = randomize_norm(torch.nn.BatchNorm1d(5, **kwargs))
     parity.check(nn.BatchNorm1d(5, **kwargs), ref, torch.randn(shape), precision=precision, build=precision == "fp32")
 
 
 def test_conv_bn_relu_block(parity):
     ref = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
-    _randomize(ref[1])
+    randomize_norm(ref[1])
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
     parity.check(model, ref, torch.randn(2, 3, 6, 6), build=True)
 
@@ -69,7 +56,7 @@ def test_state_dict_matches_torch(affine):
 
 def test_binds_from_wts_file(parity, tmp_path):
     """.wts stores num_batches_tracked as float32; binding casts it back to the int64 buffer."""
-    ref = _randomize(torch.nn.BatchNorm2d(4, eps=1e-3))
+    ref = randomize_norm(torch.nn.BatchNorm2d(4, eps=1e-3))
     netdef.export_wts(ref, tmp_path / "bn.wts")
     model = nn.BatchNorm2d(4, eps=1e-3)
     model.load_weights(tmp_path / "bn.wts")
@@ -112,7 +99,7 @@ def test_batch_statistics_are_refused():
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_batchnorm3d_matches_torch(parity, precision):
-    ref = _randomize(torch.nn.BatchNorm3d(4, eps=1e-3))
+    ref = randomize_norm(torch.nn.BatchNorm3d(4, eps=1e-3))
     x = torch.randn(2, 4, 3, 5, 6) * 2 + 1
     parity.check(nn.BatchNorm3d(4, eps=1e-3), ref, x, precision=precision, build=precision == "fp32")
 

@@ -7,18 +7,7 @@ import torch
 
 import netdef
 from netdef import nn
-
-
-def _randomize(module: torch.nn.Module) -> torch.nn.Module:
-    """Affine parameters and running statistics far from their defaults."""
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            p.copy_(torch.randn_like(p) + (1.0 if name == "weight" else 0.0))
-        if getattr(module, "running_mean", None) is not None:
-            module.running_mean.copy_(torch.randn_like(module.running_mean))
-            module.running_var.copy_(torch.rand_like(module.running_var) * 2 + 0.1)
-    return module.eval()
-
+from netdef.testing import randomize_norm
 
 LAYER_NORM = {
     "last-dim": ((8,), {}, (2, 5, 8)),
@@ -36,7 +25,7 @@ LAYER_NORM = {
 @pytest.mark.parametrize("case", list(LAYER_NORM))
 def test_layer_norm_matches_torch(parity, case, precision):
     shape, kwargs, input_shape = LAYER_NORM[case]
-    ref = _randomize(torch.nn.LayerNorm(shape, **kwargs))
+    ref = randomize_norm(torch.nn.LayerNorm(shape, **kwargs))
     x = torch.randn(input_shape) * 3 + 2  # a mean and a spread that the normalization must remove
     build = case in ("two-dims", "no-bias") and (precision == "fp32" or case == "two-dims")
     parity.check(nn.LayerNorm(shape, **kwargs), ref, x, precision=precision, build=build)
@@ -57,7 +46,7 @@ GROUP_NORM = {
 @pytest.mark.parametrize("case", list(GROUP_NORM))
 def test_group_norm_matches_torch(parity, case, precision):
     groups, channels, kwargs, shape = GROUP_NORM[case]
-    ref = _randomize(torch.nn.GroupNorm(groups, channels, **kwargs))
+    ref = randomize_norm(torch.nn.GroupNorm(groups, channels, **kwargs))
     build = case in ("4-groups", "rank-2") and (precision == "fp32" or case == "4-groups")
     x = torch.randn(shape) * 2 - 1
     parity.check(nn.GroupNorm(groups, channels, **kwargs), ref, x, precision=precision, build=build)
@@ -79,7 +68,7 @@ INSTANCE_NORM = {
 @pytest.mark.parametrize("case", list(INSTANCE_NORM))
 def test_instance_norm_matches_torch(parity, case, precision):
     name, kwargs, shape = INSTANCE_NORM[case]
-    ref = _randomize(getattr(torch.nn, name)(3, **kwargs))
+    ref = randomize_norm(getattr(torch.nn, name)(3, **kwargs))
     build = precision == "fp32" and case in ("2d-affine", "2d-affine-running", "3d")
     x = torch.randn(shape) * 2 + 1
     parity.check(getattr(nn, name)(3, **kwargs), ref, x, precision=precision, build=build)
@@ -108,7 +97,7 @@ def test_transformer_block_norms(parity):
     """LayerNorm before and after a linear, as in a pre-norm transformer MLP."""
     ref = torch.nn.Sequential(torch.nn.LayerNorm(16), torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.LayerNorm(32))
     for m in (ref[0], ref[3]):
-        _randomize(m)
+        randomize_norm(m)
     model = nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 32), nn.GELU(), nn.LayerNorm(32))
     parity.check(model, ref, torch.randn(2, 7, 16), build=True)
 

@@ -175,3 +175,38 @@ def test_fp8_refuses_targets_older_than_ada(lenet):
         netdef.build(network, compute_capabilities=("SM86",))
     with pytest.warns(netdef.NetdefWarning, match="compute capability 8.9"):
         assert netdef.build(network, compute_capabilities=("SM89",)).data
+
+
+class _Recorder:
+    """A Quantizer that quantizes nothing and records what the ops asked it (the hook, not QuantConfig)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, str]] = []
+
+    def activation(self, ctx, x, op, slot):
+        self.asked.append(("activation", ctx.peek_name(op), f"slot {slot}"))
+        return x
+
+    def weight(self, ctx, weight, dtype, axis, op):
+        self.asked.append(("weight", ctx.peek_name(op), f"axis {axis}"))
+        return None
+
+    def to_json(self) -> dict:
+        return {"recorder": True}
+
+
+def test_ops_ask_the_quantizer_define_hands_the_context(lenet):
+    model = lenet[0]
+    recorder = _Recorder()
+    network = netdef.define(model, INPUTS, quantization=recorder)
+    convs = [("activation", f"conv{i}/conv", "slot 0") for i in (1, 2)]
+    assert recorder.asked[:4] == [
+        convs[0],
+        ("weight", "conv1/conv", "axis 0"),
+        convs[1],
+        ("weight", "conv2/conv", "axis 0"),
+    ]
+    assert [a[1] for a in recorder.asked[4:]] == [f"fc{i}/matmul" for i in (1, 1, 2, 2, 3, 3)]
+    assert network.quantization == {"recorder": True}
+    plain = netdef.define(model, INPUTS)
+    assert network.network.num_layers == plain.network.num_layers  # a hook that declines changes nothing

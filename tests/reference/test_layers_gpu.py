@@ -16,6 +16,7 @@ import netdef
 from netdef import F, nn
 from netdef.runtime import current_gpu
 from netdef.runtime.device import backend_supports
+from netdef.testing import Fn as _Fn
 
 pytestmark = pytest.mark.gpu
 
@@ -27,15 +28,6 @@ def _skip_reason() -> str | None:
     if not backend_supports(gpu.compute_capability):
         return f"the installed TensorRT backend cannot run engines on compute capability {gpu.compute_capability}"
     return None
-
-
-class _Fn(nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def _bound(module: nn.Module, ref: torch.nn.Module) -> nn.Module:

@@ -160,8 +160,11 @@ def test_queued_runs_do_not_overwrite_each_others_staging(provider):
     ctx = FunctionContext(affine, AFFINE, provider=provider, depth=2)
     a = np.full((64, 64), 1.0, np.float32)
     b = np.full((64, 64), 7.0, np.float32)
+    # a first run loads the kernels: CUDA's lazy module loading synchronizes the device, which would drain the
+    # held stream below and let the first run finish early
+    ctx.infer({"x": a})
     with torch.cuda.stream(torch.cuda.ExternalStream(ctx.provider.stream_handle)):
-        slow_kernel(50)  # the copies below wait behind this
+        slow_kernel(200)  # the copies below wait behind this
     first = ctx.enqueue({"x": a})
     second = ctx.enqueue({"x": b})
     assert not first.done()
