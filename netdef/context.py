@@ -235,8 +235,6 @@ def _user_frame(frame):
 
 def _itensor(t) -> trt.ITensor:
     """The ITensor a proxy holds, read without side effects (reading a proxy folded away re-emits its op)."""
-    from netdef.tensor import Tensor
-
     return Tensor.itensor.__get__(t, Tensor)
 
 
