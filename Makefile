@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[rtx,dev]"
+	$(PY) -m pip install -q -e ".[rtx,dev,zoo-oracles]"
 	touch $@
 
 demo: setup

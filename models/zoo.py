@@ -2,7 +2,8 @@
 
 Each entry's twin has the same module structure and state_dict names as the netdef model (and, for
 torchvision/timm architectures, as that library's model), so real pretrained weights export and bind
-unchanged.
+unchanged. Where the library builds the model with no download, the twin is the library's model itself
+(YOLOv8/YOLO11: ultralytics' DetectionModel; models.upstream.Unavailable when it is not installed).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ZooEntry:
     #: integer inputs: exclusive upper bound of random token ids (0 = float inputs); a dict gives one bound
     #: per input name (token ids < vocab_size, attention_mask < 2, ...)
     vocab: int | dict = 0
+    #: the precisions the zoo test builds a real engine in (one build for the slowest models)
+    build_precisions: tuple[str, ...] = ("fp32", "fp16")
 
     def int_bound(self, name: str) -> int:
         """Exclusive upper bound of the random values fed to integer input ``name`` (0: none given)."""
@@ -163,6 +166,20 @@ ZOO: dict[str, ZooEntry] = {
     ),
     # 64x64: three raw head maps at 8x8, 4x4, 2x2
     "yolov5n": ZooEntry("yolov5", "yolov5n", test_inputs=_img(1, 64), full_inputs=_img(1, 640), **_TOL),
+    # YOLOv8 / YOLO11 (ultralytics' names; the twin is ultralytics' own DetectionModel, decode included).
+    # 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails); observed within
+    # 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|. One real build each (fp16, what a deployment builds).
+    **{
+        name: ZooEntry(
+            "yolo",
+            name,
+            test_inputs={"x": ((1, 3, 64, 96), "float32")},
+            full_inputs=_img(1, 640),
+            build_precisions=("fp16",),
+            **_TOL,
+        )
+        for name in ("yolov8n", "yolov8s", "yolo11n")
+    },
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

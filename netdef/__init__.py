@@ -43,8 +43,10 @@ __all__ = [
     "__version__",
     "build",
     "define",
+    "detection",
     "export_wts",
     "functional",
+    "generate",
     "graph",
     "load_wts",
     "nn",
@@ -62,9 +64,9 @@ __all__ = [
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize")
+_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize", "detection")
 #: functions of lazily loaded modules, offered at the top level
-_LAZY_FUNCTIONS = {"graph": "netdef.visualize"}
+_LAZY_FUNCTIONS = {"graph": "netdef.visualize", "generate": "netdef.generation"}
 
 
 def __getattr__(name: str):

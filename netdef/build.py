@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -9,7 +10,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from netdef._trt import BACKEND, LOGGER, VERSION, builder, dtype_to_numpy, trt
+from netdef._trt import BACKEND, LOGGER, NETWORK_FLAGS, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
 from netdef.cache import EngineCache, cache_key
 from netdef.define import Input, Network, define
@@ -109,6 +110,7 @@ def build(
                 hit.save(output, force=force)
             return hit
 
+    _layer_support(network)
     notes = _precision_support(network, options)
     config = _config(network, options)
     monitor = _monitor(progress, network.model_name)
@@ -136,6 +138,47 @@ def build(
     if output is not None:
         built.save(output, force=force)
     return built
+
+
+@functools.cache
+def backend_builds(layer_type: str) -> bool:
+    """Whether this backend's builder can build a layer of ``trt.LayerType.<layer_type>`` (only 'NMS' is probed).
+
+    Measured, not looked up: a one-layer probe network is built beside a control network without the layer
+    (TensorRT-RTX 1.7: "NMS has no runners that implement it").
+    """
+    if layer_type != "NMS":
+        return True
+    import numpy as np
+
+    def probe(with_layer: bool) -> bool:
+        net = builder().create_network(NETWORK_FLAGS)
+        boxes = net.add_input("boxes", trt.float32, (1, 2, 4))
+        scores = net.add_input("scores", trt.float32, (1, 2, 1))
+        if with_layer:
+            limit = net.add_constant((), trt.Weights(np.ones((), np.int32)))
+            out = net.add_nms(boxes, scores, limit.get_output(0)).get_output(0)
+        else:
+            out = net.add_elementwise(boxes, boxes, trt.ElementWiseOperation.SUM).get_output(0)
+            net.mark_output(net.add_reduce(scores, trt.ReduceOperation.SUM, 1, False).get_output(0))
+        net.mark_output(out)
+        return builder().build_serialized_network(net, builder().create_builder_config()) is not None
+
+    with LOGGER.quiet():  # the probe's failure is expected
+        return probe(True) or not probe(False)  # a builder that builds nothing here says nothing about NMS
+
+
+def _layer_support(network: Network) -> None:
+    """Refuse, before building, a network with a layer this backend's builder has no runner for."""
+    for i in range(network.network.num_layers):
+        layer = network.network.get_layer(i)
+        if layer.type.name == "NMS" and not backend_builds("NMS"):
+            raise BuildError(
+                f"layer `{layer.name}` is an INMSLayer, and this backend ({BACKEND} {VERSION}) has no runner for "
+                "NMS: build the network up to its boxes and scores, and run netdef.detection.nms (same "
+                "semantics, numpy or torch, CPU or GPU) on the engine's outputs; or build with full TensorRT "
+                "(NETDEF_BACKEND=tensorrt). netdef.reference.run executes the whole network, NMS included."
+            )
 
 
 def _unusable(store: EngineCache, problem: Exception) -> None:

@@ -1,10 +1,34 @@
-"""Torch twin of models.repvgg: the original RepVGG repository's module tree and state_dict names."""
+"""Torch twin of models.repvgg: the original RepVGG repository's module tree and state_dict names.
+
+timm's ``repvgg_a0`` (and the other RepVGG entries of its ByobNet) holds the same tensors under other names;
+:func:`rename_checkpoint_key` maps them, so a timm checkpoint exports and binds (``examples/zoo/export_wts.py``
+applies it to ``--from-checkpoint``).
+"""
 
 from __future__ import annotations
+
+import re
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+#: timm's names -> the original repository's: stem -> stage0, stages.i.j -> stage{i+1}.j, branch and head names
+_TIMM_STAGE = re.compile(r"^stages\.(\d+)\.")
+_TIMM_PARTS = {".conv_kxk.": ".rbr_dense.", ".conv_1x1.": ".rbr_1x1.", ".identity.": ".rbr_identity."}
+
+
+def rename_checkpoint_key(name: str) -> str:
+    """A timm RepVGG checkpoint key as the original repository's state_dict name (other keys unchanged)."""
+    if name.startswith("head.fc."):
+        return "linear." + name[len("head.fc.") :]
+    if name.startswith("stem."):
+        name = "stage0." + name[len("stem.") :]
+    else:
+        name = _TIMM_STAGE.sub(lambda m: f"stage{int(m.group(1)) + 1}.", name)
+    for old, new in _TIMM_PARTS.items():
+        name = name.replace(old, new)
+    return name
 
 
 def conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int, groups: int = 1):

@@ -11,6 +11,8 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     constant,
     conv,
     creation,
+    cumulative,
+    detection,
     dropout,
     dtype,
     elementwise,

@@ -1,26 +1,132 @@
-"""Attention: scaled_dot_product_attention and the multi-head attention forward of nn.MultiheadAttention,
-composed from matrix multiplies, softmax and elementwise layers (portable to every TensorRT)."""
+"""Attention: scaled_dot_product_attention and the multi-head attention forward of nn.MultiheadAttention.
+
+Where the backend's network has TensorRT's fused attention (``add_attention_v2`` / ``add_attention``, e.g.
+TensorRT-RTX 1.7) and the operands fit it (4-D, one head dim for query, key and value), the attention is one
+``IAttention``; otherwise, or inside ``with fused_attention(False):``, it is composed from matrix multiplies,
+softmax and elementwise layers (portable to every TensorRT).
+"""
 
 from __future__ import annotations
 
+import contextvars
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from netdef._trt import trt
 from netdef.context import EmitContext
-from netdef.functional._common import constant, context_of, is_float, wrap
+from netdef.functional._common import constant, context_of, is_float, unsqueeze_to, wrap
 from netdef.functional.activation import softmax
 from netdef.functional.dtype import cast
-from netdef.functional.elementwise import add, eq, lt, mul, where
+from netdef.functional.elementwise import add, eq, logical_and, lt, mul, where
 from netdef.functional.linear import linear
 from netdef.functional.matmul import matmul
 from netdef.functional.reduction import amax, mean
 from netdef.functional.registry import register_op
 from netdef.functional.shape import expand, permute, reshape, squeeze, transpose, unsqueeze
+from netdef.functional.unary import logical_not
 from netdef.tensor import Tensor
 
 NEG_INF = float("-inf")
+_FUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("netdef_fused_attention", default=True)
+
+
+@contextmanager
+def fused_attention(enabled: bool = True) -> Iterator[None]:
+    """Inside, attention emits TensorRT's fused IAttention where the backend has it (``enabled``, the default)
+    or always the matmul/softmax composition (``enabled=False``)."""
+    token = _FUSED.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _FUSED.reset(token)
+
+
+def has_fused_attention(network: trt.INetworkDefinition) -> bool:
+    """Whether ``network``'s TensorRT can add a fused attention layer (IAttention)."""
+    return hasattr(network, "add_attention_v2") or hasattr(network, "add_attention")
+
+
+def _fusable(ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor, grouped: bool = False) -> bool:
+    """Fused attention is on, the backend has it, and q/k/v are (B, H, S, D) with one static head dim, one
+    batch and key/value heads equal to the query's, or a divisor of them with ``grouped`` (torch's enable_gqa)
+    or 1 (torch broadcasts it)."""
+    if not _FUSED.get() or not has_fused_attention(ctx.network):
+        return False
+    if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
+        return False
+    q, k, v = query.static_shape, key.static_shape, value.static_shape  # -1: known only at run time
+    d = {q[-1], k[-1], v[-1]}
+    if len(d) != 1 or min(d) <= 0:
+        return False
+    if len({q[0], k[0], v[0]}) != 1 or k[1] != v[1]:
+        return False
+    hq, hk = q[1], k[1]
+    return hq == hk or (hq > 0 and hk > 0 and hq % hk == 0 and (grouped or hk == 1))
+
+
+def fused_attention_layer(
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, causal: str, scale: float, op: str
+) -> Tensor:
+    """One IAttention: ``softmax(q k^T * scale [+ mask]) v`` over (B, H, S, D) operands.
+
+    ``mask`` is bool (True attends) or float (added), broadcastable to (B, H, Lq, Lk); ``causal`` is
+    'NONE', 'UPPER_LEFT' (key j <= query i, torch's is_causal) or 'LOWER_RIGHT' (j <= i + Lk - Lq, a decode
+    step over a cache). Key/value may have fewer heads than the query (grouped-query attention). The
+    scale is applied to the query first, as TensorRT requires. Rows whose keys are all masked are undefined.
+    """
+    ctx = query.ctx
+    q = mul(query, scale) if scale != 1.0 else query
+    if mask is not None and mask.dtype != trt.bool and mask.dtype != q.dtype:
+        mask = cast(mask, q.dtype)
+    if mask is not None and mask.ndim < 4:
+        mask = unsqueeze_to(ctx, mask, 4, op + "_mask")
+
+    def make(net):
+        norm = trt.AttentionNormalizationOp.SOFTMAX
+        if hasattr(net, "add_attention_v2"):
+            layer = net.add_attention_v2(
+                q.itensor, key.itensor, value.itensor, norm, getattr(trt.CausalMaskKind, causal)
+            )
+        elif causal == "LOWER_RIGHT":
+            raise ValueError("this TensorRT's IAttention has only top-left causal masks; pass a mask instead")
+        else:
+            layer = net.add_attention(q.itensor, key.itensor, value.itensor, norm, causal != "NONE")
+        if layer is not None:
+            if mask is not None:
+                layer.mask = mask.itensor
+            layer.decomposable = True  # unfused kernels where no fused one fits (fp32, odd head dims)
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+def _combined_mask(masks: list[tuple[Tensor, str]], dtype: trt.DataType) -> Tensor | None:
+    """One mask for the fused layer from (mask, kind) pairs: bool 'keep' if every mask is bool, else additive."""
+    if not masks:
+        return None
+    keeps = [m if kind == "keep" else logical_not(m) for m, kind in masks if kind != "add"]
+    adds = [m if m.dtype == dtype else cast(m, dtype) for m, kind in masks if kind == "add"]
+    if not adds:
+        out = keeps[0]
+        for k in keeps[1:]:
+            out = logical_and(out, k)
+        return out
+    out = adds[0]
+    for m in adds[1:] + [where(k, 0.0, NEG_INF) for k in keeps]:
+        out = add(out, m) if m.dtype == dtype else add(out, cast(m, dtype))
+    return out
+
+
+def _zero_dead_rows(out: Tensor, mask: Tensor) -> Tensor:
+    """Zeros where ``mask`` leaves a query row no key (torch's result), whatever the fused kernel gave there."""
+    if mask.dtype == trt.bool:
+        dead = eq(amax(where(mask, 1.0, 0.0), -1, keepdim=True), 0.0)
+    else:
+        dead = eq(amax(mask, -1, keepdim=True), NEG_INF)
+    return where(dead, 0.0, out)
 
 
 def keep_lead_reshape(input: Tensor, lead: int, tail: tuple[int, ...], op: str) -> Tensor:
@@ -126,6 +232,8 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
 
 
 @register_op(
+    "IAttentionInputLayer",
+    "IAttentionOutputLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IFillLayer",
@@ -183,12 +291,19 @@ def scaled_dot_product_attention(
                 op,
                 f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.static_shape} and {key.static_shape}",
             )
+    if _fusable(ctx, query, key, value, grouped=enable_gqa):
+        mask = _combined_mask(masks, query.dtype)
+        out = fused_attention_layer(query, key, value, mask, "UPPER_LEFT" if is_causal else "NONE", float(scale), op)
+        return out if mask is None else _zero_dead_rows(out, mask)
+    if enable_gqa:
         if hq != hk:
             key, value = _repeat_heads(key, hq // hk, op + "_key"), _repeat_heads(value, hq // hk, op + "_value")
     return attention(query, key, value, masks, is_causal, float(scale), True, op)[0]
 
 
 @register_op(
+    "IAttentionInputLayer",
+    "IAttentionOutputLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IFillLayer",
@@ -288,7 +403,12 @@ def multi_head_attention_forward(
         kpm = unsqueeze(unsqueeze(key_padding_mask, 1), 1)  # (N, 1, 1, S)
         masks.append(_mask_kind(ctx, op, kpm, "key_padding_mask"))
 
-    out, weights = attention(q, k, v, masks, False, 1.0 / math.sqrt(head_dim), not need_weights, op)
+    if not need_weights and _fusable(ctx, q, k, v):
+        mask = _combined_mask(masks, q.dtype)
+        out = fused_attention_layer(q, k, v, mask, "NONE", 1.0 / math.sqrt(head_dim), op)
+        out, weights = (out if mask is None else _zero_dead_rows(out, mask)), None
+    else:
+        out, weights = attention(q, k, v, masks, False, 1.0 / math.sqrt(head_dim), not need_weights, op)
     # (N, H, L, D) -> (L, N, E) or (N, L, E)
     out = permute(out, (0, 2, 1, 3) if batch_first else (2, 0, 1, 3))
     out = keep_lead_reshape(out, 2, (embed,), op + "_merge_heads")

@@ -522,3 +522,58 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def _iterate(self: Tensor):
     """Iterate over dim 0 (``unbind(self, 0)``)."""
     return iter(unbind(self, 0))
+
+
+@register_op(
+    "IShuffleLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.unflatten",
+    methods="unflatten",
+)
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (torch.unflatten; one size may be -1 when that dim is static).
+
+    The other dims may be dynamic: they keep their run-time sizes.
+    """
+    op = "unflatten"
+    input = require_tensor(op, input)
+    ctx, static = input.ctx, input.static_shape
+    axis = norm_dim(ctx, op, dim, input.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes or sizes.count(-1) > 1 or any(s < -1 for s in sizes):
+        raise ctx.error(op, f"sizes {sizes} must be non-empty, sizes >= 0 with at most one -1")
+    n, known = static[axis], math.prod(s for s in sizes if s != -1)
+    if -1 in sizes:
+        if n < 0:
+            raise ctx.error(op, f"dim {dim} of shape {static} is dynamic: give every size (no -1)")
+        if known == 0 or n % known:
+            raise ctx.error(op, f"sizes {sizes} cannot split dim {dim} of size {n}")
+        sizes[sizes.index(-1)] = n // known
+    elif n >= 0 and known != n:
+        raise ctx.error(op, f"sizes {sizes} multiply to {known}, not to the size {n} of dim {dim} of shape {static}")
+    shape = input.shape
+    return _reshape_to(input, (*shape[:axis], *sizes, *shape[axis + 1 :]), op)
+
+
+@register_op(
+    "IShuffleLayer",
+    "IConcatenationLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    torch="torch.Tensor.view_as",
+    methods=("view_as", "reshape_as"),
+    aliases=("reshape_as",),
+)
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.view(other.size())`` (torch.Tensor.view_as); ``other`` may have dynamic dims."""
+    op = "view_as"
+    input, other = require_tensor(op, input), require_tensor(op, other, "other")
+    n, m = (math.prod(t.static_shape) if -1 not in t.static_shape else -1 for t in (input, other))
+    if n >= 0 and m >= 0 and n != m:
+        raise input.ctx.error(
+            op, f"shape {input.static_shape} ({n} elements) cannot be viewed as {other.static_shape} ({m} elements)"
+        )
+    return _reshape_to(input, tuple(other.shape), op)

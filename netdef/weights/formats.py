@@ -7,6 +7,8 @@ module's shapes, while the other formats' shapes are checked against the module 
 
 from __future__ import annotations
 
+import json
+import mmap
 import os
 import pickle
 import re
@@ -28,6 +30,7 @@ __all__ = [
     "Weights",
     "load_npz",
     "load_safetensors",
+    "load_safetensors_index",
     "load_torch_checkpoint",
     "load_weights_file",
     "read_torch_state_dict",
@@ -55,7 +58,15 @@ def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], 
     then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
     where = os.fspath(path)
     suffix = Path(where).suffix.lower()
-    if suffix == ".wts":
+    if os.path.isdir(where):  # a transformers checkpoint directory
+        index = os.path.join(where, INDEX_NAME)
+        single = os.path.join(where, "model.safetensors")
+        if not os.path.isfile(index) and not os.path.isfile(single):
+            raise WeightsFormatError(f"{where}: a directory without {INDEX_NAME} or model.safetensors")
+        weights = load_safetensors_index(index) if os.path.isfile(index) else load_safetensors(single)
+    elif where.lower().endswith(".safetensors.index.json"):
+        weights = load_safetensors_index(where)
+    elif suffix == ".wts":
         weights = Weights(load_wts(where))
         weights.shaped = False
     elif suffix == ".safetensors":
@@ -72,20 +83,97 @@ def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], 
     return rename_weights(weights, rename, where)
 
 
-def load_safetensors(path: str | os.PathLike) -> Weights:
-    """Read a safetensors file (memory-mapped by ``safetensors.safe_open``), tensor by tensor."""
-    from safetensors import SafetensorError, safe_open
+INDEX_NAME = "model.safetensors.index.json"
+#: safetensors dtype names -> numpy dtype names (BF16 and F8 through ml_dtypes)
+_SAFETENSORS_DTYPES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2", "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
+    "BOOL": "bool",
+}  # fmt: skip
 
+
+class MappedWeights(Weights):
+    """Weights whose arrays are read-only views of memory-mapped files: nothing is read until a tensor is used.
+
+    bfloat16 and float8 tensors are stored as ml_dtypes views and handed out as exact float32 copies, one
+    tensor at a time, when looked up (``weights[name]`` / ``get``).
+    """
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        arr = dict.__getitem__(self, name)
+        return (
+            arr.astype(np.float32) if arr.dtype.kind == "V" or arr.dtype.name.startswith(("bfloat", "float8")) else arr
+        )
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+def load_safetensors(path: str | os.PathLike) -> MappedWeights:
+    """Read a safetensors file, memory-mapped: each tensor is a view of the file (see ``MappedWeights``)."""
     where = os.fspath(path)
     if not os.path.isfile(where):
         raise WeightsFormatError(f"{where}: no such weights file")
-    out = Weights()
+    out = MappedWeights()
     try:
-        with safe_open(where, framework="pt", device="cpu") as f:
-            for name in f.keys():
-                out[name] = _tensor_to_numpy(f.get_tensor(name), name, where)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        with open(where, "rb") as f:
+            buffer = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        size = int.from_bytes(buffer[:8], "little")
+        if len(buffer) < 8 or 8 + size > len(buffer):
+            raise ValueError("the header is longer than the file")
+        header = json.loads(bytes(buffer[8 : 8 + size]))
+        header.pop("__metadata__", None)
+        for name, entry in header.items():
+            out[name] = _mapped_tensor(buffer, 8 + size, name, entry)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise WeightsFormatError(f"{where}: not a readable safetensors file: {exc}") from None
+    return out
+
+
+def _mapped_tensor(buffer: mmap.mmap, base: int, name: str, entry: dict) -> np.ndarray:
+    kind = _SAFETENSORS_DTYPES.get(entry["dtype"])
+    if kind is None:
+        raise ValueError(f"entry {name!r} has dtype {entry['dtype']}, which netdef cannot bind")
+    if kind in ("bfloat16", "float8_e4m3fn", "float8_e5m2"):
+        import ml_dtypes
+
+        dtype = np.dtype(getattr(ml_dtypes, kind))
+    else:
+        dtype = np.dtype(kind)
+    begin, end = (int(v) for v in entry["data_offsets"])
+    shape = tuple(int(d) for d in entry["shape"])
+    count = int(np.prod(shape, dtype=np.int64))
+    if end - begin != count * dtype.itemsize or base + end > len(buffer):
+        raise ValueError(
+            f"entry {name!r}: offsets [{begin}, {end}) do not hold a {entry['dtype']} tensor of shape {shape}"
+        )
+    return np.frombuffer(buffer, dtype=dtype, count=count, offset=base + begin).reshape(shape)
+
+
+def load_safetensors_index(path: str | os.PathLike) -> MappedWeights:
+    """Read a sharded safetensors checkpoint from its index (``model.safetensors.index.json``, as
+    transformers' ``save_pretrained`` writes it), every shard memory-mapped."""
+    where = os.fspath(path)
+    try:
+        with open(where, encoding="utf-8") as f:
+            weight_map = json.load(f)["weight_map"]
+    except FileNotFoundError:
+        raise WeightsFormatError(f"{where}: no such index file") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsFormatError(f"{where}: not a safetensors index (a JSON object with a weight_map): {exc}") from None
+    folder = os.path.dirname(where)
+    out = MappedWeights()
+    for shard in sorted(set(weight_map.values())):
+        shard_path = os.path.join(folder, shard)
+        if not os.path.isfile(shard_path):
+            raise WeightsFormatError(f"{where}: shard {shard} is missing from {folder or '.'}")
+        tensors = load_safetensors(shard_path)
+        wanted = [n for n, s in weight_map.items() if s == shard]
+        absent = [n for n in wanted if n not in tensors]
+        if absent:
+            raise WeightsFormatError(f"{where}: shard {shard} lacks {absent[:5]} listed in the index")
+        for name in wanted:
+            out[name] = dict.__getitem__(tensors, name)
     return out
 
 

@@ -142,3 +142,74 @@ def test_bmm_refuses_broadcasting_and_other_ranks():
         netdef.define(_Fn(F.bmm), {"a": netdef.Input((3, 4, 5)), "b": netdef.Input((1, 5, 2))})
     with pytest.raises(netdef.EmitError, match=r"`mat2` must be a 3-D tensor, got shape \(5, 2\)"):
         netdef.define(_Fn(F.bmm), {"a": netdef.Input((3, 4, 5)), "b": netdef.Input((5, 2))})
+
+
+def _layer_types(net: netdef.Network) -> set[str]:
+    return {row["type"] for row in net.layers()}
+
+
+FUSED_CASES = {
+    "plain": ({}, {}, None),
+    "causal": ({"is_causal": True}, {}, None),
+    "causal-more-keys": ({"is_causal": True}, {"lq": 3, "lk": 7}, None),
+    "gqa-causal": ({"enable_gqa": True, "is_causal": True, "scale": 0.5}, {"heads": (6, 2), "lq": 6, "lk": 6}, None),
+    "bool-mask-dead-row": ({}, {}, "bool"),
+    "float-mask-dead-row": ({}, {"heads": (4, 2)}, "float"),
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("name", list(FUSED_CASES))
+def test_sdpa_fused_layer_matches_torch_and_builds(parity, name, precision):
+    """Operands with one head dim get TensorRT's IAttention (where the backend has it); dead rows still give 0."""
+    from netdef.functional.attention import has_fused_attention
+
+    kwargs, shapes, mask_kind = FUSED_CASES[name]
+    q, k, v = _qkv(ev=8, **shapes)
+    extra = []
+    if mask_kind:
+        keep = torch.rand(5, 7) > 0.4
+        keep[:, 0], keep[3] = True, False  # query 3 attends to nothing: torch gives zeros
+        extra = [keep if mask_kind == "bool" else torch.zeros(5, 7).masked_fill(~keep, float("-inf"))]
+        kwargs = {**kwargs, "enable_gqa": True}
+
+    def fn(q, k, v, *m):
+        sdpa = F.scaled_dot_product_attention if isinstance(q, netdef.Tensor) else TF.scaled_dot_product_attention
+        return sdpa(q, k, v, *m, **kwargs)
+
+    net = parity.check(parity.Fn(fn), fn, q, k, v, *extra, precision=precision, build=precision == "fp32")
+    fused = has_fused_attention(net.network)
+    assert ("ATTENTION_INPUT" in _layer_types(net)) == fused
+    assert ("SOFTMAX" in _layer_types(net)) != fused
+
+
+def test_sdpa_fused_attention_off_composes_matmul_softmax(parity):
+    from netdef.functional.attention import fused_attention
+
+    q, k, v = _qkv(ev=8, heads=(4, 2))
+
+    def fn(q, k, v):
+        sdpa = F.scaled_dot_product_attention if isinstance(q, netdef.Tensor) else TF.scaled_dot_product_attention
+        return sdpa(q, k, v, is_causal=True, enable_gqa=True)
+
+    with fused_attention(False):
+        net = parity.check(parity.Fn(fn), fn, q, k, v)
+    assert "ATTENTION_INPUT" not in _layer_types(net) and "SOFTMAX" in _layer_types(net)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_fuses_only_without_weights(need_weights):
+    """The fused layer does not expose the softmax weights: need_weights=True keeps the composition."""
+    from netdef.functional.attention import has_fused_attention
+
+    attn = netdef.nn.MultiheadAttention(16, 4, batch_first=True)
+    twin = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    attn.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    net = netdef.define(_Fn(lambda x: attn(x, x, x, need_weights=need_weights)[0]), {"x": netdef.Input((2, 5, 16))})
+    fused = "ATTENTION_INPUT" in _layer_types(net)
+    assert fused == (has_fused_attention(net.network) and not need_weights)
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        want = twin(x, x, x, need_weights=need_weights)[0]
+    got = netdef.reference.run(net, {"x": x.numpy()})["output"]
+    assert abs(got - want.numpy()).max() <= 1e-5 * abs(want.numpy()).max()

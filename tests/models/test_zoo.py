@@ -10,14 +10,17 @@ import pytest
 import torch
 
 import netdef
-from models import zoo
+from models import upstream, zoo
 from netdef import testing
 
 
 @pytest.fixture(scope="module", params=zoo.names())
 def pair(request):
     entry = zoo.get(request.param)
-    twin, model = testing.twin_pair(entry)
+    try:
+        twin, model = testing.twin_pair(entry)
+    except upstream.Unavailable as exc:  # a twin that is the upstream library itself (models/twins/yolo.py)
+        pytest.skip(str(exc))
     feeds = testing.random_feeds(entry)
     with torch.no_grad():
         expected = twin(*(torch.from_numpy(v) for v in feeds.values()))
@@ -37,5 +40,7 @@ def test_reference_matches_torch_and_builds(pair, precision):
     assert len(outputs) == len(expected), f"{name}: {len(outputs)} outputs, torch has {len(expected)}"
     for (out_name, got), want in zip(outputs.items(), expected):
         testing.assert_close(got, want, tol, what=f"{name} {precision} {out_name}")
+    if precision not in entry.build_precisions:
+        return
     built = netdef.build(network)
     assert built.data and built.metadata["precision"] == precision

@@ -11,14 +11,17 @@ from __future__ import annotations
 import pytest
 
 import netdef
-from models import zoo
+from models import upstream, zoo
 from netdef import testing
 
 
 @pytest.mark.parametrize("name", zoo.names())
 def test_every_module_matches_torch(name):
     entry = zoo.get(name)
-    twin, model = testing.twin_pair(entry)
+    try:
+        twin, model = testing.twin_pair(entry)
+    except upstream.Unavailable as exc:  # a twin that is the upstream library itself (models/twins/yolo.py)
+        pytest.skip(str(exc))
     report = netdef.parity.compare(model, twin, testing.random_feeds(entry), "fp32")
     compared = [r for r in report.rows if r.status != "no twin"]
     assert report.passed, str(report)

@@ -1,0 +1,52 @@
+"""Shared by the LLM examples: read a transformers checkpoint directory into a netdef decoder, and a tokenizer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from models.gpt2 import GPT2LMHeadModel  # noqa: E402
+from models.llama import LlamaForCausalLM  # noqa: E402
+
+#: transformers' model_type -> the zoo decoder that takes its config fields and state_dict names
+FAMILIES = {"llama": LlamaForCausalLM, "mistral": LlamaForCausalLM, "gpt2": GPT2LMHeadModel}
+
+
+def load_checkpoint(directory: Path):
+    """The netdef decoder described by ``directory/config.json``, bound to the directory's safetensors
+    (``model.safetensors`` or shards with ``model.safetensors.index.json``, memory-mapped)."""
+    config = json.loads((directory / "config.json").read_text())
+    kind = config.get("model_type")
+    if kind not in FAMILIES:
+        raise SystemExit(f"{directory}: model_type {kind!r} is not in the zoo; supported: {', '.join(FAMILIES)}")
+    model = FAMILIES[kind](**config)
+    report = model.load_weights(directory)
+    print(f"{directory}: {kind}, {len(report.bound)} tensors bound (memory-mapped safetensors)")
+    return model, config
+
+
+class ByteTokenizer:
+    """Stand-in for a checkpoint without a tokenizer (the random tiny ones): printable ASCII, one id per
+    character modulo the vocabulary. Enough to drive generation; the text of a random model is noise."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return [(ord(c) - 32) % self.vocab_size for c in text if 32 <= ord(c) < 127] or [0]
+
+    def decode(self, ids) -> str:
+        return "".join(chr(32 + int(i) % 95) for i in ids)
+
+
+def tokenizer_for(directory: Path, vocab_size: int):
+    """transformers' tokenizer saved in ``directory`` (local files only), else a ByteTokenizer."""
+    if not any((directory / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
+        return ByteTokenizer(vocab_size)
+    from models.hf import import_transformers
+
+    return import_transformers().AutoTokenizer.from_pretrained(str(directory), local_files_only=True)

@@ -1,0 +1,135 @@
+"""Pieces the zoo's decoder LLMs share: config-field handling, RMSNorm, positions and the KV-cache mask.
+
+Each decoder is built from the same config field names as its transformers config and takes either
+``input_ids`` alone (full causal attention, dynamic batch and length) or ``input_ids, past_length`` and one
+``past_key_values.{i}.key`` / ``.value`` cache input per layer (B, kv_heads, max_context, head_dim), which
+the model updates with TensorRT's KV-cache-update layer and returns as ``present.{i}.key`` / ``.value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from netdef import F, Input, NetdefWarning, nn
+from netdef._trt import trt
+from netdef.functional._common import wrap
+from netdef.functional.indexing import int_vector, shape_of
+
+#: PretrainedConfig fields that do not change the network (generation, bookkeeping, training-only)
+GENERIC_FIELDS = frozenset(
+    {
+        "_name_or_path", "add_cross_attention", "architectures", "attention_dropout", "bad_words_ids",
+        "begin_suppress_tokens", "chunk_size_feed_forward", "cross_attention_hidden_size", "decoder_start_token_id",
+        "diversity_penalty", "do_sample", "dtype", "early_stopping", "embd_pdrop", "encoder_no_repeat_ngram_size",
+        "exponential_decay_length_penalty", "finetuning_task", "forced_bos_token_id", "forced_eos_token_id",
+        "id2label", "initializer_range", "is_decoder", "is_encoder_decoder", "label2id", "length_penalty",
+        "max_length", "min_length", "model_type", "no_repeat_ngram_size", "num_beam_groups", "num_beams",
+        "num_return_sequences", "output_attentions", "output_hidden_states", "output_scores", "prefix",
+        "pretraining_tp", "problem_type", "pruned_heads", "remove_invalid_values", "repetition_penalty",
+        "resid_pdrop", "attn_pdrop", "return_dict", "return_dict_in_generate", "sep_token_id", "suppress_tokens",
+        "task_specific_params", "temperature", "tf_legacy_loss", "tie_encoder_decoder", "tokenizer_class",
+        "top_k", "top_p", "torch_dtype", "torchscript", "transformers_version", "typical_p", "use_bfloat16",
+        "use_cache", "summary_type", "summary_use_proj", "summary_activation", "summary_proj_to_labels",
+        "summary_first_dropout", "mlp_bias_dropout",
+    }
+)  # fmt: skip
+
+
+def config_from_kwargs(cls, config, kwargs: dict):
+    """``config`` or ``cls(**kwargs)``; transformers' bookkeeping fields are dropped, other unknown fields
+    are dropped with a NetdefWarning (they may change the model: check them)."""
+    if config is not None:
+        if kwargs:
+            raise ValueError(f"pass either a {cls.__name__} or config fields as keyword arguments, not both")
+        return config
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(k for k in kwargs if k not in known and k not in GENERIC_FIELDS)
+    if unknown:
+        warnings.warn(
+            f"{cls.__name__}: ignoring config fields netdef does not use: {unknown}", NetdefWarning, stacklevel=3
+        )
+    return cls(**{k: v for k, v in kwargs.items() if k in known})
+
+
+class RMSNorm(nn.Module):
+    """``weight * x / sqrt(mean(x^2) + eps)`` over the last dim, computed in float32 (as transformers)."""
+
+    def __init__(self, hidden_size: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(hidden_size)
+        self.variance_epsilon = eps
+
+    def forward(self, hidden_states):
+        dtype = hidden_states.dtype
+        x = hidden_states if dtype == trt.float32 else hidden_states.to("float32")
+        variance = F.mean(x * x, -1, keepdim=True)
+        x = x * F.rsqrt(variance + self.variance_epsilon)
+        if dtype != trt.float32:
+            x = x.to(dtype)
+        return x * F.as_tensor(self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.variance_epsilon}"
+
+
+def position_ids(input_ids, past_length=None):
+    """(B, S) int64 positions: ``past_length[b] + s`` (``s`` without a cache), for any run-time B and S.
+
+    One IFillLayer over ``input_ids``' run-time shape: ``F.arange(S)`` expanded to ``(B, S)`` would take B as
+    static when the profiles pin it to 1, and TensorRT's rotary layer wants the input's (dynamic) batch dim.
+    """
+    ctx = input_ids.ctx
+    shape = shape_of(input_ids, "positions_shape")
+    zero = ctx.weights(np.zeros((), np.int64), trt.int64)
+    start = wrap(ctx.add_layer("positions_start", lambda net: net.add_constant((), zero)).get_output(0), ctx)
+    delta = int_vector(ctx, [0, 1], "positions_delta")
+
+    def make(net):
+        layer = net.add_fill((0, 0), trt.FillOperation.LINSPACE, trt.int64)
+        layer.set_input(0, shape.itensor)
+        layer.set_input(1, start.itensor)
+        layer.set_input(2, delta.itensor)
+        return layer
+
+    positions = wrap(ctx.add_layer("positions", make).get_output(0), ctx)
+    if past_length is None:
+        return positions
+    return positions + past_length.to("int64").unsqueeze(1)
+
+
+def cache_mask(positions, max_context: int):
+    """(B, 1, S, max_context) bool: query s of sequence b sees cache slot j iff j <= its position."""
+    slots = F.as_tensor(np.arange(max_context, dtype=np.int64).reshape(1, 1, 1, max_context))
+    return slots <= positions.unsqueeze(1).unsqueeze(3)
+
+
+def token_inputs(max_batch: int, max_seq: int) -> dict[str, Input]:
+    """``input_ids`` (B, S) int64 with dynamic batch and sequence length."""
+    return {"input_ids": Input((-1, -1), "int64", min=(1, 1), opt=(max_batch, max_seq), max=(max_batch, max_seq))}
+
+
+def cache_inputs(
+    num_layers: int, kv_heads: int, head_dim: int, max_context: int, max_batch: int, dtype: str
+) -> dict[str, Input]:
+    """Inputs of a cached decoder: ``input_ids`` and ``past_length`` (dynamic batch; prefill and decode
+    profiles for the sequence length) and the per-layer key/value caches of ``max_context`` slots."""
+    ids = Input(
+        (-1, -1),
+        "int64",
+        min=(1, 1),
+        opt=(max_batch, max_context),
+        max=(max_batch, max_context),
+        profiles=[((1, 1), (max_batch, 1), (max_batch, 1))],
+    )
+    batch = {"min": (1,), "opt": (max_batch,), "max": (max_batch,), "profiles": [((1,), (max_batch,), (max_batch,))]}
+    out = {"input_ids": ids, "past_length": Input((-1,), "int32", **batch)}
+    lo, hi = (1, kv_heads, max_context, head_dim), (max_batch, kv_heads, max_context, head_dim)
+    for i in range(num_layers):
+        for kind in ("key", "value"):
+            out[f"past_key_values.{i}.{kind}"] = Input(
+                (-1, kv_heads, max_context, head_dim), dtype, min=lo, opt=hi, max=hi, profiles=[(lo, hi, hi)]
+            )
+    return out

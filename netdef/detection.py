@@ -1,0 +1,60 @@
+"""Detection post-processing outside the engine: non-maximum suppression on numpy arrays or torch tensors.
+
+:func:`nms` computes exactly what a network's ``netdef.functional.nms`` (TensorRT's INMSLayer) computes, in
+the reference interpreter's implementation, for backends whose builder has no NMS runner (TensorRT-RTX): build
+the network up to the boxes and scores, then run this on the engine's outputs. :func:`batched_nms` is
+torchvision's ``batched_nms``. Both take numpy arrays or torch tensors on any device and return the same kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from netdef.reference.nms import MAX_TOPK_BOX_LIMIT, corners, greedy, select
+
+__all__ = ["batched_nms", "nms"]
+
+
+def _torch(x) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _like(result: torch.Tensor, reference):
+    return result if isinstance(reference, torch.Tensor) else result.cpu().numpy()
+
+
+def nms(
+    boxes,
+    scores,
+    max_output_boxes_per_class: int,
+    iou_threshold: float = 0.5,
+    score_threshold: float = 0.0,
+    box_format: str = "xyxy",
+    topk_box_limit: int = MAX_TOPK_BOX_LIMIT,
+):
+    """INMSLayer's batched, per-class NMS (see ``netdef.functional.nms``): boxes (B, N, 4) or (B, N, C, 4), scores
+    (B, N, C) -> (K, 3) int64 rows of (batch, class, box), batch by batch in decreasing score order."""
+    t_boxes, t_scores = _torch(boxes), _torch(scores)
+    selected = select(
+        t_boxes, t_scores, max_output_boxes_per_class, iou_threshold, score_threshold, box_format, topk_box_limit
+    )
+    return _like(selected, boxes)
+
+
+def batched_nms(boxes, scores, idxs, iou_threshold: float, box_format: str = "xyxy"):
+    """torchvision.ops.batched_nms: the indices of the kept ``boxes`` (N, 4), in decreasing ``scores`` (N,) order;
+    boxes of different ``idxs`` (N,) categories never suppress each other. Equal scores keep the lower index first.
+    """
+    t_boxes, t_scores, t_idxs = _torch(boxes), _torch(scores), _torch(idxs)
+    if (
+        t_boxes.dim() != 2
+        or t_boxes.shape[-1] != 4
+        or t_scores.shape != t_boxes.shape[:1]
+        or t_idxs.shape != t_scores.shape
+    ):
+        raise ValueError(f"boxes must be (N, 4), scores and idxs (N,); got {tuple(t_boxes.shape)}, "
+                         f"{tuple(t_scores.shape)} and {tuple(t_idxs.shape)}")  # fmt: skip
+    order = torch.sort(t_scores.float(), descending=True, stable=True).indices
+    keep = greedy(corners(t_boxes[order].float(), box_format), t_idxs[order], float(iou_threshold), None)
+    return _like(order[keep], boxes)
