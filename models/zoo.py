@@ -189,6 +189,17 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 520),
         **_TOL,
     ),
+    # -- sequence models -------------------------------------------------------------------------------------
+    # tensorrtx's CRNN narrowed (models.crnn.crnn() is the full 512-channel, 256-hidden one): the CNN, two
+    # bidirectional LSTMs as TensorRT loops; 32x40 gives 11 time steps
+    "crnn": ZooEntry(
+        "crnn",
+        "crnn",
+        {"nh": 32, "channels": (16, 32, 64, 64, 64, 64, 64)},
+        test_inputs={"x": ((1, 1, 32, 40), "float32")},
+        full_inputs={"x": ((1, 1, 32, 100), "float32")},
+        **_TOL,
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from netdef._version import __version__
 from netdef.build import BuiltEngine, build
 from netdef.define import Input, Network, define
 from netdef.errors import (
+    ArgumentError,
     BindError,
     BuildError,
     EmitError,
@@ -15,6 +16,7 @@ from netdef.errors import (
     InterpreterError,
     NetdefError,
     NetdefWarning,
+    UnsupportedOpError,
     WeightsFormatError,
 )
 from netdef.functional.assertion import sym_check
@@ -24,6 +26,7 @@ from netdef.tensor import Tensor
 from netdef.weights import export_wts, load_wts, save_wts
 
 __all__ = [
+    "ArgumentError",
     "BindError",
     "BuildError",
     "BuiltEngine",
@@ -39,6 +42,7 @@ __all__ = [
     "Size",
     "SymInt",
     "Tensor",
+    "UnsupportedOpError",
     "WeightsFormatError",
     "__version__",
     "build",

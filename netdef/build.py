@@ -13,6 +13,7 @@ from pathlib import Path
 from netdef._trt import BACKEND, LOGGER, NETWORK_FLAGS, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
 from netdef.cache import EngineCache, cache_key
+from netdef.checks import check_build_arguments
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, EngineError, NetdefWarning
 from netdef.nn.module import Module
@@ -75,6 +76,15 @@ def build(
     they target. ``progress`` shows TensorRT's build phases on a terminal (None: when stderr is a TTY and
     ``NETDEF_QUIET`` is unset; or pass your own ``trt.IProgressMonitor``).
     """
+    check_build_arguments(
+        workspace=workspace,
+        output=output,
+        optimization_level=optimization_level,
+        compute_capabilities=compute_capabilities,
+        refit=refit,
+        cache=cache,
+        force=force,
+    )
     if output is not None:
         check_output(output, force=force)
     if isinstance(model, Network):

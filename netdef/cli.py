@@ -6,23 +6,29 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import json
+import math
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from netdef.errors import NetdefError, NetdefWarning
+from netdef.checks import readable_file, writable_path
+from netdef.errors import EngineError, NetdefError, NetdefWarning
 
 MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
 
 
 def load_object(spec: str):
     """Import 'package.module:attr' or 'path/file.py:attr'."""
-    if ":" not in spec:
+    where, sep, attr = spec.rpartition(":")
+    if not sep or not where or not attr.isidentifier():
+        if Path(spec).is_file():
+            raise NetdefError(f"{spec!r} is a file; a model is 'module:Class' or 'file.py:Class'")
         raise NetdefError(f"{spec!r}: expected 'module:Class' or 'file.py:Class'")
-    where, _, attr = spec.rpartition(":")
     if where.endswith(".py"):
         path = Path(where)
         if not path.is_file():
@@ -30,68 +36,143 @@ def load_object(spec: str):
         sys.path.insert(0, str(path.resolve().parent))
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except (ImportError, SyntaxError) as exc:
+            raise NetdefError(f"{spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
     else:
+        if not all(part.isidentifier() for part in where.split(".")):
+            raise NetdefError(f"{spec!r}: {where!r} is not a module path like 'package.module' (or give file.py)")
         sys.path.insert(0, str(Path.cwd()))
-        module = importlib.import_module(where)
+        try:
+            module = importlib.import_module(where)
+        except ModuleNotFoundError as exc:
+            if exc.name and where.startswith(exc.name):
+                raise NetdefError(
+                    f"{spec}: no module named {exc.name!r} (run from the folder that holds it, or give path/file.py:Class)"
+                ) from None
+            raise NetdefError(f"{spec}: importing {where} failed: {exc}") from None
+        except (ImportError, SyntaxError) as exc:
+            raise NetdefError(f"{spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
     try:
         return getattr(module, attr)
     except AttributeError:
         raise NetdefError(f"{where} has no attribute {attr!r}") from None
 
 
+def construct(spec: str):
+    """Call the class or factory ``spec`` names with no arguments (what every MODEL argument does)."""
+    factory = load_object(spec)
+    if not callable(factory):
+        raise NetdefError(
+            f"{spec} names a {type(factory).__name__} object, not a class or a function that makes the model"
+        )
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # no signature to check (a builtin): call it and see
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind()
+        except TypeError:
+            name = spec.rpartition(":")[2]
+            raise NetdefError(
+                f"{spec}{signature} needs arguments, and netdef calls it with none: write a function that "
+                f"returns the configured model (def make(): return {name}(...)) and pass it as file.py:make"
+            ) from None
+    return factory()
+
+
+INPUT_FORM = "name=1x3x224x224[:dtype][,min=..,opt=..,max=..]"
+
+
 def parse_input(text: str):
     """'x=1x3x224x224' or 'x=-1x3x224x224:float16,min=1x3x224x224,max=8x3x224x224'."""
     from netdef.define import Input
 
+    def bad(why: str) -> NetdefError:
+        return NetdefError(f"bad --input {text!r}: {why}; write it as {INPUT_FORM}")
+
+    name, sep, rest = text.partition("=")
+    if not sep or not name.strip():
+        raise bad("no name= before the shape")
+    parts = rest.split(",")
+    shape_part, _, dtype = parts[0].partition(":")
+    extra: dict[str, tuple[int, ...]] = {}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if not sep or key not in ("min", "opt", "max"):
+            raise bad(f"{part!r} is not one of min=, opt=, max=")
+        if key in extra:
+            raise bad(f"{key}= is given twice")
+        extra[key] = _dims(value, bad)
+    return name, Input(_dims(shape_part, bad), dtype or "float32", **extra)
+
+
+def _dims(text: str, bad) -> tuple[int, ...]:
     try:
-        name, _, rest = text.partition("=")
-        parts = rest.split(",")
-        shape_part, _, dtype = parts[0].partition(":")
-        dims = lambda s: tuple(int(d) for d in s.lower().split("x"))  # noqa: E731
-        extra = dict(p.split("=", 1) for p in parts[1:])
-        return name, Input(
-            dims(shape_part),
-            dtype or "float32",
-            **{k: dims(v) for k, v in extra.items() if k in ("min", "opt", "max")},
-        )
-    except (ValueError, TypeError) as exc:
-        raise NetdefError(
-            f"bad --input {text!r} ({exc}); write it as name=1x3x224x224[:dtype][,min=..,max=..]"
-        ) from None
+        return tuple(int(d) for d in text.lower().split("x"))
+    except ValueError:
+        raise bad(f"{text!r} is not a shape like 1x3x224x224") from None
 
 
-def _model_and_inputs(args):
+def _model_and_inputs(args, needs_weights: bool = True):
     from netdef.nn import Module
 
-    factory = load_object(args.model)
-    model = factory()
+    model = construct(args.model)
     if not isinstance(model, Module):
         raise NetdefError(f"{args.model} made a {type(model).__name__}, not a netdef.nn.Module")
     if args.weights:
         report = model.load_weights(args.weights, strict=not args.non_strict)
         if report.missing or report.unexpected:
             print(f"weights: {report}", file=sys.stderr)
+    elif needs_weights and any(p.data is None for p in model.state_dict().values()):
+        raise NetdefError(
+            f"{args.model} has weights to bind and no --weights was given: pass --weights FILE "
+            "(.wts, .safetensors, .npz or a torch state dict; `netdef export` writes one from the torch model)"
+        )
     if args.input:
         inputs = dict(parse_input(t) for t in args.input)
+        if len(inputs) < len(args.input):
+            raise NetdefError(f"--input names an input twice: {args.input}")
     elif hasattr(model, "default_inputs"):
         inputs = model.default_inputs()
     else:
-        raise NetdefError(f"{args.model} declares no default_inputs(): pass --input name=shape")
+        raise NetdefError(f"{args.model} declares no default_inputs(): pass --input {INPUT_FORM}")
     return model, inputs
 
 
 def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.ndarray]:
     """Arrays from --feed name=file.npy, or seeded random normals of the given shapes and dtypes."""
-    given = dict(f.split("=", 1) for f in (args.feed or []))
+    given = {}
+    for text in args.feed or []:
+        name, sep, path = text.partition("=")
+        if not sep or not name or not path:
+            raise NetdefError(f"bad --feed {text!r}: write it as name=file.npy")
+        if name in given:
+            raise NetdefError(f"--feed gives input {name!r} twice")
+        given[name] = path
     unknown = sorted(set(given) - set(shapes))
     if unknown:
         raise NetdefError(f"--feed names {unknown} are not inputs; the inputs are {list(shapes)}")
     rng = np.random.default_rng(args.seed)
     return {
-        name: np.load(given[name]) if name in given else rng.standard_normal(shape).astype(dtype)
+        name: _load_array(given[name], f"--feed {name}=") if name in given else rng.standard_normal(shape).astype(dtype)
         for name, (shape, dtype) in shapes.items()
     }
+
+
+def _load_array(path: str, option: str) -> np.ndarray:
+    """One array from a .npy file (no pickles)."""
+    readable_file(path, f"{option} file")
+    try:
+        value = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise NetdefError(f"{option}{path}: not a readable .npy array file ({exc})") from None
+    if not isinstance(value, np.ndarray):
+        value.close()
+        raise NetdefError(f"{option}{path}: an .npz archive; give one .npy file per input (numpy.save)")
+    return value
 
 
 def _input_shapes(inputs) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -113,17 +194,19 @@ def cmd_export(args) -> None:
     suffix = Path(output).suffix.lower()
     if suffix not in (".wts", ".safetensors"):
         raise NetdefError(f"{output}: the output's suffix picks the format, .wts or .safetensors; got {suffix!r}")
+    writable_path(output, "-o")
     try:
         rename = Rename(strip_prefix=args.strip_prefix or (), add_prefix=args.add_prefix, regex=args.rename or ())
     except ValueError as exc:
         raise NetdefError(str(exc)) from None
-    if Path(source).is_file() and not source.endswith(".py"):
+    if (Path(source).exists() or ":" not in source) and not source.endswith(".py"):
+        readable_file(source, "weights file")
         if Path(source).suffix.lower() in TORCH_SUFFIXES:
             state = read_torch_state_dict(source)  # weights-only; tensors keep their dtype for safetensors
         else:
             state = load_weights_file(source)
     else:
-        obj = load_object(source)()
+        obj = construct(source)
         if isinstance(obj, Mapping):
             state = obj
         elif callable(getattr(obj, "state_dict", None)):
@@ -145,6 +228,9 @@ def cmd_build(args) -> None:
     import netdef
     from netdef.build import check_output
 
+    writable_path(args.output, "-o")
+    if args.calib_cache:
+        writable_path(args.calib_cache, "--calib-cache")
     check_output(args.output, force=args.force, inputs=[args.weights, args.calib_data, args.calib_cache])
     model, inputs = _model_and_inputs(args)
     quantization = _quantization(args, model, inputs)
@@ -186,7 +272,13 @@ def _quantization(args, model, inputs):
         raise NetdefError("--quantize needs --calib-data FILE.npz (one array per input) or an existing --calib-cache")
     batches = []
     if args.calib_data:
-        data = np.load(args.calib_data)
+        readable_file(args.calib_data, "--calib-data file")
+        try:
+            data = np.load(args.calib_data, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise NetdefError(f"--calib-data {args.calib_data}: not a readable .npz file ({exc})") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise NetdefError(f"--calib-data {args.calib_data}: a single array; save one per input: numpy.savez")
         missing = [n for n in inputs if n not in data]
         if missing:
             raise NetdefError(f"{args.calib_data} lacks arrays for inputs {missing}")
@@ -194,6 +286,8 @@ def _quantization(args, model, inputs):
         size = next(iter(_input_shapes(inputs).values()))[0][0]
         total = len(data[next(iter(inputs))])
         batches = [{n: data[n][i : i + size] for n in inputs} for i in range(0, total - size + 1, size)]
+        if not batches:
+            raise NetdefError(f"--calib-data {args.calib_data} holds {total} samples, fewer than one batch of {size}")
     calibration = calibrate(
         netdef.define(model, inputs),
         batches,
@@ -217,7 +311,9 @@ def cmd_refit(args) -> None:
     from netdef.runtime.refit import refit
 
     out = args.output or args.engine
+    writable_path(out, "-o")
     check_output(out, force=args.force, inputs=[args.weights])
+    readable_file(args.engine, "engine file", EngineError)
     engine = netdef.Engine.load(args.engine)
     args.model = args.model_spec
     model, inputs = _model_and_inputs(args)
@@ -230,11 +326,21 @@ def cmd_refit(args) -> None:
 def cmd_run(args) -> None:
     import netdef
 
+    if args.save:
+        _output_folder(args.save, "--save")
     if args.reference:
+        if Path(args.model).is_file() and ":" not in args.model:
+            raise NetdefError(f"{args.model} is a file; --reference runs a model given as module:Class on the CPU")
         model, inputs = _model_and_inputs(args)
         network = netdef.define(model, inputs, precision=args.precision)
         outputs = netdef.reference.run(network, _feeds(args, _input_shapes(inputs)))
     else:
+        if ":" in args.model and not Path(args.model).exists():
+            raise NetdefError(
+                f"{args.model} is a model, not an engine file: add --reference to run it on the CPU reference "
+                f"interpreter, or build an engine first (netdef build {args.model} -o model.engine)"
+            )
+        readable_file(args.model, "engine file", EngineError)
         engine = netdef.Engine.load(args.model)
         context = engine.create_context(args.provider, cuda_graph=args.cuda_graph)
         outputs = context.infer(_feeds(args, _engine_shapes(engine, args.input)))
@@ -247,15 +353,36 @@ def cmd_run(args) -> None:
             np.save(Path(args.save) / f"{name}.npy", value)
 
 
+def _placeholder_weights(model, args, what: str) -> None:
+    """Without --weights, bind zeros: shapes and layers need no values."""
+    if not args.weights:
+        model.load_weights({name: np.zeros(p.shape, p.dtype) for name, p in model.state_dict().items()})
+        print(f"note: no --weights given: {what} with zero placeholder weights (no values are bound)")
+
+
+def _write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` (checked by writable_path first), making missing folders."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)
+
+
+def _output_folder(path: str, option: str) -> None:
+    """Make ``path`` a folder to write into (created if missing); NetdefError if it cannot be."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NetdefError(f"{option} {path} is a file; give a folder")
+    writable_path(folder / "x", option)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
 def _engine_shapes(engine, given: list[str] | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Each engine input's shape: from --input name=AxB, else its static shape, else profile 0's opt shape."""
     chosen = {}
     for text in given or []:
-        name, _, dims = text.partition("=")
-        try:
-            chosen[name] = tuple(int(d) for d in dims.split(":")[0].split(",")[0].lower().split("x"))
-        except ValueError:
-            raise NetdefError(f"bad --input {text!r}: for an engine write name=4x3x224x224") from None
+        name, sep, dims = text.partition("=")
+        if not sep or not name or any(c in dims for c in ":,"):
+            raise NetdefError(f"bad --input {text!r}: for an engine write name=4x3x224x224 (a shape only)")
+        chosen[name] = _dims(dims, lambda why, text=text: NetdefError(f"bad --input {text!r}: {why}"))
     unknown = sorted(set(chosen) - {s.name for s in engine.inputs})
     if unknown:
         raise NetdefError(f"--input names {unknown} are not inputs; the engine's are {[s.name for s in engine.inputs]}")
@@ -270,6 +397,9 @@ def cmd_bench(args) -> None:
 
     if args.weights and not args.twin:
         raise NetdefError("--weights is for the torch twin: pass --twin module:Class too")
+    if args.json:
+        writable_path(args.json, "--json")
+    readable_file(args.engine, "engine file", EngineError)
     engine = netdef.Engine.load(args.engine)
     feeds = _feeds(args, _engine_shapes(engine, args.input))
     rows = [
@@ -280,7 +410,7 @@ def cmd_bench(args) -> None:
     if args.twin:
         import torch
 
-        twin = load_object(args.twin)()
+        twin = construct(args.twin)
         if not isinstance(twin, torch.nn.Module):
             raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
         if args.weights:
@@ -289,19 +419,21 @@ def cmd_bench(args) -> None:
         rows.append(bench_torch(twin, torch_feeds, args.runs, args.warmup, device="cuda", label="torch eager (twin)"))
     print(format_table(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+        _write_text(args.json, json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
 
 
 def cmd_inspect(args) -> None:
     import netdef
 
-    if Path(args.model).is_file() and not args.model.endswith(".py"):
+    if not args.model.endswith(".py") and (":" not in args.model or Path(args.model).exists()):
         from netdef.runtime.metadata import read_engine
 
+        readable_file(args.model, "engine file (inspect takes an engine file, or a model as module:Class)")
         _, meta = read_engine(args.model, verify=True)
         print(json.dumps(meta, indent=2))
         return
-    model, inputs = _model_and_inputs(args)
+    model, inputs = _model_and_inputs(args, needs_weights=False)
+    _placeholder_weights(model, args, "layers are listed")
     network = netdef.define(model, inputs, precision=args.precision)
     rows = network.layers()
     width = max(len(r["name"]) for r in rows)
@@ -312,14 +444,16 @@ def cmd_inspect(args) -> None:
     print(f"{len(rows)} layers; inputs {list(inputs)}; outputs {network.outputs}")
 
 
-def cmd_parity(args) -> None:
+def cmd_parity(args) -> int:
     import torch
 
     import netdef
     from netdef.parity import compare
 
-    model, inputs = _model_and_inputs(args)
-    twin = load_object(args.twin)()
+    if args.json:
+        writable_path(args.json, "--json")
+    model, inputs = _model_and_inputs(args, needs_weights=False)  # unbound: the twin's weights bind below
+    twin = construct(args.twin)
     if not isinstance(twin, torch.nn.Module):
         raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
     if args.weights:
@@ -331,15 +465,55 @@ def cmd_parity(args) -> None:
     report = compare(model, twin, feeds, args.precision, engine=args.engine, **options)
     print(report)
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    if not report.passed:
-        raise NetdefError(report.summary())
+        _write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
+    if not report.passed:  # a finding, not a usage error: exit status 1
+        print(f"netdef parity: failed: {report.summary()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _byte_count(text: str) -> int:
+    """A whole positive number of bytes, as an int or in float notation (1e9)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes (e.g. 1e9)") from None
+    if not math.isfinite(value) or value < 1 or value > 2**62 or value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole positive number of bytes up to 2**62")
+    return int(value)
+
+
+def _tolerance(text: str) -> float:
+    """A finite, non-negative tolerance."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a tolerance is a finite number >= 0")
+    return value
+
+
+def _count(minimum: int):
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {minimum}")
+        return value
+
+    count.__name__ = f"int >= {minimum}"
+    return count
 
 
 def cmd_graph(args) -> None:
     import netdef
 
-    model, inputs = _model_and_inputs(args)
+    writable_path(args.output, "-o")
+    model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
+    _placeholder_weights(model, args, "the graph is drawn")
     network = netdef.define(model, inputs, precision=args.precision)
     path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights)
     print(f"wrote {path} ({network.network.num_layers} layers)")
@@ -347,6 +521,9 @@ def cmd_graph(args) -> None:
 
 def cmd_triton(args) -> None:
     from netdef.triton import write_model_repository
+
+    readable_file(args.engine, "engine file", EngineError)
+    _output_folder(args.repository, "--repository")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NetdefWarning)
@@ -394,7 +571,11 @@ def _runtime_args(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="netdef", description="Write TensorRT networks the PyTorch way.")
+    root = argparse.ArgumentParser(
+        prog="netdef",
+        description="Write TensorRT networks the PyTorch way.",
+        epilog="exit status: 0 done, 1 a check failed (parity found a difference), 2 a usage error",
+    )
     root.add_argument("-q", "--quiet", action="store_true", help="no progress lines (they show only on a terminal)")
     sub = root.add_subparsers(dest="command", required=True)
 
@@ -426,7 +607,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="define a netdef model, bind weights, build and serialize an engine")
     _model_args(p)
     p.add_argument("-o", "--output", required=True, help="engine path; metadata goes to <output>.json")
-    p.add_argument("--workspace", type=lambda s: int(float(s)), help="workspace limit in bytes (e.g. 1e9)")
+    p.add_argument("--workspace", type=_byte_count, help="workspace limit in bytes (e.g. 1e9)")
     p.add_argument("--compute-capability", action="append", help="TensorRT-RTX target, e.g. SM86 (repeatable)")
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--refit", action="store_true", help="build a refittable engine (see `netdef refit`)")
@@ -458,7 +639,7 @@ def parser() -> argparse.ArgumentParser:
     _model_args(p)
     p.add_argument("--reference", action="store_true", help="MODEL is a netdef model run by the CPU interpreter")
     p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--save", help="folder to save outputs as <name>.npy")
     _runtime_args(p)
     p.set_defaults(func=cmd_run)
@@ -467,11 +648,11 @@ def parser() -> argparse.ArgumentParser:
         "bench", help="latency p50/p90/p99 and throughput of an engine, optionally beside its torch twin (eager)"
     )
     p.add_argument("engine", help="an engine built by netdef (with its .json sidecar)")
-    p.add_argument("--runs", type=int, default=200, help="timed runs (default 200)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
+    p.add_argument("--runs", type=_count(1), default=200, help="timed runs (default 200)")
+    p.add_argument("--warmup", type=_count(0), default=20, help="untimed runs first (default 20)")
     p.add_argument("--input", action="append", help="shape of a dynamic input, name=8x3x224x224 (default: opt)")
     p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--twin", help="the torch twin, 'package.module:Class' or 'file.py:Class', run eagerly on the GPU")
     p.add_argument("--weights", help="weights file for the twin (.wts, .safetensors, torch checkpoint)")
     p.add_argument("--json", help="also write the rows as JSON to this file")
@@ -486,9 +667,9 @@ def parser() -> argparse.ArgumentParser:
     _model_args(p)
     p.add_argument("--twin", required=True, help="the torch twin, as 'package.module:Class' or 'file.py:Class'")
     p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--atol", type=float, help="absolute tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
-    p.add_argument("--rtol", type=float, help="relative tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
+    p.add_argument("--seed", type=_count(0), default=0)
+    p.add_argument("--atol", type=_tolerance, help="absolute tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
+    p.add_argument("--rtol", type=_tolerance, help="relative tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
     p.add_argument("--engine", action="store_true", help="run a TensorRT engine on this GPU, not the CPU reference")
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
@@ -507,25 +688,42 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("engine", help="a netdef engine (its .json metadata beside it)")
     p.add_argument("--repository", required=True, help="the model repository folder (created if missing)")
     p.add_argument("--name", required=True, help="the model's name in the repository")
-    p.add_argument("--max-batch-size", type=int, default=0, help="Triton batching along a dynamic first dim (0: off)")
+    p.add_argument(
+        "--max-batch-size", type=_count(0), default=0, help="Triton batching along a dynamic first dim (0: off)"
+    )
     p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
-    p.add_argument("--instances", type=int, default=1, help="model instances per GPU")
+    p.add_argument("--instances", type=_count(1), default=1, help="model instances per GPU")
     p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
     p.set_defaults(func=cmd_triton)
+    for command_parser in sub.choices.values():  # main() reports stray arguments through the command's parser
+        command_parser.set_defaults(command_parser=command_parser)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status: 0 done, 1 a check failed (parity), 2 a usage error."""
     from netdef.progress import silenced
 
-    args = parser().parse_args(argv)
+    root = parser()
+    try:
+        args, unknown = root.parse_known_args(argv)
+        if unknown:  # said by the command's parser, so the line reads `netdef CMD: error: ...`
+            args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as exc:  # argparse printed the usage error (status 2) or --help (status 0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         with silenced() if args.quiet else contextlib.nullcontext():
-            args.func(args)
+            return args.func(args) or 0
     except NetdefError as exc:
-        print(f"netdef {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return _error(args.command, str(exc))
+    except OSError as exc:  # a file the checks passed but the system refused (read-only, full disk, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(args.command, f"{where}{exc.strerror or exc}")
+
+
+def _error(command: str, message: str) -> int:
+    print(f"netdef {command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

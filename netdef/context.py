@@ -19,6 +19,7 @@ import numpy as np
 
 from netdef._trt import LOGGER, dtype_to_numpy, trt
 from netdef.errors import EmitError
+from netdef.numeric import convert
 from netdef.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -210,13 +211,16 @@ class EmitContext:
         self._pending_weights.clear()
         return layer
 
-    def weights(self, array: np.ndarray, dtype: trt.DataType | None = None, role: str | None = None) -> trt.Weights:
+    def weights(
+        self, array: np.ndarray, dtype: trt.DataType | None = None, role: str | None = None, op: str | None = None
+    ) -> trt.Weights:
         """trt.Weights over ``array`` cast to ``dtype`` (compute dtype by default), kept alive here.
 
-        The next layer added names them ``<layer name>.<role>`` (or the layer name) for refitting.
+        The next layer added names them ``<layer name>.<role>`` (or the layer name) for refitting; ``op`` (that
+        layer's op) names them in errors. Values ``dtype`` cannot hold (inf in fp16, wrapped integers) are an error.
         """
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
-        arr = np.ascontiguousarray(array, dtype=target)
+        arr = np.ascontiguousarray(self._fitting(array, target, role, op))
         self.keepalive.append(arr)
         if arr.dtype.name == "bfloat16":  # numpy has no bfloat16: pass the buffer with TensorRT's type
             w = trt.Weights(trt.bfloat16, arr.ctypes.data, arr.size)
@@ -224,6 +228,18 @@ class EmitContext:
             w = trt.Weights(arr)
         self._pending_weights.append((w, arr, role))
         return w
+
+    def _fitting(self, array, target: np.dtype, role: str | None, op: str | None) -> np.ndarray:
+        """``array`` as ``target``; EmitError naming the module when a value does not fit (it would be inf or wrap)."""
+        converted, problem = convert(np.asarray(array), target)
+        if problem is None:
+            return converted
+        what = f"the weights of `{self.peek_name(op)}`" if op else f"its {role} weights" if role else "a constant"
+        message = f"{self.where()}: in {what}, {problem}"
+        if target.kind in "fV":
+            fix = f"overrides={{'{self.path}': 'fp32'}}" if self.path else "precision='fp32'"
+            message += f"; keep this module in a wider precision, e.g. netdef.define(..., {fix})"
+        raise EmitError(message)
 
 
 def _user_frame(frame):

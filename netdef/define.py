@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import inspect
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from netdef._trt import NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
+from netdef._trt import LOGGER, NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
 from netdef.context import EmitContext, ModuleCall, activate
-from netdef.errors import EmitError
+from netdef.errors import ArgumentError, EmitError
 from netdef.functional import cast
 from netdef.nn.module import Module
 from netdef.tensor import Tensor
@@ -33,12 +34,19 @@ class Input:
     profiles: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        object.__setattr__(self, "shape", _dims("shape", self.shape, dynamic=True))
+        if not isinstance(self.dtype, str):
+            raise ArgumentError(f"Input: dtype must be a name such as 'float32' or 'int64', got {self.dtype!r}")
         dtype_from_name(self.dtype)  # validates
         for key in ("min", "opt", "max"):
             value = getattr(self, key)
             if value is not None:
-                object.__setattr__(self, key, tuple(int(d) for d in value))
+                object.__setattr__(self, key, _dims(key, value))
+        if not isinstance(self.profiles, (tuple, list)):
+            raise ArgumentError(f"Input: profiles must be a list of (min, opt, max) shapes, got {self.profiles!r}")
+        for p in self.profiles:
+            if not isinstance(p, (tuple, list)) or len(p) != 3:
+                raise ArgumentError(f"Input: each of profiles must be a (min, opt, max) triple of shapes, got {p!r}")
         if not self.is_dynamic:
             if self.min or self.max or self.profiles:
                 raise EmitError(f"Input{self.shape} has no dynamic dims (-1): min/opt/max/profiles do not apply")
@@ -46,7 +54,7 @@ class Input:
         if self.min is None or self.max is None:
             raise EmitError(f"Input{self.shape} has dynamic dims (-1): give min= and max= shapes (opt= optional)")
         object.__setattr__(self, "opt", self.opt or self.max)
-        extra = tuple(tuple(tuple(int(d) for d in s) for s in p) for p in self.profiles)
+        extra = tuple(tuple(_dims(k, s) for k, s in zip(("min", "opt", "max"), p)) for p in self.profiles)
         object.__setattr__(self, "profiles", extra)
         for lo, opt, hi in self.all_profiles:
             for name, s in (("min", lo), ("opt", opt), ("max", hi)):
@@ -92,6 +100,21 @@ class Input:
             "max": self.max,
             "profiles": [list(map(list, p)) for p in self.profiles],
         }
+
+
+def _dims(what: str, value, dynamic: bool = False) -> tuple[int, ...]:
+    """``value`` as a shape: a sequence of integer dims (-1 for a dynamic one when ``dynamic``)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ArgumentError(f"Input: {what} must be a tuple of ints, e.g. (1, 3, 224, 224), got {value!r}")
+    dims = []
+    for d in value:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise ArgumentError(f"Input: {what}={tuple(value)!r} holds {d!r}; dims are ints")
+        if d < (-1 if dynamic else 0):
+            allowed = "-1 (dynamic) or >= 0" if dynamic else ">= 0"
+            raise ArgumentError(f"Input: {what}={tuple(value)!r} holds {d}; dims are {allowed}")
+        dims.append(int(d))
+    return tuple(dims)
 
 
 @dataclass
@@ -203,8 +226,14 @@ def define(
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if not isinstance(model, Module):
         raise EmitError(f"define() takes a netdef.nn.Module, got {type(model).__name__}")
+    if not isinstance(inputs, Mapping):
+        raise ArgumentError(
+            f"define(): inputs must map names to netdef.Input, e.g. {{'x': netdef.Input((1, 3, 224, 224))}}, "
+            f"got {type(inputs).__name__}"
+        )
     if not inputs:
         raise EmitError("define() needs at least one input, e.g. inputs={'x': netdef.Input((1, 3, 224, 224))}")
+    _check_arity(model, inputs)
     unbound = [name for name, p in model.state_dict().items() if p.data is None]
     if unbound:
         shown = ", ".join(unbound[:8]) + (f" and {len(unbound) - 8} more" if len(unbound) > 8 else "")
@@ -229,8 +258,15 @@ def define(
         for name, spec in inputs.items():
             if not isinstance(spec, Input):
                 raise EmitError(f"input {name!r} must be a netdef.Input, got {type(spec).__name__}")
+            if not isinstance(name, str) or not name:
+                raise ArgumentError(f"define(): input names must be non-empty strings, got {name!r}")
             dtype = dtype_from_name(spec.dtype)
-            t = Tensor(network.add_input(name, dtype, spec.shape), ctx)
+            mark = len(LOGGER.messages)
+            itensor = network.add_input(name, dtype, spec.shape)
+            if itensor is None:
+                why = "; ".join(LOGGER.errors_since(mark)) or "no tensor returned"
+                raise EmitError(f"input {name!r}: TensorRT refused Input{spec.shape} ({spec.dtype}): {why}")
+            t = Tensor(itensor, ctx)
             bounds = spec.dim_bounds()
             ctx.dim_bounds[name] = bounds
             if dtype.name in ("FLOAT", "HALF", "BF16") and dtype != compute:
@@ -252,6 +288,22 @@ def define(
         module_calls=ctx.module_calls,
         quantization=quantization.to_json() if quantization is not None else None,
     )
+
+
+def _check_arity(model: Module, inputs: Mapping[str, Input]) -> None:
+    """EmitError unless ``model.forward`` takes the inputs positionally, one argument each."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):  # a builtin or C-implemented forward: nothing to check
+        return
+    try:
+        signature.bind(*inputs)
+    except TypeError:
+        params = [p.name for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        raise EmitError(
+            f"{type(model).__name__}.forward{signature} cannot take the {len(inputs)} inputs {list(inputs)} "
+            f"(passed positionally, in order); forward's arguments are {params}"
+        ) from None
 
 
 def _resolve_overrides(model: Module, overrides: Mapping[str | type, str]) -> dict[int, trt.DataType]:
@@ -283,8 +335,16 @@ def _mark_outputs(ctx: EmitContext, result, output_dtype: str | Mapping[str, str
         named = {f"output{i}": t for i, t in enumerate(result)}
     else:
         raise EmitError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(result).__name__}")
+    inputs = {ctx.network.get_input(i).name for i in range(ctx.network.num_inputs)}
     names = []
     for name, t in named.items():
+        if not isinstance(name, str) or not name:
+            raise EmitError(f"forward returned a dict whose key {name!r} is not a non-empty string (an output name)")
+        if name in inputs:
+            raise EmitError(
+                f"the forward's output would be named {name!r}, the name of an input: TensorRT tensors need "
+                "distinct names; rename the input, or return a dict {'name': tensor} naming the outputs"
+            )
         if not isinstance(t, Tensor):
             raise EmitError(f"output {name!r} is a {type(t).__name__}, not a netdef.Tensor")
         wanted = output_dtype.get(name, "float32") if isinstance(output_dtype, Mapping) else output_dtype

@@ -34,5 +34,14 @@ class InterpreterError(NetdefError, RuntimeError):
     """The reference interpreter cannot evaluate a layer (unsupported type or attribute)."""
 
 
+class ArgumentError(NetdefError, TypeError, ValueError):
+    """A public function got an argument of the wrong type or value; the message names the argument."""
+
+
+class UnsupportedOpError(NetdefError, AttributeError):
+    """An op netdef does not support yet (``F.pixel_shuffle``, ``Tensor.cumsum``, a torch function on a netdef
+    Tensor); the message says where the supported ops are listed."""
+
+
 class NetdefWarning(UserWarning):
     """Something the target runs differently than asked (e.g. INT8 activations on TensorRT-RTX)."""

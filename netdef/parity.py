@@ -19,6 +19,7 @@ import numpy as np
 from netdef.build import build
 from netdef.define import Input, define
 from netdef.errors import NetdefError
+from netdef.feeds import convert_array
 from netdef.runtime import Engine, require_gpu
 
 
@@ -291,7 +292,10 @@ def compare(
         inputs = {name: Input(a.shape, _dtype_name(a)) for name, a in feeds.items()}
     if list(feeds) != list(inputs):
         raise NetdefError(f"feeds {list(feeds)} must name the model's inputs {list(inputs)}, in order")
-    feeds = {name: a.astype(np.float32) if a.dtype == np.float64 else a for name, a in feeds.items()}
+    feeds = {
+        n: convert_array(n, a, np.float32, NetdefError, "network") if a.dtype == np.float64 else a
+        for n, a in feeds.items()
+    }
 
     network = define(model, inputs, precision=precision, overrides=overrides, fold=fold)
     calls = network.module_calls

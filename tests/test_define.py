@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 
 import numpy as np
 import pytest
@@ -422,3 +423,97 @@ def test_weights_are_hashed_once_per_weight_set_and_only_when_asked(monkeypatch)
     model.load_weights(weights)
     assert netdef.define(model, inputs).weights_digest != digest and len(calls) == 3
     assert first.weights_digest == digest and len(calls) == 3  # the first network still names its own weights
+
+
+# ------------------------------------------------------------------------ argument checks (issue 11)
+
+
+@pytest.mark.parametrize(
+    ("shape", "phrase"),
+    [
+        ((2.5, 3), "holds 2.5; dims are ints"),
+        ((True, 3), "holds True; dims are ints"),
+        ((-2, 3), "holds -2; dims are -1 (dynamic) or >= 0"),
+        ("1x3", "shape must be a tuple of ints"),
+        (5, "shape must be a tuple of ints"),
+    ],
+)
+def test_input_refuses_shapes_that_are_not_dims(shape, phrase):
+    with pytest.raises(netdef.ArgumentError, match=re.escape(phrase)):
+        netdef.Input(shape)
+
+
+def test_input_refuses_bad_dtype_and_profiles():
+    with pytest.raises(netdef.ArgumentError, match="dtype must be a name"):
+        netdef.Input((1, 3), dtype=np.float32)
+    with pytest.raises(netdef.ArgumentError, match=r"min=.*holds -1; dims are >= 0"):
+        netdef.Input((-1, 3), min=(-1, 3), max=(4, 3))
+    with pytest.raises(netdef.ArgumentError, match=r"\(min, opt, max\) triple"):
+        netdef.Input((-1, 3), min=(1, 3), max=(4, 3), profiles=[((1, 3), (4, 3))])
+
+
+def test_an_input_tensorrt_refuses_is_an_emit_error_naming_it(parity):
+    with pytest.raises(netdef.EmitError, match=r"input 'x': TensorRT refused Input\(1099511627776, 4\)") as info:
+        netdef.define(parity.Fn(lambda x: x + 1), {"x": netdef.Input((2**40, 4))})
+    assert "kMAX_HUGE_TENSOR_VOLUME" in str(info.value)
+
+
+def test_define_checks_inputs_against_forward(parity):
+    with pytest.raises(netdef.ArgumentError, match=r"inputs must map names to netdef.Input.*got list"):
+        netdef.define(parity.Fn(lambda x: x), [netdef.Input((1, 3))])
+
+    class One(nn.Module):
+        def forward(self, x):
+            return x
+
+    two = {"x": netdef.Input((1, 3)), "y": netdef.Input((1, 3))}
+    with pytest.raises(netdef.EmitError, match=re.escape("One.forward(x) cannot take the 2 inputs ['x', 'y']")):
+        netdef.define(One(), two)
+
+
+def test_an_input_named_like_an_output_is_refused(parity):
+    with pytest.raises(netdef.EmitError, match="the forward's output would be named 'output', the name of an input"):
+        netdef.define(parity.Fn(lambda output: output * 2), {"output": netdef.Input((1, 3))})
+    with pytest.raises(netdef.EmitError, match="would be named 'x'"):
+        netdef.define(parity.Fn(lambda x: {"x": x * 2}), {"x": netdef.Input((1, 3))})
+    network = netdef.define(parity.Fn(lambda output: {"y": output * 2}), {"output": netdef.Input((1, 3))})
+    assert network.outputs == ["y"] and network.network.get_output(0).name == "y"
+
+
+def test_fp16_weights_beyond_half_range_are_an_error_naming_the_module():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 1)
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(self.conv(x))
+
+    model = Net()
+    weights = {
+        "conv.weight": np.ones((1, 1, 1, 1), np.float32),
+        "conv.bias": np.zeros(1, np.float32),
+        "fc.weight": np.array([[1.0, 1e5], [0.0, 1.0]], np.float32),
+        "fc.bias": np.zeros(2, np.float32),
+    }
+    model.load_weights(weights)
+    inputs = {"x": netdef.Input((1, 1, 2, 2))}
+    with pytest.raises(netdef.EmitError) as info:
+        netdef.define(model, inputs, precision="fp16")
+    message = str(info.value)
+    assert "module `fc` (Linear)" in message and "`fc/linear_weight`" in message
+    assert "a value of 1e+05 is beyond float16's range (±65504) and would become inf" in message
+    assert "overrides={'fc': 'fp32'}" in message
+    # the fix it names works, and fp32 never needed it
+    netdef.define(model, inputs, precision="fp16", overrides={"fc": "fp32"})
+    netdef.define(model, inputs)
+    model.load_weights({**weights, "fc.weight": np.eye(2, dtype=np.float32), "conv.weight": np.full((1, 1, 1, 1), 7e4)})
+    with pytest.raises(netdef.EmitError, match=r"module `conv` \(Conv2d\).*its kernel weights, a value of 7e\+04"):
+        netdef.define(model, inputs, precision="fp16")
+
+
+def test_fp16_scalar_constants_beyond_half_range_are_an_error(parity):
+    with pytest.raises(netdef.EmitError, match="a value of 1e\\+06 is beyond float16's range"):
+        netdef.define(parity.Fn(lambda x: x * 1e6), {"x": netdef.Input((1, 3))}, precision="fp16")
+    netdef.define(parity.Fn(lambda x: x * float("inf")), {"x": netdef.Input((1, 3))}, precision="fp16")  # inf is inf

@@ -388,7 +388,7 @@ def test_cli_parity_binds_the_twins_weights_without_a_file(capsys):
 
 def test_cli_parity_definition_errors_show_module_and_line(tmp_path, lenet_wts, capsys):
     args = ["parity", "models.lenet:LeNet", "--twin", "models.twins.lenet:LeNet", "--weights", str(lenet_wts)]
-    assert main([*args, "--input", "x=1x3x32x32"]) == 1
+    assert main([*args, "--input", "x=1x3x32x32"]) == 2
     err = capsys.readouterr().err
     assert "module `conv1` (Conv2d)" in err and "models/lenet.py:" in err and "input has 3 channels" in err
 
@@ -398,7 +398,7 @@ def test_cli_parity_definition_errors_show_module_and_line(tmp_path, lenet_wts, 
         "class Wide(LeNet):\n    def __init__(self):\n        super().__init__()\n"
         "        self.conv1 = torch.nn.Conv2d(1, 8, 5)\n"
     )
-    assert main(["parity", "models.lenet:LeNet", "--twin", f"{twin}:Wide"]) == 1
+    assert main(["parity", "models.lenet:LeNet", "--twin", f"{twin}:Wide"]) == 2
     err = capsys.readouterr().err
     assert "conv1.weight: module `conv1` (Conv2d) expects weight of shape (6, 1, 5, 5)" in err
     assert "the module is created at " in err and "models/lenet.py:" in err

@@ -50,3 +50,57 @@ def test_dynamic_dims_are_symbolic_sizes(parity):
 def test_dtype_conversions(parity, expr, ref):
     x = torch.randn(3, 4) * 100
     parity.check(parity.Fn(expr), ref, x)
+
+
+# ------------------------------------------------------------------------ torch functions and missing ops
+
+
+def test_torch_function_on_a_netdef_tensor_names_netdefs_op(parity):
+    with pytest.raises(netdef.UnsupportedOpError) as info:
+        netdef.define(parity.Fn(lambda x: torch.sigmoid(x)), {"x": netdef.Input((1, 3))})
+    message = str(info.value)
+    assert "torch.sigmoid was called on a netdef.Tensor" in message and "F.sigmoid(...)" in message
+    assert "x.sigmoid(...)" in message and "test_tensor.py:" in message  # the user's line
+    assert "must be Tensor, not Tensor" not in message
+    with pytest.raises(netdef.UnsupportedOpError, match=r"torch.nn.functional.gelu .*F.gelu\(...\)"):
+        netdef.define(parity.Fn(lambda x: torch.nn.functional.gelu(x)), {"x": netdef.Input((1, 3))})
+    with pytest.raises(netdef.UnsupportedOpError, match=r"torch.cat .*F.cat"):
+        netdef.define(parity.Fn(lambda x: torch.cat([x, x])), {"x": netdef.Input((1, 3))})
+    with pytest.raises(netdef.UnsupportedOpError, match="netdef has no `histc` op yet; the supported ops are listed"):
+        netdef.define(parity.Fn(lambda x: torch.histc(x)), {"x": netdef.Input((1, 3))})
+
+
+def test_missing_tensor_methods_say_they_are_not_supported(parity):
+    cases = [
+        (lambda x: x.histc(), "no method `histc`: the op is not supported yet (the supported ops are listed in"),
+        (lambda x: x.gelu(), "no method `gelu`; call it as a function: F.gelu(x, ...)"),
+        (lambda x: x.relu_(), "no in-place `relu_`: a network has no in-place ops; use y = x.relu(...)"),
+        (lambda x: x.sofmax(1), "did you mean softmax"),
+    ]
+    for fn, phrase in cases:
+        with pytest.raises(netdef.UnsupportedOpError) as info:
+            netdef.define(parity.Fn(fn), {"x": netdef.Input((1, 3))})
+        assert phrase in str(info.value)
+        assert isinstance(info.value, AttributeError)
+
+
+def test_missing_functional_ops_and_modules_say_where_the_list_is():
+    from netdef import F, nn
+
+    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.functional has no `pixel_shuffle`: it is not supp"):
+        F.pixel_shuffle  # noqa: B018
+    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.nn has no `PixelShuffle`.*netdef.nn.__all__"):
+        nn.PixelShuffle  # noqa: B018
+    with pytest.raises(netdef.UnsupportedOpError, match="did you mean softmax"):
+        F.softmx  # noqa: B018
+    assert hasattr(F, "relu") and not hasattr(F, "pixel_shuffle") and not hasattr(F, "_private")
+    assert set(netdef.F.__all__) >= {"relu", "softmax", "conv2d"}
+
+
+def test_an_attribute_error_inside_a_property_is_not_reported_as_a_missing_op(parity, monkeypatch):
+    def broken(self):
+        raise AttributeError("the real bug")
+
+    monkeypatch.setattr(netdef.Tensor, "broken", property(broken), raising=False)
+    with pytest.raises(AttributeError, match="the real bug"):
+        netdef.define(parity.Fn(lambda x: x.broken), {"x": netdef.Input((1, 3))})

@@ -19,14 +19,17 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     embedding,
     indexing,
     linear,
+    loop,
     matmul,
     normalization,
     padding,
     pooling,
     reduction,
     resize,
+    rnn,
     shape,
     unary,
+    unsupported,
 )
 from netdef.functional.registry import OPS
 
@@ -34,3 +37,13 @@ from netdef.functional.registry import OPS
 globals().update({name: info.function for name, info in OPS.items()})
 
 __all__ = sorted(OPS)
+
+# TensorRT's loop construct (ILoop): classes of their own, not ops with a torch counterpart
+Loop, Recurrence = loop.Loop, loop.Recurrence
+
+
+def __getattr__(name: str):
+    """``F.pixel_shuffle`` and other ops netdef lacks: say so, and where the supported ones are listed."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.functional' has no attribute {name!r}")
+    raise unsupported.UnsupportedOpError(unsupported.missing_name_message("netdef.functional", name, __all__))

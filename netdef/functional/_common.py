@@ -52,7 +52,7 @@ def norm_dim(ctx: EmitContext, op: str, dim: int, ndim: int) -> int:
 def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str = "constant") -> Tensor:
     """A constant layer holding ``array`` (cast to ``dtype``)."""
     shape = tuple(np.shape(array)) or (1,)
-    weights = ctx.weights(array, dtype)
+    weights = ctx.weights(array, dtype, op=op)
     layer = ctx.add_layer(op, lambda net: net.add_constant(shape, weights))
     return wrap(layer.get_output(0), ctx)
 
@@ -65,7 +65,10 @@ def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
             size = ctx.add_layer(op + "_size_cast", lambda net: net.add_cast(value.itensor, like.dtype)).get_output(0)
         return static_reshape(ctx, wrap(size, ctx), (1,) * max(like.ndim, 1), op + "_size_reshape")
     if not isinstance(value, numbers.Number):
-        raise ctx.error(op, f"expected a netdef.Tensor or a Python number, got {type(value).__name__}")
+        kind = f"{type(value).__module__}.{type(value).__name__}".removeprefix("builtins.")
+        raise ctx.error(
+            op, f"expected a netdef.Tensor or a Python number, got {kind}; make arrays constants with F.as_tensor(a)"
+        )
     if not is_float(like) and not float(value).is_integer():
         raise ctx.error(
             op, f"cannot combine the {like.dtype.name} tensor `{like.name}` with the float {value!r}; cast it first"

@@ -1,5 +1,7 @@
 """netdef.nn: torch.nn-style modules whose state_dict names match torch's."""
 
+from netdef.errors import UnsupportedOpError
+from netdef.functional.unsupported import missing_name_message
 from netdef.nn.activation import (
     ELU,
     GELU,
@@ -55,6 +57,7 @@ from netdef.nn.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from netdef.nn.rnn import GRU, LSTM, RNN
 from netdef.nn.sparse import Embedding
 from netdef.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
@@ -94,3 +97,12 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Softplus", "Upsample",
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]  # fmt: skip
+
+__all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)
+
+
+def __getattr__(name: str):
+    """``nn.PixelShuffle`` and other modules netdef lacks: say so, and where the supported ones are listed."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'netdef.nn' has no attribute {name!r}")
+    raise UnsupportedOpError(missing_name_message("netdef.nn", name, __all__))

@@ -14,7 +14,8 @@ import numpy as np
 from netdef import functional as F
 from netdef._trt import trt
 from netdef.context import current
-from netdef.errors import BindError, EmitError
+from netdef.errors import ArgumentError, BindError, EmitError
+from netdef.numeric import convert
 from netdef.tensor import Tensor
 from netdef.weights import load_weights_file, rename_weights
 
@@ -118,6 +119,24 @@ def _construction_site(module: Module) -> str | None:
     ):
         frame = frame.f_back
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
+
+
+def _tied_conflicts(expected: Mapping[str, Parameter], arrays: Mapping[str, np.ndarray]) -> list[str]:
+    """A report line for each parameter shared under several names (tied weights) that got different values."""
+    names: dict[int, list[str]] = {}
+    for name, p in expected.items():
+        if name in arrays:
+            names.setdefault(id(p), []).append(name)
+    lines = []
+    for tied in names.values():
+        first = arrays[tied[0]]
+        differ = [n for n in tied[1:] if not np.array_equal(arrays[n], first, equal_nan=first.dtype.kind == "f")]
+        if differ:
+            lines.append(
+                f"  {tied[0]}: one parameter shared (tied) under the names {tied}, but the weights give "
+                f"{', '.join(differ)} other values than {tied[0]}; give them equal values, or one of the names only"
+            )
+    return lines
 
 
 class Module:
@@ -242,12 +261,18 @@ class Module:
         """
         if isinstance(weights, (str, os.PathLike)):
             weights = load_weights_file(weights, rename=rename)
+        elif not isinstance(weights, Mapping):
+            raise ArgumentError(
+                f"{type(self).__name__}.load_weights: weights must be a path to a weights file or a mapping of "
+                f"state_dict name -> array, got {type(weights).__name__}"
+            )
         elif rename is not None:
             weights = rename_weights(weights, rename)
         shaped = getattr(weights, "shaped", False)  # a file format that stores shapes
         expected = self.state_dict()
         defaults = {k: v for k, v in self._omissible_state().items() if k not in weights}
-        missing = [k for k in expected if k not in weights and k not in defaults]
+        given = {id(expected[k]) for k in expected if k in weights}  # a tied parameter given under any of its names
+        missing = [k for k in expected if k not in weights and k not in defaults and id(expected[k]) not in given]
         unexpected = [k for k in weights if k not in expected]
         mismatched, unconvertible = [], []
         arrays: dict[str, np.ndarray] = {}  # converted before anything is bound: all-or-nothing
@@ -264,10 +289,15 @@ class Module:
                     f"{arr.shape} ({arr.size} values); the module is created at {sub.defined_at}"
                 )
                 continue
-            try:
-                arrays[name] = np.array(arr, dtype=p.dtype, copy=True).reshape(p.shape)
-            except (TypeError, ValueError) as exc:
-                unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, found {arr.dtype} ({exc})")
+            if arr.dtype.kind not in "biuf":
+                unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, found {arr.dtype}")
+                continue
+            converted, problem = convert(arr, p.dtype)
+            if problem:
+                unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, but {problem}")
+                continue
+            arrays[name] = np.array(converted, copy=True).reshape(p.shape)
+        unconvertible += _tied_conflicts(expected, arrays)
         if mismatched or unconvertible or (strict and (missing or unexpected)):
             lines = [f"cannot bind weights to {type(self).__name__}:"]
             if mismatched:
@@ -289,6 +319,8 @@ class Module:
             raise BindError("\n".join(lines))
         report = BindReport(missing=missing, unexpected=unexpected)
         for name, p in expected.items():
+            if name not in arrays and id(p) in given:
+                continue  # tied: bound under another of its names
             if name in arrays:
                 p.data = arrays[name]
                 report.bound.append(name)

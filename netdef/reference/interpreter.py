@@ -12,10 +12,14 @@ import numpy as np
 import torch
 
 from netdef._trt import dtype_to_numpy, trt
-from netdef.errors import InterpreterError
+from netdef.errors import ArgumentError, InterpreterError
+from netdef.feeds import check_mapping, convert_array
+from netdef.reference import loop
 from netdef.reference._dtypes import torch_dtype
 from netdef.reference._registry import HANDLERS
 from netdef.reference._weights import NAMED_WEIGHTS
+from netdef.reference.conditional import plan_branches
+from netdef.reference.loop import LoopPlan
 
 #: observe(layer, outputs) is called after each layer with its (rounded) output tensors.
 Observer = Callable[[object, list], None]
@@ -46,8 +50,13 @@ def run(
     dtypes. Unsupported layer types raise InterpreterError naming the layer.
     """
     _load_handlers()
+    check_mapping(feeds, "reference.run")
     specs = getattr(network, "inputs", None)
     net: trt.INetworkDefinition = getattr(network, "network", network)
+    if not isinstance(net, trt.INetworkDefinition):
+        raise ArgumentError(
+            f"reference.run: network must be a netdef Network or a trt.INetworkDefinition, got {type(network).__name__}"
+        )
     values: dict[str, torch.Tensor] = {}
     names = [net.get_input(i).name for i in range(net.num_inputs)]
     missing = [n for n in names if n not in feeds]
@@ -59,7 +68,7 @@ def run(
     for i in range(net.num_inputs):
         itensor = net.get_input(i)
         spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
-        values[itensor.name] = _feed(itensor, np.asarray(feeds[itensor.name]), spec)
+        values[itensor.name] = _feed(itensor, _host_array(itensor.name, feeds[itensor.name]), spec)
 
     token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
     try:
@@ -105,13 +114,15 @@ class _Layer:
 class _Plan:
     #: each layer's input tensor names
     names: list[list[str | None]]
-    #: layer indices, producers first
-    order: list[int]
+    #: layer indices and whole loops (netdef.reference.loop.LoopPlan), producers first
+    order: list[int | LoopPlan]
     #: per index: the layer (cast to its I*Layer class), its handler, its output names and torch dtypes
     steps: dict[int, tuple[object, str, Callable, list[str], list[torch.dtype]]]
-    #: the network's marked outputs, and when each other tensor is last read (to free it after that layer)
+    #: the network's marked outputs, and when each other tensor is last read (to free it after that step)
     outputs: list[str]
     last_use: dict[str, int]
+    #: layers of if-conditional branches -> the (condition tensor, branch) pairs they run under
+    branches: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
     #: layers computed from constants alone, and the tensors of theirs that other layers (or the outputs)
     #: read; those are computed on the first run and kept, float32 for floats as handlers take them
     static: frozenset[int] = frozenset()
@@ -119,6 +130,11 @@ class _Plan:
     constants: dict[str, torch.Tensor] | None = None
     #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
     programs: dict[bool, list[tuple]] = field(default_factory=dict)
+
+    @property
+    def straight(self) -> bool:
+        """No loops and no if-conditionals: the precompiled fast path runs it."""
+        return not self.branches and all(isinstance(step, int) for step in self.order)
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -134,20 +150,33 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
                 "not support yet; the network was not run"
             )
     names = _input_names(net)
-    order = _topological_order(net, names)
+    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
+    layers, kinds = {}, {}
+    for index in range(net.num_layers):
+        layer = net.get_layer(index)
+        kinds[index] = layer.type.name  # before the cast: IActivationLayer's `type` is its activation
+        layer.__class__ = HANDLERS[kinds[index]][0]
+        layers[index] = layer
+    branches = plan_branches(layers, kinds, names, set(outputs))
+    # order without loops' back edges, and with each branch layer after the condition that guards it
+    ordering = loop.acyclic(net, names)
+    if branches:
+        ordering = list(ordering)
+        for index, guards in branches.items():
+            ordering[index] = ordering[index] + [c for c, _ in guards]
+    order = _topological_order(net, ordering)
     steps = {}
     for index in order:
-        layer = net.get_layer(index)
-        kind = layer.type.name
-        cls, handler = HANDLERS[kind]
-        layer.__class__ = cls
+        layer, kind = layers[index], kinds[index]
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
         view = _Layer(layer) if cached else layer
-        steps[index] = (view, kind, handler, [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
-    outputs = [net.get_output(i).name for i in range(net.num_outputs)]
-    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)))
+        steps[index] = (view, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+    if any(steps[i][1] in loop.BOUNDARY for i in order):
+        order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
+    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
-        plan.static, plan.kept = _static_layers(plan)
+        if plan.straight:
+            plan.static, plan.kept = _static_layers(plan)
         _PLANS[net] = plan
     return plan
 
@@ -198,6 +227,8 @@ def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
 
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
+    if not plan.straight:
+        return _run_general(values, outputs, observe, plan)
     wanted = outputs or plan.outputs
     order, names = plan.order, plan.names
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
@@ -233,6 +264,67 @@ def _run(net, values, outputs, observe, plan: _Plan):
         return result
     except KeyError as exc:
         raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+
+
+def _run_general(values, outputs, observe, plan: _Plan):
+    """Networks with loops or if-conditionals: layer by layer, loops iteration by iteration, untaken branches
+    skipped (``_run``'s precompiled program covers straight-line networks)."""
+    wanted = outputs or plan.outputs
+    names, order, steps, branches = plan.names, plan.order, plan.steps, plan.branches
+    last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+
+    def run_layer(index: int) -> None:
+        layer, kind, handler, out_names, out_dtypes = steps[index]
+        guards = branches.get(index)
+        if guards is not None and not all(_selects(values.get(c), branch) for c, branch in guards):
+            for name in out_names:
+                values[name] = None  # in a branch the condition did not take: not run, as in TensorRT
+            return
+        inputs = []
+        for name in names[index]:
+            v = None if name is None else values[name]
+            if v is None:  # an unset optional input, or a conditional output's untaken branch
+                inputs.append(None)
+                continue
+            inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        for name, dtype, r in zip(out_names, out_dtypes, results):
+            values[name] = r.to(dtype)
+        if observe is not None:
+            observe(layer, [values[name] for name in out_names])
+
+    def boundary(index: int) -> tuple[object, torch.dtype]:
+        return steps[index][0], steps[index][4][0] if steps[index][4] else None
+
+    with torch.inference_mode():
+        for position, step in enumerate(order):
+            if isinstance(step, int):
+                run_layer(step)
+                read = names[step]
+            else:
+                loop.run_loop(step, values, run_layer, boundary, observe)
+                read = step.reads
+            for name in read:
+                if name is not None and last_use.get(name) == position:
+                    values.pop(name, None)
+    missing = [name for name in wanted if values.get(name) is None]
+    if missing:
+        skipped = [name for name in missing if name in values]
+        raise InterpreterError(
+            f"no tensor named {missing[0]!r} was computed"
+            + (" (it lies in a branch of an if-conditional that the condition did not take)" if skipped else "")
+        )
+    return {name: _to_numpy(values[name]) for name in wanted}
+
+
+def _selects(condition: torch.Tensor | None, branch: bool) -> bool:
+    """Whether ``condition`` (None: not computed, itself in an untaken branch) takes ``branch``."""
+    return condition is not None and bool(condition.reshape(-1)[0]) == branch
 
 
 #: dtypes the interpreter stores but computes in float32
@@ -346,13 +438,20 @@ def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
         ranges = "; ".join(f"min={lo} max={hi}" for lo, _, hi in spec.all_profiles)
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, outside every optimization profile ({ranges})")
     want = dtype_to_numpy(itensor.dtype)
-    if arr.dtype != want:
-        if np.dtype(arr.dtype).kind != np.dtype(want).kind:
-            raise InterpreterError(f"input {name!r} is {arr.dtype}, the network declares {want}")
-        arr = arr.astype(want)
+    arr = convert_array(name, arr, want, InterpreterError, "network")
     if want.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
     return torch.from_numpy(np.array(arr, order="C", copy=True))  # (ascontiguousarray makes 0-d inputs 1-d)
+
+
+def _host_array(name: str, value) -> np.ndarray:
+    """A feed as a numpy array: numpy arrays and torch tensors (on any device) are feeds, as for an engine."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        return _to_numpy(value) if value.dtype == torch.bfloat16 else value.numpy()
+    if not isinstance(value, (np.ndarray, np.generic)):
+        raise ArgumentError(f"feed {name!r} must be a numpy array or a torch tensor, got {type(value).__name__}")
+    return np.asarray(value)
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -418,10 +517,11 @@ def _topological_order(net: trt.INetworkDefinition, names: list[list[str | None]
     return order
 
 
-def _last_uses(order: list[int], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+def _last_uses(order: list[int | LoopPlan], names: list[list[str | None]], keep: set[str]) -> dict[str, int]:
+    """Tensor name -> position in ``order`` of the last step that reads it (tensors in ``keep`` never)."""
     last: dict[str, int] = {}
-    for index in order:
-        for name in names[index]:
+    for position, step in enumerate(order):
+        for name in names[step] if isinstance(step, int) else step.reads:
             if name is not None and name not in keep:
-                last[name] = index
+                last[name] = position
     return last

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from netdef._trt import LOGGER, dtype_to_numpy, trt
 from netdef.errors import EngineError, NetdefWarning
+from netdef.feeds import check_mapping
 from netdef.runtime.device import check_engine_bytes, explain_invalid_engine, require_gpu
 from netdef.runtime.execution import (
     ContextBase,
@@ -221,7 +222,7 @@ class ExecutionContext(ContextBase):
 
     def enqueue(self, feeds: Mapping[str, object], outputs: str = "numpy") -> Run:
         """Queue input copies, the engine and output copies on this context's stream; returns the run's handle."""
-        shapes = {name: shape_of(value) for name, value in feeds.items()}
+        shapes = {name: shape_of(value) for name, value in check_mapping(feeds, "enqueue").items()}
         with self.runner.lock, self.provider.activate():
             plan = self._select(shapes)
             self._last = self.runner.submit(

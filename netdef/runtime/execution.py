@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from netdef.errors import EngineError, NetdefWarning
+from netdef.feeds import check_mapping, check_torch_values, convert_array, needs_conversion
 from netdef.runtime.buffers import Provider, make_provider, torch_dtype
 from netdef.runtime.graphs import CudaGraph, capture_blockers, graph_api
 from netdef.runtime.plan import BufferPlan, BufferSlot, TensorSpec, aligned, nbytes, plan_buffers
@@ -52,27 +53,26 @@ def dtype_name(value) -> str:
     return str(np.asarray(value).dtype) if not hasattr(value, "dtype") else str(value.dtype)
 
 
-def _is_float(name: str) -> bool:
-    return name in ("float64", "float32", "float16", "bfloat16")
-
-
 def check_dtype(slot: BufferSlot | TensorSpec, value) -> bool:
-    """Whether ``value`` needs converting to the input's dtype (floats convert; other kinds must match)."""
-    got, want = dtype_name(value), str(slot.dtype)
-    if got == want:
-        return False
-    if not (_is_float(got) and _is_float(want)):
-        raise EngineError(f"input {slot.name!r} is {got}; the engine expects {want}")
-    return True
+    """Whether ``value`` needs converting to the input's dtype (see netdef.feeds: floats to floats and integers
+    to integers convert; other kinds must match)."""
+    return needs_conversion(slot.name, dtype_name(value), str(slot.dtype), EngineError, "engine")
+
+
+def _converted(slot: BufferSlot | TensorSpec, value):
+    """A host or torch ``value`` converted to the input's dtype, refusing values that dtype cannot hold."""
+    if _is_torch(value):
+        converted = value.to(torch_dtype(slot.dtype))
+        check_torch_values(slot.name, value, converted, EngineError, "engine")
+        return converted
+    return convert_array(slot.name, np.asarray(value), slot.dtype, EngineError, "engine")
 
 
 def _as_dtype(spec: TensorSpec, value):
     """``value`` (numpy array or torch tensor) in the input's dtype: floats convert, other kinds must match."""
     if not check_dtype(spec, value):
         return value
-    if _is_torch(value):
-        return value.to(torch_dtype(spec.dtype))
-    return np.asarray(value).astype(spec.dtype)
+    return _converted(spec, value)
 
 
 class Run:
@@ -171,7 +171,7 @@ class StreamRunner:
                 raise EngineError(
                     f"input {slot.name!r} is on {value.device}; this context runs on cuda:{provider.device}"
                 )
-            t = value.to(torch_dtype(slot.dtype)) if convert else value
+            t = _converted(slot, value) if convert else value
             t = t.contiguous()
             provider.wait_torch(t)  # the producer's work (and the conversion) come first
             keep.append(t)
@@ -199,6 +199,8 @@ class StreamRunner:
                 provider.d2d(address, int(cai["data"][0]), size)
                 self.stats["d2d"] += size
             return address
+        if convert:
+            value = _converted(slot, value)
         view = staging.buffer(provider, slot.name, size)
         if _is_torch(value):
             import torch
@@ -412,6 +414,7 @@ class FunctionContext(ContextBase):
 
     def enqueue(self, feeds: Mapping[str, object], outputs: str = "numpy") -> Run:
         """Queue one run of ``fn``; returns its handle."""
+        check_mapping(feeds, "enqueue")
         shapes = {name: shape_of(value) for name, value in feeds.items()}
         plan = plan_buffers(self.specs, shapes, self._output_shapes(shapes))
         return self.runner.submit(

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from netdef._io import atomic_write
+from netdef.checks import readable_file
 from netdef.errors import WeightsFormatError
 from netdef.weights.rename import Rename, rename_weights
 from netdef.weights.wts import load_wts
@@ -56,15 +57,21 @@ class Weights(dict):
 def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
     """Read a weights file by its suffix (.wts, .safetensors, .npz, or a torch .pt/.pth/.bin/.ckpt),
     then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
-    where = os.fspath(path)
-    suffix = Path(where).suffix.lower()
-    if os.path.isdir(where):  # a transformers checkpoint directory
+    if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):  # a transformers checkpoint folder
+        where = os.fspath(path)
         index = os.path.join(where, INDEX_NAME)
         single = os.path.join(where, "model.safetensors")
         if not os.path.isfile(index) and not os.path.isfile(single):
-            raise WeightsFormatError(f"{where}: a directory without {INDEX_NAME} or model.safetensors")
-        weights = load_safetensors_index(index) if os.path.isfile(index) else load_safetensors(single)
-    elif where.lower().endswith(".safetensors.index.json"):
+            raise WeightsFormatError(
+                f"{where}: a directory, not a weights file (a checkpoint folder from transformers' "
+                f"save_pretrained holds {INDEX_NAME} or model.safetensors)"
+            )
+        found = readable_file(index if os.path.isfile(index) else single, "weights file", WeightsFormatError)
+        weights = load_safetensors_index(found) if found == index else load_safetensors(found)
+        return rename_weights(weights, rename, where)
+    where = readable_file(path, "weights file", WeightsFormatError)
+    suffix = Path(where).suffix.lower()
+    if where.lower().endswith(".safetensors.index.json"):
         weights = load_safetensors_index(where)
     elif suffix == ".wts":
         weights = Weights(load_wts(where))
@@ -231,17 +238,19 @@ def read_torch_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     try:
         obj = torch.load(where, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        # torch's message advises retrying with weights_only=False; netdef never does (that runs the file's code)
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if found:
             raise WeightsFormatError(
-                f"{where}: the checkpoint holds pickled Python objects (a {found.group(1)}), not only tensors; "
-                "netdef loads only weights-only torch checkpoints (torch.load(weights_only=True)) because "
-                "unpickling other objects can run arbitrary code. Re-save it as a state dict: "
-                "torch.save(model.state_dict(), path)"
+                f"{where}: the file holds code, not only tensors: its pickle builds or calls {found.group(1)}, and "
+                "unpickling it could run arbitrary code, so netdef did not load it (it reads weights-only "
+                "checkpoints). If you trust the file, re-save its weights: torch.save(model.state_dict(), path)"
             ) from None
         detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+        why = detail.group(1) if detail else "a pickle the weights-only loader refuses"
         raise WeightsFormatError(
-            f"{where}: not a torch checkpoint, or a corrupt one: {detail.group(1) if detail else _first_line(exc)}"
+            f"{where}: not a torch checkpoint netdef can read safely ({why}); it was not loaded. "
+            "Save weights with torch.save(model.state_dict(), path), or as .safetensors"
         ) from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors ... for other files
         raise WeightsFormatError(f"{where}: not a torch checkpoint, or a corrupt one: {_first_line(exc)}") from None

@@ -339,6 +339,62 @@ def test_parameter_without_data_cannot_become_an_array():
         np.asarray(nn.Parameter(2))
 
 
+# ------------------------------------------------------------------------ binding checks (issue 11)
+
+
+class Tied(nn.Module):
+    """One Linear registered under two names, as a tied embedding/head: state_dict lists it under both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(2, 2, bias=False)
+        self.decoder = self.encoder
+
+
+def test_tied_parameter_given_two_values_is_refused():
+    a, b = np.eye(2, dtype=np.float32), np.ones((2, 2), np.float32)
+    model = Tied()
+    assert list(model.state_dict()) == ["encoder.weight", "decoder.weight"]
+    with pytest.raises(
+        netdef.BindError, match=r"shared \(tied\) under the names \['encoder.weight', 'decoder.weight'\]"
+    ):
+        model.load_weights({"encoder.weight": a, "decoder.weight": b})
+    assert model.encoder.weight.data is None  # all-or-nothing
+    model.load_weights({"encoder.weight": a, "decoder.weight": a.copy()})
+    np.testing.assert_array_equal(model.decoder.weight.data, a)
+
+
+def test_tied_parameter_given_under_one_name_binds_and_is_not_missing():
+    """Checkpoints that store a tied weight once (safetensors, HF tie_word_embeddings) bind strictly."""
+    model = Tied()
+    report = model.load_weights({"decoder.weight": np.eye(2, dtype=np.float32)})
+    assert report.missing == [] and report.bound == ["decoder.weight"]
+    np.testing.assert_array_equal(model.encoder.weight.data, np.eye(2))
+
+
+def test_values_the_parameter_dtype_cannot_hold_are_refused():
+    model = nn.Linear(2, 2)
+    with pytest.raises(netdef.BindError) as info:
+        model.load_weights({"weight": np.full((2, 2), 1e300), "bias": np.zeros(2)})
+    assert "weight: module `<root>` (Linear) expects float32 weight, but a value of 1e+300 is beyond float32" in str(
+        info.value
+    )
+    bn = nn.BatchNorm2d(2)
+    weights = {k: np.ones(p.shape, p.dtype) for k, p in bn.state_dict().items()}
+    bn.load_weights({**weights, "num_batches_tracked": np.array(2**40, np.int64)})  # int64 holds it
+    bn.num_batches_tracked.dtype = np.dtype("int32")
+    with pytest.raises(netdef.BindError, match="a value of 1099511627776 is outside int32's range"):
+        bn.load_weights({**weights, "num_batches_tracked": np.array(2**40, np.int64)})
+    with pytest.raises(netdef.BindError, match="expects float32 weight, found <U1"):
+        model.load_weights({"weight": np.full((2, 2), "a"), "bias": np.zeros(2)})
+
+
+@pytest.mark.parametrize("weights", [[1, 2, 3], 3, None, np.zeros(3)])
+def test_load_weights_needs_a_path_or_a_mapping(weights):
+    with pytest.raises(netdef.ArgumentError, match=r"Linear.load_weights: weights must be a path to a weights file"):
+        nn.Linear(2, 2).load_weights(weights)
+
+
 class _Weights(nn.Module):
     """Parameters and buffers used as tensors inside forward, as torch code does."""
 

@@ -45,4 +45,4 @@ def test_quantize_without_calibration_is_a_clear_error(tmp_path, capsys):
     rc = main(
         ["build", "models.lenet:LeNet", "--weights", str(weights), "--quantize", "int8", "-o", str(tmp_path / "x")]
     )
-    assert rc == 1 and "--calib-data" in capsys.readouterr().err
+    assert rc == 2 and "--calib-data" in capsys.readouterr().err

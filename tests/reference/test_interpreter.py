@@ -76,7 +76,7 @@ def test_wrong_feed_shape_is_refused(small, shape):
 
 
 def test_wrong_feed_dtype_kind_is_refused(small):
-    with pytest.raises(netdef.InterpreterError, match="input 'x' is int64, the network declares float32"):
+    with pytest.raises(netdef.InterpreterError, match="input 'x' is int64; the network expects float32"):
         netdef.reference.run(_net(small), {"x": np.zeros((2, 2, 5, 5), np.int64)})
 
 

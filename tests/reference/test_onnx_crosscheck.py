@@ -324,6 +324,20 @@ class Misc(nn.Module):
 # -- the cases ----------------------------------------------------------------------------------------
 
 
+class Recurrent(nn.Module):
+    """A two-layer bidirectional LSTM feeding a GRU (batch_first): TensorRT's parser makes loops of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(12, 5, batch_first=True)
+
+    def forward(self, x):
+        y, (h, c) = self.lstm(x)
+        z, hz = self.gru(y)
+        return z, h, c, hz
+
+
 @dataclass
 class Case:
     """A torch model, example inputs, and which input dims are dynamic (run at ``batches`` too)."""
@@ -365,6 +379,7 @@ def cases() -> dict[str, Case]:
         "misc": Case(Misc, [r(2, 4, 4), _ids(2, 4)]),
         "lenet": Case(LeNet, [r(2, 1, 32, 32)], {0: [0]}, (1, 7)),
         "mlp": Case(MLP, [r(4, 64)], {0: [0]}, (1,)),
+        "recurrent": Case(Recurrent, [r(2, 7, 4)], {0: [0]}, (1, 3)),
     }
 
 
@@ -480,7 +495,7 @@ def test_crosscheck_covers_shape_tensor_and_tensor_input_layers(legacy_networks)
     expected |= {"GATHER", "SHAPE", "CONCATENATION", "MATRIX_MULTIPLY", "SOFTMAX", "ACTIVATION", "TOPK", "FILL"}
     expected |= {"ELEMENTWISE", "UNARY", "SELECT", "CAST", "SHUFFLE", "SQUEEZE", "UNSQUEEZE", "IDENTITY", "CONSTANT"}
     expected |= {"CUMULATIVE", "ONE_HOT", "SCATTER", "EINSUM", "GRID_SAMPLE", "PARAMETRIC_RELU", "CONDITION"}
-    expected |= {"CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT"}
+    expected |= {"CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT", "TRIP_LIMIT", "ITERATOR", "RECURRENCE", "LOOP_OUTPUT"}
     assert expected <= kinds, f"not exercised: {sorted(expected - kinds)}"
     assert tensor_params == {"SLICE", "SHUFFLE", "FILL", "RESIZE"}
     assert {"STRICT_BOUNDS", "FILL", "REFLECT", "CLAMP"} <= slice_modes, slice_modes

@@ -153,12 +153,19 @@ def test_parser_rejection_names_the_node():
     np.testing.assert_array_equal(netdef.reference.run(network, {"x": x})["y"], np.stack(np.nonzero(x)))
 
 
-def test_loops_are_refused_naming_the_layer():
-    body = helper.make_graph(
+def _loop_model(stop_below: float | None):
+    """ONNX Loop: ``v += x`` each iteration (trip count n), scanning ``v`` out; with ``stop_below`` the body
+    also computes its condition (``sum(v) < stop_below``), which TensorRT maps to a WHILE trip limit."""
+    cond = (
         [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["v_in", "one"], ["v_out"]),
-        ],
+            helper.make_node("ReduceSum", ["v_out"], ["total"], keepdims=0),
+            helper.make_node("Less", ["total", "limit"], ["cond_out"]),
+        ]
+        if stop_below is not None
+        else [helper.make_node("Identity", ["cond_in"], ["cond_out"])]
+    )
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v_in", "x"], ["v_out"]), *cond, helper.make_node("Identity", ["v_out"], ["scan"])],
         "body",
         [
             helper.make_tensor_value_info("i", INT64, ()),
@@ -168,13 +175,61 @@ def test_loops_are_refused_naming_the_layer():
         [
             helper.make_tensor_value_info("cond_out", TensorProto.BOOL, ()),
             helper.make_tensor_value_info("v_out", FLOAT, (2,)),
+            helper.make_tensor_value_info("scan", FLOAT, (2,)),
         ],
-        initializer=[helper.make_tensor("one", FLOAT, (2,), [1.0, 1.0])],
+        initializer=[helper.make_tensor("limit", FLOAT, (), [stop_below or 0.0])],
     )
-    node = helper.make_node("Loop", ["n", "go", "x"], ["y"], body=body, name="counter")
-    m = model(node, {"x": (FLOAT, (2,))}, [const("n", 3), helper.make_tensor("go", TensorProto.BOOL, (), [True])])
+    node = helper.make_node("Loop", ["n", "go", "v0"], ["y", "scan"], body=body, name="accumulate")
+    graph = helper.make_graph(
+        [node],
+        "loop",
+        [helper.make_tensor_value_info(n, FLOAT, (2,)) for n in ("v0", "x")],
+        [helper.make_tensor_value_info("y", FLOAT, None), helper.make_tensor_value_info("scan", FLOAT, None)],
+        initializer=[const("n", 4), helper.make_tensor("go", TensorProto.BOOL, (), [True])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("stop_below", [None, 3.5])
+def test_onnx_loop_runs_as_a_tensorrt_loop(stop_below):
+    # oracle: onnx's reference; the parser makes a COUNT trip limit (plus WHILE with a condition), a
+    # recurrence, a LAST_VALUE and a CONCATENATE output
+    m = _loop_model(stop_below)
     network = netdef.onnx.parse(m)
-    with pytest.raises(
-        netdef.InterpreterError, match=r"layer \d+ `.*` has type (TRIP_LIMIT|RECURRENCE|ITERATOR|LOOP_OUTPUT)"
-    ):
-        netdef.reference.run(network, {"x": np.zeros(2, np.float32)})
+    kinds = {network.get_layer(i).type.name for i in range(network.num_layers)}
+    assert {"TRIP_LIMIT", "RECURRENCE", "LOOP_OUTPUT"} <= kinds
+    feeds = {"v0": np.array([0.5, -1.0], np.float32), "x": np.array([1.0, 0.75], np.float32)}
+    want = dict(zip(("y", "scan"), ReferenceEvaluator(m).run(None, feeds)))
+    got = netdef.reference.run(network, feeds)
+    np.testing.assert_allclose(got["y"], want["y"], rtol=1e-6)
+    trips = len(want["scan"])  # 4 without the condition; 3 with it (the sum passes 3.5 in iteration 3)
+    assert trips == (4 if stop_below is None else 3)
+    np.testing.assert_allclose(got["scan"][:trips], want["scan"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+def test_onnx_recurrent_ops_run_as_tensorrt_loops(op, direction):
+    # NVIDIA's parser maps ONNX's recurrent ops onto loops (iterators, reversed ones for the backward
+    # direction, CONCATENATE/REVERSE and LAST_VALUE outputs): an independent check of the loop semantics
+    seq, batch, size, hidden = 5, 2, 3, 4
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+    dirs = 2 if direction == "bidirectional" else 1
+    w = RNG.standard_normal((dirs, gates * hidden, size)).astype(np.float32) * 0.5
+    r = RNG.standard_normal((dirs, gates * hidden, hidden)).astype(np.float32) * 0.5
+    b = RNG.standard_normal((dirs, 2 * gates * hidden)).astype(np.float32) * 0.5
+    inits = [helper.make_tensor(n, FLOAT, a.shape, a.ravel().tolist()) for n, a in (("W", w), ("R", r), ("B", b))]
+    node = helper.make_node(op, ["x", "W", "R", "B"], ["y", "y_h"], hidden_size=hidden, direction=direction)
+    graph = helper.make_graph(
+        [node],
+        op,
+        [helper.make_tensor_value_info("x", FLOAT, (seq, batch, size))],
+        [helper.make_tensor_value_info("y", FLOAT, None), helper.make_tensor_value_info("y_h", FLOAT, None)],
+        initializer=inits,
+    )
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    feeds = {"x": RNG.standard_normal((seq, batch, size)).astype(np.float32)}
+    want = ReferenceEvaluator(m).run(None, feeds)
+    got = netdef.reference.run(netdef.onnx.parse(m), feeds)
+    for name, ref in zip(("y", "y_h"), want):
+        np.testing.assert_allclose(got[name], ref, atol=1e-5, rtol=1e-5)

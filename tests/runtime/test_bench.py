@@ -87,16 +87,16 @@ def test_bench_command_without_a_runnable_gpu(tmp_path, capsys):
     model.load_weights({k: v.numpy() for k, v in TorchLeNet().state_dict().items()})
     path = tmp_path / "lenet.engine"
     netdef.build(model, LeNet.default_inputs(), output=path)
-    assert main(["bench", str(path), "--runs", "3"]) == 1
+    assert main(["bench", str(path), "--runs", "3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"netdef bench: error: cannot load {path}")
     assert ("no CUDA GPU is visible" in err) if gpu is None else ("does not support this GPU" in err)
-    assert main(["bench", str(path), "--weights", "w.wts"]) == 1
+    assert main(["bench", str(path), "--weights", "w.wts"]) == 2
     assert "--weights is for the torch twin: pass --twin module:Class too" in capsys.readouterr().err
 
 
 def test_bench_command_refuses_a_damaged_engine(tmp_path, capsys):
     path = tmp_path / "broken.engine"
     path.write_bytes(b"not an engine")
-    assert main(["bench", str(path)]) == 1
+    assert main(["bench", str(path)]) == 2
     assert "broken.engine.json is missing" in capsys.readouterr().err

@@ -489,7 +489,7 @@ def test_unsupported_gpu_is_refused_with_advice(tmp_path):
         assert "TensorRT-RTX does not support this GPU" in message and "full TensorRT" in message
     from netdef.cli import main
 
-    assert main(["bench", str(path), "--runs", "2"]) == 1  # the CLI says the same
+    assert main(["bench", str(path), "--runs", "2"]) == 2  # the CLI says the same
 
 
 def test_backend_itself_refuses_the_unsupported_gpu():

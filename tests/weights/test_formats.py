@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -158,8 +160,38 @@ def test_torch_full_pickle_is_refused_with_an_explanation(tmp_path):
     with pytest.raises(WeightsFormatError) as info:
         LeNet().load_weights(path)
     message = str(info.value)
-    assert str(path) in message and "weights-only" in message and "arbitrary code" in message
-    assert "LeNet" in message and "state_dict()" in message
+    assert str(path) in message and "holds code" in message and "arbitrary code" in message
+    assert "LeNet" in message and "state_dict()" in message and "did not load it" in message
+    assert "weights_only=False" not in message  # torch's advice to run the file's code is not relayed
+
+
+def test_malicious_pickle_is_refused_as_code_and_not_run(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"w": Payload()}, path)
+    with pytest.raises(WeightsFormatError) as info:
+        netdef.weights.load_weights_file(path)
+    message = str(info.value)
+    assert "holds code" in message and "system" in message and "did not load it" in message
+    assert "weights_only=False" not in message and "trusted source" not in message
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "missing"])
+def test_weights_paths_that_are_not_readable_files(tmp_path, kind):
+    path = tmp_path / "w.wts"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it would block forever: checked before any open
+    phrase = {"directory": "a directory, not a weights file", "fifo": "not a regular file", "missing": "no such"}
+    with pytest.raises(WeightsFormatError, match=phrase[kind]):
+        LeNet().load_weights(str(path))
 
 
 @pytest.mark.parametrize(
@@ -311,3 +343,14 @@ def test_save_safetensors_is_atomic_and_checks_names(tmp_path):
         save_safetensors([1, 2], path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
+
+
+def test_load_into_torch_refuses_values_the_torch_dtype_cannot_hold():
+    twin = torch.nn.Linear(2, 2)
+    with pytest.raises(BindError, match="weight: torch holds it as float32, but a value of 1e\\+300 is beyond"):
+        netdef.weights.load_into_torch(twin, {"weight": np.full((2, 2), 1e300), "bias": np.zeros(2)})
+    half = torch.nn.Linear(2, 2).half()
+    with pytest.raises(BindError, match="bias: torch holds it as float16, but a value of 7e\\+04"):
+        netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 7e4)})
+    netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 6e4)})
+    assert abs(float(half.bias[0]) - 6e4) < 32  # rounded to float16, not inf

@@ -1,0 +1,61 @@
+"""Checked dtype conversion: values that a target dtype cannot hold are reported, never wrapped or made inf.
+
+Shared by weight binding, weight emission and feeds (reference interpreter and engine runtime), so every
+path refuses the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOATS = ("float64", "float32", "float16", "bfloat16")
+
+
+def dtype_kind(name: str) -> str:
+    """'f' (float, bfloat16 included), 'i' (signed or unsigned integer), 'b' (bool), or '' for anything else."""
+    if name in FLOATS:
+        return "f"
+    if name.startswith(("int", "uint")):
+        return "i"
+    return "b" if name == "bool" else ""
+
+
+def convert(array: np.ndarray, dtype) -> tuple[np.ndarray, str | None]:
+    """``array`` cast to ``dtype``, and None, or a clause on a value ``dtype`` cannot hold ('a value of ...').
+
+    Integers outside an integer dtype's range would wrap; finite numbers beyond a float dtype's range
+    would become inf. Rounding to a narrower float (precision loss) is not reported: that is what a
+    lower precision means. The caller decides whether a reported problem is an error.
+    """
+    array = np.asarray(array)
+    target = np.dtype(dtype)
+    if array.dtype == target:
+        return array, None
+    if target.kind in "iu" and array.dtype.kind in "iub" and array.size:
+        info = np.iinfo(target)
+        lo, hi = int(array.min()), int(array.max())
+        if lo < info.min or hi > info.max:
+            worst = hi if hi > info.max else lo
+            return array, f"a value of {worst} is outside {target.name}'s range [{info.min}, {info.max}] and would wrap"
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = array.astype(target)
+    if converted.dtype.kind in "fV" and array.dtype.kind in "fiu" and array.size:  # ml_dtypes' bfloat16 is 'V'
+        inf = np.isinf(converted if converted.dtype.kind == "f" else converted.astype(np.float32))
+        overflow = inf & np.isfinite(array) if inf.any() else None
+        if overflow is not None and overflow.any():
+            worst = float(np.abs(array[overflow]).max())
+            top = _float_max(target)
+            return (
+                converted,
+                f"a value of {worst:.4g} is beyond {target.name}'s range (±{top:.6g}) and would become inf",
+            )
+    return converted, None
+
+
+def _float_max(dtype: np.dtype) -> float:
+    try:
+        return float(np.finfo(dtype).max)
+    except (TypeError, ValueError):  # ml_dtypes types have their own finfo
+        import ml_dtypes
+
+        return float(ml_dtypes.finfo(dtype).max)
