@@ -55,7 +55,7 @@ class FoldCandidate:
 
 def private_weights(ctx, array: np.ndarray, dtype: trt.DataType, role: str | None) -> tuple[trt.Weights, np.ndarray]:
     """``ctx.weights`` over a copy of ``array`` that no one else holds (a fold may overwrite it)."""
-    buffer = np.array(array, dtype=dtype_to_numpy(dtype), order="C", copy=True)
+    buffer = np.array(array, order="C", copy=True)  # ctx.weights casts it, refusing values the dtype cannot hold
     w = ctx.weights(buffer, dtype, role)
     return w, ctx.keepalive[-1]  # the array TensorRT reads (``buffer`` itself: no further cast)
 
