@@ -135,7 +135,7 @@ def build(
         if refit and BACKEND == "tensorrt_rtx":
             problems += " (TensorRT-RTX builds refittable engines only on a machine with a GPU it supports)"
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
-    data = bytes(serialized)
+    data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
     built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
     built.metadata["warnings"] = notes
     built.metadata["quantization"] = network.quantization

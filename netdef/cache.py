@@ -49,7 +49,8 @@ def _layer_classes() -> dict[str, type]:
 
 def _value(v):
     if isinstance(v, np.ndarray):
-        return hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() + f"{v.dtype}{v.shape}"
+        data = np.ascontiguousarray(v).view(np.uint8).data  # the buffer itself: no bytes copy
+        return hashlib.sha256(data).hexdigest() + f"{v.dtype}{v.shape}"
     if isinstance(v, (bool, int, float, str)) or v is None:
         return v
     if hasattr(v, "name") and hasattr(v, "value"):  # pybind enums

@@ -43,6 +43,9 @@ class ModuleCall:
     site: str | None
     inputs: list[trt.ITensor]
     outputs: list[trt.ITensor]
+    #: path of the module whose affine was folded into the op that made these outputs (``conv`` followed by
+    #: ``bn``): the network no longer holds this call's own output, only the folded one
+    folded_into: str | None = None
 
 
 class Quantizer(Protocol):
@@ -86,6 +89,11 @@ class EmitContext:
         self.quantizer: Quantizer | None = None
         #: id(module) -> compute dtype for modules whose precision differs from the network's
         self.precision_overrides: dict[int, trt.DataType] = {}
+        #: fold batch norms into the conv/linear/scale before them (functional/_fold.py); define(fold=...)
+        self.fold_affine = True
+        #: the op output a batch norm emitted next may fold into, and the proxies folded away since
+        self.fold_candidate = None
+        self.unfold: dict[int, tuple[Any, Callable[[], Any]]] = {}
         #: tensor name -> {dim: (min, max)} over every optimization profile (bounds of symbolic sizes)
         self.dim_bounds: dict[str, dict[int, tuple[int, int]]] = {}
         #: tensor name -> the name its sizes are shown under (a network input's cast: the input's name)
@@ -147,8 +155,8 @@ class EmitContext:
         caller = self._scopes[-2][0] if len(self._scopes) > 1 else None
         frame = _user_frame(sys._getframe(1))
         site = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
-        inputs = [t.itensor for t in _tensors((args, kwargs))]
-        outputs = [t.itensor for t in _tensors(result)]
+        inputs = [_itensor(t) for t in _tensors((args, kwargs))]
+        outputs = [_itensor(t) for t in _tensors(result)]
         self.module_calls.append(ModuleCall(path, module, index, caller, site, inputs, outputs))
         return result
 
@@ -239,6 +247,11 @@ def _user_frame(frame):
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR):
         frame = frame.f_back
     return frame
+
+
+def _itensor(t) -> trt.ITensor:
+    """The ITensor a proxy holds, read without side effects (reading a proxy folded away re-emits its op)."""
+    return Tensor.itensor.__get__(t, Tensor)
 
 
 def _tensors(value) -> list:

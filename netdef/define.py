@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import inspect
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -124,7 +125,6 @@ class Network:
     inputs: dict[str, Input]
     outputs: list[str]
     precision: str
-    weights_digest: str
     model_name: str
     keepalive: list[np.ndarray] = field(default_factory=list, repr=False)
     #: refit name (``<layer name>.<role>``) -> the array TensorRT holds for it
@@ -133,6 +133,13 @@ class Network:
     quantization: dict | None = None
     #: every module call of the forward, in the order the calls returned (what parity compares)
     module_calls: list[ModuleCall] = field(default_factory=list, repr=False)
+    #: the bound weights it was defined from, (name, array) in state_dict order: hashed only when asked
+    bound_weights: list[tuple[str, np.ndarray | None]] = field(default_factory=list, repr=False)
+
+    @property
+    def weights_digest(self) -> str:
+        """sha256 of the bound weights (names, shapes, bytes): computed on first use, once per weight set."""
+        return _digest(self.bound_weights)
 
     def layers(self) -> list[dict]:
         """One row per layer: index, name, type, output shapes and dtypes."""
@@ -161,13 +168,36 @@ class Network:
 
 def weights_digest(model: Module) -> str:
     """sha256 over every bound weight's name, shape and bytes (state_dict order)."""
+    return _digest(
+        [(name, p.data) for name, p in model.state_dict().items()], [p.shape for p in model.state_dict().values()]
+    )
+
+
+#: digests of recent weight sets: (name, id(array)) per weight -> (digest, weak references to the arrays).
+#: Bound arrays are not written in place (load_weights binds new ones), so a live set of the same arrays
+#: has the same digest; a weak reference that died (or now names another array) is a different set.
+_DIGESTS: dict[tuple, tuple[str, list]] = {}
+_DIGESTS_KEPT = 8
+
+
+def _digest(weights: list[tuple[str, np.ndarray | None]], shapes: list | None = None) -> str:
+    shapes = shapes or [None if a is None else a.shape for _, a in weights]
+    key = tuple((name, id(a), tuple(s) if s is not None else None) for (name, a), s in zip(weights, shapes))
+    hit = _DIGESTS.get(key)
+    if hit is not None and all(ref() is a for ref, (_, a) in zip(hit[1], weights)):
+        return hit[0]
     h = hashlib.sha256()
-    for name, p in model.state_dict().items():
+    for (name, a), shape in zip(weights, shapes):
         h.update(name.encode())
-        h.update(repr(p.shape).encode())
-        if p.data is not None:
-            h.update(np.ascontiguousarray(p.data).tobytes())
-    return h.hexdigest()
+        h.update(repr(tuple(shape) if shape is not None else shape).encode())
+        if a is not None:
+            h.update(np.ascontiguousarray(a).view(np.uint8).data)  # the buffer itself: no bytes copy
+    digest = h.hexdigest()
+    refs = [(weakref.ref(a) if a is not None else (lambda: None)) for _, a in weights]
+    _DIGESTS[key] = (digest, refs)
+    while len(_DIGESTS) > _DIGESTS_KEPT:
+        del _DIGESTS[next(iter(_DIGESTS))]
+    return digest
 
 
 def define(
@@ -177,6 +207,7 @@ def define(
     overrides: Mapping[str | type, str] | None = None,
     output_dtype: str | Mapping[str, str] = "float32",
     quantization=None,
+    fold: bool = True,
 ) -> Network:
     """Emit ``model.forward`` into a new INetworkDefinition.
 
@@ -187,7 +218,9 @@ def define(
     are placed at those modules' boundaries. Float outputs are cast to ``output_dtype`` (one dtype, or
     one per output name). ``quantization`` (a ``netdef.quantization.QuantConfig``) puts INT8/FP8 Q/DQ
     layers on the inputs and weights of convs and matmuls: the emission context carries it as its
-    quantization hook (any ``netdef.context.Quantizer``), which those ops ask.
+    quantization hook (any ``netdef.context.Quantizer``), which those ops ask. ``fold`` folds each batch
+    norm into the conv, linear or batch norm right before it (computed in float64, rounded once; the refit
+    names stay the conv's, holding the folded values); ``fold=False`` emits one scale layer per batch norm.
     """
     if precision not in PRECISIONS:
         raise EmitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -219,6 +252,7 @@ def define(
     ctx.module_paths = {id(m): path for path, m in model.named_modules()}
     ctx.precision_overrides = _resolve_overrides(model, overrides or {})
     ctx.quantizer = quantization
+    ctx.fold_affine = bool(fold)
     with activate(ctx):
         args = []
         for name, spec in inputs.items():
@@ -247,7 +281,7 @@ def define(
         inputs=dict(inputs),
         outputs=outputs,
         precision=precision,
-        weights_digest=weights_digest(model),
+        bound_weights=[(name, p.data) for name, p in model.state_dict().items()],
         model_name=type(model).__name__,
         keepalive=ctx.keepalive,
         named_weights=ctx.named_weights,

@@ -101,7 +101,8 @@ class ModuleParity:
     path: str
     index: int
     cls: str
-    #: 'ok', 'diverged' (values or shape), or 'no twin' (the torch model has no such module call)
+    #: 'ok', 'diverged' (values or shape), 'no twin' (the torch model has no such module call), or 'folded'
+    #: (a batch norm after it was folded into its weights: its own output is not in the network)
     status: str
     shapes: list[tuple[int, ...]]
     #: numpy dtype names of the netdef outputs ('float16' inside an fp16 network)
@@ -263,6 +264,7 @@ def compare(
     atol: float | None = None,
     rtol: float | None = None,
     overrides: Mapping | None = None,
+    fold: bool = True,
 ) -> ParityReport:
     """Compare every module call of ``model`` (a netdef Module with bound weights) with ``torch_model``'s.
 
@@ -270,7 +272,10 @@ def compare(
     (netdef Input specs) default to the feeds' static shapes. ``engine=True`` builds a TensorRT engine
     with every module output marked as a network output and runs it on this machine's GPU instead of the
     reference interpreter. ``overrides`` are ``netdef.define``'s per-module precisions (to see, say,
-    whether keeping one module in fp32 removes an fp16 divergence). ``torch_model`` is put in eval mode.
+    whether keeping one module in fp32 removes an fp16 divergence). ``fold`` is ``netdef.define``'s: a module
+    whose batch norm was folded into its weights is compared at the batch norm (status 'folded'), and when
+    such a pair diverges first, the comparison is made again without folding to tell the two apart.
+    ``torch_model`` is put in eval mode.
     Errors in the netdef model's definition (shapes, channels, unbound weights) raise from
     ``netdef.define`` naming the module and source line.
     """
@@ -292,7 +297,7 @@ def compare(
         for n, a in feeds.items()
     }
 
-    network = define(model, inputs, precision=precision, overrides=overrides)
+    network = define(model, inputs, precision=precision, overrides=overrides, fold=fold)
     calls = network.module_calls
     twin = _run_torch(torch_model, [torch.from_numpy(np.array(a)) for a in feeds.values()])  # copies: in-place ops
     names = list(dict.fromkeys(t.name for c in calls for t in (*c.outputs, *c.inputs)))
@@ -328,6 +333,12 @@ def compare(
     if first_call is not None:
         call, row = first_call
         report.first = row
+        if fold and any(c.folded_into is not None for c in calls if _feeds(c, call)):
+            # a batch norm folded into the layer before it: tell the two apart in the network without folding
+            return compare(
+                model, torch_model, feeds, precision, engine, inputs=inputs, atol=atol, rtol=rtol,
+                overrides=overrides, fold=False,
+            )  # fmt: skip
         want = twin.get((call.path, call.index))
         report.first_inputs_match = _inputs_match(call, want, values, feeds, atol, rtol)
         if report.first_inputs_match is False and call.caller is not None:
@@ -454,6 +465,9 @@ def _row(call, got: list[np.ndarray], want: list | None, atol: float, rtol: floa
         if g.shape != w.shape:
             row.status, row.reason = "diverged", f"output shape {tuple(g.shape)} != torch's {tuple(w.shape)}"
             return row
+    if call.folded_into is not None:  # its output now carries the folded batch norm: compared at that module
+        row.status, row.reason = "folded", f"`{call.folded_into}` was folded into its weights; compared there"
+        return row
     all_stats = [_stats(g, w, atol, rtol) for g, w in zip(got, want)]
     failing = [s for s in all_stats if s.mismatches]
     row.stats = failing[0] if failing else max(all_stats, key=lambda s: s.max_abs, default=None)
@@ -465,6 +479,12 @@ def _row(call, got: list[np.ndarray], want: list | None, atol: float, rtol: floa
             f"with atol >= {s.min_atol:.3g} (at rtol {rtol:g}) or rtol >= {s.min_rtol:.3g} (at atol {atol:g})"
         )
     return row
+
+
+def _feeds(source, call) -> bool:
+    """Whether an output of the module call ``source`` is an input of ``call``."""
+    names = {t.name for t in call.inputs}
+    return any(t.name in names for t in source.outputs)
 
 
 def _inputs_match(call, want, values, feeds, atol: float, rtol: float) -> bool | None:

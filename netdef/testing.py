@@ -120,7 +120,7 @@ def run(net: Network, *xs) -> np.ndarray:
 def build_engine(net: Network) -> BuiltEngine:
     """Build ``net`` with the installed TensorRT (on CPU for TensorRT-RTX) and check the result."""
     engine = build(net)
-    assert isinstance(engine.data, bytes) and len(engine.data) > 0
+    assert isinstance(engine.data, (bytes, memoryview)) and len(engine.data) > 0
     assert engine.metadata["precision"] == net.precision
     return engine
 

@@ -264,7 +264,8 @@ def _layer_names(net: netdef.Network) -> list[str]:
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_layer_names_start_with_the_emitting_module_path(precision):
     model = bind_random(TinyResNet())
-    net = netdef.define(model, {"x": netdef.Input((1, 3, 8, 8))}, precision=precision)
+    # fold=False: every batch norm keeps its own scale layer (folded, it is the conv before it)
+    net = netdef.define(model, {"x": netdef.Input((1, 3, 8, 8))}, precision=precision, fold=False)
     names = _layer_names(net)
     block = ["conv1/conv", "bn1/batch_norm", "relu", "conv2/conv", "bn2/batch_norm", "add", "relu_1"]
     expected = [
@@ -352,7 +353,8 @@ def test_precision_sets_input_cast_weight_dtypes_and_float32_outputs(parity, pre
         ref.bn.running_mean.normal_()
         ref.bn.running_var.uniform_(0.5, 2.0)
     x = torch.randn(2, 3, 6, 6)
-    net = parity.check(ConvLinear(), ref, x, precision=precision, build=True)
+    model = ConvLinear()
+    net = parity.check(model, ref, x, precision=precision, build=True)
     network = net.network
     # the network's input stays float32; an fp16 network casts it on entry
     assert network.get_input(0).dtype == trt.float32
@@ -365,7 +367,9 @@ def test_precision_sets_input_cast_weight_dtypes_and_float32_outputs(parity, pre
     # conv kernel and bias, batch-norm scale/shift and the linear's constants are in the compute dtype
     (conv,) = _layers_by_type(network, "CONVOLUTION", trt.IConvolutionLayer)
     assert np.asarray(conv.kernel).dtype == np_dtype and np.asarray(conv.bias).dtype == np_dtype
-    (scale,) = _layers_by_type(network, "SCALE", trt.IScaleLayer)
+    assert _layers_by_type(network, "SCALE", trt.IScaleLayer) == []  # the batch norm is folded into the conv
+    unfolded = netdef.define(model, {"x": netdef.Input((2, 3, 6, 6))}, precision=precision, fold=False)
+    (scale,) = _layers_by_type(unfolded.network, "SCALE", trt.IScaleLayer)
     assert np.asarray(scale.scale).dtype == np_dtype and np.asarray(scale.shift).dtype == np_dtype
     constants = _layers_by_type(network, "CONSTANT", trt.IConstantLayer)
     assert len(constants) == 2 and all(np.asarray(c.weights).dtype == np_dtype for c in constants)
@@ -390,6 +394,35 @@ def test_fp16_changes_the_result_within_tolerance(parity):
     assert not np.array_equal(got16, got32)
     with torch.no_grad():
         parity.assert_close(got16, ref(x), "fp16")
+
+
+def test_weights_are_hashed_once_per_weight_set_and_only_when_asked(monkeypatch):
+    import hashlib
+    import sys
+    import types
+
+    calls = []
+
+    def counting(*args):
+        calls.append(1)
+        return hashlib.sha256(*args)
+
+    monkeypatch.setattr(sys.modules["netdef.define"], "hashlib", types.SimpleNamespace(sha256=counting))
+    model = bind_random(TinyResNet())
+    inputs = {"x": netdef.Input((1, 3, 8, 8))}
+    first, second = netdef.define(model, inputs), netdef.define(model, inputs, precision="fp16")
+    assert calls == []  # define hashes nothing
+    digest = first.weights_digest
+    assert second.weights_digest == digest
+    assert len(calls) == 1  # the same bound arrays: hashed once
+    # new arrays of the same values: hashed again, same digest; a changed value: another digest
+    weights = {k: np.array(p.data, copy=True) for k, p in model.state_dict().items()}
+    model.load_weights(weights)
+    assert netdef.define(model, inputs).weights_digest == digest and len(calls) == 2
+    weights["fc.bias"] = weights["fc.bias"] + 1
+    model.load_weights(weights)
+    assert netdef.define(model, inputs).weights_digest != digest and len(calls) == 3
+    assert first.weights_digest == digest and len(calls) == 3  # the first network still names its own weights
 
 
 # ------------------------------------------------------------------------ argument checks (issue 11)

@@ -161,7 +161,7 @@ def assert_first(report, path: str, culprit: str | None = None):
     assert not report.passed, str(report)
     assert report.first.path == path, str(report)
     before = report.rows[: report.rows.index(report.first)]
-    assert before and all(r.status == "ok" for r in before), str(report)
+    assert before and all(r.status in ("ok", "folded") for r in before), str(report)
     assert report.culprit == (culprit or path), str(report)
     return report.first
 
@@ -177,7 +177,10 @@ def test_correct_model_matches_every_module(twin, feeds, precision):
     # every module call is compared, in the order the calls returned; the shared ReLUs twice per owner
     assert labels[:4] == ["conv1", "bn1", "relu", "maxpool"]
     assert {"layer1.0.relu", "layer1.0.relu#1", "layer1.1.downsample.0", "relu#1", "<root>"} <= set(labels)
-    assert all(r.status == "ok" for r in report.rows) and not report.missing_calls
+    # each batch norm is folded into the conv before it: the conv's output is compared at the batch norm
+    assert report.row("conv1").status == "folded" and report.row("bn1").status == "ok"
+    assert all(r.status == "ok" for r in report.rows if not r.path.endswith(("conv1", "conv2", "downsample.0")))
+    assert not report.missing_calls
     with torch.no_grad():
         out = twin(torch.from_numpy(feeds["x"]))
     assert report.row("").stats.max_abs <= (1e-4 if precision == "fp32" else 1e-2) * float(out.abs().max())
@@ -209,7 +212,8 @@ def test_report_statistics_are_polygraphy_style(twin, feeds):
     d = report.to_dict()
     json.dumps(d)
     assert d["first"] == {"path": "fc", "index": 0} and d["culprit"] == "fc" and d["passed"] is False
-    assert d["modules"][0]["stats"]["max_abs"] < 1e-4
+    assert d["modules"][0]["status"] == "folded" and d["modules"][0]["stats"] is None  # conv1, folded into bn1
+    assert d["modules"][1]["stats"]["max_abs"] < 1e-4
 
 
 def _with_class(model: nn.Module, path: str, cls: type) -> nn.Module:
@@ -249,7 +253,8 @@ def test_missing_activation_module_is_found(twin, feeds):
 def test_missing_activation_in_forward_is_traced_to_the_caller(twin, feeds):
     model = _with_class(bound(twin), "layer1.0", BlockWithoutFirstRelu)
     report = compare(model, twin, feeds)
-    # conv2 is the first output that differs, but its input already did: the fault is in the block's forward
+    # conv2 is the first output that differs (told apart from bn2, folded into it, by a comparison without
+    # folding), but its input already did: the fault is in the block's forward
     first = assert_first(report, "layer1.0.conv2", culprit="layer1.0")
     assert report.first_inputs_match is False
     assert "self.bn2(self.conv2(out))" in source_line(first.called_at)
@@ -444,7 +449,7 @@ def test_engine_with_every_module_output_marked_builds_on_cpu(twin):
     built = build_with_module_outputs(network, network.module_calls)
     names = {o["name"] for o in built.metadata["outputs"]}
     expected = {t.name for c in network.module_calls for t in (*c.outputs, *c.inputs) if not t.is_network_input}
-    assert names == expected | {"output"} and len(names) > 20
+    assert names == expected | {"output"} and len(names) > 15
 
 
 def test_engine_parity_without_a_usable_gpu_says_why(twin, feeds):

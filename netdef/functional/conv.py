@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import BACKEND, trt
+from netdef.functional import _fold
 from netdef.functional._common import is_float, ntuple, placeholder_reshape, require_tensor, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
@@ -29,6 +30,7 @@ def _check_common(op: str, input: Tensor, weight: np.ndarray, n: int, what: str)
 
 
 def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    given = (weight, bias, stride, padding, dilation)
     weight = np.asarray(weight)
     input, ctx = _check_common(op, input, weight, n, "out, in/groups")
     out_channels, in_per_group = weight.shape[:2]
@@ -54,8 +56,16 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         stride, dilation, pre, post = (*stride, 1), (*dilation, 1), (*pre, 0), (*post, 0)
     x = ctx.quantize_activation(x, op)
     kernel_t = ctx.quantize_weight(weight, input.dtype, 0, op)  # a Q/DQ'd kernel tensor, when quantizing
-    kernel_w = ctx.weights(weight, input.dtype, "kernel") if kernel_t is None else trt.Weights(input.dtype)
-    bias_w = ctx.weights(bias, input.dtype, "bias") if bias is not None else trt.Weights(input.dtype)
+    foldable = kernel_t is None and _fold.folding(ctx)  # a batch norm right after may fold into the kernel
+    kernel_buf = bias_buf = None
+    if foldable:
+        kernel_w, kernel_buf = _fold.private_weights(ctx, weight, input.dtype, "kernel")
+    else:
+        kernel_w = ctx.weights(weight, input.dtype, "kernel") if kernel_t is None else trt.Weights(input.dtype)
+    if bias is not None and foldable:
+        bias_w, bias_buf = _fold.private_weights(ctx, bias, input.dtype, "bias")
+    else:
+        bias_w = ctx.weights(bias, input.dtype, "bias") if bias is not None else trt.Weights(input.dtype)
 
     def make(net):
         layer = net.add_convolution_nd(x.itensor, out_channels, kernel, kernel_w, bias_w)
@@ -68,7 +78,8 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
         layer.num_groups = groups
         return layer
 
-    out = ctx.add_layer(op, make).get_output(0)
+    layer = ctx.add_layer(op, make)
+    out = layer.get_output(0)
     if any(d == 0 for d in out.shape):
         raise ctx.error(
             op, f"the output of input {input.static_shape} would be empty ({tuple(out.shape)}): input too small"
@@ -76,6 +87,30 @@ def _conv(op: str, n: int, input, weight, bias, stride, padding, dilation, group
     out = wrap(out, ctx)
     if n == 1:
         out = placeholder_reshape(ctx, out, (0, 0, 0), op + "_squeeze")
+    if foldable:
+        w0, b0, stride0, padding0, dilation0 = given
+
+        def emit(kernel, bias):
+            return _conv(op, n, input, kernel, bias, stride0, padding0, dilation0, groups)
+
+        def set_bias(w):
+            layer.bias = w
+
+        _fold.offer(
+            ctx,
+            _fold.FoldCandidate(
+                out,
+                ctx.network.num_layers,
+                layer,
+                w0,
+                b0,
+                0,
+                kernel_buf,
+                bias_buf,
+                set_bias,
+                _fold.reemitter(ctx, emit),
+            ),
+        )
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import trt
+from netdef.functional import _fold
 from netdef.functional._common import constant, is_float, require_tensor, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
@@ -33,8 +34,11 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     # when quantizing: Q/DQ on the input and per-output-channel (the rows of the weight) on the weight
     x = ctx.quantize_activation(input, "matmul")
     w = ctx.quantize_weight(w_full, input.dtype, w_full.ndim - 2, "matmul")
+    # a batch norm right after (over the features of a 2-D output) may fold into the weight and bias
+    foldable = w is None and bias is not None and input.ndim == 2 and _fold.folding(ctx)
     if w is None:
-        w = constant(ctx, w_full, input.dtype, op + "_weight")
+        w = constant(ctx, np.array(w_full, copy=True) if foldable else w_full, input.dtype, op + "_weight")
+        w_buf = ctx.keepalive[-1]
     vec = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
     mm = ctx.add_layer(
         "matmul", lambda net: net.add_matrix_multiply(x.itensor, vec, w.itensor, trt.MatrixOperation.TRANSPOSE)
@@ -45,6 +49,20 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     bias = np.asarray(bias)
     if bias.shape != (out_features,):
         raise ctx.error(op, f"bias must have shape ({out_features},), got {bias.shape}")
-    b = constant(ctx, bias.reshape((1,) * (out.ndim - 1) + (out_features,)), input.dtype, op + "_bias")
+    b_full = bias.reshape((1,) * (out.ndim - 1) + (out_features,))
+    b = constant(ctx, np.array(b_full, copy=True) if foldable else b_full, input.dtype, op + "_bias")
+    b_buf = ctx.keepalive[-1]
     layer = ctx.add_layer("bias", lambda net: net.add_elementwise(out.itensor, b.itensor, trt.ElementWiseOperation.SUM))
-    return wrap(layer.get_output(0), ctx)
+    result = wrap(layer.get_output(0), ctx)
+    if foldable:
+
+        def emit(kernel, bias):
+            return linear(input, kernel, bias)
+
+        _fold.offer(
+            ctx,
+            _fold.FoldCandidate(
+                result, ctx.network.num_layers, layer, weight, bias, 0, w_buf, b_buf, None, _fold.reemitter(ctx, emit)
+            ),
+        )
+    return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdef._trt import trt
+from netdef.functional import _fold
 from netdef.functional._common import is_float, placeholder_reshape, require_tensor, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
@@ -42,13 +43,42 @@ def batch_norm(
     beta = np.zeros(channels) if bias is None else np.asarray(bias, np.float64)
     scale = gamma / np.sqrt(var + eps)
     shift = beta - mean * scale
-    scale_w = ctx.weights(scale, input.dtype, "scale")
-    shift_w = ctx.weights(shift, input.dtype, "shift")
+    folded = _fold.try_fold(ctx, input, scale, shift)  # into the conv/linear/scale right before, when exact
+    if folded is not None:
+        return folded
+    foldable = _fold.folding(ctx)
+    if foldable:  # a further batch norm right after folds into this one's scale and shift
+        scale_w, scale_buf = _fold.private_weights(ctx, scale, input.dtype, "scale")
+        shift_w, shift_buf = _fold.private_weights(ctx, shift, input.dtype, "shift")
+    else:
+        scale_w = ctx.weights(scale, input.dtype, "scale")
+        shift_w = ctx.weights(shift, input.dtype, "shift")
     empty = trt.Weights(input.dtype)
     layer = ctx.add_layer(
         op, lambda net: net.add_scale_nd(input.itensor, trt.ScaleMode.CHANNEL, shift_w, scale_w, empty, 1)
     )
-    return wrap(layer.get_output(0), ctx)
+    out = wrap(layer.get_output(0), ctx)
+    if foldable:
+
+        def emit(scale, shift):
+            return batch_norm(input, np.zeros_like(scale), np.ones_like(scale), scale, shift, eps=0.0)
+
+        _fold.offer(
+            ctx,
+            _fold.FoldCandidate(
+                out,
+                ctx.network.num_layers,
+                layer,
+                scale,
+                shift,
+                0,
+                scale_buf,
+                shift_buf,
+                None,
+                _fold.reemitter(ctx, emit),
+            ),
+        )
+    return out
 
 
 def _normalize(

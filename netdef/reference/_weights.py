@@ -38,6 +38,10 @@ def weights_tensor(weights, layer, role: str, shape=None) -> torch.Tensor | None
     float32 and integer weights are a zero-copy view of the array TensorRT holds: handlers must not
     write to them. Half-precision weights are converted to a new float32 tensor.
     """
+    memo = getattr(layer, "memo", None)  # a planned network's layer: converted once per plan
+    key = (role, None if shape is None else tuple(shape))
+    if memo is not None and key in memo:
+        return memo[key]
     arr = read_weights(weights, layer, role)
     if arr.size == 0:
         return None
@@ -46,4 +50,7 @@ def weights_tensor(weights, layer, role: str, shape=None) -> torch.Tensor | None
     t = torch.from_numpy(arr)
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
-    return t.reshape(shape) if shape is not None else t
+    t = t.reshape(shape) if shape is not None else t
+    if memo is not None:
+        memo[key] = t
+    return t

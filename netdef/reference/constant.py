@@ -11,5 +11,8 @@ from netdef.reference._weights import read_weights
 
 @register("CONSTANT", "IConstantLayer")
 def constant(layer, inputs):
-    arr = np.array(read_weights(layer.weights, layer), copy=True).reshape(tuple(layer.shape))
-    return [torch.from_numpy(arr)]
+    arr = read_weights(layer.weights, layer)
+    if not arr.flags.writeable or not arr.flags.c_contiguous:  # torch views only writable C-ordered arrays
+        arr = np.array(arr, copy=True)
+    # a view of the array TensorRT holds: handlers never write to their inputs
+    return [torch.from_numpy(arr).reshape(tuple(layer.shape))]

@@ -6,7 +6,7 @@ import functools
 import heapq
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -81,8 +81,36 @@ def run(
 #: plan is made once; any other network (the ONNX parser's, one built by hand) is planned on every run.
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+#: layer types whose output depends on their inputs alone: with constant inputs they are computed once per plan
+_PURE = frozenset(
+    {
+        "CONSTANT", "SHUFFLE", "CAST", "IDENTITY", "ELEMENTWISE", "UNARY", "SLICE", "CONCATENATION", "GATHER",
+        "REDUCE", "MATRIX_MULTIPLY", "SQUEEZE", "UNSQUEEZE", "QUANTIZE", "DEQUANTIZE", "SELECT", "ACTIVATION",
+    }
+)  # fmt: skip
 
-@dataclass(frozen=True)
+
+class _Layer:
+    """A layer of a finished network whose attributes are read from TensorRT once: pybind reads (and the
+    Dims/Permutation objects they return) cost more than most layers' arithmetic at small sizes. Methods
+    are passed through; Dims and Permutations become tuples."""
+
+    def __init__(self, layer) -> None:
+        self.__dict__["_layer"] = layer
+        #: (role, shape) -> the layer's weights as a float32 tensor (``weights_tensor`` fills it)
+        self.__dict__["memo"] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(self._layer, name)
+        if callable(value):
+            return value
+        if isinstance(value, (trt.Dims, trt.Permutation)):
+            value = tuple(value)
+        self.__dict__[name] = value
+        return value
+
+
+@dataclass
 class _Plan:
     #: each layer's input tensor names
     names: list[list[str | None]]
@@ -94,7 +122,19 @@ class _Plan:
     outputs: list[str]
     last_use: dict[str, int]
     #: layers of if-conditional branches -> the (condition tensor, branch) pairs they run under
-    branches: dict[int, list[tuple[str, bool]]]
+    branches: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
+    #: layers computed from constants alone, and the tensors of theirs that other layers (or the outputs)
+    #: read; those are computed on the first run and kept, float32 for floats as handlers take them
+    static: frozenset[int] = frozenset()
+    kept: frozenset[str] = frozenset()
+    constants: dict[str, torch.Tensor] | None = None
+    #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
+    programs: dict[bool, list[tuple]] = field(default_factory=dict)
+
+    @property
+    def straight(self) -> bool:
+        """No loops and no if-conditionals: the precompiled fast path runs it."""
+        return not self.branches and all(isinstance(step, int) for step in self.order)
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -129,18 +169,107 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
     for index in order:
         layer, kind = layers[index], kinds[index]
         outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        steps[index] = (layer, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
+        view = _Layer(layer) if cached else layer
+        steps[index] = (view, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     if any(steps[i][1] in loop.BOUNDARY for i in order):
         order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
     plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
+        if plan.straight:
+            plan.static, plan.kept = _static_layers(plan)
         _PLANS[net] = plan
     return plan
 
 
+def _static_layers(plan: _Plan) -> tuple[frozenset[int], frozenset[str]]:
+    """Pure layers whose inputs are all constant, and their outputs that non-static layers or outputs read."""
+    static: set[int] = set()
+    made: set[str] = set()
+    for index in plan.order:
+        kind, out_names = plan.steps[index][1], plan.steps[index][3]
+        if kind in _PURE and all(n is None or n in made for n in plan.names[index]):
+            static.add(index)
+            made.update(out_names)
+    read = {n for i in plan.order if i not in static for n in plan.names[i] if n is not None}
+    return frozenset(static), frozenset(made & (read | set(plan.outputs)))
+
+
+def _constants(plan: _Plan) -> dict[str, torch.Tensor]:
+    """The plan's kept static tensors, computed once (a constant shares the array TensorRT holds)."""
+    if plan.constants is None:
+        values: dict[str, torch.Tensor] = {}
+        with torch.inference_mode():
+            for index in plan.order:
+                if index in plan.static:
+                    _step(plan, index, values)
+        plan.constants = {n: _ready(values[n]) for n in plan.kept}
+    return plan.constants
+
+
+def _ready(v: torch.Tensor) -> torch.Tensor:
+    """``v`` as handlers take it: float32 for any float dtype."""
+    return v.float() if v.is_floating_point() and v.dtype != torch.float32 else v
+
+
+def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
+    """Run layer ``index`` on ``values`` and store its outputs, rounded to their declared dtypes."""
+    layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+    inputs = [None if name is None else _ready(values[name]) for name in plan.names[index]]
+    try:
+        results = handler(layer, inputs)
+    except InterpreterError:
+        raise
+    except Exception as exc:
+        raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+    for name, dtype, r in zip(out_names, out_dtypes, results):
+        values[name] = r if r.dtype == dtype else r.to(dtype)
+
+
 def _run(net, values, outputs, observe, plan: _Plan):
     # marked outputs are read again: parity marks more on a defined network for its engine path
-    wanted = outputs or [net.get_output(i).name for i in range(net.num_outputs)]
+    if not plan.straight:
+        return _run_general(values, outputs, observe, plan)
+    wanted = outputs or plan.outputs
+    order, names = plan.order, plan.names
+    last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+    # static layers are skipped (their kept outputs precomputed) unless every layer must be observed, or an
+    # output is asked for that only a static layer's intermediate holds
+    static = plan.static if observe is None and plan.static else frozenset()
+    if static:
+        made = {n for i in static for n in plan.steps[i][3]}
+        if any(n in made and n not in plan.kept for n in wanted):
+            static = frozenset()
+        else:
+            values.update(_constants(plan))
+    with torch.inference_mode():
+        if observe is None:
+            _execute(_program(plan, static, last_use, wanted == plan.outputs), values)
+        else:
+            for index in order:
+                if index in static:
+                    continue
+                _step(plan, index, values)
+                layer, out_names = plan.steps[index][0], plan.steps[index][3]
+                observe(layer, [values[name] for name in out_names])
+                for name in names[index]:
+                    if name is not None and last_use.get(name) == index:
+                        values.pop(name, None)
+    try:
+        result = {}
+        for name in wanted:
+            v = values[name]
+            if static and name in plan.kept:  # shared with the plan: a copy, in the declared dtype
+                v = v.to(_declared(plan, name), copy=True)
+            result[name] = _to_numpy(v)
+        return result
+    except KeyError as exc:
+        raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
+
+
+def _run_general(values, outputs, observe, plan: _Plan):
+    """Networks with loops or if-conditionals: layer by layer, loops iteration by iteration, untaken branches
+    skipped (``_run``'s precompiled program covers straight-line networks)."""
+    wanted = outputs or plan.outputs
     names, order, steps, branches = plan.names, plan.order, plan.steps, plan.branches
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
 
@@ -196,6 +325,108 @@ def _run(net, values, outputs, observe, plan: _Plan):
 def _selects(condition: torch.Tensor | None, branch: bool) -> bool:
     """Whether ``condition`` (None: not computed, itself in an untaken branch) takes ``branch``."""
     return condition is not None and bool(condition.reshape(-1)[0]) == branch
+
+
+#: dtypes the interpreter stores but computes in float32
+_UPCAST = frozenset({torch.float16, torch.bfloat16, torch.float8_e4m3fn})
+
+
+def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reuse: bool) -> list[tuple]:
+    """The layers to run, each as (index, layer, kind, handler, inputs, outputs, dtypes, names freed after it)."""
+    key = bool(static)
+    if reuse and key in plan.programs:
+        return plan.programs[key]
+    program = []
+    for index in plan.order:
+        if index in static:
+            continue
+        layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+        ins = plan.names[index]
+        frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == index))
+        program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))
+    if static:
+        program = _fuse_linear(program, plan, last_use)
+    if reuse:
+        plan.programs[key] = program
+    return program
+
+
+def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) -> list[tuple]:
+    """``x @ W.T`` (a constant W) whose only reader adds a constant bias, all in float32, as one step:
+    ``F.linear`` (one GEMM with the bias, as torch runs nn.Linear). Other precisions round the product
+    before the add, so they keep both steps."""
+    readers: dict[str, int] = {}
+    for names in plan.names:
+        for n in names:
+            if n is not None:
+                readers[n] = readers.get(n, 0) + 1
+    constants = plan.constants or {}
+    position = {entry[0]: k for k, entry in enumerate(program)}
+    fused: dict[int, tuple] = {}
+    dropped: set[int] = set()
+    for k, (_, layer, kind, _, ins, outs, frees) in enumerate(program):
+        if kind != "MATRIX_MULTIPLY" or outs[0][1] != torch.float32 or len(ins) != 2:
+            continue
+        product = outs[0][0]
+        w = constants.get(ins[1])
+        j = position.get(last_use.get(product))  # the add, when it is the product's last (and only) reader
+        if w is None or j is None or readers.get(product) != 1 or product in plan.outputs:
+            continue
+        add = program[j]
+        if add[2] != "ELEMENTWISE" or add[5][0][1] != torch.float32 or add[1].op.name != "SUM":
+            continue
+        other = add[4][1] if add[4][0] == product else add[4][0]
+        b = constants.get(other)
+        if layer.op0.name != "NONE" or layer.op1.name != "TRANSPOSE" or b is None or w.dtype != torch.float32:
+            continue
+        n = w.shape[-2]
+        if w.dim() < 2 or any(d != 1 for d in w.shape[:-2]) or b.numel() != n or b.shape[-1] != n:
+            continue
+        if b.dtype != torch.float32 or any(d != 1 for d in b.shape[:-1]):
+            continue
+        weight, bias = w.reshape(w.shape[-2:]), b.reshape(n)
+        fused[j] = (add[0], add[1], "MATRIX_MULTIPLY+ELEMENTWISE", _linear(weight, bias), [ins[0]], add[5],
+                    tuple(dict.fromkeys((*frees, *add[6]))))  # fmt: skip
+        dropped.add(k)
+    return [fused.get(k, entry) for k, entry in enumerate(program) if k not in dropped]
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor) -> Callable:
+    def linear(layer, inputs):
+        return [torch.nn.functional.linear(inputs[0], weight, bias)]
+
+    return linear
+
+
+def _execute(program: list[tuple], values: dict[str, torch.Tensor]) -> None:
+    """Run ``program`` on ``values``: the interpreter's hot loop (one pass per layer, nothing looked up twice)."""
+    upcast = _UPCAST
+    for index, layer, kind, handler, ins, outs, frees in program:
+        inputs = []
+        for name in ins:
+            if name is None:
+                inputs.append(None)
+                continue
+            v = values[name]
+            inputs.append(v.float() if v.dtype in upcast else v)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        for (name, dtype), r in zip(outs, results):
+            values[name] = r if r.dtype == dtype else r.to(dtype)
+        for name in frees:
+            values.pop(name, None)
+
+
+def _declared(plan: _Plan, name: str) -> torch.dtype:
+    for index in plan.static:
+        _, _, _, out_names, out_dtypes = plan.steps[index]
+        if name in out_names:
+            return out_dtypes[out_names.index(name)]
+    raise KeyError(name)
 
 
 def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:

@@ -32,6 +32,9 @@ def normalization(layer, inputs):
     if not dims:
         raise InterpreterError(f"{where}: the axes mask {layer.axes} names no dim of a rank-{x.dim()} input")
     if groups == 1:
+        k = len(dims)
+        if dims == list(range(x.dim() - k, x.dim())) and x.dtype == torch.float32:  # trailing dims: one kernel
+            return [torch.nn.functional.layer_norm(x, x.shape[-k:], None, None, eps) * scale + bias]
         return [_normalize(x, dims, eps) * scale + bias]
     n, c = x.shape[0], x.shape[1]
     if x.dim() < 3 or c % groups:

@@ -9,9 +9,11 @@ from netdef.reference._registry import register
 @register("SHUFFLE", "IShuffleLayer")
 def shuffle(layer, inputs):
     x = inputs[0]
-    first = layer.first_transpose
-    if x.dim():  # a 0-d tensor has nothing to transpose (torch's permute needs at least one dim)
-        x = x.permute(*[first[i] for i in range(x.dim())])
+    rank = x.dim()
+    if rank:  # a 0-d tensor has nothing to transpose (torch's permute needs at least one dim)
+        perm = _tuple(layer.first_transpose)[:rank]
+        if perm != _IDENTITY[rank]:
+            x = x.permute(perm)
     if len(inputs) > 1 and inputs[1] is not None:
         dims = [int(v) for v in inputs[1].tolist()]
     else:
@@ -28,10 +30,20 @@ def shuffle(layer, inputs):
         x = x.reshape(dims)
     elif dims is not None and len(dims) == 0:
         x = x.reshape(())
-    if not x.dim():
+    rank = x.dim()
+    if not rank:
         return [x]
-    second = layer.second_transpose
-    return [x.permute(*[second[i] for i in range(x.dim())])]
+    perm = _tuple(layer.second_transpose)[:rank]
+    return [x if perm == _IDENTITY[rank] else x.permute(perm)]
+
+
+#: rank -> the identity permutation (TensorRT's Permutation holds 8 entries)
+_IDENTITY = {n: tuple(range(n)) for n in range(9)}
+
+
+def _tuple(perm) -> tuple[int, ...]:
+    """A Permutation as a tuple (a planned network's layers hand out tuples already)."""
+    return perm if isinstance(perm, tuple) else tuple(perm)
 
 
 @register("UNSQUEEZE", "IUnsqueezeLayer")

@@ -57,15 +57,21 @@ class Weights(dict):
 def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
     """Read a weights file by its suffix (.wts, .safetensors, .npz, or a torch .pt/.pth/.bin/.ckpt),
     then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
-    where = readable_file(path, "weights file", WeightsFormatError)
-    suffix = Path(where).suffix.lower()
-    if os.path.isdir(where):  # a transformers checkpoint directory
+    if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):  # a transformers checkpoint folder
+        where = os.fspath(path)
         index = os.path.join(where, INDEX_NAME)
         single = os.path.join(where, "model.safetensors")
         if not os.path.isfile(index) and not os.path.isfile(single):
-            raise WeightsFormatError(f"{where}: a directory without {INDEX_NAME} or model.safetensors")
-        weights = load_safetensors_index(index) if os.path.isfile(index) else load_safetensors(single)
-    elif where.lower().endswith(".safetensors.index.json"):
+            raise WeightsFormatError(
+                f"{where}: a directory, not a weights file (a checkpoint folder from transformers' "
+                f"save_pretrained holds {INDEX_NAME} or model.safetensors)"
+            )
+        found = readable_file(index if os.path.isfile(index) else single, "weights file", WeightsFormatError)
+        weights = load_safetensors_index(found) if found == index else load_safetensors(found)
+        return rename_weights(weights, rename, where)
+    where = readable_file(path, "weights file", WeightsFormatError)
+    suffix = Path(where).suffix.lower()
+    if where.lower().endswith(".safetensors.index.json"):
         weights = load_safetensors_index(where)
     elif suffix == ".wts":
         weights = Weights(load_wts(where))

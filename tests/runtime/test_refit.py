@@ -42,21 +42,49 @@ def test_every_weight_has_a_module_path_name():
     assert not np.array_equal(other.named_weights["fc1/linear_weight"], network.named_weights["fc1/linear_weight"])
 
 
-def test_batchnorm_folds_into_named_scale_and_shift():
-    class Net(netdef.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = netdef.nn.Conv2d(3, 4, 3, bias=False)
-            self.bn = netdef.nn.BatchNorm2d(4)
+class ConvBN(netdef.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = netdef.nn.Conv2d(3, 4, 3, bias=False)
+        self.bn = netdef.nn.BatchNorm2d(4)
 
-        def forward(self, x):
-            return self.bn(self.conv(x))
+    def forward(self, x):
+        return self.bn(self.conv(x))
 
-    model = Net()
-    rng = np.random.default_rng(0)
+
+def _conv_bn(seed: int) -> ConvBN:
+    model = ConvBN()
+    rng = np.random.default_rng(seed)
     model.load_weights({k: rng.random(p.shape, dtype=np.float32) + 0.5 for k, p in model.state_dict().items()})
-    network = netdef.define(model, {"x": netdef.Input((1, 3, 8, 8))})
-    assert {"conv/conv.kernel", "bn/batch_norm.scale", "bn/batch_norm.shift"} <= set(network.named_weights)
+    return model
+
+
+def _expected_folded(model: ConvBN) -> tuple[np.ndarray, np.ndarray]:
+    """The folded kernel and bias, from the named conv and batch-norm weights (float64, rounded once)."""
+    bn = model.bn
+    scale = bn.weight.data.astype(np.float64) / np.sqrt(bn.running_var.data.astype(np.float64) + bn.eps)
+    kernel = model.conv.weight.data.astype(np.float64) * scale[:, None, None, None]
+    bias = bn.bias.data - bn.running_mean.data.astype(np.float64) * scale
+    return kernel.astype(np.float32), bias.astype(np.float32)
+
+
+def test_folded_batchnorm_refits_through_the_conv_names():
+    """Folded: bn.* live in the conv's kernel and bias names; a network of new weights recomputes both."""
+    inputs = {"x": netdef.Input((1, 3, 8, 8))}
+    for seed in (0, 1):
+        model = _conv_bn(seed)
+        network = netdef.define(model, inputs)
+        assert set(network.named_weights) == {"conv/conv.kernel", "conv/conv.bias"}
+        kernel, bias = _expected_folded(model)
+        np.testing.assert_array_equal(network.named_weights["conv/conv.kernel"], kernel)
+        np.testing.assert_array_equal(network.named_weights["conv/conv.bias"], bias)
+        # the model's own weights are untouched by the fold
+        assert not np.array_equal(model.conv.weight.data, kernel)
+
+
+def test_unfolded_batchnorm_keeps_named_scale_and_shift():
+    network = netdef.define(_conv_bn(0), {"x": netdef.Input((1, 3, 8, 8))}, fold=False)
+    assert set(network.named_weights) == {"conv/conv.kernel", "bn/batch_norm.scale", "bn/batch_norm.shift"}
 
 
 def _refit_skip_reason() -> str | None:
