@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import netdef  # noqa: E402
-from models import zoo  # noqa: E402
+from netdef.zoo import zoo  # noqa: E402
 
 
 def realistic_statistics(twin: torch.nn.Module, feeds: dict[str, np.ndarray], seed: int = 1) -> torch.nn.Module:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import netdef  # noqa: E402
-from models.hf import TINY_GPT2, TINY_LLAMA, tiny_pair  # noqa: E402
 from netdef.generation import EngineDecoder, ReferenceDecoder, define_cached  # noqa: E402
+from netdef.zoo.hf import TINY_GPT2, TINY_LLAMA, tiny_pair  # noqa: E402
 
 SIZES = {
     ("llama", "tiny"): TINY_LLAMA,

@@ -62,13 +62,13 @@ def _models(name: str):
     spec, _ = MODELS[name]
     kind, _, what = spec.partition(":")
     if kind == "zoo":
-        from models import zoo
+        from netdef.zoo import zoo
 
         entry = zoo.get(what)
         return entry.netdef_model(), entry.torch_model()
     return (
-        getattr(importlib.import_module(f"models.{kind}"), what)(),
-        getattr(importlib.import_module(f"models.twins.{kind}"), what)(),
+        getattr(importlib.import_module(f"netdef.zoo.{kind}"), what)(),
+        getattr(importlib.import_module(f"netdef.zoo.twins.{kind}"), what)(),
     )
 
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 from digits import load_digits_32  # noqa: E402
 
 import netdef  # noqa: E402
-from models.lenet import LeNet  # noqa: E402
-from models.resnet import resnet18  # noqa: E402
-from models.twins.lenet import LeNet as TorchLeNet  # noqa: E402
-from models.twins.resnet import resnet18 as torch_resnet18  # noqa: E402
 from netdef.quantization import QuantConfig, calibrate  # noqa: E402
+from netdef.zoo.lenet import LeNet  # noqa: E402
+from netdef.zoo.resnet import resnet18  # noqa: E402
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet  # noqa: E402
+from netdef.zoo.twins.resnet import resnet18 as torch_resnet18  # noqa: E402
 
 BATCH = 64
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import netdef  # noqa: E402
-from models import zoo  # noqa: E402
+from netdef.zoo import zoo  # noqa: E402
 
 #: full-size models beside the zoo's: name -> (module, factory, inputs with batch 1, int bounds)
 FULL = {
@@ -60,8 +60,8 @@ def setup(name: str, batch: int):
     torch.manual_seed(0)
     if name in FULL:
         module, factory, inputs, bounds = FULL[name]
-        model = getattr(importlib.import_module(f"models.{module}"), factory)()
-        twin = getattr(importlib.import_module(f"models.twins.{module}"), factory)()
+        model = getattr(importlib.import_module(f"netdef.zoo.{module}"), factory)()
+        twin = getattr(importlib.import_module(f"netdef.zoo.twins.{module}"), factory)()
     else:
         entry = zoo.get(name)
         model, twin = entry.netdef_model(), entry.torch_model()

@@ -23,7 +23,7 @@ _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
 
 
 def define_cached(model, max_context: int, max_batch: int = 1, precision: str = "fp32", **define_kwargs):
-    """``netdef.define`` of a zoo decoder (``models.llama``, ``models.gpt2``) with its KV-cache inputs:
+    """``netdef.define`` of a zoo decoder (``netdef.zoo.llama``, ``netdef.zoo.gpt2``) with its KV-cache inputs:
     caches of ``max_context`` slots in the network's precision, logits in float32."""
     import netdef
     from netdef.define import PRECISIONS

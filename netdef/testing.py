@@ -5,7 +5,7 @@ One tolerance model, ``Tolerance`` (netdef/parity.py): an element passes when
 
 - ``TOLERANCES`` here: one op or layer through the reference interpreter, as a fraction of the output's
   largest magnitude (``scaled``);
-- a zoo entry's ``fp32_tol``/``fp16_tol`` (models/zoo.py): a whole model, also ``scaled``;
+- a zoo entry's ``fp32_tol``/``fp16_tol`` (netdef/zoo/zoo.py): a whole model, also ``scaled``;
 - ``netdef.parity.TOLERANCES``: module-by-module parity reports, per element (``atol``, ``rtol``).
 
 The rest: ``Fn`` (a module around a lambda), ``check`` (torch is the oracle), ``random_feeds``,

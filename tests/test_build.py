@@ -11,13 +11,13 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.mlp import MLP
-from models.twins.lenet import LeNet as TorchLeNet
-from models.twins.mlp import MLP as TorchMLP
 from netdef._trt import BACKEND, trt
 from netdef.define import weights_digest
 from netdef.runtime.metadata import METADATA_FORMAT, metadata_path
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.mlp import MLP
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
+from netdef.zoo.twins.mlp import MLP as TorchMLP
 
 MODELS = {"lenet": (LeNet, TorchLeNet), "mlp": (MLP, TorchMLP)}
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import netdef
-from models.lenet import LeNet
 from netdef.cache import EngineCache, network_fingerprint
 from netdef.runtime.metadata import BuiltEngine
+from netdef.zoo.lenet import LeNet
 
 # `netdef.build` is the function; the module is reached by its import name
 build_module = importlib.import_module("netdef.build")

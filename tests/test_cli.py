@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import netdef
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef.cli import main
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def lenet_wts(tmp_path_factory):
 
 
 def test_export_from_factory_and_checkpoint(tmp_path, capsys):
-    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "a.wts")]) == 0
+    assert main(["export", "netdef.zoo.twins.mlp:MLP", "-o", str(tmp_path / "a.wts")]) == 0
     names = list(netdef.load_wts(tmp_path / "a.wts"))
     assert "net.1.num_batches_tracked" in names and names[0] == "net.0.weight"
 
@@ -43,7 +43,7 @@ def test_export_refuses_full_pickles(tmp_path, capsys):
 
 def test_build_writes_engine_and_metadata(tmp_path, lenet_wts, capsys):
     out = tmp_path / "lenet.engine"
-    rc = main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out), "--precision", "fp16"])
+    rc = main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out), "--precision", "fp16"])
     assert rc == 0
     meta = json.loads((tmp_path / "lenet.engine.json").read_text())
     assert meta["precision"] == "fp16" and meta["engine_bytes"] == out.stat().st_size
@@ -54,21 +54,21 @@ def test_build_writes_engine_and_metadata(tmp_path, lenet_wts, capsys):
 def test_build_with_dynamic_input(tmp_path, lenet_wts):
     spec = "x=-1x1x32x32,min=1x1x32x32,opt=4x1x32x32,max=16x1x32x32"
     out = tmp_path / "dyn.engine"
-    assert main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "--input", spec, "-o", str(out)]) == 0
+    assert main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts), "--input", spec, "-o", str(out)]) == 0
     meta = json.loads((tmp_path / "dyn.engine.json").read_text())
     assert meta["inputs"]["x"]["max"] == [16, 1, 32, 32]
 
 
 def test_build_reports_unbound_weights(tmp_path, capsys):
-    assert main(["build", "models.lenet:LeNet", "-o", str(tmp_path / "x.engine")]) == 2
+    assert main(["build", "netdef.zoo.lenet:LeNet", "-o", str(tmp_path / "x.engine")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("netdef build: error: models.lenet:LeNet has weights to bind and no --weights was given")
+    assert err.startswith("netdef build: error: netdef.zoo.lenet:LeNet has weights to bind and no --weights was given")
 
 
 def test_run_reference_matches_torch(tmp_path, lenet_wts, capsys):
     x = np.random.default_rng(1).standard_normal((2, 1, 32, 32)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(lenet_wts), "--input", "x=2x1x32x32"]
+    args = ["run", "--reference", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts), "--input", "x=2x1x32x32"]
     assert main([*args, "--feed", f"x={tmp_path / 'x.npy'}", "--save", str(tmp_path)]) == 0
     twin = TorchLeNet().eval()
     netdef.weights.load_into_torch(twin, netdef.load_wts(lenet_wts))
@@ -79,13 +79,21 @@ def test_run_reference_matches_torch(tmp_path, lenet_wts, capsys):
 
 def test_run_rejects_unknown_feed(tmp_path, lenet_wts, capsys):
     np.save(tmp_path / "y.npy", np.zeros(1, np.float32))
-    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(lenet_wts), "--feed", f"y={tmp_path}/y.npy"]
+    args = [
+        "run",
+        "--reference",
+        "netdef.zoo.lenet:LeNet",
+        "--weights",
+        str(lenet_wts),
+        "--feed",
+        f"y={tmp_path}/y.npy",
+    ]
     assert main(args) == 2
     assert "not inputs" in capsys.readouterr().err
 
 
 def test_inspect_lists_layers_with_module_names(lenet_wts, capsys):
-    assert main(["inspect", "models.lenet:LeNet", "--weights", str(lenet_wts)]) == 0
+    assert main(["inspect", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts)]) == 0
     out = capsys.readouterr().out
     assert "conv1/conv" in out and "CONVOLUTION" in out and "(1, 6, 28, 28) FLOAT" in out
     assert "fc3/matmul" in out and "outputs ['output']" in out
@@ -93,14 +101,14 @@ def test_inspect_lists_layers_with_module_names(lenet_wts, capsys):
 
 def test_inspect_engine_prints_metadata(tmp_path, lenet_wts, capsys):
     out = tmp_path / "e.engine"
-    main(["build", "models.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out)])
+    main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out)])
     capsys.readouterr()
     assert main(["inspect", str(out)]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "LeNet"
 
 
 def test_bad_model_spec_is_a_clear_error(capsys):
-    assert main(["inspect", "models.lenet:NoSuchModel"]) == 2
+    assert main(["inspect", "netdef.zoo.lenet:NoSuchModel"]) == 2
     assert "has no attribute 'NoSuchModel'" in capsys.readouterr().err
 
 
@@ -112,7 +120,7 @@ def test_export_safetensors_from_factory_keeps_torch_weights(tmp_path, capsys):
 
     out = tmp_path / "lenet.safetensors"
     torch.manual_seed(123)
-    assert main(["export", "models.twins.lenet:LeNet", "-o", str(out)]) == 0
+    assert main(["export", "netdef.zoo.twins.lenet:LeNet", "-o", str(out)]) == 0
     torch.manual_seed(123)
     twin = TorchLeNet()  # the same weights as the factory's model
     written = load_file(str(out))
@@ -123,7 +131,7 @@ def test_export_safetensors_from_factory_keeps_torch_weights(tmp_path, capsys):
 
 
 def test_export_strips_and_renames_checkpoint_keys(tmp_path):
-    from models.lenet import LeNet
+    from netdef.zoo.lenet import LeNet
 
     twin = TorchLeNet()
     theirs = {f"module.backbone.{k}": v for k, v in twin.state_dict().items()}
@@ -154,9 +162,9 @@ def test_export_rename_collision_is_an_error_naming_both_keys(tmp_path, capsys):
 
 
 def test_export_refuses_other_output_formats_and_bad_rules(tmp_path, capsys):
-    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "x.onnx")]) == 2
+    assert main(["export", "netdef.zoo.twins.mlp:MLP", "-o", str(tmp_path / "x.onnx")]) == 2
     assert ".wts or .safetensors" in capsys.readouterr().err
-    assert main(["export", "models.twins.mlp:MLP", "-o", str(tmp_path / "x.wts"), "--rename", "(", "x"]) == 2
+    assert main(["export", "netdef.zoo.twins.mlp:MLP", "-o", str(tmp_path / "x.wts"), "--rename", "(", "x"]) == 2
     assert "bad regex" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -178,7 +186,15 @@ def test_run_reference_with_safetensors_weights_matches_torch(tmp_path, capsys):
     netdef.weights.save_safetensors(twin, weights)
     x = np.random.default_rng(2).standard_normal((1, 1, 32, 32)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    args = ["run", "--reference", "models.lenet:LeNet", "--weights", str(weights), "--feed", f"x={tmp_path / 'x.npy'}"]
+    args = [
+        "run",
+        "--reference",
+        "netdef.zoo.lenet:LeNet",
+        "--weights",
+        str(weights),
+        "--feed",
+        f"x={tmp_path / 'x.npy'}",
+    ]
     assert main([*args, "--save", str(tmp_path)]) == 0
     expected = twin(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(np.load(tmp_path / "output.npy"), expected, atol=1e-5)
@@ -191,23 +207,23 @@ def test_build_never_overwrites_its_own_weights_or_a_file_that_is_not_an_engine(
     shutil.copyfile(lenet_wts, victim)
     before = victim.read_bytes()
     for force in ([], ["--force"]):  # an input of the run: never, forced or not
-        assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(victim), *force]) != 0
+        assert main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(victim), "-o", str(victim), *force]) != 0
         assert "an input of this run" in capsys.readouterr().err
     assert victim.read_bytes() == before
 
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
-    assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(notes)]) != 0
+    assert main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(victim), "-o", str(notes)]) != 0
     err = capsys.readouterr().err
     assert "notes.txt exists and is not a netdef engine" in err and "--force" in err
     assert notes.read_text() == "mine"
-    assert main(["build", "models.lenet:LeNet", "--weights", str(victim), "-o", str(notes), "--force"]) == 0
+    assert main(["build", "netdef.zoo.lenet:LeNet", "--weights", str(victim), "-o", str(notes), "--force"]) == 0
     assert netdef.runtime.read_engine(notes)[1]["model"] == "LeNet"
 
 
 def test_refit_never_writes_over_its_weights(tmp_path, lenet_wts, capsys):
     """Checked before the engine is loaded (which needs a GPU): the weights file is an input of the run."""
-    args = ["refit", str(tmp_path / "m.engine"), "--model", "models.lenet:LeNet", "--weights", str(lenet_wts)]
+    args = ["refit", str(tmp_path / "m.engine"), "--model", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts)]
     before = lenet_wts.read_bytes()
     assert main([*args, "-o", str(lenet_wts), "--force"]) != 0
     assert "an input of this run" in capsys.readouterr().err

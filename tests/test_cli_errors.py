@@ -117,7 +117,7 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
         "(width) needs arguments, and netdef calls it with none",
     ),
     (["build", "{f}/tiny.py:TorchTiny", "-o", "{f}/a.engine"], "not a netdef.nn.Module"),
-    (["build", "models/lenet", "-o", "{f}/a.engine"], "expected 'module:Class' or 'file.py:Class'"),
+    (["build", "netdef/zoo/lenet", "-o", "{f}/a.engine"], "expected 'module:Class' or 'file.py:Class'"),
     (["build", "{f}/none.py:Tiny", "-o", "{f}/a.engine"], "no such file"),
     (["build", "a..b:Net", "-o", "{f}/a.engine"], "is not a module path"),
     (["build", TINY_SPEC, "-o", "{f}/a.engine"], "no --weights was given: pass --weights FILE"),

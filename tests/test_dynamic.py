@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef import F, nn
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ import pytest
 import torch
 
 import netdef
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef import F, nn
 from netdef.cli import main
 from netdef.parity import compare
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 # -- the model and its torch twin --------------------------------------------------------------------
 
@@ -338,7 +338,7 @@ def lenet_wts(tmp_path_factory):
 
 def test_cli_parity_passes_and_writes_json(tmp_path, lenet_wts, capsys):
     out = tmp_path / "report.json"
-    args = ["parity", "models.lenet:LeNet", "--twin", "models.twins.lenet:LeNet", "--weights", str(lenet_wts)]
+    args = ["parity", "netdef.zoo.lenet:LeNet", "--twin", "netdef.zoo.twins.lenet:LeNet", "--weights", str(lenet_wts)]
     assert main([*args, "--input", "x=2x1x32x32", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "every module matches torch" in text and "fc3" in text
@@ -351,7 +351,7 @@ def test_cli_parity_names_the_faulty_module(tmp_path, lenet_wts, capsys):
     faulty.write_text(
         textwrap.dedent(
             """
-            from models.lenet import LeNet
+            from netdef.zoo.lenet import LeNet
             from netdef import F
 
             class NoReluLeNet(LeNet):
@@ -363,7 +363,7 @@ def test_cli_parity_names_the_faulty_module(tmp_path, lenet_wts, capsys):
             """
         )
     )
-    args = ["parity", f"{faulty}:NoReluLeNet", "--twin", "models.twins.lenet:LeNet", "--weights", str(lenet_wts)]
+    args = ["parity", f"{faulty}:NoReluLeNet", "--twin", "netdef.zoo.twins.lenet:LeNet", "--weights", str(lenet_wts)]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert "DIVERGED <- first" in captured.out and "first divergence: `fc3` (Linear)" in captured.out
@@ -374,9 +374,9 @@ def test_cli_parity_names_the_faulty_module(tmp_path, lenet_wts, capsys):
 def test_cli_parity_binds_the_twins_weights_without_a_file(capsys):
     args = [
         "parity",
-        "models.mlp:MLP",
+        "netdef.zoo.mlp:MLP",
         "--twin",
-        "models.twins.mlp:MLP",
+        "netdef.zoo.twins.mlp:MLP",
         "--precision",
         "fp16",
         "--override",
@@ -387,21 +387,21 @@ def test_cli_parity_binds_the_twins_weights_without_a_file(capsys):
 
 
 def test_cli_parity_definition_errors_show_module_and_line(tmp_path, lenet_wts, capsys):
-    args = ["parity", "models.lenet:LeNet", "--twin", "models.twins.lenet:LeNet", "--weights", str(lenet_wts)]
+    args = ["parity", "netdef.zoo.lenet:LeNet", "--twin", "netdef.zoo.twins.lenet:LeNet", "--weights", str(lenet_wts)]
     assert main([*args, "--input", "x=1x3x32x32"]) == 2
     err = capsys.readouterr().err
-    assert "module `conv1` (Conv2d)" in err and "models/lenet.py:" in err and "input has 3 channels" in err
+    assert "module `conv1` (Conv2d)" in err and "netdef/zoo/lenet.py:" in err and "input has 3 channels" in err
 
     twin = tmp_path / "twin.py"
     twin.write_text(
-        "import torch\nfrom models.twins.lenet import LeNet\n\n"
+        "import torch\nfrom netdef.zoo.twins.lenet import LeNet\n\n"
         "class Wide(LeNet):\n    def __init__(self):\n        super().__init__()\n"
         "        self.conv1 = torch.nn.Conv2d(1, 8, 5)\n"
     )
-    assert main(["parity", "models.lenet:LeNet", "--twin", f"{twin}:Wide"]) == 2
+    assert main(["parity", "netdef.zoo.lenet:LeNet", "--twin", f"{twin}:Wide"]) == 2
     err = capsys.readouterr().err
     assert "conv1.weight: module `conv1` (Conv2d) expects weight of shape (6, 1, 5, 5)" in err
-    assert "the module is created at " in err and "models/lenet.py:" in err
+    assert "the module is created at " in err and "netdef/zoo/lenet.py:" in err
 
 
 # -- GPU ---------------------------------------------------------------------------------------------

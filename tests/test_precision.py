@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import netdef
-from models.mlp import MLP
-from models.twins.mlp import MLP as TorchMLP
 from netdef import nn
 from netdef._trt import trt
+from netdef.zoo.mlp import MLP
+from netdef.zoo.twins.mlp import MLP as TorchMLP
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import netdef
-from models.mlp import MLP
 from netdef.progress import BuildProgress, enabled, silenced, track
+from netdef.zoo.mlp import MLP
 
 
 class Terminal(io.StringIO):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import netdef
-from models.lenet import LeNet
 from netdef._trt import BACKEND
 from netdef.cli import main
 from netdef.errors import NetdefError, NetdefWarning
 from netdef.triton import model_config, write_model_repository
+from netdef.zoo.lenet import LeNet
 
 model_config_pb2 = pytest.importorskip(
     "tritonclient.grpc.model_config_pb2", reason="tritonclient[grpc] is not installed (the dev extra has it)"

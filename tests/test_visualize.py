@@ -13,12 +13,12 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef.cli import main
 from netdef.errors import NetdefError
 from netdef.parity import compare
 from netdef.visualize import ONNX_DOMAIN, module_tree
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_cli_graph(tmp_path, twin, capsys):
     wts = tmp_path / "lenet.wts"
     netdef.export_wts(twin, wts)
     out = tmp_path / "lenet.html"
-    assert main(["graph", "models.lenet:LeNet", "--weights", str(wts), "-o", str(out)]) == 0
+    assert main(["graph", "netdef.zoo.lenet:LeNet", "--weights", str(wts), "-o", str(out)]) == 0
     assert "lenet.html" in capsys.readouterr().out and "<details" in out.read_text()
 
 

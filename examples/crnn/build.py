@@ -13,7 +13,7 @@ from pathlib import Path
 from common import ENGINE, MAX_WIDTH, MIN_WIDTH, WEIGHTS, input_spec
 
 import netdef
-from models.crnn import crnn
+from netdef.zoo.crnn import crnn
 
 
 def main() -> int:

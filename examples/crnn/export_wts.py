@@ -18,7 +18,7 @@ import torch
 from common import WEIGHTS
 
 import netdef
-from models.twins.crnn import crnn
+from netdef.zoo.twins.crnn import crnn
 
 
 def main() -> int:

@@ -19,8 +19,8 @@ import torch
 from common import ENGINE, MAX_WIDTH, MIN_WIDTH, WEIGHTS, input_spec, normalize, render
 
 import netdef
-from models.crnn import ALPHABET, crnn, ctc_greedy_decode
-from models.twins.crnn import crnn as torch_crnn
+from netdef.zoo.crnn import ALPHABET, crnn, ctc_greedy_decode
+from netdef.zoo.twins.crnn import crnn as torch_crnn
 
 
 def main() -> int:

@@ -10,8 +10,8 @@ import torch
 from digits import load_digits_32
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import torch
 from digits import load_digits_32
 
 import netdef
-from models.twins.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet
 
 ROOT = Path(__file__).resolve().parents[2]
 

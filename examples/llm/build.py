@@ -2,7 +2,7 @@
 
     python examples/llm/build.py checkpoints/tiny-llama --max-context 256 --precision fp16 -o engines/tiny-llama.engine
 
-The decoder is written in netdef (models/llama.py, models/gpt2.py), its weights bound from the safetensors
+The decoder is written in netdef (netdef/zoo/llama.py, netdef/zoo/gpt2.py), its weights bound from the safetensors
 (memory-mapped), and the network has a prefill and a decode optimization profile with caches of
 ``--max-context`` slots. TensorRT-RTX builds it on CPU; running the engine needs a supported GPU.
 """

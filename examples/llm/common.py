@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models.gpt2 import GPT2LMHeadModel  # noqa: E402
-from models.llama import LlamaForCausalLM  # noqa: E402
+from netdef.zoo.gpt2 import GPT2LMHeadModel  # noqa: E402
+from netdef.zoo.llama import LlamaForCausalLM  # noqa: E402
 
 #: transformers' model_type -> the zoo decoder that takes its config fields and state_dict names
 FAMILIES = {"llama": LlamaForCausalLM, "mistral": LlamaForCausalLM, "gpt2": GPT2LMHeadModel}
@@ -47,6 +47,6 @@ def tokenizer_for(directory: Path, vocab_size: int):
     """transformers' tokenizer saved in ``directory`` (local files only), else a ByteTokenizer."""
     if not any((directory / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
         return ByteTokenizer(vocab_size)
-    from models.hf import import_transformers
+    from netdef.zoo.hf import import_transformers
 
     return import_transformers().AutoTokenizer.from_pretrained(str(directory), local_files_only=True)

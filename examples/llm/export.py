@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from common import ROOT  # noqa: F401 - puts the repository on sys.path
 
-from models.hf import TINY_GPT2, TINY_LLAMA, import_transformers
+from netdef.zoo.hf import TINY_GPT2, TINY_LLAMA, import_transformers
 
 
 def main(argv: list[str] | None = None) -> int:

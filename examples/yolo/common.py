@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import netdef
-from models import yolo
+from netdef.zoo import yolo
 
 ROOT = Path(__file__).resolve().parents[2]
 #: netdef model constructors by name (ultralytics' yaml stem)

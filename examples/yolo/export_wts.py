@@ -20,7 +20,7 @@ import torch
 from common import MODELS, ROOT
 
 import netdef
-from models import upstream, yolo
+from netdef.zoo import upstream, yolo
 
 
 def _checkpoint_state(path: Path) -> dict:

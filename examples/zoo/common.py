@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models import zoo
 from netdef import testing
+from netdef.zoo import zoo
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,7 @@ def main() -> int:
     if args.from_checkpoint is not None:
         state = netdef.weights.load_weights_file(args.from_checkpoint)
         # a family whose published checkpoints use older names says how to rename them (e.g. DenseNet)
-        rename = getattr(importlib.import_module(f"models.twins.{entry.module}"), "rename_checkpoint_key", None)
+        rename = getattr(importlib.import_module(f"netdef.zoo.twins.{entry.module}"), "rename_checkpoint_key", None)
         if rename is not None:
             state = {rename(k): v for k, v in state.items()}
         # strict, except that BatchNorm's num_batches_tracked may be absent: checkpoints saved before torch

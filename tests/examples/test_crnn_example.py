@@ -60,7 +60,7 @@ def test_export_build_and_recognize(run, tmp_path):
 
 
 def test_a_dataparallel_checkpoint_exports_with_its_prefix_stripped(run, tmp_path):
-    from models.twins.crnn import crnn
+    from netdef.zoo.twins.crnn import crnn
 
     checkpoint = tmp_path / "crnn.pth"
     torch.manual_seed(1)

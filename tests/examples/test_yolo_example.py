@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from models import upstream
+from netdef.zoo import upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 YOLO = ROOT / "examples" / "yolo"

@@ -33,7 +33,7 @@ def test_lenet_seeded_weights_export_and_build(tmp_path):
 
 def test_resnet18_from_an_old_torchvision_style_checkpoint_in_fp16(tmp_path):
     """A state dict saved like torchvision's first ImageNet weights (no num_batches_tracked) exports and binds."""
-    from models.twins.resnet import resnet18
+    from netdef.zoo.twins.resnet import resnet18
 
     torch.manual_seed(0)
     twin = resnet18()
@@ -56,7 +56,7 @@ def test_resnet18_from_an_old_torchvision_style_checkpoint_in_fp16(tmp_path):
 
 
 def test_a_checkpoint_of_another_model_is_refused_with_the_names(tmp_path):
-    from models.twins.lenet import LeNet
+    from netdef.zoo.twins.lenet import LeNet
 
     checkpoint = tmp_path / "lenet.pth"
     torch.save(LeNet().state_dict(), checkpoint)

@@ -1,4 +1,4 @@
-"""unflatten, view_as and cumsum against torch, with static and dynamic dims (what models/yolo.py relies on)."""
+"""unflatten, view_as and cumsum against torch, with static and dynamic dims (what netdef/zoo/yolo.py relies on)."""
 
 from __future__ import annotations
 

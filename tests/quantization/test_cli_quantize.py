@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 import netdef
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND
 from netdef.cli import main
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 def test_build_int8_with_calibration_data_and_cache(tmp_path, capsys):
@@ -18,7 +18,7 @@ def test_build_int8_with_calibration_data_and_cache(tmp_path, capsys):
     weights = tmp_path / "lenet.wts"
     netdef.export_wts(TorchLeNet().eval(), weights)
     np.savez(tmp_path / "calib.npz", x=np.random.default_rng(0).random((32, 1, 32, 32), dtype=np.float32))
-    base = ["build", "models.lenet:LeNet", "--weights", str(weights), "--input", "x=8x1x32x32"]
+    base = ["build", "netdef.zoo.lenet:LeNet", "--weights", str(weights), "--input", "x=8x1x32x32"]
     cache = tmp_path / "lenet.calib"
     args = [*base, "--quantize", "int8", "--calib-data", str(tmp_path / "calib.npz"), "--calib-method", "max"]
     assert main([*args, "--calib-cache", str(cache), "-o", str(tmp_path / "a.engine")]) == 0
@@ -43,6 +43,6 @@ def test_quantize_without_calibration_is_a_clear_error(tmp_path, capsys):
     weights = tmp_path / "lenet.wts"
     netdef.export_wts(TorchLeNet().eval(), weights)
     rc = main(
-        ["build", "models.lenet:LeNet", "--weights", str(weights), "--quantize", "int8", "-o", str(tmp_path / "x")]
+        ["build", "netdef.zoo.lenet:LeNet", "--weights", str(weights), "--quantize", "int8", "-o", str(tmp_path / "x")]
     )
     assert rc == 2 and "--calib-data" in capsys.readouterr().err

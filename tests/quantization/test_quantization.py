@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as TF
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND
 from netdef.quantization import Calibration, QuantConfig, calibrate
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 INPUTS = {"x": netdef.Input((8, 1, 32, 32))}
 

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 
 import netdef
-from models.twins.resnet import resnet18 as torch_resnet18
+from netdef.zoo.twins.resnet import resnet18 as torch_resnet18
 
 
 def test_repeated_runs_agree_and_leave_the_weights_untouched(parity):
-    from models.resnet import resnet18
+    from netdef.zoo.resnet import resnet18
 
     twin = torch_resnet18(num_classes=10).eval()
     for m in twin.modules():

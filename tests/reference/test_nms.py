@@ -2,7 +2,7 @@
 
 The oracle is a straightforward per-candidate loop written here from TensorRT's definition of INMSLayer (and
 torchvision's of batched_nms), in plain Python floats. torchvision's own nms is a C++ op that does not load
-beside this torch (models/upstream.py), so ultralytics' pure-torch NMS is the second, upstream oracle.
+beside this torch (netdef/zoo/upstream.py), so ultralytics' pure-torch NMS is the second, upstream oracle.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def test_batched_nms_is_torchvisions():
 
 def test_batched_nms_matches_ultralytics():
     """ultralytics' pure-torch NMS (its stand-in for torchvision's, with the class-offset trick) on distinct scores."""
-    from models import upstream
+    from netdef.zoo import upstream
 
     reason = upstream.available("ultralytics")
     if reason:

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import netdef
-from models.twins.lenet import LeNet
-from models.twins.mlp import MLP
 from netdef._trt import trt
+from netdef.zoo.twins.lenet import LeNet
+from netdef.zoo.twins.mlp import MLP
 
 # -- the models ---------------------------------------------------------------------------------------
 

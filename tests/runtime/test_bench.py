@@ -66,7 +66,7 @@ def test_table_and_ratio():
 
 def test_bench_torch_on_cpu():
     """The eager timing path, on CPU here (on the GPU machine the same code runs on CUDA)."""
-    from models.twins.lenet import LeNet as TorchLeNet
+    from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
     x = np.random.default_rng(0).standard_normal((4, 1, 32, 32)).astype(np.float32)
     stats = bench_torch(TorchLeNet(), {"x": x}, runs=5, warmup=1, device="cpu")
@@ -75,8 +75,8 @@ def test_bench_torch_on_cpu():
 
 
 def test_bench_command_without_a_runnable_gpu(tmp_path, capsys):
-    from models.lenet import LeNet
-    from models.twins.lenet import LeNet as TorchLeNet
+    from netdef.zoo.lenet import LeNet
+    from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
     gpu = netdef.runtime.current_gpu()
     from netdef.runtime.device import backend_supports

@@ -136,8 +136,8 @@ def test_an_engine_of_the_other_backend_is_named():
 
 @pytest.fixture(scope="module")
 def lenet_bytes():
-    from models.lenet import LeNet
-    from models.twins.lenet import LeNet as TorchLeNet
+    from netdef.zoo.lenet import LeNet
+    from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
     model = LeNet()
     model.load_weights({k: v.numpy() for k, v in TorchLeNet().state_dict().items()})

@@ -23,12 +23,12 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND
 from netdef.runtime import FunctionContext, Pipeline, StreamRunner, TensorSpec, current_gpu, specs_from_metadata
 from netdef.runtime.buffers import PROVIDERS, make_provider, provider_problem
 from netdef.runtime.device import backend_supports
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 pytestmark = pytest.mark.gpu
 
@@ -452,7 +452,8 @@ def test_bench_engine_and_twin(lenet, tmp_path, capsys):
     from netdef.cli import main
 
     assert (
-        main(["bench", str(paths["fp32"]), "--runs", "20", "--warmup", "3", "--twin", "models.twins.lenet:LeNet"]) == 0
+        main(["bench", str(paths["fp32"]), "--runs", "20", "--warmup", "3", "--twin", "netdef.zoo.twins.lenet:LeNet"])
+        == 0
     )
     out = capsys.readouterr().out
     assert "TensorRT (" in out and "torch eager (twin)" in out and "speed-up of TensorRT" in out
@@ -502,8 +503,8 @@ def test_backend_itself_refuses_the_unsupported_gpu():
     script = textwrap.dedent(
         f"""
         import netdef, netdef.runtime.engine as engine_module
-        from models.lenet import LeNet
-        from models.twins.lenet import LeNet as TorchLeNet
+        from netdef.zoo.lenet import LeNet
+        from netdef.zoo.twins.lenet import LeNet as TorchLeNet
         model = LeNet()
         model.load_weights({{k: v.numpy() for k, v in TorchLeNet().state_dict().items()}})
         data = netdef.build(model, LeNet.default_inputs(), compute_capabilities={TARGETS!r}).data

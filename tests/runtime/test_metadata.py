@@ -10,11 +10,11 @@ import pytest
 
 import netdef
 import netdef.runtime.device
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND, VERSION
 from netdef.runtime import Gpu, read_engine
 from netdef.runtime.metadata import metadata_path
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef.runtime import TensorSpec, check_feeds, plan_buffers, read_engine, select_profile, specs_from_metadata
 from netdef.runtime.plan import ALIGNMENT, is_static
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 def sidecar(tmp_path_factory, name: str, inputs: dict, precision: str = "fp32") -> dict:

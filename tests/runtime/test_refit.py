@@ -7,11 +7,11 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef._trt import BACKEND, trt
 from netdef.runtime import current_gpu
 from netdef.runtime.device import backend_supports
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 
 def bound(seed: int):

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import netdef
-from models.lenet import LeNet
-from models.twins.lenet import LeNet as TorchLeNet
 from netdef.errors import BindError, WeightsFormatError
 from netdef.weights import Rename, Weights, load_weights_file, save_safetensors
+from netdef.zoo.lenet import LeNet
+from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 safetensors_torch = pytest.importorskip("safetensors.torch")
 

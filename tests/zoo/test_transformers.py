@@ -1,0 +1,125 @@
+"""The zoo's transformer models beyond the registry's inputs: BERT without the optional inputs, int32 ids,
+bf16/fp16 masks and a dynamic batch and sequence length; ViT with a dynamic batch; the errors for sizes the
+models cannot take."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from netdef.zoo import bert, vision_transformer
+from netdef.zoo.twins import bert as bert_twin
+from netdef.zoo.twins import vision_transformer as vit_twin
+
+TINY_BERT = {
+    "vocab_size": 50,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 64,
+    "max_position_embeddings": 16,
+    "hidden_act": "gelu_new",
+}
+TINY_VIT = {"image_size": 16, "patch_size": 4, "num_layers": 2, "num_heads": 2, "hidden_dim": 32, "mlp_dim": 64}
+
+
+def _pair(netdef_cls, twin_cls, **kwargs):
+    torch.manual_seed(0)
+    twin = twin_cls(**kwargs).eval()
+    model = netdef_cls(**kwargs)
+    model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()})
+    return model, twin
+
+
+def _close(got: np.ndarray, want: torch.Tensor, tol: float) -> None:
+    want = want.numpy()
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= tol * np.abs(want).max()
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_bert_input_ids_only(dtype):
+    model, twin = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
+    ids = np.random.default_rng(0).integers(0, 50, (3, 7)).astype(dtype)
+    net = netdef.define(model, {"input_ids": netdef.Input(ids.shape, dtype)})
+    got = netdef.reference.run(net, {"input_ids": ids})
+    with torch.no_grad():
+        want = twin(torch.from_numpy(ids).long())
+    for g, w in zip(got.values(), want):
+        _close(g, w, 1e-5)
+    netdef.build(net)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_bert_padding_mask_in_reduced_precision(precision):
+    """Padding masked with the dtype's lowest value (HF), which must stay finite in fp16 and bf16."""
+    model, twin = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
+    ids = np.random.default_rng(1).integers(0, 50, (2, 6)).astype(np.int64)
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], np.int64)
+    inputs = {"input_ids": netdef.Input(ids.shape, "int64"), "attention_mask": netdef.Input(mask.shape, "int64")}
+    net = netdef.define(model, inputs, precision=precision)
+    got = netdef.reference.run(net, {"input_ids": ids, "attention_mask": mask})
+    with torch.no_grad():
+        want = twin(torch.from_numpy(ids), torch.from_numpy(mask))
+    tol = 1e-2 if precision == "fp16" else 5e-2
+    for g, w in zip(got.values(), want):
+        assert np.isfinite(g).all()
+        _close(g, w, tol)
+
+
+def test_bert_dynamic_batch_and_sequence_length():
+    """ONE network, checked at the min, the max and an odd size between of both dynamic dims."""
+    model, twin = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
+    spec = netdef.Input((-1, -1), "int64", min=(1, 1), opt=(2, 8), max=(3, 16))
+    net = netdef.define(model, {"input_ids": spec, "attention_mask": spec})
+    rng = np.random.default_rng(2)
+    for batch in (1, 3, 2):
+        for length in (1, 16, 7):
+            ids = rng.integers(0, 50, (batch, length))
+            mask = np.ones_like(ids)
+            mask[0, length // 2 + 1 :] = 0  # padding in the first sequence
+            got = netdef.reference.run(net, {"input_ids": ids, "attention_mask": mask})
+            with torch.no_grad():
+                want = twin(torch.from_numpy(ids), torch.from_numpy(mask))
+            for g, w in zip(got.values(), want):
+                _close(g, w, 1e-5)
+    netdef.build(net)
+
+
+def test_bert_sequence_length_must_be_within_positions():
+    model, _ = _pair(bert.BertModel, bert_twin.BertModel, **TINY_BERT)
+    with pytest.raises(netdef.EmitError, match="max_position_embeddings=16"):
+        netdef.define(model, {"input_ids": netdef.Input((1, 17), "int64")})
+    # a profile reaching past the positions: checked at run time, naming the module
+    net = netdef.define(model, {"input_ids": netdef.Input((1, -1), "int64", min=(1, 1), max=(1, 20))})
+    assert netdef.reference.run(net, {"input_ids": np.zeros((1, 16), np.int64)})["output0"].shape == (1, 16, 32)
+    with pytest.raises(netdef.InterpreterError, match=r"module `embeddings` \(BertEmbeddings\).*max_position"):
+        netdef.reference.run(net, {"input_ids": np.zeros((1, 17), np.int64)})
+
+
+def test_bert_config_errors():
+    with pytest.raises(ValueError, match="unknown BertConfig fields"):
+        bert.BertModel(hidden_sise=8)
+    with pytest.raises(ValueError, match="hidden_act"):
+        bert.BertModel(**{**TINY_BERT, "hidden_act": "quick_gelu"})
+
+
+def test_vit_dynamic_batch_expands_the_class_token():
+    """ONE network with a dynamic batch, checked at the min, the max and an odd batch between."""
+    model, twin = _pair(vision_transformer.VisionTransformer, vit_twin.VisionTransformer, **TINY_VIT)
+    spec = netdef.Input((-1, 3, 16, 16), min=(1, 3, 16, 16), max=(4, 3, 16, 16))
+    net = netdef.define(model, {"x": spec})
+    for batch in (1, 4, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 3, 16, 16)).astype(np.float32)
+        got = netdef.reference.run(net, {"x": x})["output"]
+        with torch.no_grad():
+            _close(got, twin(torch.from_numpy(x)), 1e-5)
+    netdef.build(net)
+
+
+def test_vit_refuses_another_image_size():
+    model, _ = _pair(vision_transformer.VisionTransformer, vit_twin.VisionTransformer, **TINY_VIT)
+    with pytest.raises(netdef.EmitError, match="expected 16x16 images, got 32x32"):
+        netdef.define(model, {"x": netdef.Input((1, 3, 32, 32))})
