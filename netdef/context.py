@@ -26,6 +26,16 @@ if TYPE_CHECKING:
     from netdef.nn.module import Module
 
 _NETDEF_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: the zoo ships inside the package but is models written with netdef: errors point into it like user code
+_ZOO_DIR = os.path.join(_NETDEF_DIR, "zoo") + os.sep
+
+
+def library_code(filename: str) -> bool:
+    """Whether ``filename`` is netdef's own code, which error messages look past to the user's source line."""
+    path = os.path.abspath(filename)
+    return path.startswith(_NETDEF_DIR) and not path.startswith(_ZOO_DIR)
+
+
 _current: contextvars.ContextVar[EmitContext | None] = contextvars.ContextVar("netdef_context", default=None)
 
 
@@ -244,7 +254,7 @@ class EmitContext:
 
 def _user_frame(frame):
     """The innermost frame at or above ``frame`` whose code lies outside the netdef package."""
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR):
+    while frame is not None and library_code(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from netdef import functional as F
 from netdef._trt import trt
-from netdef.context import current
+from netdef.context import current, library_code
 from netdef.errors import ArgumentError, BindError, EmitError
 from netdef.numeric import convert
 from netdef.tensor import Tensor
@@ -107,14 +107,11 @@ class BindReport:
         return "; ".join(lines)
 
 
-_NETDEF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def _construction_site(module: Module) -> str | None:
     """'file:line' of the first frame outside netdef and outside ``module``'s own ``__init__`` chain."""
     frame = sys._getframe(2)
     while frame is not None and (
-        os.path.abspath(frame.f_code.co_filename).startswith(_NETDEF_DIR)
+        library_code(frame.f_code.co_filename)
         or (frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is module)
     ):
         frame = frame.f_back
