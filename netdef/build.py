@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from netdef._trt import BACKEND, LOGGER, NETWORK_FLAGS, VERSION, builder, dtype_to_numpy, trt
 from netdef._version import __version__
@@ -17,7 +18,7 @@ from netdef.checks import check_build_arguments
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, EngineError, NetdefWarning
 from netdef.nn.module import Module
-from netdef.progress import BuildProgress
+from netdef.progress import Line
 from netdef.progress import enabled as progress_enabled
 from netdef.runtime.device import current_gpu
 from netdef.runtime.metadata import METADATA_FORMAT, BuiltEngine, check_replaceable, metadata_path
@@ -321,3 +322,36 @@ def _metadata(network: Network, data: bytes, seconds: float, options: dict) -> d
         "build_seconds": round(seconds, 3),
         "note": "an engine runs only with the TensorRT backend and version that built it, on the GPUs it targets",
     }
+
+
+class BuildProgress(trt.IProgressMonitor):
+    """TensorRT's build phases as one line: ``building NAME: phase > subphase  step/steps``."""
+
+    def __init__(self, name: str, stream: IO[str] | None = None) -> None:
+        trt.IProgressMonitor.__init__(self)
+        self.name = name
+        self.line = Line(stream)
+        #: phase name -> [step, steps]; insertion order is nesting order
+        self.phases: dict[str, list[int]] = {}
+        #: every phase TensorRT started, in order (what tests and logs can look at)
+        self.started: list[str] = []
+
+    def _draw(self, force: bool = False) -> None:
+        parts = [f"{p} {s}/{n}" if n else p for p, (s, n) in self.phases.items()]
+        self.line.show(f"building {self.name}: " + " > ".join(parts), force)
+
+    def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+        self.phases[phase_name] = [0, num_steps]
+        self.started.append(phase_name)
+        self._draw(force=parent_phase is None)
+
+    def step_complete(self, phase_name: str, step: int) -> bool:
+        if phase_name in self.phases:
+            self.phases[phase_name][0] = step + 1
+        self._draw()
+        return True  # never cancel the build
+
+    def phase_finish(self, phase_name: str) -> None:
+        self.phases.pop(phase_name, None)
+        if not self.phases:
+            self.line.close()

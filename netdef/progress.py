@@ -1,7 +1,8 @@
 """Progress for long work: shown on a terminal, silent in logs and CI.
 
 A progress line is drawn only when the stream is a TTY, ``quiet`` is not set, and ``NETDEF_QUIET`` is unset or
-``0``. Engine builds report TensorRT's own phases through ``IProgressMonitor``.
+``0``. Engine builds report TensorRT's own phases (``netdef.build.BuildProgress``). Nothing here imports TensorRT,
+so the weights readers and writers use it too.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TypeVar
-
-from netdef._trt import trt
 
 T = TypeVar("T")
 
@@ -92,36 +91,3 @@ def track(
             line.show(f"{description}  {k}/{total}" if total else f"{description}  {k}", force=k == total)
     finally:
         line.close()
-
-
-class BuildProgress(trt.IProgressMonitor):
-    """TensorRT's build phases as one line: ``building NAME: phase > subphase  step/steps``."""
-
-    def __init__(self, name: str, stream: IO[str] | None = None) -> None:
-        trt.IProgressMonitor.__init__(self)
-        self.name = name
-        self.line = Line(stream)
-        #: phase name -> [step, steps]; insertion order is nesting order
-        self.phases: dict[str, list[int]] = {}
-        #: every phase TensorRT started, in order (what tests and logs can look at)
-        self.started: list[str] = []
-
-    def _draw(self, force: bool = False) -> None:
-        parts = [f"{p} {s}/{n}" if n else p for p, (s, n) in self.phases.items()]
-        self.line.show(f"building {self.name}: " + " > ".join(parts), force)
-
-    def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
-        self.phases[phase_name] = [0, num_steps]
-        self.started.append(phase_name)
-        self._draw(force=parent_phase is None)
-
-    def step_complete(self, phase_name: str, step: int) -> bool:
-        if phase_name in self.phases:
-            self.phases[phase_name][0] = step + 1
-        self._draw()
-        return True  # never cancel the build
-
-    def phase_finish(self, phase_name: str) -> None:
-        self.phases.pop(phase_name, None)
-        if not self.phases:
-            self.line.close()

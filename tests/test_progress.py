@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import netdef
-from netdef.progress import BuildProgress, enabled, silenced, track
+from netdef.build import BuildProgress
+from netdef.progress import enabled, silenced, track
 from netdef.zoo.mlp import MLP
 
 
@@ -51,3 +52,17 @@ def test_build_reports_tensorrt_phases():
     assert monitor.started, "TensorRT reported no build phase to the monitor"
     assert not monitor.phases  # every phase it started, it finished
     assert "building mlp: " in tty.getvalue()
+
+
+def test_wts_writer_shows_progress_on_a_terminal_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("NETDEF_QUIET", raising=False)
+    weights = {f"w{i}": np.full(3, i, np.float32) for i in range(4)}
+    tty = Terminal()
+    monkeypatch.setattr("sys.stderr", tty)
+    netdef.save_wts(weights, tmp_path / "a.wts")
+    assert "a.wts  4/4" in tty.getvalue()
+    pipe = io.StringIO()
+    monkeypatch.setattr("sys.stderr", pipe)
+    netdef.save_wts(weights, tmp_path / "b.wts")
+    assert pipe.getvalue() == ""
+    assert (tmp_path / "a.wts").read_bytes() == (tmp_path / "b.wts").read_bytes()

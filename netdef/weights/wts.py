@@ -23,6 +23,8 @@ import numpy as np
 
 from netdef._io import atomic_write
 from netdef.errors import WeightsFormatError
+from netdef.progress import Line, track
+from netdef.progress import enabled as progress_enabled
 
 __all__ = ["export_wts", "load_wts", "save_wts"]
 
@@ -177,6 +179,21 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
 
     weights: dict[str, np.ndarray] = {}
     first_line: dict[str, int] = {}
+    line = Line() if progress_enabled() and size > _PROGRESS_BYTES else None
+    try:
+        _parse_entries(source, where, pos, lineno, declared, header_line, weights, first_line, line)
+    finally:
+        if line is not None:
+            line.close()
+    return weights
+
+
+#: files smaller than this load without a progress line
+_PROGRESS_BYTES = 64 << 20
+
+
+def _parse_entries(source, where, pos, lineno, declared, header_line, weights, first_line, line) -> None:
+    size = source.size
     while pos < size:
         source.release(pos)
         try:
@@ -221,13 +238,14 @@ def _parse(source: _Source, where: str) -> dict[str, np.ndarray]:
         weights[name], pos = _read_values(source, start, count_tok, where, lineno, name)
         first_line[name] = lineno
         lineno += 1
+        if line is not None:
+            line.show(f"reading {where}  {len(weights)}/{declared} entries")
 
     if len(weights) != declared:
         raise WeightsFormatError(
             f"{where}:{lineno}: the header (line {header_line}) declares {declared} entries, "
             f"but the file ends after {len(weights)}"
         )
-    return weights
 
 
 def _after(line_end: int, size: int) -> int:
@@ -534,7 +552,7 @@ def _write(items: Iterable[tuple[str, np.ndarray]], count: int, where: str) -> N
     # was measured to gain nothing here, unlike the reader's.
     with atomic_write(where, "wb") as f:
         f.write(b"%d\n" % count)
-        for name, arr in items:
+        for name, arr in track(items, f"writing {where}", total=count):
             n = arr.size
             if not n:
                 f.write(f"{name} 0\n".encode())
