@@ -215,14 +215,19 @@ def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
     """Run layer ``index`` on ``values`` and store its outputs, rounded to their declared dtypes."""
     layer, kind, handler, out_names, out_dtypes = plan.steps[index]
     inputs = [None if name is None else _ready(values[name]) for name in plan.names[index]]
+    results = _apply(index, layer, kind, handler, inputs)
+    for name, dtype, r in zip(out_names, out_dtypes, results):
+        values[name] = r if r.dtype == dtype else r.to(dtype)
+
+
+def _apply(index: int, layer, kind: str, handler: Callable, inputs: list) -> list:
+    """``handler(layer, inputs)``, its failures reported as the layer's (``_execute`` inlines this)."""
     try:
-        results = handler(layer, inputs)
+        return handler(layer, inputs)
     except InterpreterError:
         raise
     except Exception as exc:
         raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
-    for name, dtype, r in zip(out_names, out_dtypes, results):
-        values[name] = r if r.dtype == dtype else r.to(dtype)
 
 
 def _run(net, values, outputs, observe, plan: _Plan):
@@ -286,13 +291,8 @@ def _run_general(values, outputs, observe, plan: _Plan):
             if v is None:  # an unset optional input, or a conditional output's untaken branch
                 inputs.append(None)
                 continue
-            inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
-        try:
-            results = handler(layer, inputs)
-        except InterpreterError:
-            raise
-        except Exception as exc:
-            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+            inputs.append(_ready(v))
+        results = _apply(index, layer, kind, handler, inputs)
         for name, dtype, r in zip(out_names, out_dtypes, results):
             values[name] = r.to(dtype)
         if observe is not None:
