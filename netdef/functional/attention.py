@@ -231,7 +231,8 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
     return keep_lead_reshape(x, lead, (h * groups, -1, e), op + "_gqa_reshape")
 
 
-@register_op(
+#: every TensorRT layer the attention ops may emit (the fused IAttention pair, or matmul/softmax and masks)
+ATTENTION_LAYERS = (
     "IAttentionInputLayer",
     "IAttentionOutputLayer",
     "IConstantLayer",
@@ -244,6 +245,11 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
     "IShuffleLayer",
     "ISliceLayer",
     "ISoftMaxLayer",
+)
+
+
+@register_op(
+    *ATTENTION_LAYERS,
     torch="torch.nn.functional.scaled_dot_product_attention",
 )
 def scaled_dot_product_attention(
@@ -302,18 +308,7 @@ def scaled_dot_product_attention(
 
 
 @register_op(
-    "IAttentionInputLayer",
-    "IAttentionOutputLayer",
-    "IConstantLayer",
-    "IElementWiseLayer",
-    "IFillLayer",
-    "IMatrixMultiplyLayer",
-    "IReduceLayer",
-    "ISelectLayer",
-    "IShapeLayer",
-    "IShuffleLayer",
-    "ISliceLayer",
-    "ISoftMaxLayer",
+    *ATTENTION_LAYERS,
     torch="torch.nn.functional.multi_head_attention_forward",
 )
 def multi_head_attention_forward(
