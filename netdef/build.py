@@ -108,7 +108,7 @@ def build(
     store = key = None
     if cache:
         store = EngineCache(None if cache is True else cache)
-        key = cache_key(network.network, options)
+        key = cache_key(network.network, options, network.named_weights)
         hit = None
         if not force:
             try:
