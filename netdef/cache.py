@@ -212,8 +212,9 @@ class EngineCache:
             return None
         if meta.get("cache_key") != key:
             return None
-        return BuiltEngine(data=data, metadata=meta, path=path, cached=True)
+        # read_engine checked data against meta's sha256: saving it elsewhere does not hash the plan again
+        return BuiltEngine(data=data, metadata=meta, path=path, cached=True, engine_sha256=meta["engine_sha256"])
 
     def put(self, key: str, built: BuiltEngine) -> Path:
         """Store ``built`` under ``key``, replacing any entry as one unit. OSError/EngineError if it cannot."""
-        return write_engine(self.path(key), built.data, built.metadata)
+        return write_engine(self.path(key), built.data, built.metadata, sha256=built.sha256())
