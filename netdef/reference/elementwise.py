@@ -51,14 +51,18 @@ def elementwise_in_place(layer) -> InPlace | None:
 
     def run(inputs, k):
         a, b = inputs
-        out = inputs[k]
-        # the donated input must already have the broadcast shape and both be float32 (no type promotion)
-        if (
-            a.dtype != torch.float32
-            or b.dtype != torch.float32
-            or out.shape != torch.broadcast_shapes(a.shape, b.shape)
-        ):
-            return None
+        out, other = inputs[k], inputs[1 - k]
+        if a.dtype != torch.float32 or b.dtype != torch.float32 or not _holds(out.shape, other.shape):
+            return None  # type promotion, or the donated input is smaller than the broadcast result
         return [fn(a, b, out=out)]
 
     return run
+
+
+def _holds(shape: torch.Size, other: torch.Size) -> bool:
+    """Whether broadcasting ``other`` against ``shape`` gives ``shape`` (torch.broadcast_shapes is slow)."""
+    if shape == other:
+        return True
+    if len(other) > len(shape):
+        return False
+    return all(o == 1 or o == d for o, d in zip(reversed(other), reversed(shape)))

@@ -57,22 +57,22 @@ def run(
         raise ArgumentError(
             f"reference.run: network must be a netdef Network or a trt.INetworkDefinition, got {type(network).__name__}"
         )
-    values: dict[str, torch.Tensor] = {}
-    names = [net.get_input(i).name for i in range(net.num_inputs)]
+    plan = _plan(network, net)
+    names = [name for name, _, _ in plan.inputs]
     missing = [n for n in names if n not in feeds]
     extra = [n for n in feeds if n not in names]
     if missing or extra:
         raise InterpreterError(
             f"feeds do not match the network's inputs {names}: missing {missing or 'none'}, unexpected {extra or 'none'}"
         )
-    for i in range(net.num_inputs):
-        itensor = net.get_input(i)
-        spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
-        values[itensor.name] = _feed(itensor, _host_array(itensor.name, feeds[itensor.name]), spec)
+    values: dict[str, torch.Tensor] = {}
+    for name, declared, want in plan.inputs:
+        spec = specs.get(name) if isinstance(specs, Mapping) else None
+        values[name] = _feed(name, declared, want, _host_array(name, feeds[name]), spec)
 
     token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
     try:
-        return _run(net, values, outputs, observe, _plan(network, net))
+        return _run(net, values, outputs, observe, plan)
     finally:
         NAMED_WEIGHTS.reset(token)
 
@@ -112,6 +112,8 @@ class _Layer:
 
 @dataclass
 class _Plan:
+    #: the network's inputs: (name, declared shape, numpy dtype)
+    inputs: list[tuple[str, tuple[int, ...], np.dtype]]
     #: each layer's input tensor names
     names: list[list[str | None]]
     #: layer indices and whole loops (netdef.reference.loop.LoopPlan), producers first
@@ -130,11 +132,11 @@ class _Plan:
     constants: dict[str, torch.Tensor] | None = None
     #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
     programs: dict[bool, list[tuple]] = field(default_factory=dict)
+    #: no loops and no if-conditionals: the precompiled fast path runs it
+    straight: bool = field(init=False)
 
-    @property
-    def straight(self) -> bool:
-        """No loops and no if-conditionals: the precompiled fast path runs it."""
-        return not self.branches and all(isinstance(step, int) for step in self.order)
+    def __post_init__(self) -> None:
+        self.straight = not self.branches and all(isinstance(step, int) for step in self.order)
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -173,7 +175,10 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
         steps[index] = (view, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     if any(steps[i][1] in loop.BOUNDARY for i in order):
         order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
-    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
+    inputs = [
+        (t.name, tuple(t.shape), np.dtype(dtype_to_numpy(t.dtype))) for t in map(net.get_input, range(net.num_inputs))
+    ]
+    plan = _Plan(inputs, names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
         if plan.straight:
             plan.static, plan.kept = _static_layers(plan)
@@ -240,12 +245,12 @@ def _run(net, values, outputs, observe, plan: _Plan):
     # static layers are skipped (their kept outputs precomputed) unless every layer must be observed, or an
     # output is asked for that only a static layer's intermediate holds
     static = plan.static if observe is None and plan.static else frozenset()
-    if static:
+    if static and wanted != plan.outputs:  # (the network's own outputs are kept whenever static layers make them)
         made = {n for i in static for n in plan.steps[i][3]}
         if any(n in made and n not in plan.kept for n in wanted):
             static = frozenset()
-        else:
-            values.update(_constants(plan))
+    if static:
+        values.update(_constants(plan))
     with torch.inference_mode():
         if observe is None:
             _execute(_program(plan, static, last_use, wanted == plan.outputs), values)
@@ -478,16 +483,14 @@ def _declared(plan: _Plan, name: str) -> torch.dtype:
     raise KeyError(name)
 
 
-def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
-    declared = tuple(itensor.shape)
-    name = itensor.name
+def _feed(name: str, declared: tuple[int, ...], want: np.dtype, arr: np.ndarray, spec) -> torch.Tensor:
     if arr.ndim != len(declared) or any(d >= 0 and d != a for d, a in zip(declared, arr.shape)):
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, the network declares {declared}")
     if spec is not None and spec.is_dynamic and not spec.accepts(arr.shape):
         ranges = "; ".join(f"min={lo} max={hi}" for lo, _, hi in spec.all_profiles)
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, outside every optimization profile ({ranges})")
-    want = dtype_to_numpy(itensor.dtype)
-    arr = convert_array(name, arr, want, InterpreterError, "network")
+    if arr.dtype != want:
+        arr = convert_array(name, arr, want, InterpreterError, "network")
     if want.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
     return torch.from_numpy(np.array(arr, order="C", copy=True))  # (ascontiguousarray makes 0-d inputs 1-d)
