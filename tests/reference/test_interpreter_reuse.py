@@ -89,3 +89,64 @@ def test_an_output_that_is_a_constant_is_a_copy():
     out = netdef.reference.run(net, {"x": np.zeros(2, np.float32)})
     out["output1"][:] = -1  # writing to the result leaves the network's constant alone
     np.testing.assert_array_equal(netdef.reference.run(net, {"x": np.zeros(2, np.float32)})["output1"], np.arange(4))
+
+
+class _Aliased(netdef.nn.Module):
+    """A conv output read by a reshape (a view) before its relu, and the view read after it; a pooled
+    tensor added to a larger one (its memory is too small to hold the sum)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = netdef.nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        view = y.reshape(1, -1)
+        z = netdef.F.relu(y)
+        pooled = netdef.F.avg_pool2d(z, 4)
+        return (pooled + z).reshape(1, -1) + view * 2.0
+
+
+def _donating_steps(net) -> list[str]:
+    from netdef.reference import interpreter
+
+    programs = interpreter._PLANS[net.network].programs
+    return [entry[1].name for entry in programs[True] if "_donating" in entry[3].__qualname__]
+
+
+def test_layers_compute_into_inputs_nothing_else_reads():
+    model = _Aliased()
+    rng = np.random.default_rng(0)
+    model.load_weights({k: rng.standard_normal(p.shape).astype(np.float32) for k, p in model.state_dict().items()})
+    net = netdef.define(model, {"x": netdef.Input((1, 2, 4, 4))})
+    x = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+    got = netdef.reference.run(net, {"x": x})["output"]
+    again = netdef.reference.run(net, {"x": x})["output"]
+    with torch.no_grad():
+        w, b = (torch.from_numpy(net.named_weights[f"conv/conv.{r}"]) for r in ("kernel", "bias"))
+        y = torch.nn.functional.conv2d(torch.from_numpy(x), w, b, padding=1)
+        z = torch.relu(y)
+        want = (z.mean((2, 3), keepdim=True) + z).reshape(1, -1) + y.reshape(1, -1) * 2.0
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(got, again)
+    donating = _donating_steps(net)
+    assert not any("relu" in name for name in donating)  # the reshape's view of the conv output is read later
+    assert len(donating) == 2  # the pooled sum (falls back: too small) and the final sum into its left operand
+
+
+def test_a_resnet_runs_its_relus_and_residual_adds_in_place(parity):
+    from netdef.zoo.resnet import resnet18
+
+    twin = torch_resnet18(num_classes=10).eval()
+    model = resnet18(num_classes=10)
+    model.load_weights(parity.torch_weights(twin))
+    net = netdef.define(model, {"x": netdef.Input((2, 3, 32, 32))})
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    got = netdef.reference.run(net, {"x": x})["output"]
+    with torch.no_grad():
+        parity.assert_close(got, twin(torch.from_numpy(x)))
+    donating = _donating_steps(net)
+    relus = {r["name"] for r in net.layers() if r["type"] == "ACTIVATION"}
+    adds = {r["name"] for r in net.layers() if r["type"] == "ELEMENTWISE" and r["name"].endswith("/add")}
+    assert len(relus) == 17 and len(adds) == 8  # the fc's bias add runs fused with its matmul
+    assert sorted(donating) == sorted(relus | adds)
