@@ -101,8 +101,8 @@ class _Layer:
             return self.weights(v, attr)
         if isinstance(v, trt.ITensor):
             return ["tensor", v.name]
-        if isinstance(v, _parts()):
-            return [type(v).__name__, self.attributes(v)]
+        if isinstance(v, _parts()):  # its name too: which loop or conditional a boundary layer belongs to
+            return [type(v).__name__, self.attributes(v, skip={"metadata"})]
         try:
             return [self.value(x, attr) for x in v]
         except TypeError:
