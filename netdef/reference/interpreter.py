@@ -16,7 +16,7 @@ from netdef.errors import ArgumentError, InterpreterError
 from netdef.feeds import check_mapping, convert_array
 from netdef.reference import loop
 from netdef.reference._dtypes import torch_dtype
-from netdef.reference._registry import HANDLERS, IN_PLACE
+from netdef.reference._registry import HANDLERS, IN_PLACE, SPECIALIZE
 from netdef.reference._weights import NAMED_WEIGHTS
 from netdef.reference.conditional import plan_branches
 from netdef.reference.loop import LoopPlan
@@ -346,6 +346,8 @@ def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reus
         if index in static:
             continue
         layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+        specialize = SPECIALIZE.get(kind)
+        handler = (specialize(layer) if specialize is not None else None) or handler
         ins = plan.names[index]
         frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == position))
         program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import netdef
+import netdef.testing
+from netdef._trt import NETWORK_FLAGS, builder, trt
+from netdef.zoo import zoo
 from netdef.zoo.twins.resnet import resnet18 as torch_resnet18
 
 
@@ -150,3 +154,51 @@ def test_a_resnet_runs_its_relus_and_residual_adds_in_place(parity):
     adds = {r["name"] for r in net.layers() if r["type"] == "ELEMENTWISE" and r["name"].endswith("/add")}
     assert len(relus) == 17 and len(adds) == 8  # the fc's bias add runs fused with its matmul
     assert sorted(donating) == sorted(relus | adds)
+
+
+class _Shapes(netdef.nn.Module):
+    """Shuffles and slices of many forms (the compiled program specializes them per layer)."""
+
+    def forward(self, x):
+        a = x.permute(0, 2, 3, 1).reshape(2, -1, 3)[:, 1:7:2]
+        b = x.transpose(1, 2).flatten(1)[:, ::3]
+        c = x[1:, :, 2:, :3].reshape(-1)
+        d = x.narrow(3, 1, 2).permute(3, 0, 2, 1).reshape(2, 2, -1).transpose(0, 1)
+        e = x.sum().reshape(())  # a 0-d tensor
+        return a, b, c, d, e * 2.0
+
+
+def _by_hand() -> trt.INetworkDefinition:
+    """Shuffles with both transposes and a reshape, and slices with strides, a clamped out-of-bounds read."""
+    network = builder().create_network(NETWORK_FLAGS)
+    x = network.add_input("x", trt.float32, (2, 3, 4, 5))
+    shuffle = network.add_shuffle(x)
+    shuffle.first_transpose = (0, 2, 1, 3)
+    shuffle.reshape_dims = (2, 4, 15)
+    shuffle.second_transpose = (2, 0, 1)
+    strided = network.add_slice(shuffle.get_output(0), (1, 0, 1), (7, 2, 2), (2, 1, 2))
+    clamped = network.add_slice(x, (0, 1, 2, 3), (2, 2, 2, 3), (1, 1, 1, 1))
+    clamped.mode = trt.SampleMode.CLAMP  # reads past the last column
+    for layer in (strided, clamped):
+        network.mark_output(layer.get_output(0))
+    return network
+
+
+@pytest.mark.parametrize("name", ["vit", "bert", "yolov5n", None, "by hand"])
+def test_compiled_program_matches_the_layer_by_layer_path(name):
+    """Specialized handlers and in-place steps (the program's) give the general handlers' results bit for bit:
+    an observed run takes the general handler of every layer."""
+    if name is None or name == "by hand":
+        model, inputs = _Shapes(), {"x": netdef.Input((2, 3, 4, 5))}
+        feeds = netdef.testing.random_feeds(inputs, seed=3)
+    else:
+        entry = zoo.get(name)
+        model = netdef.testing.twin_pair(entry)[1]
+        inputs = {k: netdef.Input(shape, dtype) for k, (shape, dtype) in entry.test_inputs.items()}
+        feeds = netdef.testing.random_feeds(entry, seed=3)
+    net = _by_hand() if name == "by hand" else netdef.define(model, inputs)
+    fast = netdef.reference.run(net, feeds)
+    general = netdef.reference.run(net, feeds, observe=lambda layer, outputs: None)
+    assert fast.keys() == general.keys()
+    for key in fast:
+        np.testing.assert_array_equal(fast[key], general[key], err_msg=key)
