@@ -510,8 +510,11 @@ def _count(minimum: int):
 
 def cmd_graph(args) -> None:
     import netdef
+    from netdef.visualize import FORMATS
 
     writable_path(args.output, "-o")
+    if Path(args.output).suffix.lower() not in FORMATS:  # before the model is defined, which may take a while
+        raise NetdefError(f"-o {args.output}: write the graph as one of {', '.join(FORMATS)}")
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = netdef.define(model, inputs, precision=args.precision)
