@@ -405,9 +405,10 @@ def multi_head_attention_forward(
     else:
         out, weights = attention(q, k, v, masks, False, 1.0 / math.sqrt(head_dim), not need_weights, op)
     # (N, H, L, D) -> (L * N, E) or (N * L, E) -> out_proj -> (L, N, E) or (N, L, E). out_proj runs on the
-    # flattened tokens, as torch's own forward does: a 2-D matrix multiply lets TensorRT's Myelin compiler fuse
-    # the bias and the residual add into it and compile the layer norms after it once for all encoder layers;
-    # on the 3-D tensor each layer norm became a kernel of its own (+2.7 MiB of kernel source for vit_b_16)
+    # flattened tokens, as torch's own forward does. With a 2-D matrix multiply TensorRT's Myelin compiler fuses
+    # the bias and the residual add into it, and the layer norms after it compile to kernels that every encoder
+    # layer shares; on the 3-D tensor it fused them into the layer norms, which it then compiled anew for each
+    # layer (TensorRT-RTX 1.7: 35 kernels instead of 15 in vit_b_16's engine, 2.7 MiB more CUDA source)
     out = permute(out, (0, 2, 1, 3) if batch_first else (2, 0, 1, 3))
     lead = out.shape[:2]  # ints, or symbolic sizes where dynamic
     out = out_proj(placeholder_reshape(ctx, out, (-1, embed), op + "_merge_heads"))
