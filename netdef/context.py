@@ -112,6 +112,8 @@ class EmitContext:
         self.symbolic: dict = {}
         #: id(Parameter), compute dtype -> its constant, for parameters used as tensors in forward
         self.parameter_tensors: dict = {}
+        #: id(attention mask) -> (the mask, its rows that keep a key), emitted once per mask (functional/attention.py)
+        self.live_rows: dict = {}
 
     # -- scopes and names -------------------------------------------------------------------
     @contextmanager
