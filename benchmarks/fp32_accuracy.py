@@ -14,10 +14,12 @@ error moves on one input between contiguous and channels-last evaluation (the la
 way; '-' where channels-last changes nothing).
 
 ``--upstream`` measures torchvision's own models (random initialization; no weights are downloaded) bound
-into the zoo models by state_dict name, instead of the zoo's hand-written twins.
+into the zoo models by state_dict name, instead of the zoo's hand-written twins. ``--trained-affine`` spreads
+the batch norms' weights and biases as training does before the statistics are measured, which leaves some
+channels with tiny variances and large means (the hardest case for folding a batch norm into its conv).
 
     .venv/bin/python benchmarks/fp32_accuracy.py [--models efficientnet_b0 resnet18 ...] [--size 64]
-    .venv/bin/python benchmarks/fp32_accuracy.py --upstream [--size 224] [--batch 1]
+    .venv/bin/python benchmarks/fp32_accuracy.py --upstream [--trained-affine] [--size 224] [--batch 1]
 
 Exits with status 1 (``--check``) when a model's median ratio (folded or not) exceeds ``--max-ratio``.
 """
@@ -85,6 +87,23 @@ def model_inputs(entry, size: int | None, batch: int, gen: torch.Generator) -> d
     return inputs
 
 
+def trained_affine(model: torch.nn.Module, seed: int = 5) -> torch.nn.Module:
+    """Batch-norm weights and biases spread as training leaves them, so that the statistics measured after
+    are a trained network's (tiny variances, means many deviations from zero): weight log-normal, bias
+    N(0, 2), and one channel in ten nearly dead (weight / 1000, bias -3)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine:
+                n = m.num_features
+                m.weight.copy_(torch.exp(torch.randn(n, generator=gen)))
+                m.bias.copy_(torch.randn(n, generator=gen) * 2)
+                dead = torch.rand(n, generator=gen) < 0.1
+                m.weight[dead] *= 1e-3
+                m.bias[dead] = -3.0
+    return model
+
+
 def realistic_statistics(model: torch.nn.Module, batches: Callable[[], dict], count: int = 3) -> torch.nn.Module:
     """``model`` in eval mode with batch-norm statistics measured on ``count`` batches from ``batches()``:
     a cumulative average (momentum None) with only the batch norms in train mode (the twins refuse train mode,
@@ -125,6 +144,8 @@ def errors(name: str, args) -> dict[str, np.ndarray]:
         model = UPSTREAM[name](upstream.torchvision())
     else:
         model = entry.torch_model()
+    if args.trained_affine:
+        trained_affine(model)
     model = realistic_statistics(model, lambda: model_inputs(entry, args.size, 8, gen))
     ours = entry.netdef_model()
     ours.load_weights({k: v.numpy() for k, v in model.state_dict().items()})
@@ -156,6 +177,9 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", metavar="MODEL", help="default: every zoo model (--upstream: 6)")
     parser.add_argument("--upstream", action="store_true", help="torchvision's models instead of the twins")
     parser.add_argument("--size", type=int, default=None, help="image side (default: the zoo's test size; 224 with --upstream)")  # fmt: skip
+    parser.add_argument(
+        "--trained-affine", action="store_true", help="batch-norm weights and biases as a trained network's"
+    )
     parser.add_argument("--batch", type=int, default=1, help="images per run")
     parser.add_argument("--inputs", type=int, default=4, help="runs per model (the figures are medians over them)")
     parser.add_argument("--metric", choices=("max", "l2"), default="max")
