@@ -16,7 +16,7 @@ way; '-' where channels-last changes nothing).
 ``--upstream`` measures torchvision's own models (random initialization; no weights are downloaded) bound
 into the zoo models by state_dict name, instead of the zoo's hand-written twins. ``--trained-affine`` spreads
 the batch norms' weights and biases as training does before the statistics are measured, which leaves some
-channels with tiny variances and large means (the hardest case for folding a batch norm into its conv).
+channels with tiny variances and large means, and folded shifts (conv biases) larger than the conv's sums.
 
     .venv/bin/python benchmarks/fp32_accuracy.py [--models efficientnet_b0 resnet18 ...] [--size 64]
     .venv/bin/python benchmarks/fp32_accuracy.py --upstream [--trained-affine] [--size 224] [--batch 1]
