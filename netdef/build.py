@@ -108,7 +108,7 @@ def build(
     store = key = None
     if cache:
         store = EngineCache(None if cache is True else cache)
-        key = cache_key(network.network, options)
+        key = cache_key(network.network, options, network.named_weights)
         hit = None
         if not force:
             try:
@@ -137,7 +137,8 @@ def build(
             problems += " (TensorRT-RTX builds refittable engines only on a machine with a GPU it supports)"
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
     data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
-    built = BuiltEngine(data=data, metadata=_metadata(network, data, seconds, options))
+    sha = hashlib.sha256(data).hexdigest()  # the one hash of the plan: the metadata, cache and output reuse it
+    built = BuiltEngine(data=data, metadata=_metadata(network, data, sha, seconds, options), engine_sha256=sha)
     built.metadata["warnings"] = notes
     built.metadata["quantization"] = network.quantization
     if store is not None:
@@ -295,7 +296,7 @@ def _config(network: Network, options: dict) -> trt.IBuilderConfig:
     return config
 
 
-def _metadata(network: Network, data: bytes, seconds: float, options: dict) -> dict:
+def _metadata(network: Network, data: bytes, sha256: str, seconds: float, options: dict) -> dict:
     net = network.network
     outputs = []
     for i in range(net.num_outputs):
@@ -315,7 +316,7 @@ def _metadata(network: Network, data: bytes, seconds: float, options: dict) -> d
         },
         "outputs": outputs,
         "weights_sha256": network.weights_digest,
-        "engine_sha256": hashlib.sha256(data).hexdigest(),
+        "engine_sha256": sha256,
         "engine_bytes": len(data),
         "compute_capabilities": options["compute_capabilities"],
         "refittable": options["refit"],

@@ -319,7 +319,8 @@ def cmd_refit(args) -> None:
     model, inputs = _model_and_inputs(args)
     network = netdef.define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
     names = refit(engine, network.named_weights, weights_sha256=network.weights_digest)
-    netdef.BuiltEngine(bytes(engine.engine.serialize()), engine.metadata).save(out, force=args.force)
+    plan = memoryview(engine.engine.serialize()).cast("B")  # TensorRT's buffer, written without a copy
+    netdef.BuiltEngine(plan, engine.metadata).save(out, force=args.force)
     print(f"refitted {len(names)} weights of {args.engine} from {args.weights}; wrote {out}")
 
 
@@ -510,8 +511,11 @@ def _count(minimum: int):
 
 def cmd_graph(args) -> None:
     import netdef
+    from netdef.visualize import FORMATS
 
     writable_path(args.output, "-o")
+    if Path(args.output).suffix.lower() not in FORMATS:  # before the model is defined, which may take a while
+        raise NetdefError(f"-o {args.output}: write the graph as one of {', '.join(FORMATS)}")
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = netdef.define(model, inputs, precision=args.precision)

@@ -232,10 +232,7 @@ class EmitContext:
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
         arr = np.ascontiguousarray(self._fitting(array, target, role, op))
         self.keepalive.append(arr)
-        if arr.dtype.name == "bfloat16":  # numpy has no bfloat16: pass the buffer with TensorRT's type
-            w = trt.Weights(trt.bfloat16, arr.ctypes.data, arr.size)
-        else:
-            w = trt.Weights(arr)
+        w = trt_weights(arr)
         self._pending_weights.append((w, arr, role))
         return w
 
@@ -250,6 +247,13 @@ class EmitContext:
             fix = f"overrides={{'{self.path}': 'fp32'}}" if self.path else "precision='fp32'"
             message += f"; keep this module in a wider precision, e.g. netdef.define(..., {fix})"
         raise EmitError(message)
+
+
+def trt_weights(array: np.ndarray) -> trt.Weights:
+    """trt.Weights over ``array``'s own buffer (bfloat16 included); the caller keeps ``array`` alive."""
+    if array.dtype.name == "bfloat16":  # numpy has no bfloat16: pass the buffer with TensorRT's type
+        return trt.Weights(trt.bfloat16, array.ctypes.data, array.size)
+    return trt.Weights(array)
 
 
 def _user_frame(frame):

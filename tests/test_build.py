@@ -100,6 +100,43 @@ def test_weights_digest_follows_the_weights(lenet):
     assert netdef.build(changed, LeNet.default_inputs()).metadata["weights_sha256"] != first
 
 
+@pytest.fixture
+def hashed(monkeypatch):
+    """The size of every buffer hashlib.sha256 is given (constructor or update) while the test runs."""
+    sizes = []
+    real = hashlib.sha256
+
+    class Counting:
+        def __init__(self, data=b"", **kwargs):
+            self._hash = real(**kwargs)
+            self.update(data)
+
+        def update(self, data):
+            sizes.append(memoryview(data).nbytes)
+            self._hash.update(data)
+
+        def hexdigest(self):
+            return self._hash.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", Counting)
+    return sizes
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_build_hashes_its_plan_once_and_does_not_copy_it(lenet, tmp_path, hashed, cache):
+    store = tmp_path / "cache" if cache else None
+    built = netdef.build(lenet, LeNet.default_inputs(), output=tmp_path / "a.engine", cache=store)
+    size = built.metadata["engine_bytes"]
+    assert hashed.count(size) == 1  # the metadata, the cache entry and the output share one sha256
+    assert isinstance(built.data, memoryview) and type(built.data.obj).__name__ == "IHostMemory"  # the builder's
+    if cache:  # a hit: the read verifies the entry (one hash), and writing it to the output trusts that check
+        hit = netdef.build(lenet, LeNet.default_inputs(), output=tmp_path / "b.engine", cache=store)
+        assert hit.cached and hashed.count(size) == 2
+    for name in ("a.engine", "b.engine") if cache else ("a.engine",):
+        data, meta = netdef.runtime.read_engine(tmp_path / name)  # verified: size and sha256 match the sidecar
+        assert data == built.data and meta["engine_sha256"] == built.metadata["engine_sha256"]
+
+
 def test_dynamic_batch_input_builds(lenet, tmp_path):
     x = netdef.Input((-1, 1, 32, 32), min=(1, 1, 32, 32), opt=(4, 1, 32, 32), max=(8, 1, 32, 32))
     built = netdef.build(lenet, {"x": x}, output=tmp_path / "dyn.engine")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import netdef
-from netdef.cache import EngineCache, network_fingerprint
+from netdef.cache import EngineCache, _layer_classes, network_fingerprint
 from netdef.runtime.metadata import BuiltEngine
 from netdef.zoo.lenet import LeNet
 
@@ -112,6 +112,110 @@ def test_fingerprint_sees_attributes_not_only_shapes(lenet):
     c = network_fingerprint(netdef.define(Slope(0.1), inputs).network)
     d = network_fingerprint(netdef.define(Slope(0.2), inputs).network)  # same shapes, other alpha
     assert a == b and c != d
+
+
+class ConvNet(netdef.nn.Module):
+    """conv (no bias) -> batch norm (folds into the conv, giving it a bias) -> linear: in bf16 every weight is
+    BF16, which TensorRT's Python API cannot hand back as an array."""
+
+    def __init__(self):
+        super().__init__()
+        nn = netdef.nn
+        self.conv, self.bn, self.fc = nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).flatten(1))
+
+
+CONVNET_INPUTS = {"x": netdef.Input((1, 1, 4, 4))}
+
+
+def _convnet(change: str | None = None) -> ConvNet:
+    """A bound ConvNet; ``change`` names one weight whose first value is moved by 0.5 (exact in bf16)."""
+    rng = np.random.default_rng(0)
+    model = ConvNet()
+    weights = {k: rng.random(p.shape, dtype=np.float32).round(2) + 0.5 for k, p in model.state_dict().items()}
+    if change is not None:
+        weights[change].flat[0] += 0.5
+    model.load_weights(weights)
+    return model
+
+
+def _key(network) -> str:
+    return network_fingerprint(network.network, network.named_weights)
+
+
+def test_bf16_weights_enter_the_fingerprint():
+    base = netdef.define(_convnet(), CONVNET_INPUTS, precision="bf16")
+    kinds = {"conv/conv": "CONVOLUTION", "fc/linear_weight": "CONSTANT"}
+    assert all(base.network.get_layer(i).type.name != "SCALE" for i in range(base.network.num_layers))  # folded
+    assert {r["name"]: r["type"] for r in base.layers() if r["name"] in kinds} == kinds
+    assert {a.dtype.name for a in base.named_weights.values()} == {"bfloat16"}
+    assert _key(netdef.define(_convnet(), CONVNET_INPUTS, precision="bf16")) == _key(base)
+    # the conv kernel, the bias the batch norm folds into it, the linear's weight and bias: each changes the key
+    for name in ("conv.weight", "bn.bias", "fc.weight", "fc.bias"):
+        assert _key(netdef.define(_convnet(name), CONVNET_INPUTS, precision="bf16")) != _key(base), name
+
+
+def test_weights_tensorrt_cannot_hand_back_are_never_left_out():
+    network = netdef.define(_convnet(), CONVNET_INPUTS, precision="bf16")
+    with pytest.raises(
+        netdef.errors.BuildError, match=r"layer `conv/conv` .* cannot hand back its BF16 `bias` \(2 values\)"
+    ):
+        network_fingerprint(network.network)  # without the named weights the BF16 values are unknown
+
+
+@pytest.mark.parametrize("dtype", ["FP8", "INT4"])
+def test_packed_weight_dtypes_are_keyed_by_their_bytes(dtype):
+    """FP8 and INT4 constants (numpy has neither type): keyed by the bytes given under their refit name."""
+    from netdef._trt import NETWORK_FLAGS, builder, trt
+
+    values, count = (np.arange(6, dtype=np.uint8), 6) if dtype == "FP8" else (np.arange(3, dtype=np.uint8), 6)
+
+    def fingerprint(data: np.ndarray, named: bool = True) -> str:
+        network = builder().create_network(NETWORK_FLAGS)
+        layer = network.add_constant((count,), trt.Weights(getattr(trt, dtype.lower()), data.ctypes.data, count))
+        layer.name = "w"
+        network.mark_output(layer.get_output(0))
+        return network_fingerprint(network, {"w": data} if named else None)
+
+    other = values.copy()
+    other[1] ^= 0x11
+    assert fingerprint(values) == fingerprint(values.copy()) != fingerprint(other)
+    with pytest.raises(netdef.errors.BuildError, match=f"cannot hand back its {dtype} `weights`"):
+        fingerprint(values, named=False)
+    with pytest.raises(netdef.errors.BuildError, match=r"no array `w\.weights` or `w` of that size"):
+        fingerprint(values[:-1])
+
+
+def test_fingerprint_sees_the_settings_of_a_fused_attention():
+    class Attend(netdef.nn.Module):
+        def __init__(self, causal):
+            super().__init__()
+            self.causal = causal
+
+        def forward(self, q):
+            return netdef.F.scaled_dot_product_attention(q, q, q, is_causal=self.causal)
+
+    inputs = {"q": netdef.Input((1, 2, 4, 8))}
+    causal, full = (netdef.define(Attend(c), inputs) for c in (True, False))
+    assert _key(causal) != _key(full)
+
+
+def test_every_layer_type_but_the_legacy_plugin_has_its_attributes_read():
+    from netdef._trt import trt
+
+    assert set(trt.LayerType.__members__) - set(_layer_classes()) <= {"PLUGIN"}
+
+
+def test_cache_rebuilds_for_other_bf16_weights(tmp_path, builds):
+    first = netdef.build(_convnet(), CONVNET_INPUTS, precision="bf16", cache=tmp_path)
+    again = netdef.build(_convnet(), CONVNET_INPUTS, precision="bf16", cache=tmp_path)
+    assert not first.cached and again.cached and len(builds) == 1
+    other = netdef.build(_convnet("fc.weight"), CONVNET_INPUTS, precision="bf16", cache=tmp_path)
+    assert not other.cached and len(builds) == 2  # not the engine built with the first weights
+    assert other.metadata["cache_key"] != first.metadata["cache_key"]
+    assert len(list(tmp_path.glob("*.engine"))) == 2
 
 
 def test_default_cache_dir_from_environment(tmp_path, monkeypatch, lenet, builds):

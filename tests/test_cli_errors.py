@@ -145,6 +145,7 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     (["export", "{f}/dir.wts", "-o", "{f}/o.wts"], "a directory, not a weights file"),
     (["export", "{f}/tiny.pth", "-o", "{f}/o.onnx"], "the output's suffix picks the format"),
     (["export", "{f}/tiny.pth", "-o", "{f}/file/o.wts"], "is a file, not a folder"),
+    (["graph", "no.such.module:Model", "-o", "{f}/g.png"], "write the graph as one of .html, .svg, .onnx"),
     # options
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4,mx=2x4"], "'mx=2x4' is not one of min=, opt=, max="),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1xfour"], "'1xfour' is not a shape"),

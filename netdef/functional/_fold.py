@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from netdef._trt import dtype_to_numpy, trt
+from netdef.context import trt_weights
 from netdef.tensor import Tensor
 
 
@@ -107,7 +108,7 @@ def try_fold(ctx, input: Tensor, scale: np.ndarray, shift: np.ndarray) -> Tensor
         np.copyto(bias_buffer, bias.reshape(bias_buffer.shape), casting="unsafe")
     else:  # a new bias, under the name the layer's own bias would have had
         bias_buffer = np.ascontiguousarray(bias, dtype=dtype_to_numpy(itensor.dtype))
-        w = trt.Weights(bias_buffer)
+        w = trt_weights(bias_buffer)
         c.set_bias(w)
         ctx.keepalive.append(bias_buffer)
         name = f"{c.layer.name}.bias"

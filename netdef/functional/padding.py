@@ -42,7 +42,7 @@ def slice_axes(
     fill = None
     if value is not None and value != 0:
         arr = np.asarray(value)
-        weights = ctx.weights(arr, input.dtype, "value")
+        weights = ctx.weights(arr, input.dtype, op=op + "_value")  # named as the constant layer, like every constant
         fill = ctx.add_layer(op + "_value", lambda net: net.add_constant((), weights)).get_output(0)
     start_t, size_t = size_tensor(ctx, start, op + "_start"), size_tensor(ctx, size, op + "_size")
     zeros = (0,) * len(axes)

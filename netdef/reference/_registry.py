@@ -11,12 +11,44 @@ from netdef._trt import trt
 Handler = Callable[[object, list], list]
 HANDLERS: dict[str, tuple[type, Handler]] = {}
 
+#: layer type -> specialize(layer): a handler for that one layer with its attributes read once (the
+#: interpreter calls it when it compiles a network's program), or None when the layer needs the general one.
+#: It must return what the general handler returns, bit for bit.
+SPECIALIZE: dict[str, Callable[[object], Handler | None]] = {}
+
+#: runner(inputs, k) -> outputs computed into ``inputs[k]`` (the interpreter donates a float32 input that
+#: nothing reads afterwards), or None when that input cannot hold the result (another shape) and the
+#: handler must run instead. The results must equal the handler's bit for bit.
+InPlace = Callable[[list, int], list | None]
+#: layer type -> inplace(layer): the layer's in-place runner, or None when its operation has none
+IN_PLACE: dict[str, Callable[[object], InPlace | None]] = {}
+
 
 def register(layer_type: str, layer_class: str) -> Callable[[Handler], Handler]:
     """Register ``fn`` as the semantics of ``trt.LayerType.<layer_type>`` (read as ``trt.<layer_class>``)."""
 
     def wrap(fn: Handler) -> Handler:
         HANDLERS[layer_type] = (getattr(trt, layer_class), fn)
+        return fn
+
+    return wrap
+
+
+def register_in_place(layer_type: str) -> Callable:
+    """Register ``fn(layer) -> runner | None``: how a layer of ``layer_type`` computes into a donated input."""
+
+    def wrap(fn: Callable[[object], InPlace | None]) -> Callable[[object], InPlace | None]:
+        IN_PLACE[layer_type] = fn
+        return fn
+
+    return wrap
+
+
+def register_specialized(layer_type: str) -> Callable:
+    """Register ``fn(layer) -> handler | None``: a faster handler for one layer of ``layer_type``."""
+
+    def wrap(fn: Callable[[object], Handler | None]) -> Callable[[object], Handler | None]:
+        SPECIALIZE[layer_type] = fn
         return fn
 
     return wrap

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register
+from netdef.reference._registry import InPlace, register, register_in_place
 
 #: trt.ActivationType name -> f(x, alpha, beta), TensorRT's definition of each activation
 ACTIVATIONS: dict[str, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
@@ -37,6 +37,16 @@ def activation(layer, inputs):
             f"layer `{layer.name}`: activation type {kind} is not supported by the reference interpreter"
         )
     return [ACTIVATIONS[kind](inputs[0], float(layer.alpha), float(layer.beta))]
+
+
+#: activations torch computes in place with the same kernels as ACTIVATIONS' (equal results bit for bit)
+_IN_PLACE = {"RELU": torch.relu_, "SIGMOID": torch.sigmoid_, "TANH": torch.tanh_}
+
+
+@register_in_place("ACTIVATION")
+def activation_in_place(layer) -> InPlace | None:
+    fn = _IN_PLACE.get(layer.type.name)
+    return None if fn is None else lambda inputs, k: [fn(inputs[0])]
 
 
 @register("PARAMETRIC_RELU", "IParametricReLULayer")

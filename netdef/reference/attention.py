@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register
+from netdef.reference._registry import Handler, register, register_specialized
 
 MASK, QUANTIZE_SCALE, QUERY_LENGTHS, KEY_VALUE_LENGTHS = 3, 4, 5, 6
 
@@ -35,12 +35,33 @@ def _keep_causal(kind: str, sq: int, skv: int) -> torch.Tensor | None:
 
 @register("ATTENTION_INPUT", "IAttentionInputLayer")
 def attention_input(layer, inputs):
+    return _specialized(layer, check=True)(layer, inputs)
+
+
+@register_specialized("ATTENTION_INPUT")
+def attention_input_specialized(layer) -> Handler | None:
+    """The attention's forms, causal kind and normalization read once (None: forms the interpreter refuses)."""
+    return _specialized(layer, check=False)
+
+
+def _specialized(layer, check: bool) -> Handler | None:
     attn = layer.attention
     where = f"attention `{layer.name}`"
+    if attn.query_form.name != "PADDED_BHND" or attn.key_value_form.name != "PADDED_BHND":
+        if not check:
+            return None
+        raise InterpreterError(f"{where}: only the PADDED_BHND query and key/value forms are supported")
+    causal, softmax = attn.causal_kind.name, attn.norm_op.name == "SOFTMAX"
+
+    def run(layer, inputs):
+        return [_attention(inputs, causal, softmax, where)]
+
+    return run
+
+
+def _attention(inputs: list, causal: str, softmax: bool, where: str) -> torch.Tensor:
     q, k, v = inputs[0], inputs[1], inputs[2]
     extra = list(inputs[3:]) + [None] * (7 - len(inputs))
-    if attn.query_form.name != "PADDED_BHND" or attn.key_value_form.name != "PADDED_BHND":
-        raise InterpreterError(f"{where}: only the PADDED_BHND query and key/value forms are supported")
     if extra[QUANTIZE_SCALE - 3] is not None:
         raise InterpreterError(f"{where}: a quantized normalization output is not supported by the interpreter")
     if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
@@ -51,9 +72,12 @@ def attention_input(layer, inputs):
     groups = hq // hkv
     b, sq, d, skv = q.shape[0], q.shape[2], q.shape[3], k.shape[2]
     # query head h reads key/value head h // groups: group the query heads instead of copying keys/values
-    scores = (q.reshape(b, hkv, groups, sq, d) @ k.unsqueeze(2).transpose(-1, -2)).reshape(b, hq, sq, skv)
-    neg = torch.tensor(float("-inf"), dtype=scores.dtype)
-    keep = _keep_causal(attn.causal_kind.name, sq, skv)
+    if groups == 1:
+        scores = q @ k.transpose(-1, -2)
+    else:
+        scores = (q.reshape(b, hkv, groups, sq, d) @ k.unsqueeze(2).transpose(-1, -2)).reshape(b, hq, sq, skv)
+    neg = float("-inf")
+    keep = _keep_causal(causal, sq, skv)
     if keep is not None:
         scores = torch.where(keep, scores, neg)
     mask = extra[MASK - 3]
@@ -63,10 +87,12 @@ def attention_input(layer, inputs):
     if lengths is not None:
         valid = torch.arange(skv).view(1, 1, 1, skv) < lengths.reshape(-1, 1, 1, 1).to(torch.int64)
         scores = torch.where(valid, scores, neg)
-    if attn.norm_op.name == "SOFTMAX":
+    if softmax:
         scores = torch.softmax(scores, dim=-1)
+    if groups == 1:
+        return scores @ v
     out = scores.reshape(scores.shape[0], hkv, groups, sq, skv) @ v.unsqueeze(2)
-    return [out.reshape(out.shape[0], hq, sq, v.shape[-1])]
+    return out.reshape(out.shape[0], hq, sq, v.shape[-1])
 
 
 @register("ATTENTION_OUTPUT", "IAttentionOutputLayer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register
+from netdef.reference._registry import InPlace, register, register_in_place
 
 _OPS = {
     "SUM": torch.add,
@@ -36,3 +36,33 @@ def elementwise(layer, inputs):
     if op not in _OPS:
         raise InterpreterError(f"elementwise operation {op} is not supported by the reference interpreter")
     return [_OPS[op](a, b)]
+
+
+#: float operations whose ``out=`` form writes the same values as the plain call
+_OUT = {"SUM": torch.add, "PROD": torch.mul, "SUB": torch.sub, "DIV": torch.div, "MAX": torch.maximum,
+        "MIN": torch.minimum}  # fmt: skip
+
+
+@register_in_place("ELEMENTWISE")
+def elementwise_in_place(layer) -> InPlace | None:
+    fn = _OUT.get(layer.op.name)
+    if fn is None:
+        return None
+
+    def run(inputs, k):
+        a, b = inputs
+        out, other = inputs[k], inputs[1 - k]
+        if a.dtype != torch.float32 or b.dtype != torch.float32 or not _holds(out.shape, other.shape):
+            return None  # type promotion, or the donated input is smaller than the broadcast result
+        return [fn(a, b, out=out)]
+
+    return run
+
+
+def _holds(shape: torch.Size, other: torch.Size) -> bool:
+    """Whether broadcasting ``other`` against ``shape`` gives ``shape`` (torch.broadcast_shapes is slow)."""
+    if shape == other:
+        return True
+    if len(other) > len(shape):
+        return False
+    return all(o == 1 or o == d for o, d in zip(reversed(other), reversed(shape)))

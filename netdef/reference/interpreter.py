@@ -16,7 +16,7 @@ from netdef.errors import ArgumentError, InterpreterError
 from netdef.feeds import check_mapping, convert_array
 from netdef.reference import loop
 from netdef.reference._dtypes import torch_dtype
-from netdef.reference._registry import HANDLERS
+from netdef.reference._registry import HANDLERS, IN_PLACE, SPECIALIZE
 from netdef.reference._weights import NAMED_WEIGHTS
 from netdef.reference.conditional import plan_branches
 from netdef.reference.loop import LoopPlan
@@ -57,22 +57,22 @@ def run(
         raise ArgumentError(
             f"reference.run: network must be a netdef Network or a trt.INetworkDefinition, got {type(network).__name__}"
         )
-    values: dict[str, torch.Tensor] = {}
-    names = [net.get_input(i).name for i in range(net.num_inputs)]
+    plan = _plan(network, net)
+    names = [name for name, _, _ in plan.inputs]
     missing = [n for n in names if n not in feeds]
     extra = [n for n in feeds if n not in names]
     if missing or extra:
         raise InterpreterError(
             f"feeds do not match the network's inputs {names}: missing {missing or 'none'}, unexpected {extra or 'none'}"
         )
-    for i in range(net.num_inputs):
-        itensor = net.get_input(i)
-        spec = specs.get(itensor.name) if isinstance(specs, Mapping) else None
-        values[itensor.name] = _feed(itensor, _host_array(itensor.name, feeds[itensor.name]), spec)
+    values: dict[str, torch.Tensor] = {}
+    for name, declared, want in plan.inputs:
+        spec = specs.get(name) if isinstance(specs, Mapping) else None
+        values[name] = _feed(name, declared, want, _host_array(name, feeds[name]), spec)
 
     token = NAMED_WEIGHTS.set(getattr(network, "named_weights", None))
     try:
-        return _run(net, values, outputs, observe, _plan(network, net))
+        return _run(net, values, outputs, observe, plan)
     finally:
         NAMED_WEIGHTS.reset(token)
 
@@ -112,6 +112,8 @@ class _Layer:
 
 @dataclass
 class _Plan:
+    #: the network's inputs: (name, declared shape, numpy dtype)
+    inputs: list[tuple[str, tuple[int, ...], np.dtype]]
     #: each layer's input tensor names
     names: list[list[str | None]]
     #: layer indices and whole loops (netdef.reference.loop.LoopPlan), producers first
@@ -130,11 +132,11 @@ class _Plan:
     constants: dict[str, torch.Tensor] | None = None
     #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
     programs: dict[bool, list[tuple]] = field(default_factory=dict)
+    #: no loops and no if-conditionals: the precompiled fast path runs it
+    straight: bool = field(init=False)
 
-    @property
-    def straight(self) -> bool:
-        """No loops and no if-conditionals: the precompiled fast path runs it."""
-        return not self.branches and all(isinstance(step, int) for step in self.order)
+    def __post_init__(self) -> None:
+        self.straight = not self.branches and all(isinstance(step, int) for step in self.order)
 
 
 def _plan(network, net: trt.INetworkDefinition) -> _Plan:
@@ -173,7 +175,10 @@ def _plan(network, net: trt.INetworkDefinition) -> _Plan:
         steps[index] = (view, kind, HANDLERS[kind][1], [o.name for o in outs], [torch_dtype(o.dtype) for o in outs])
     if any(steps[i][1] in loop.BOUNDARY for i in order):
         order = loop.plan_loops(layers, kinds, names, order, ordering)[0]
-    plan = _Plan(names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
+    inputs = [
+        (t.name, tuple(t.shape), np.dtype(dtype_to_numpy(t.dtype))) for t in map(net.get_input, range(net.num_inputs))
+    ]
+    plan = _Plan(inputs, names, order, steps, outputs, _last_uses(order, names, set(outputs)), branches)
     if cached:
         if plan.straight:
             plan.static, plan.kept = _static_layers(plan)
@@ -240,24 +245,24 @@ def _run(net, values, outputs, observe, plan: _Plan):
     # static layers are skipped (their kept outputs precomputed) unless every layer must be observed, or an
     # output is asked for that only a static layer's intermediate holds
     static = plan.static if observe is None and plan.static else frozenset()
-    if static:
+    if static and wanted != plan.outputs:  # (the network's own outputs are kept whenever static layers make them)
         made = {n for i in static for n in plan.steps[i][3]}
         if any(n in made and n not in plan.kept for n in wanted):
             static = frozenset()
-        else:
-            values.update(_constants(plan))
+    if static:
+        values.update(_constants(plan))
     with torch.inference_mode():
         if observe is None:
             _execute(_program(plan, static, last_use, wanted == plan.outputs), values)
         else:
-            for index in order:
+            for position, index in enumerate(order):
                 if index in static:
                     continue
                 _step(plan, index, values)
                 layer, out_names = plan.steps[index][0], plan.steps[index][3]
                 observe(layer, [values[name] for name in out_names])
                 for name in names[index]:
-                    if name is not None and last_use.get(name) == index:
+                    if name is not None and last_use.get(name) == position:
                         values.pop(name, None)
     try:
         result = {}
@@ -337,18 +342,68 @@ def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reus
     if reuse and key in plan.programs:
         return plan.programs[key]
     program = []
-    for index in plan.order:
+    for position, index in enumerate(plan.order):
         if index in static:
             continue
         layer, kind, handler, out_names, out_dtypes = plan.steps[index]
+        specialize = SPECIALIZE.get(kind)
+        handler = (specialize(layer) if specialize is not None else None) or handler
         ins = plan.names[index]
-        frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == index))
+        frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == position))
         program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))
     if static:
         program = _fuse_linear(program, plan, last_use)
+    program = _donate(program)
     if reuse:
         plan.programs[key] = program
     return program
+
+
+#: layer kinds whose handlers always return new memory, never a view of an input or of a constant
+_FRESH = frozenset(
+    {
+        "ACTIVATION", "CONVOLUTION", "ELEMENTWISE", "MATRIX_MULTIPLY", "MATRIX_MULTIPLY+ELEMENTWISE", "NORMALIZATION",
+        "PARAMETRIC_RELU", "POOLING", "SOFTMAX", "UNARY",
+    }
+)  # fmt: skip
+
+
+def _donate(program: list[tuple]) -> list[tuple]:
+    """Let a layer compute into a float32 input it reads last (``IN_PLACE``), as torch's in-place ops do:
+    fewer allocations and a lower peak. Only a tensor a ``_FRESH`` layer made is donated, and only when no
+    other live tensor may share its memory (a view of it made by a reshape, slice or identity layer)."""
+    #: tensor -> the fresh tensors whose memory it may share; empty for network inputs and constants
+    roots: dict[str, frozenset[str]] = {}
+    dtypes: dict[str, torch.dtype] = {}
+    live: set[str] = set()
+    result = []
+    for entry in program:
+        index, layer, kind, handler, ins, outs, frees = entry
+        in_place = IN_PLACE.get(kind)
+        if in_place is not None and len(outs) == 1 and outs[0][1] == torch.float32:
+            for k, name in enumerate(ins):
+                if name in frees and dtypes.get(name) == torch.float32 and roots[name] == {name}:
+                    if not any(name in roots[other] for other in live if other != name):
+                        runner = in_place(layer)
+                        if runner is not None:
+                            entry = (index, layer, kind, _donating(runner, handler, k), ins, outs, frees)
+                        break
+        read = frozenset().union(*(roots.get(n, frozenset()) for n in ins if n is not None))
+        for name, dtype in outs:
+            roots[name] = frozenset({name}) if kind in _FRESH else read
+            dtypes[name] = dtype
+            live.add(name)
+        live.difference_update(frees)
+        result.append(entry)
+    return result
+
+
+def _donating(runner: Callable, handler: Callable, k: int) -> Callable:
+    def run(layer, inputs):
+        out = runner(inputs, k)
+        return handler(layer, inputs) if out is None else out
+
+    return run
 
 
 def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) -> list[tuple]:
@@ -361,7 +416,7 @@ def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) ->
             if n is not None:
                 readers[n] = readers.get(n, 0) + 1
     constants = plan.constants or {}
-    position = {entry[0]: k for k, entry in enumerate(program)}
+    position = {entry[0]: k for k, entry in enumerate(program)}  # layer index -> place in the program
     fused: dict[int, tuple] = {}
     dropped: set[int] = set()
     for k, (_, layer, kind, _, ins, outs, frees) in enumerate(program):
@@ -369,7 +424,8 @@ def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) ->
             continue
         product = outs[0][0]
         w = constants.get(ins[1])
-        j = position.get(last_use.get(product))  # the add, when it is the product's last (and only) reader
+        last = last_use.get(product)  # the add, when it is the product's last (and only) reader
+        j = None if last is None else position.get(plan.order[last])
         if w is None or j is None or readers.get(product) != 1 or product in plan.outputs:
             continue
         add = program[j]
@@ -429,16 +485,14 @@ def _declared(plan: _Plan, name: str) -> torch.dtype:
     raise KeyError(name)
 
 
-def _feed(itensor: trt.ITensor, arr: np.ndarray, spec) -> torch.Tensor:
-    declared = tuple(itensor.shape)
-    name = itensor.name
+def _feed(name: str, declared: tuple[int, ...], want: np.dtype, arr: np.ndarray, spec) -> torch.Tensor:
     if arr.ndim != len(declared) or any(d >= 0 and d != a for d, a in zip(declared, arr.shape)):
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, the network declares {declared}")
     if spec is not None and spec.is_dynamic and not spec.accepts(arr.shape):
         ranges = "; ".join(f"min={lo} max={hi}" for lo, _, hi in spec.all_profiles)
         raise InterpreterError(f"input {name!r} has shape {arr.shape}, outside every optimization profile ({ranges})")
-    want = dtype_to_numpy(itensor.dtype)
-    arr = convert_array(name, arr, want, InterpreterError, "network")
+    if arr.dtype != want:
+        arr = convert_array(name, arr, want, InterpreterError, "network")
     if want.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(torch.bfloat16)
     return torch.from_numpy(np.array(arr, order="C", copy=True))  # (ascontiguousarray makes 0-d inputs 1-d)

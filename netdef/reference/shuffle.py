@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register
+from netdef.reference._registry import Handler, register, register_specialized
 
 
 @register("SHUFFLE", "IShuffleLayer")
@@ -35,6 +35,36 @@ def shuffle(layer, inputs):
         return [x]
     perm = _tuple(layer.second_transpose)[:rank]
     return [x if perm == _IDENTITY[rank] else x.permute(perm)]
+
+
+@register_specialized("SHUFFLE")
+def shuffle_specialized(layer) -> Handler | None:
+    """A shuffle with static reshape dims: its permutations and dims read once, identities dropped."""
+    if layer.num_inputs > 1 and layer.get_input(1) is not None:
+        return None
+    rank = len(layer.get_input(0).shape)
+    try:
+        dims = layer.reshape_dims
+    except ValueError:
+        dims = None
+    dims = None if dims is None else tuple(dims)
+    if dims is not None and layer.zero_is_placeholder and 0 in dims:
+        return None
+    out_rank = rank if dims is None else len(dims)
+    first = _tuple(layer.first_transpose)[:rank] if rank else _IDENTITY[0]
+    second = _tuple(layer.second_transpose)[:out_rank] if out_rank else _IDENTITY[0]
+    first = None if first == _IDENTITY[rank] else first
+    second = None if second == _IDENTITY[out_rank] else second
+
+    def run(layer, inputs):
+        x = inputs[0]
+        if first is not None:
+            x = x.permute(first)
+        if dims is not None:
+            x = x.reshape(dims)
+        return [x if second is None else x.permute(second)]
+
+    return run
 
 
 #: rank -> the identity permutation (TensorRT's Permutation holds 8 entries)

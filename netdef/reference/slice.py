@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import register
+from netdef.reference._registry import Handler, register, register_specialized
 
 
 def _param(layer, inputs: list, index: int, attr: str) -> list[int] | None:
@@ -103,3 +103,36 @@ def slice_layer(layer, inputs):
     if mask is not None:
         out = torch.where(mask, out, torch.as_tensor(fill, dtype=out.dtype))
     return [out]
+
+
+@register_specialized("SLICE")
+def slice_specialized(layer) -> Handler | None:
+    """A slice with static start, size, stride and axes, and positive strides: basic indexing whenever every
+    coordinate is in bounds (then each mode reads the same elements), ``slice_layer`` otherwise."""
+    if any(layer.get_input(i) is not None for i in range(1, layer.num_inputs)):
+        return None
+    rank = len(layer.get_input(0).shape)
+    start, size, stride = (_param(layer, [], 0, attr) for attr in ("start", "shape", "stride"))
+    axes = _param(layer, [], 0, "axes")
+    axes = list(range(rank)) if axes is None else [a % rank if -rank <= a < rank else a for a in axes]
+    if start is None or size is None or stride is None or not len(start) == len(size) == len(stride) == len(axes):
+        return None
+    if any(not 0 <= a < rank for a in axes) or len(set(axes)) != len(axes):
+        return None
+    if any(b < 0 for b in start) or any(s <= 0 for s in size) or any(st <= 0 for st in stride):
+        return None
+    index = [slice(None)] * rank
+    ends = []
+    for axis, b, s, st in zip(axes, start, size, stride):
+        last = b + (s - 1) * st
+        index[axis] = slice(b, last + 1, st)
+        ends.append((axis, last))
+    index = tuple(index)
+
+    def run(layer, inputs):
+        x = inputs[0]
+        if all(last < x.shape[axis] for axis, last in ends):
+            return [x[index]]
+        return slice_layer(layer, inputs)
+
+    return run

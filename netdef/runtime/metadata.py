@@ -23,7 +23,7 @@ import io
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from netdef._io import checkpoint, clean_stale, directory_lock, fsync_directory, owner_gone, write_temp
@@ -42,17 +42,34 @@ def metadata_path(engine_path: str | os.PathLike) -> Path:
 
 @dataclass
 class BuiltEngine:
-    """A serialized engine and the facts needed to load it safely."""
+    """A serialized engine and the facts needed to load it safely.
+
+    ``engine_sha256`` is the sha256 of ``data`` when the caller computed it from these very bytes (``build``) or
+    verified them against it (the engine cache): the plan is then not hashed again when saved.
+    """
 
     data: bytes
     metadata: dict
     path: Path | None = None
     #: True when ``build(cache=...)`` returned it from the engine cache without building
     cached: bool = False
+    engine_sha256: InitVar[str | None] = None
+    #: (the data object, its sha256): the digest is reused only while ``data`` is that same object
+    _digest: tuple[object, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self, engine_sha256: str | None) -> None:
+        if engine_sha256 is not None:
+            self._digest = (self.data, engine_sha256)
+
+    def sha256(self) -> str:
+        """The sha256 of ``data`` (hex), computed at most once per data object."""
+        if self._digest is None or self._digest[0] is not self.data:
+            self._digest = (self.data, hashlib.sha256(self.data).hexdigest())
+        return self._digest[1]
 
     def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
         """Write the engine and its sidecar as one unit (see ``write_engine``)."""
-        self.path = write_engine(path, self.data, self.metadata, force=force)
+        self.path = write_engine(path, self.data, self.metadata, force=force, sha256=self.sha256())
         return self.path
 
 
@@ -86,15 +103,19 @@ def check_replaceable(path: str | os.PathLike, force: bool = False) -> None:
     raise EngineError(f"{problem}; refusing to replace it with an engine (force=True or --force replaces it)")
 
 
-def write_engine(path: str | os.PathLike, data: bytes, metadata: dict, *, force: bool = False) -> Path:
+def write_engine(
+    path: str | os.PathLike, data: bytes, metadata: dict, *, force: bool = False, sha256: str | None = None
+) -> Path:
     """Replace the engine at ``path`` and its sidecar with ``data`` and ``metadata``, as one unit.
 
     Refuses (EngineError) to replace a file that is not a netdef engine unless ``force``. The sidecar records
     the format and the size and sha256 of ``data`` (added when ``metadata`` lacks them; a mismatch is an error).
+    ``sha256`` is the digest of ``data`` if the caller already has it from these very bytes (``BuiltEngine.save``
+    passes the one its build computed): it is trusted, not recomputed; the size is always checked.
     If anything fails, the previous engine and sidecar stay as they were.
     """
     path = Path(path)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
     meta = {"format": METADATA_FORMAT, **metadata}
     for key, value in (("engine_sha256", sha), ("engine_bytes", len(data))):
         if meta.setdefault(key, value) != value:

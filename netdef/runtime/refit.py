@@ -42,7 +42,7 @@ def refit(engine: Engine, weights: Mapping[str, np.ndarray], *, weights_sha256: 
     if not refitter.refit_cuda_engine():
         raise EngineError("refit failed: " + ("; ".join(LOGGER.errors_since(mark)) or "TensorRT gave no reason"))
     if engine.metadata:
-        data = bytes(engine.engine.serialize())
+        data = memoryview(engine.engine.serialize()).cast("B")  # hashed in place: no copy of the plan
         engine.metadata.update(
             weights_sha256=weights_sha256,
             engine_sha256=hashlib.sha256(data).hexdigest(),

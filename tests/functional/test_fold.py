@@ -106,6 +106,19 @@ def test_fp16_folds_in_float64_and_rounds_once(pair):
     np.testing.assert_array_equal(folded, kernel.astype(np.float16))
 
 
+def test_bf16_fold_gives_a_biasless_conv_a_bf16_bias(pair):
+    model, x, want = pair
+    network = netdef.define(model, INPUTS, precision="bf16")  # conv has no bias: the fold adds one
+    bn = model.bn
+    scale = bn.weight.data.astype(np.float64) / np.sqrt(bn.running_var.data.astype(np.float64) + bn.eps)
+    shift = bn.bias.data.astype(np.float64) - bn.running_mean.data.astype(np.float64) * scale
+    bias = network.named_weights["conv/conv.bias"]
+    assert bias.dtype.name == "bfloat16"
+    np.testing.assert_array_equal(bias.astype(np.float64), shift.astype(bias.dtype).astype(np.float64))
+    got = netdef.reference.run(network, {"x": x})["output"]
+    np.testing.assert_allclose(got, want, rtol=0, atol=0.05 * np.abs(want).max())  # bf16: 8 bits of mantissa
+
+
 class ConvThenBN(nn.Module):
     def __init__(self):
         super().__init__()

@@ -8,6 +8,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.testing import Fn
 
 tf = torch.nn.functional
 
@@ -48,6 +49,16 @@ def test_constant_value_matches_torch(parity, value):
         torch.randn(2, 3, 4, 5),
         build=value == 2.5,
     )
+
+
+def test_bf16_fill_value_is_read_back_by_the_interpreter():
+    # numpy cannot hold BF16 weights, so the interpreter reads the fill constant by its refit name
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    net = netdef.define(Fn(lambda x: F.pad(x, (1, 2), value=2.5)), {"x": netdef.Input(x.shape)}, precision="bf16")
+    got = netdef.reference.run(net, {"x": x})["output"]
+    want = tf.pad(torch.from_numpy(x), (1, 2), value=2.5).numpy()
+    np.testing.assert_allclose(got, want, rtol=2**-8, atol=0)
+    assert (got[..., 0] == 2.5).all() and (got[..., -2:] == 2.5).all()
 
 
 def test_integer_tensor_with_integer_value(parity):

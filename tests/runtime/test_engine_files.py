@@ -203,6 +203,30 @@ def test_metadata_that_describes_other_bytes_is_refused_before_writing(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_supplied_sha256_is_not_recomputed_and_a_wrong_size_is_still_refused(tmp_path):
+    import hashlib
+
+    data = data_for("A")
+    sha = hashlib.sha256(data).hexdigest()
+    assert read_engine(write_engine(tmp_path / "m.engine", data, meta_for("A"), sha256=sha))[1]["engine_sha256"] == sha
+    with pytest.raises(EngineError, match="engine_bytes"):  # caught without hashing
+        write_engine(tmp_path / "n.engine", data, {**meta_for("A"), "engine_bytes": len(data) - 1}, sha256=sha)
+    with pytest.raises(EngineError, match="engine_sha256"):
+        write_engine(tmp_path / "n.engine", data, {**meta_for("A"), "engine_sha256": "0" * 64}, sha256=sha)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.engine", "m.engine.json"]
+
+
+def test_a_built_engines_digest_belongs_to_its_data_object():
+    import hashlib
+
+    a, b = data_for("A"), data_for("B")
+    built = BuiltEngine(a, meta_for("A"), engine_sha256=hashlib.sha256(a).hexdigest())
+    assert built.sha256() == hashlib.sha256(a).hexdigest()
+    built.data = b  # other bytes: the digest given for `a` no longer applies
+    assert built.sha256() == hashlib.sha256(b).hexdigest()
+    assert BuiltEngine(a, meta_for("A")).sha256() == hashlib.sha256(a).hexdigest()  # none given: computed
+
+
 def test_engines_written_by_the_previous_format_still_load(tmp_path):
     """Before the pair was committed as one unit, netdef wrote the same two files by two renames."""
     path = tmp_path / "m.engine"
