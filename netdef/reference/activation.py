@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import InPlace, register, register_in_place
+from netdef.reference._registry import Handler, InPlace, register, register_in_place, register_specialized
 
 #: trt.ActivationType name -> f(x, alpha, beta), TensorRT's definition of each activation
 ACTIVATIONS: dict[str, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
@@ -37,6 +37,22 @@ def activation(layer, inputs):
             f"layer `{layer.name}`: activation type {kind} is not supported by the reference interpreter"
         )
     return [ACTIVATIONS[kind](inputs[0], float(layer.alpha), float(layer.beta))]
+
+
+#: activations that take neither alpha nor beta, as torch functions
+_PLAIN = {"RELU": torch.relu, "SIGMOID": torch.sigmoid, "TANH": torch.tanh}
+
+
+@register_specialized("ACTIVATION")
+def activation_specialized(layer) -> Handler | None:
+    kind = layer.type.name
+    if kind in _PLAIN:
+        fn = _PLAIN[kind]
+        return lambda layer, inputs: [fn(inputs[0])]
+    if kind not in ACTIVATIONS:
+        return None
+    fn, alpha, beta = ACTIVATIONS[kind], float(layer.alpha), float(layer.beta)
+    return lambda layer, inputs: [fn(inputs[0], alpha, beta)]
 
 
 #: activations torch computes in place with the same kernels as ACTIVATIONS' (equal results bit for bit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from netdef.errors import InterpreterError
-from netdef.reference._registry import InPlace, register, register_in_place
+from netdef.reference._registry import Handler, InPlace, register, register_in_place, register_specialized
 
 _OPS = {
     "SUM": torch.add,
@@ -36,6 +36,13 @@ def elementwise(layer, inputs):
     if op not in _OPS:
         raise InterpreterError(f"elementwise operation {op} is not supported by the reference interpreter")
     return [_OPS[op](a, b)]
+
+
+@register_specialized("ELEMENTWISE")
+def elementwise_specialized(layer) -> Handler | None:
+    """The operation's function looked up once (DIV and FLOOR_DIV, which depend on the dtype, stay general)."""
+    fn = _OPS.get(layer.op.name)
+    return None if fn is None else lambda layer, inputs: [fn(inputs[0], inputs[1])]
 
 
 #: float operations whose ``out=`` form writes the same values as the plain call

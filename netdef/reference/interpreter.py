@@ -132,6 +132,8 @@ class _Plan:
     constants: dict[str, torch.Tensor] | None = None
     #: the layers to run, precompiled (with and without the static layers), for the network's own outputs
     programs: dict[bool, list[tuple]] = field(default_factory=dict)
+    #: layer index -> its specialized handler (``SPECIALIZE``), or its general one; filled as layers run
+    fast: dict[int, Callable] = field(default_factory=dict)
     #: no loops and no if-conditionals: the precompiled fast path runs it
     straight: bool = field(init=False)
 
@@ -226,7 +228,7 @@ def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
 
 
 def _apply(index: int, layer, kind: str, handler: Callable, inputs: list) -> list:
-    """``handler(layer, inputs)``, its failures reported as the layer's (``_execute`` inlines this)."""
+    """``handler(layer, inputs)``, its failures reported as the layer's (the hot loops inline this)."""
     try:
         return handler(layer, inputs)
     except InterpreterError:
@@ -276,12 +278,24 @@ def _run(net, values, outputs, observe, plan: _Plan):
         raise InterpreterError(f"no tensor named {exc.args[0]!r} was computed") from None
 
 
+def _fast(plan: _Plan, index: int) -> Callable:
+    """Layer ``index``'s specialized handler when its family has one for it, else its general handler."""
+    handler = plan.fast.get(index)
+    if handler is None:
+        layer, kind, handler = plan.steps[index][:3]
+        specialize = SPECIALIZE.get(kind)
+        handler = plan.fast[index] = (specialize(layer) if specialize is not None else None) or handler
+    return handler
+
+
 def _run_general(values, outputs, observe, plan: _Plan):
     """Networks with loops or if-conditionals: layer by layer, loops iteration by iteration, untaken branches
     skipped (``_run``'s precompiled program covers straight-line networks)."""
     wanted = outputs or plan.outputs
     names, order, steps, branches = plan.names, plan.order, plan.steps, plan.branches
     last_use = plan.last_use if wanted == plan.outputs else _last_uses(order, names, set(wanted))
+
+    fast = plan.fast
 
     def run_layer(index: int) -> None:
         layer, kind, handler, out_names, out_dtypes = steps[index]
@@ -295,11 +309,18 @@ def _run_general(values, outputs, observe, plan: _Plan):
             v = None if name is None else values[name]
             if v is None:  # an unset optional input, or a conditional output's untaken branch
                 inputs.append(None)
-                continue
-            inputs.append(_ready(v))
-        results = _apply(index, layer, kind, handler, inputs)
+            else:
+                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
+        if observe is None:  # an observed run takes the general handlers (tests compare the two)
+            handler = fast.get(index) or _fast(plan, index)
+        try:
+            results = handler(layer, inputs)
+        except InterpreterError:
+            raise
+        except Exception as exc:
+            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
         for name, dtype, r in zip(out_names, out_dtypes, results):
-            values[name] = r.to(dtype)
+            values[name] = r if r.dtype == dtype else r.to(dtype)
         if observe is not None:
             observe(layer, [values[name] for name in out_names])
 
@@ -346,8 +367,7 @@ def _program(plan: _Plan, static: frozenset[int], last_use: dict[str, int], reus
         if index in static:
             continue
         layer, kind, handler, out_names, out_dtypes = plan.steps[index]
-        specialize = SPECIALIZE.get(kind)
-        handler = (specialize(layer) if specialize is not None else None) or handler
+        handler = _fast(plan, index)
         ins = plan.names[index]
         frees = tuple(dict.fromkeys(n for n in ins if n is not None and last_use.get(n) == position))
         program.append((index, layer, kind, handler, ins, tuple(zip(out_names, out_dtypes)), frees))

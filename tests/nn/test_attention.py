@@ -190,6 +190,20 @@ def test_dynamic_batch_and_sequence(parity):
     parity.build(net)
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_out_proj_multiplies_the_flattened_tokens(parity, batch_first):
+    """out_proj is one 2-D (L * N, E) x (E, E) multiply, as in torch's forward (a 3-D one made TensorRT compile
+    each encoder layer's layer norm as a kernel of its own); the output is back in the input's layout."""
+    ours = nn.MultiheadAttention(E, H, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(E, H, batch_first=batch_first)
+    with torch.no_grad():
+        theirs.out_proj.bias.normal_()
+    net = _check(parity, ours, theirs, *_inputs(batch_first, n=3, lq=5), need_weights=False).network
+    (out_proj,) = [net.get_layer(i) for i in range(net.num_layers) if net.get_layer(i).name.endswith("out_proj/matmul")]
+    assert tuple(out_proj.get_input(0).shape) == (15, E)
+    assert tuple(net.get_output(0).shape) == ((3, 5, E) if batch_first else (5, 3, E))
+
+
 def test_state_dict_names_match_torch():
     for bias in (True, False):
         ours, theirs = nn.MultiheadAttention(E, H, bias=bias), torch.nn.MultiheadAttention(E, H, bias=bias)

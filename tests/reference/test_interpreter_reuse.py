@@ -184,7 +184,7 @@ def _by_hand() -> trt.INetworkDefinition:
     return network
 
 
-@pytest.mark.parametrize("name", ["vit", "bert", "yolov5n", None, "by hand"])
+@pytest.mark.parametrize("name", ["vit", "bert", "yolov5n", "crnn", None, "by hand"])
 def test_compiled_program_matches_the_layer_by_layer_path(name):
     """Specialized handlers and in-place steps (the program's) give the general handlers' results bit for bit:
     an observed run takes the general handler of every layer."""

@@ -1,6 +1,6 @@
 """The zoo's transformer models beyond the registry's inputs: BERT without the optional inputs, int32 ids,
-bf16/fp16 masks and a dynamic batch and sequence length; ViT with a dynamic batch; the errors for sizes the
-models cannot take."""
+bf16/fp16 masks and a dynamic batch and sequence length; ViT with a dynamic batch, its engine's growth per
+encoder layer; the errors for sizes the models cannot take."""
 
 from __future__ import annotations
 
@@ -117,6 +117,25 @@ def test_vit_dynamic_batch_expands_the_class_token():
         with torch.no_grad():
             _close(got, twin(torch.from_numpy(x)), 1e-5)
     netdef.build(net)
+
+
+def test_vit_encoder_layers_share_their_compiled_kernels():
+    """Each encoder layer adds its weights and little more to the engine: TensorRT compiles one layer's
+    kernels for all of them. When it could not (out_proj on 3-D tensors), every layer added ~300 KB of
+    kernel source (layer-norm kernels of its own): vit_b_16's engine was 2.7 MiB larger than the ONNX route's."""
+    sizes, layer_weights = {}, 0
+    for num_layers in (2, 4):
+        model, twin = _pair(
+            vision_transformer.VisionTransformer, vit_twin.VisionTransformer, **{**TINY_VIT, "num_layers": num_layers}
+        )
+        sizes[num_layers] = netdef.build(model, model.default_inputs()).metadata["engine_bytes"]
+        layer_weights = sum(
+            v.numel() * v.element_size()
+            for k, v in twin.state_dict().items()
+            if k.startswith("encoder.layers.encoder_layer_0.")
+        )
+    per_layer = (sizes[4] - sizes[2]) / 2
+    assert per_layer <= layer_weights + 64 * 1024, f"{per_layer:.0f} bytes per layer, {layer_weights} of them weights"
 
 
 def test_vit_refuses_another_image_size():
