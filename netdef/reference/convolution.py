@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from netdef.reference._padding import explicit_padding, torch_pad
@@ -28,6 +29,12 @@ def convolution(layer, inputs):
     padding = pre  # symmetric padding goes to the convolution itself, which is faster than padding first
     if pre != post:
         x, padding = F.pad(x, torch_pad(pre, post)), 0
-    return [
-        _CONV[n](x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), stride, padding, dilation, groups)
-    ]
+    weight = weight.to(x.dtype)
+    if bias is None or x.dtype != torch.float32:
+        return [_CONV[n](x, weight, None if bias is None else bias.to(x.dtype), stride, padding, dilation, groups)]
+    # float32: the bias is added once, to the finished sums (as a GPU convolution's epilogue adds it). torch's
+    # CPU convolution starts its sums at the bias, so every step rounds at the bias's magnitude: with a bias
+    # larger than the sums (a folded batch norm's shift often is) that is several times torch's own error for
+    # the conv then the batch norm, and it grows through a network.
+    out = _CONV[n](x, weight, None, stride, padding, dilation, groups)
+    return [out.add_(bias.to(x.dtype).reshape(-1, *[1] * n))]

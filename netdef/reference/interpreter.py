@@ -428,8 +428,8 @@ def _donating(runner: Callable, handler: Callable, k: int) -> Callable:
 
 def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) -> list[tuple]:
     """``x @ W.T`` (a constant W) whose only reader adds a constant bias, all in float32, as one step:
-    ``F.linear`` (one GEMM with the bias, as torch runs nn.Linear). Other precisions round the product
-    before the add, so they keep both steps."""
+    ``F.linear`` and the bias added in place. Other precisions round the product before the add, so they
+    keep both steps."""
     readers: dict[str, int] = {}
     for names in plan.names:
         for n in names:
@@ -469,7 +469,9 @@ def _fuse_linear(program: list[tuple], plan: _Plan, last_use: dict[str, int]) ->
 
 def _linear(weight: torch.Tensor, bias: torch.Tensor) -> Callable:
     def linear(layer, inputs):
-        return [torch.nn.functional.linear(inputs[0], weight, bias)]
+        # the bias is added to the finished products, as the two layers do (a GEMM that starts its sums at
+        # the bias rounds every step at its magnitude: a folded batch norm's shift can be far larger)
+        return [torch.nn.functional.linear(inputs[0], weight).add_(bias)]
 
     return linear
 
