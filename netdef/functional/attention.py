@@ -3,7 +3,8 @@
 Where the backend's network has TensorRT's fused attention (``add_attention_v2`` / ``add_attention``, e.g.
 TensorRT-RTX 1.7) and the operands fit it (4-D, one head dim for query, key and value), the attention is one
 ``IAttention``; otherwise, or inside ``with fused_attention(False):``, it is composed from matrix multiplies,
-softmax and elementwise layers (portable to every TensorRT).
+softmax and elementwise layers (portable to every TensorRT). Masked fp32 attention is composed too: TensorRT
+has no fused fp32 kernel for it to use (see ``_fusable``).
 """
 
 from __future__ import annotations
@@ -49,11 +50,21 @@ def has_fused_attention(network: trt.INetworkDefinition) -> bool:
     return hasattr(network, "add_attention_v2") or hasattr(network, "add_attention")
 
 
-def _fusable(ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor, grouped: bool = False) -> bool:
+def _fusable(
+    ctx: EmitContext, query: Tensor, key: Tensor, value: Tensor, grouped: bool = False, masked: bool = False
+) -> bool:
     """Fused attention is on, the backend has it, and q/k/v are (B, H, S, D) with one static head dim, one
     batch and key/value heads equal to the query's, or a divisor of them with ``grouped`` (torch's enable_gqa)
-    or 1 (torch broadcasts it)."""
+    or 1 (torch broadcasts it); and not fp32 with a mask (``masked``)."""
     if not _FUSED.get() or not has_fused_attention(ctx.network):
+        return False
+    if masked and query.dtype == trt.float32:
+        # TensorRT-RTX 1.7 has fused attention kernels for fp16/bf16 only: in fp32 it decomposes the IAttention
+        # into the matrix multiplies and softmax composed here, plus a transposed copy of the keys per layer,
+        # and a mask needs netdef's dead-row select after it, where the composition's safe softmax folds into
+        # the softmax kernel. Composed, bert_base's engine has one compiled kernel less (32, as the ONNX
+        # route's: 442,318,180 bytes against 442,447,380) and each layer one launch less. Unmasked, the
+        # IAttention's decomposition came out smaller (vit_b_16: 348,471,644 bytes against 348,625,500).
         return False
     if query.ndim != 4 or key.ndim != 4 or value.ndim != 4:
         return False
@@ -314,7 +325,7 @@ def scaled_dot_product_attention(
                 op,
                 f"enable_gqa needs static head dims (-3) with query heads a multiple of key heads, got {query.static_shape} and {key.static_shape}",
             )
-    if _fusable(ctx, query, key, value, grouped=enable_gqa):
+    if _fusable(ctx, query, key, value, grouped=enable_gqa, masked=bool(masks)):
         mask = _combined_mask(masks, query.dtype)
         out = fused_attention_layer(query, key, value, mask, "UPPER_LEFT" if is_causal else "NONE", float(scale), op)
         return out if mask is None else _zero_dead_rows(out, mask)
@@ -415,7 +426,7 @@ def multi_head_attention_forward(
         kpm = unsqueeze(unsqueeze(key_padding_mask, 1), 1)  # (N, 1, 1, S)
         masks.append(_mask_kind(ctx, op, kpm, "key_padding_mask"))
 
-    if not need_weights and _fusable(ctx, q, k, v):
+    if not need_weights and _fusable(ctx, q, k, v, masked=bool(masks)):
         mask = _combined_mask(masks, q.dtype)
         out = fused_attention_layer(q, k, v, mask, "NONE", 1.0 / math.sqrt(head_dim), op)
         out, weights = (out if mask is None else _zero_dead_rows(out, mask)), None
