@@ -36,8 +36,9 @@ _FUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("netdef_fused_atte
 
 @contextmanager
 def fused_attention(enabled: bool = True) -> Iterator[None]:
-    """Inside, attention emits TensorRT's fused IAttention where the backend has it (``enabled``, the default)
-    or always the matmul/softmax composition (``enabled=False``)."""
+    """Inside, attention emits TensorRT's fused IAttention where the backend has it and the operands fit it
+    (``enabled``, the default; masked fp32 attention is composed) or always the matmul/softmax composition
+    (``enabled=False``)."""
     token = _FUSED.set(bool(enabled))
     try:
         yield
