@@ -511,11 +511,10 @@ def _count(minimum: int):
 
 def cmd_graph(args) -> None:
     import netdef
-    from netdef.visualize import FORMATS
+    from netdef.visualize import graph_format
 
     writable_path(args.output, "-o")
-    if Path(args.output).suffix.lower() not in FORMATS:  # before the model is defined, which may take a while
-        raise NetdefError(f"-o {args.output}: write the graph as one of {', '.join(FORMATS)}")
+    graph_format(args.output)  # before the model is defined, which may take a while
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = netdef.define(model, inputs, precision=args.precision)

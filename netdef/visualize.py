@@ -138,6 +138,14 @@ def module_tree(network: Network, parity=None) -> ModuleView:
     return root
 
 
+def graph_format(path: str | os.PathLike) -> str:
+    """The format ``path``'s suffix picks (one of FORMATS); NetdefError naming them otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise NetdefError(f"{path}: write the graph as one of {', '.join(FORMATS)}")
+    return suffix
+
+
 def graph(network: Network, path: str | os.PathLike, parity=None, weights: bool = False) -> Path:
     """Write a picture of ``network`` to ``path`` (.html, .svg or .onnx, by suffix); return the path.
 
@@ -146,9 +154,7 @@ def graph(network: Network, path: str | os.PathLike, parity=None, weights: bool 
     ONNX file (elided otherwise: the graph is for looking at).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise NetdefError(f"{path}: write the graph as one of {', '.join(FORMATS)}")
+    suffix = graph_format(path)
     if suffix == ".onnx":
         data = _onnx(network, weights)
         with atomic_write(path) as f:

@@ -46,8 +46,7 @@ def elementwise_specialized(layer) -> Handler | None:
 
 
 #: float operations whose ``out=`` form writes the same values as the plain call
-_OUT = {"SUM": torch.add, "PROD": torch.mul, "SUB": torch.sub, "DIV": torch.div, "MAX": torch.maximum,
-        "MIN": torch.minimum}  # fmt: skip
+_OUT = {**{op: _OPS[op] for op in ("SUM", "PROD", "SUB", "MAX", "MIN")}, "DIV": torch.div}
 
 
 @register_in_place("ELEMENTWISE")

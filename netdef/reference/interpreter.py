@@ -228,13 +228,18 @@ def _step(plan: _Plan, index: int, values: dict[str, torch.Tensor]) -> None:
 
 
 def _apply(index: int, layer, kind: str, handler: Callable, inputs: list) -> list:
-    """``handler(layer, inputs)``, its failures reported as the layer's (the hot loops inline this)."""
+    """``handler(layer, inputs)``, its failures reported as the layer's (the hot loops inline the call)."""
     try:
         return handler(layer, inputs)
     except InterpreterError:
         raise
     except Exception as exc:
-        raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+        raise _failed(index, layer, kind, exc) from exc
+
+
+def _failed(index: int, layer, kind: str, exc: Exception) -> InterpreterError:
+    """A handler's failure, reported as the layer's."""
+    return InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}")
 
 
 def _run(net, values, outputs, observe, plan: _Plan):
@@ -310,7 +315,7 @@ def _run_general(values, outputs, observe, plan: _Plan):
             if v is None:  # an unset optional input, or a conditional output's untaken branch
                 inputs.append(None)
             else:
-                inputs.append(v.float() if v.is_floating_point() and v.dtype != torch.float32 else v)
+                inputs.append(_ready(v))
         if observe is None:  # an observed run takes the general handlers (tests compare the two)
             handler = fast.get(index) or _fast(plan, index)
         try:
@@ -318,7 +323,7 @@ def _run_general(values, outputs, observe, plan: _Plan):
         except InterpreterError:
             raise
         except Exception as exc:
-            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+            raise _failed(index, layer, kind, exc) from exc
         for name, dtype, r in zip(out_names, out_dtypes, results):
             values[name] = r if r.dtype == dtype else r.to(dtype)
         if observe is not None:
@@ -492,7 +497,7 @@ def _execute(program: list[tuple], values: dict[str, torch.Tensor]) -> None:
         except InterpreterError:
             raise
         except Exception as exc:
-            raise InterpreterError(f"layer {index} `{layer.name}` ({kind}) failed: {exc}") from exc
+            raise _failed(index, layer, kind, exc) from exc
         for (name, dtype), r in zip(outs, results):
             values[name] = r if r.dtype == dtype else r.to(dtype)
         for name in frees:

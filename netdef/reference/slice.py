@@ -23,6 +23,14 @@ def _param(layer, inputs: list, index: int, attr: str) -> list[int] | None:
     return None if value is None else [int(v) for v in value]
 
 
+def _axes(axes: list[int] | None, rank: int) -> list[int] | None:
+    """The sliced axes, negative ones counted from the end (all of them when None); None if not distinct dims."""
+    if axes is None:
+        return list(range(rank))
+    axes = [a % rank if -rank <= a < rank else a for a in axes]
+    return axes if all(0 <= a < rank for a in axes) and len(set(axes)) == len(axes) else None
+
+
 def source_coordinates(mode: str, coords: torch.Tensor, n: int, where: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(in-bounds coordinates, validity mask or None) for ``coords`` along an axis of length ``n``."""
     if coords.numel() == 0:
@@ -60,12 +68,9 @@ def slice_layer(layer, inputs):
     stride = _param(layer, inputs, 3, "stride")
     axes = _param(layer, inputs, 5, "axes")
     where = f"slice `{layer.name}`"
+    given, axes = axes, _axes(axes, rank)
     if axes is None:
-        axes = list(range(rank))
-    else:
-        axes = [a % rank if -rank <= a < rank else a for a in axes]
-        if any(not 0 <= a < rank for a in axes) or len(set(axes)) != len(axes):
-            raise InterpreterError(f"{where}: axes {axes} are not distinct dims of a rank-{rank} input")
+        raise InterpreterError(f"{where}: axes {given} are not distinct dims of a rank-{rank} input")
     if size is None:  # only the declared output shape is known (e.g. a size that TensorRT folded)
         size = [int(d) for d in layer.get_output(0).shape]
         size = [size[a] for a in axes]
@@ -113,11 +118,10 @@ def slice_specialized(layer) -> Handler | None:
         return None
     rank = len(layer.get_input(0).shape)
     start, size, stride = (_param(layer, [], 0, attr) for attr in ("start", "shape", "stride"))
-    axes = _param(layer, [], 0, "axes")
-    axes = list(range(rank)) if axes is None else [a % rank if -rank <= a < rank else a for a in axes]
-    if start is None or size is None or stride is None or not len(start) == len(size) == len(stride) == len(axes):
+    axes = _axes(_param(layer, [], 0, "axes"), rank)
+    if axes is None or start is None or size is None or stride is None:
         return None
-    if any(not 0 <= a < rank for a in axes) or len(set(axes)) != len(axes):
+    if not len(start) == len(size) == len(stride) == len(axes):
         return None
     if any(b < 0 for b in start) or any(s <= 0 for s in size) or any(st <= 0 for st in stride):
         return None
