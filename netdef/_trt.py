@@ -12,6 +12,8 @@ import contextlib
 import importlib
 import logging
 import os
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from types import ModuleType
@@ -95,7 +97,8 @@ class _Logger(trt.ILogger):
         level = _LEVELS.get(severity.name, logging.DEBUG)  # VERBOSE
         if level >= logging.WARNING:  # INFO/VERBOSE would crowd the errors netdef attaches out of the log
             self.messages.append((severity, msg))
-        if _log.isEnabledFor(level) and not getattr(self._quiet, "on", False):
+        held = level >= logging.ERROR and getattr(self._quiet, "errors", False)
+        if _log.isEnabledFor(level) and not getattr(self._quiet, "on", False) and not held:
             _log.log(level, "%s", msg)
 
     @contextlib.contextmanager
@@ -107,6 +110,21 @@ class _Logger(trt.ILogger):
         finally:
             self._quiet.on = before
 
+    @contextlib.contextmanager
+    def holding_errors(self) -> Iterator[int]:
+        """Collect this thread's errors without logging them; yields the mark to pass to ``errors_since``
+        (for a call whose failure netdef reports in one error) or ``release`` (when the call succeeded)."""
+        before, self._quiet.errors = getattr(self._quiet, "errors", False), True
+        try:
+            yield len(self.messages)
+        finally:
+            self._quiet.errors = before
+
+    def release(self, mark: int) -> None:
+        """Log the errors held since ``mark``: the call that raised them succeeded all the same."""
+        for message in self.errors_since(mark):
+            _log.error("%s", message)
+
     def errors_since(self, mark: int) -> list[str]:
         """Error messages logged after ``mark`` (a previous ``len(messages)``)."""
         bad = (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR)
@@ -114,6 +132,49 @@ class _Logger(trt.ILogger):
 
 
 LOGGER = _Logger()
+
+
+class NativeOutput:
+    """What TensorRT's native code printed to file descriptor 2 inside ``native_stderr_held`` (``text``), and a
+    text stream on the real stderr for what must still be shown while it is held (a progress line)."""
+
+    def __init__(self, terminal) -> None:
+        self.terminal = terminal
+        self.text = ""
+
+
+@contextlib.contextmanager
+def native_stderr_held() -> Iterator[NativeOutput]:
+    """Hold what is written to file descriptor 2 (TensorRT's native code prints some failures there, past its
+    logger) until the block ends: the caller folds it into its error, or passes it on with ``show_native_output``."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no fd 2 to hold: nothing to fold
+        yield NativeOutput(sys.stderr)
+        return
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    held = NativeOutput(terminal)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield held
+        finally:
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
+            sink.seek(0)
+            held.text = sink.read().decode("utf-8", "replace").strip()
+
+
+def show_native_output(held: NativeOutput) -> None:
+    """Pass on what ``native_stderr_held`` held, when the call that printed it succeeded all the same."""
+    if held.text:
+        print(held.text, file=sys.stderr)
+
+
 _BUILDER = None
 
 

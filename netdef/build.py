@@ -11,7 +11,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from netdef._trt import BACKEND, LOGGER, NETWORK_FLAGS, VERSION, builder, dtype_to_numpy, trt
+from netdef._trt import (
+    BACKEND,
+    LOGGER,
+    NETWORK_FLAGS,
+    VERSION,
+    builder,
+    dtype_to_numpy,
+    native_stderr_held,
+    show_native_output,
+    trt,
+)
 from netdef._version import __version__
 from netdef.cache import EngineCache, cache_key
 from netdef.checks import check_build_arguments
@@ -124,18 +134,26 @@ def build(
     _layer_support(network)
     notes = _precision_support(network, options)
     config = _config(network, options)
-    monitor = _monitor(progress, network.model_name)
-    if monitor is not None:
-        config.progress_monitor = monitor  # the local keeps it alive while TensorRT calls it
-    mark = len(LOGGER.messages)
     start = time.perf_counter()
-    serialized = _serialize(network.network, config)
+    # a failed build's errors, logged or printed by TensorRT's native code, go into the one BuildError
+    with LOGGER.holding_errors() as mark, native_stderr_held() as printed:
+        monitor = _monitor(progress, network.model_name, printed.terminal)
+        if monitor is not None:
+            config.progress_monitor = monitor  # the local keeps it alive while TensorRT calls it
+        serialized = _serialize(network.network, config)
     seconds = time.perf_counter() - start
     if serialized is None:
-        problems = "; ".join(LOGGER.errors_since(mark)) or "the builder returned no engine"
-        if refit and BACKEND == "tensorrt_rtx":
-            problems += " (TensorRT-RTX builds refittable engines only on a machine with a GPU it supports)"
+        problems = "; ".join([printed.text] * bool(printed.text) + LOGGER.errors_since(mark))
+        problems = problems or "the builder returned no engine"
+        if refit and BACKEND == "tensorrt_rtx" and current_gpu() is None:
+            raise BuildError(
+                f"TensorRT could not build {network.model_name} as a refittable engine: TensorRT-RTX builds one only "
+                "on a machine with a GPU it supports, and this machine has none. Build without refit=True (--refit) "
+                f"here, or build on the GPU that will run the engine. (TensorRT said: {problems})"
+            )
         raise BuildError(f"TensorRT could not build {network.model_name}: {problems}")
+    LOGGER.release(mark)
+    show_native_output(printed)
     data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
     sha = hashlib.sha256(data).hexdigest()  # the one hash of the plan: the metadata, cache and output reuse it
     built = BuiltEngine(data=data, metadata=_metadata(network, data, sha, seconds, options), engine_sha256=sha)
@@ -229,11 +247,11 @@ def _precision_support(network: Network, options: dict) -> list[str]:
     return notes
 
 
-def _monitor(progress, name: str) -> trt.IProgressMonitor | None:
+def _monitor(progress, name: str, stream: IO[str]) -> trt.IProgressMonitor | None:
     if isinstance(progress, trt.IProgressMonitor):
         return progress
-    if progress or (progress is None and progress_enabled()):
-        return BuildProgress(name)
+    if progress or (progress is None and progress_enabled(stream)):
+        return BuildProgress(name, stream)
     return None
 
 
