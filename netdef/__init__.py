@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 #: subpackages that import torch or onnx, loaded on first use so `import netdef` and the CLI start fast
-_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize", "detection")
+_LAZY = ("onnx", "parity", "quantization", "reference", "testing", "triton", "visualize", "detection", "doctor")
 #: functions of lazily loaded modules, offered at the top level
 _LAZY_FUNCTIONS = {"graph": "netdef.visualize", "generate": "netdef.generation"}
 

@@ -522,6 +522,14 @@ def cmd_graph(args) -> None:
     print(f"wrote {path} ({network.network.num_layers} layers)")
 
 
+def cmd_doctor(args) -> int:
+    from netdef.doctor import diagnose, report
+
+    checks = diagnose()
+    print(report(checks))
+    return 0 if next(c for c in checks if c.name == "build engines").ok else 1
+
+
 def cmd_triton(args) -> None:
     from netdef.triton import write_model_repository
 
@@ -698,6 +706,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--instances", type=_count(1), default=1, help="model instances per GPU")
     p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
     p.set_defaults(func=cmd_triton)
+
+    p = sub.add_parser(
+        "doctor", help="what this machine can do: backend, building, GPUs, running engines, buffer providers"
+    )
+    p.set_defaults(func=cmd_doctor)
     for command_parser in sub.choices.values():  # main() reports stray arguments through the command's parser
         command_parser.set_defaults(command_parser=command_parser)
     return root
