@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from netdef._io import atomic_write
 from netdef.define import Network
 from netdef.errors import NetdefError
@@ -61,13 +63,18 @@ def _shape(itensor, inputs: dict[str, list]) -> tuple:
     return tuple(d if d >= 0 else "?" for d in itensor.shape)
 
 
+def _weight_layer(key: str) -> str:
+    """The layer a named weight belongs to: 'conv1/conv.kernel' -> 'conv1/conv'; a key without a role suffix is
+    the layer's own name ('fc/linear_weight', a constant layer)."""
+    layer_name, _, role = key.rpartition(".")
+    return key if "/" in role or not layer_name else layer_name
+
+
 def _layer_views(network: Network) -> list[LayerView]:
     net = network.network
     weight_counts: dict[str, int] = {}
     for key, arr in network.named_weights.items():
-        layer_name, _, role = key.rpartition(".")
-        if "/" in role or not layer_name:  # no role suffix: the key is the layer's name ('fc/linear_weight')
-            layer_name = key
+        layer_name = _weight_layer(key)
         weight_counts[layer_name] = weight_counts.get(layer_name, 0) + int(arr.size)
     inputs = _dim_names(network)
     views = []
@@ -295,17 +302,28 @@ def _onnx(network: Network, weights: bool) -> bytes:
     modules = {}
     for call in network.module_calls:
         modules.setdefault(call.path, (type(call.module).__name__, call.site))
-    for lv in _layer_views(network):
+    views = _layer_views(network)
+    # with weights, each becomes an initializer fed to its layer's node (where Netron shows it), under a name no
+    # tensor of the network has: a constant layer's output tensor is often named like its weight
+    weight_inputs: dict[str, list[str]] = {}
+    if weights:
+        taken = {t for lv in views for t in lv.inputs} | {o[0] for lv in views for o in lv.outputs}
+        for key, arr in network.named_weights.items():
+            name = key
+            while name in taken:
+                name += ":value"
+            taken.add(name)
+            initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name=name))
+            weight_inputs.setdefault(_weight_layer(key), []).append(name)
+    for lv in views:
         cls, site = modules.get(lv.module, ("", None))
         attrs = {"module": lv.module, "module_class": cls, "weights": lv.weights}
         if site:
             attrs["source"] = site
+        inputs = lv.inputs + weight_inputs.pop(lv.name, [])
         nodes.append(
-            helper.make_node(lv.type, lv.inputs, [o[0] for o in lv.outputs], name=lv.name, domain=ONNX_DOMAIN, **attrs)
+            helper.make_node(lv.type, inputs, [o[0] for o in lv.outputs], name=lv.name, domain=ONNX_DOMAIN, **attrs)
         )
-    if weights:
-        for key, arr in network.named_weights.items():
-            initializers.append(onnx.numpy_helper.from_array(arr, name=key))
     dims = _dim_names(network)
     graph_inputs = [
         value_info(net.get_input(i).name, dims[net.get_input(i).name], net.get_input(i).dtype)

@@ -97,7 +97,29 @@ def test_onnx_structure_opens_as_onnx(network, tmp_path):
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "x.shape[0]"
     assert not model.graph.initializer
     with_weights = onnx.load(netdef.graph(network, tmp_path / "w.onnx", weights=True))
-    assert {i.name for i in with_weights.graph.initializer} == set(network.named_weights)
+    onnx.checker.check_model(with_weights)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_onnx_with_weights_feeds_each_weight_to_its_layer(twin, tmp_path, precision):
+    """Each weight is an initializer that its layer's node reads (Netron shows it there), named apart from every
+    tensor (a constant layer's output is named like its weight), and holding the network's values."""
+    onnx = pytest.importorskip("onnx")
+    model = LeNet()
+    model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()})
+    network = netdef.define(model, {"x": netdef.Input((1, 1, 32, 32))}, precision=precision, fold=False)
+    proto = onnx.load(netdef.graph(network, tmp_path / "w.onnx", weights=True))
+    onnx.checker.check_model(proto, full_check=True)
+    values = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
+    assert len(values) == len(network.named_weights)
+    readers = {name: node.name for node in proto.graph.node for name in node.input if name in values}
+    assert set(readers) == set(values), "an initializer no node reads"
+    produced = {o for node in proto.graph.node for o in node.output}
+    assert not produced & set(values)
+    for key, arr in network.named_weights.items():
+        name = next(n for n in values if n.split(":")[0] == key)
+        assert key.startswith(readers[name])
+        np.testing.assert_array_equal(values[name], np.asarray(arr))
 
 
 def test_bad_suffix_and_bad_parity_file(network, tmp_path):
