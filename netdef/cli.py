@@ -538,10 +538,12 @@ def cmd_triton(args) -> None:
             dynamic_batching=args.dynamic_batching,
             instances=args.instances,
             backend=args.backend,
+            version=args.version,
+            force=args.force,
         )
     for w in caught:
         print(f"note: {w.message}", file=sys.stderr)
-    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / '1' / 'model.plan'}")
+    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / str(args.version) / 'model.plan'}")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -697,6 +699,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
     p.add_argument("--instances", type=_count(1), default=1, help="model instances per GPU")
     p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
+    p.add_argument(
+        "--version", type=_count(1), default=1, help="the model version folder to write, NAME/N/model.plan (default 1)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace that version's model.plan and a config.pbtxt that differs"
+    )
     p.set_defaults(func=cmd_triton)
     for command_parser in sub.choices.values():  # main() reports stray arguments through the command's parser
         command_parser.set_defaults(command_parser=command_parser)
