@@ -49,10 +49,12 @@ def check_name(name: object, what: str = "model name") -> str:
     """``name`` if it is a Triton model (or backend) name netdef can write; NetdefError listing the allowed
     characters otherwise."""
     if not isinstance(name, str) or _NAME.fullmatch(name) is None:
-        raise NetdefError(
-            f"{what} {name!r}: use only {NAME_CHARS}; it names the model's folder in the repository, "
-            "config.pbtxt and the server's URLs"
+        where = (
+            "it names the model's folder in the repository, config.pbtxt and the server's URLs"
+            if what == "model name"
+            else "it names the Triton backend's folder and library"
         )
+        raise NetdefError(f"{what} {name!r}: use only {NAME_CHARS}; {where}")
     return name
 
 
