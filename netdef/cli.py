@@ -398,12 +398,12 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _output_folder(path: str, option: str) -> None:
-    """Make ``path`` a folder to write into (created if missing); NetdefError if it cannot be."""
+    """NetdefError unless ``path`` is a folder files may be written into, or can be made one (the writes make it:
+    a command refused later leaves no folder behind)."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise NetdefError(f"{option} {path} is a file; give a folder")
     writable_path(folder / "x", option)
-    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _engine_shapes(engine, given: list[str] | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:

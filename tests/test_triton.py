@@ -229,3 +229,9 @@ def test_cli_refuses_to_replace_and_writes_new_versions(engine, tmp_path, capsys
     assert main([*base, "--version", "0"]) == 2
     assert main([*base[:-1], "it's"]) == 2
     assert "use only letters" in capsys.readouterr().err
+
+
+def test_cli_refusal_leaves_no_folder_behind(engine, tmp_path, capsys):
+    repository = tmp_path / "repo"
+    assert main(["triton", str(engine), "--repository", str(repository), "--name", 'say "hi"']) == 2
+    assert "use only letters" in capsys.readouterr().err and not repository.exists()
