@@ -87,9 +87,10 @@ def _tensor(name: str, dtype: str, shape: list[int], batched: bool, where: str) 
     return TritonTensor(name, TRITON_DTYPES[dtype], dims)
 
 
-def _whole(value: object, minimum: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise NetdefError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+def _whole(value: object, minimum: int, what: str, maximum: int = 2**31 - 1) -> int:
+    """``value`` if it is an int in [minimum, maximum] (Triton reads these as int32, versions as int64)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise NetdefError(f"{what} must be a whole number from {minimum} to {maximum}, got {value!r}")
     return value
 
 
@@ -200,7 +201,7 @@ def write_model_repository(
     """
     from netdef._io import atomic_write
 
-    _whole(version, 1, "--version (version)")
+    _whole(version, 1, "--version (version)", 2**63 - 1)
     if not isinstance(force, bool):
         raise NetdefError(f"force must be True or False, got {force!r}")
     data, meta = read_engine(engine)
