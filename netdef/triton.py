@@ -237,5 +237,6 @@ def write_model_repository(
             with atomic_write(config_path, "w") as f:
                 f.write(config)
     except OSError as exc:
-        raise NetdefError(f"cannot write the model repository at {model_dir}: {exc.strerror or exc}") from None
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise NetdefError(f"cannot write the model repository at {model_dir}: {where}{exc.strerror or exc}") from None
     return model_dir
