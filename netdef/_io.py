@@ -2,7 +2,7 @@
 
 Every file netdef writes goes to a temporary file beside its target first, named
 ``.<target>.netdef-<host>-<pid>-<random>.tmp``, and is renamed over the target once complete and flushed to
-disk. A writer that is killed leaves its temporary behind; the next write into that folder removes the
+disk. Missing folders above the target are created; an error names the target, never the temporary. A writer that is killed leaves its temporary behind; the next write into that folder removes the
 temporaries of netdef's naming whose writer is gone (same host, process no longer running) or that are older
 than a day. Nothing else is ever removed.
 """
@@ -123,6 +123,23 @@ def checkpoint(step: str) -> None:
 _REACHED: dict[str, int] = {}
 
 
+def _as_target(exc: OSError, tmp: str, target: str) -> OSError:
+    """``exc`` naming ``target`` where it named the temporary ``tmp`` (the user never sees netdef's temp names)."""
+    if tmp not in (exc.filename, exc.filename2):
+        return exc
+    if exc.errno is None:
+        return type(exc)(str(exc).replace(tmp, target))
+    return type(exc)(exc.errno, exc.strerror, target)
+
+
+def _make_folder(target: str) -> str:
+    """The folder of ``target`` (absolute), created with its missing parents."""
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)
+    return directory
+
+
 def _open_temp(path: str | os.PathLike[str]) -> tuple[str, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
@@ -131,6 +148,8 @@ def _open_temp(path: str | os.PathLike[str]) -> tuple[str, int]:
             return tmp, os.open(tmp, flags, 0o666)  # the process umask applies, as for a plain open()
         except FileExistsError:  # pragma: no cover - 48 random bits collided
             continue
+        except OSError as exc:  # e.g. a folder this process may not write: say so of the target
+            raise _as_target(exc, tmp, os.fspath(path)) from None
 
 
 def _previous_mode(path: str) -> int | None:
@@ -144,10 +163,11 @@ def write_temp(path: str | os.PathLike[str], data: bytes | str) -> str:
     """Write ``data`` (str as UTF-8) to a new netdef temporary beside ``path``, flushed to disk; return its path.
 
     The temporary takes the permission bits of an existing ``path``. The caller renames it into place (or
-    removes it); if writing fails, the temporary is removed.
+    removes it); if writing fails, the temporary is removed and the OSError names ``path``.
     """
     target = os.fspath(path)
     mode = _previous_mode(target)
+    _make_folder(target)
     tmp, fd = _open_temp(target)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -158,6 +178,12 @@ def write_temp(path: str | os.PathLike[str], data: bytes | str) -> str:
             os.fsync(f.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
+    except OSError as exc:
+        _remove(tmp)
+        renamed = _as_target(exc, tmp, target)
+        if renamed is exc:
+            raise
+        raise renamed from None
     except BaseException:
         _remove(tmp)
         raise
@@ -171,13 +197,14 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
 
     ``mode`` is ``"wb"`` (binary) or ``"w"`` (UTF-8 text). The data is flushed and fsynced before
     the rename. If the ``with`` body raises, the temporary file is removed and any previous file at
-    ``path`` is left untouched. An existing file's permission bits are kept. Stale temporaries of
+    ``path`` is left untouched. An existing file's permission bits are kept. Missing folders above
+    ``path`` are created; an OSError names ``path``, never the temporary. Stale temporaries of
     killed netdef writers in the same folder are removed first.
     """
     if mode not in _MODES:
         raise ValueError(f"atomic_write: mode must be one of {_MODES}, got {mode!r}")
     target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
+    directory = _make_folder(target)
     clean_stale(directory)
     previous_mode = _previous_mode(target)
     tmp, fd = _open_temp(target)
@@ -202,6 +229,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             os.chmod(tmp, previous_mode)
         checkpoint("temp:synced")
         os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        renamed = _as_target(exc, tmp, target)
+        if renamed is exc:
+            raise
+        raise renamed from None
     except BaseException:
         _remove(tmp)
         raise

@@ -102,5 +102,20 @@ def writable_path(path, what: str, error: type[NetdefError] = NetdefError) -> st
     return where
 
 
+def new_output(
+    path, what: str, force: bool = False, error: type[NetdefError] = NetdefError, inputs: Sequence = ()
+) -> str:
+    """``path`` as a str when a file may be written there and nothing there would be lost: ``error`` if ``path``
+    exists, unless ``force`` (never a folder or other non-regular file, see ``writable_path``; never one of
+    ``inputs``, the files this run reads)."""
+    where = writable_path(path, what, error)
+    for given in inputs:
+        if given is not None and os.path.exists(where) and os.path.exists(given) and os.path.samefile(given, where):
+            raise error(f"{what} {where} would overwrite {given}, an input of this run: choose another path")
+    if not force and os.path.lexists(where):
+        raise error(f"{what} {where} exists; refusing to replace it (--force or force=True replaces it)")
+    return where
+
+
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netdef.checks import readable_file, writable_path
+from netdef._io import atomic_write
+from netdef.checks import new_output, readable_file, writable_path
 from netdef.errors import EngineError, NetdefError, NetdefWarning
 
 MODEL_HELP = "a model as 'package.module:Class' or 'path/to/file.py:Class' (called with no arguments)"
@@ -38,8 +39,8 @@ def load_object(spec: str):
         module = importlib.util.module_from_spec(module_spec)
         try:
             module_spec.loader.exec_module(module)
-        except (ImportError, SyntaxError) as exc:
-            raise NetdefError(f"{spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # the user's file: say what it raised and where, not netdef's traceback
+            raise NetdefError(f"{spec}: importing {where} failed: {_raised(exc)}") from None
     else:
         if not all(part.isidentifier() for part in where.split(".")):
             raise NetdefError(f"{spec!r}: {where!r} is not a module path like 'package.module' (or give file.py)")
@@ -52,8 +53,8 @@ def load_object(spec: str):
                     f"{spec}: no module named {exc.name!r} (run from the folder that holds it, or give path/file.py:Class)"
                 ) from None
             raise NetdefError(f"{spec}: importing {where} failed: {exc}") from None
-        except (ImportError, SyntaxError) as exc:
-            raise NetdefError(f"{spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise NetdefError(f"{spec}: importing {where} failed: {_raised(exc)}") from None
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -80,7 +81,21 @@ def construct(spec: str):
                 f"{spec}{signature} needs arguments, and netdef calls it with none: write a function that "
                 f"returns the configured model (def make(): return {name}(...)) and pass it as file.py:make"
             ) from None
-    return factory()
+    try:
+        return factory()
+    except NetdefError:
+        raise
+    except Exception as exc:  # the user's constructor failed: what it raised and where, not netdef's traceback
+        raise NetdefError(f"{spec}: calling it with no arguments raised {_raised(exc)}") from None
+
+
+def _raised(exc: BaseException) -> str:
+    """``Type: message (at file:line)``, the line being the innermost frame that raised ``exc``."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames and not isinstance(exc, SyntaxError) else ""
+    return f"{type(exc).__name__}: {exc}{where}"  # a SyntaxError's message names its file and line itself
 
 
 INPUT_FORM = "name=1x3x224x224[:dtype][,min=..,opt=..,max=..]"
@@ -194,7 +209,7 @@ def cmd_export(args) -> None:
     suffix = Path(output).suffix.lower()
     if suffix not in (".wts", ".safetensors"):
         raise NetdefError(f"{output}: the output's suffix picks the format, .wts or .safetensors; got {suffix!r}")
-    writable_path(output, "-o")
+    new_output(output, "-o", args.force)
     try:
         rename = Rename(strip_prefix=args.strip_prefix or (), add_prefix=args.add_prefix, regex=args.rename or ())
     except ValueError as exc:
@@ -347,11 +362,26 @@ def cmd_run(args) -> None:
         outputs = context.infer(_feeds(args, _engine_shapes(engine, args.input)))
         graph = f"; CUDA graph: {context.cuda_graph_note}" if context.cuda_graph_note else ""
         print(f"ran on {context.provider.name} buffers{graph}")
+    saved = _saved_outputs(args, outputs) if args.save else {}
     for name, value in outputs.items():
         flat = value.reshape(-1)[:6]
         print(f"{name}: shape {value.shape} {value.dtype}  first values {np.array2string(flat, precision=5)}")
-        if args.save:
-            np.save(Path(args.save) / f"{name}.npy", value)
+    for name, path in saved.items():
+        with atomic_write(path) as f:
+            np.save(f, outputs[name])
+        print(f"saved {name} to {path}")
+
+
+def _saved_outputs(args, outputs: dict) -> dict[str, Path]:
+    """Where --save puts each output, ``<folder>/<name>.npy`` (a name's '/' and other characters a file name
+    cannot hold are %-escaped); NetdefError if one exists and --force is not given, before anything is written."""
+    from urllib.parse import quote
+
+    paths = {name: Path(args.save) / f"{quote(name, safe=' ._-+=,:@')}.npy" for name in outputs}
+    feeds = [text.partition("=")[2] for text in args.feed or []]
+    for path in paths.values():
+        new_output(path, "--save: the output file", args.force, inputs=[args.weights, *feeds])
+    return paths
 
 
 def _placeholder_weights(model, args, what: str) -> None:
@@ -362,18 +392,18 @@ def _placeholder_weights(model, args, what: str) -> None:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` (checked by writable_path first), making missing folders."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text)
+    """Write ``text`` to ``path`` (checked by new_output first) atomically, making missing folders."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 def _output_folder(path: str, option: str) -> None:
-    """Make ``path`` a folder to write into (created if missing); NetdefError if it cannot be."""
+    """NetdefError unless ``path`` is a folder files may be written into, or can be made one (the writes make it:
+    a command refused later leaves no folder behind)."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise NetdefError(f"{option} {path} is a file; give a folder")
     writable_path(folder / "x", option)
-    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _engine_shapes(engine, given: list[str] | None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -399,7 +429,7 @@ def cmd_bench(args) -> None:
     if args.weights and not args.twin:
         raise NetdefError("--weights is for the torch twin: pass --twin module:Class too")
     if args.json:
-        writable_path(args.json, "--json")
+        new_output(args.json, "--json", args.force, inputs=[args.engine, args.weights])
     readable_file(args.engine, "engine file", EngineError)
     engine = netdef.Engine.load(args.engine)
     feeds = _feeds(args, _engine_shapes(engine, args.input))
@@ -452,7 +482,7 @@ def cmd_parity(args) -> int:
     from netdef.parity import compare
 
     if args.json:
-        writable_path(args.json, "--json")
+        new_output(args.json, "--json", args.force, inputs=[args.weights])
     model, inputs = _model_and_inputs(args, needs_weights=False)  # unbound: the twin's weights bind below
     twin = construct(args.twin)
     if not isinstance(twin, torch.nn.Module):
@@ -513,12 +543,12 @@ def cmd_graph(args) -> None:
     import netdef
     from netdef.visualize import graph_format
 
-    writable_path(args.output, "-o")
     graph_format(args.output)  # before the model is defined, which may take a while
+    new_output(args.output, "-o", args.force)
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = netdef.define(model, inputs, precision=args.precision)
-    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights)
+    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights, force=args.force)
     print(f"wrote {path} ({network.network.num_layers} layers)")
 
 
@@ -546,10 +576,12 @@ def cmd_triton(args) -> None:
             dynamic_batching=args.dynamic_batching,
             instances=args.instances,
             backend=args.backend,
+            version=args.version,
+            force=args.force,
         )
     for w in caught:
         print(f"note: {w.message}", file=sys.stderr)
-    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / '1' / 'model.plan'}")
+    print(f"wrote {model_dir / 'config.pbtxt'} and {model_dir / str(args.version) / 'model.plan'}")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -613,6 +645,7 @@ def parser() -> argparse.ArgumentParser:
         help="then rename by re.sub(PATTERN, REPLACEMENT, name) (repeatable, in order)",
     )
     p.add_argument("--add-prefix", default="", metavar="PREFIX", help="finally put PREFIX in front of every name")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("build", help="define a netdef model, bind weights, build and serialize an engine")
@@ -652,6 +685,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
     p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--save", help="folder to save outputs as <name>.npy")
+    p.add_argument("--force", action="store_true", help="replace existing <name>.npy files in the --save folder")
     _runtime_args(p)
     p.set_defaults(func=cmd_run)
 
@@ -667,6 +701,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--twin", help="the torch twin, 'package.module:Class' or 'file.py:Class', run eagerly on the GPU")
     p.add_argument("--weights", help="weights file for the twin (.wts, .safetensors, torch checkpoint)")
     p.add_argument("--json", help="also write the rows as JSON to this file")
+    p.add_argument("--force", action="store_true", help="replace an existing --json file")
     _runtime_args(p)
     p.set_defaults(func=cmd_bench)
 
@@ -684,6 +719,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", action="store_true", help="run a TensorRT engine on this GPU, not the CPU reference")
     p.add_argument("--override", action="append", help="per-module precision, e.g. fc3=fp32 or 'blocks.*.norm=fp32'")
     p.add_argument("--json", help="also write the report as JSON to this file")
+    p.add_argument("--force", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=cmd_parity)
 
     p = sub.add_parser(
@@ -693,6 +729,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
     p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
     p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")
@@ -705,6 +742,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dynamic-batching", action="store_true", help="let Triton merge requests (needs --max-batch-size)")
     p.add_argument("--instances", type=_count(1), default=1, help="model instances per GPU")
     p.add_argument("--backend", help="a Triton backend name instead of platform tensorrt_plan (e.g. for TensorRT-RTX)")
+    p.add_argument(
+        "--version", type=_count(1), default=1, help="the model version folder to write, NAME/N/model.plan (default 1)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace that version's model.plan and a config.pbtxt that differs"
+    )
     p.set_defaults(func=cmd_triton)
 
     p = sub.add_parser(

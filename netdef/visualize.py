@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from netdef._io import atomic_write
+from netdef.checks import new_output
 from netdef.define import Network
 from netdef.errors import NetdefError
 
@@ -153,15 +154,20 @@ def graph_format(path: str | os.PathLike) -> str:
     return suffix
 
 
-def graph(network: Network, path: str | os.PathLike, parity=None, weights: bool = False) -> Path:
+def graph(
+    network: Network, path: str | os.PathLike, parity=None, weights: bool = False, *, force: bool = False
+) -> Path:
     """Write a picture of ``network`` to ``path`` (.html, .svg or .onnx, by suffix); return the path.
 
     ``parity`` (a ``ParityReport``, its dict, or a ``netdef parity --json`` file) colours every module by its
     parity status and highlights the first divergent one. ``weights=True`` puts the weight values into the
-    ONNX file (elided otherwise: the graph is for looking at).
+    ONNX file (elided otherwise: the graph is for looking at). An existing file at ``path`` (a runnable ONNX
+    model, say) is replaced only with ``force=True``; missing folders are created.
     """
-    path = Path(path)
     suffix = graph_format(path)
+    if not isinstance(force, bool):
+        raise NetdefError(f"graph(): force must be True or False, got {force!r}")
+    path = Path(new_output(path, "graph(): path", force))
     if suffix == ".onnx":
         data = _onnx(network, weights)
         with atomic_write(path) as f:

@@ -9,7 +9,7 @@ import pytest
 
 import netdef
 from netdef import nn
-from netdef.checks import readable_file, writable_path
+from netdef.checks import new_output, readable_file, writable_path
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,17 @@ def test_writable_path_refuses_directories_files_as_folders_and_fifos(tmp_path):
     ]:
         with pytest.raises(netdef.NetdefError, match=phrase):
             writable_path(path, "-o")
+
+
+def test_new_output_refuses_an_existing_file_unless_forced_and_never_an_input(tmp_path):
+    path, other = tmp_path / "out.json", tmp_path / "weights.wts"
+    assert new_output(path, "--json") == str(path)  # nothing there yet
+    path.write_text("mine")
+    other.write_text("weights")
+    with pytest.raises(netdef.NetdefError, match=r"--json .*out\.json exists; refusing to replace it \(--force"):
+        new_output(path, "--json")
+    assert new_output(path, "--json", force=True) == str(path)
+    with pytest.raises(netdef.NetdefError, match="an input of this run"):
+        new_output(other, "--json", force=True, inputs=[None, str(other)])
+    with pytest.raises(netdef.NetdefError, match="is a directory"):
+        new_output(tmp_path, "--json", force=True)

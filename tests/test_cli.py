@@ -228,3 +228,46 @@ def test_refit_never_writes_over_its_weights(tmp_path, lenet_wts, capsys):
     assert main([*args, "-o", str(lenet_wts), "--force"]) != 0
     assert "an input of this run" in capsys.readouterr().err
     assert lenet_wts.read_bytes() == before
+
+
+def test_an_existing_output_file_is_replaced_only_with_force(tmp_path, lenet_wts, capsys):
+    """export -o, run --save, parity --json (bench --json and graph -o: the same check): a file already there
+    is refused, named, and left as it was; --force replaces it."""
+    weights, saved, report = tmp_path / "w.wts", tmp_path / "out" / "output.npy", tmp_path / "report.json"
+    saved.parent.mkdir()
+    lenet = ["netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts)]
+    commands = [
+        (["export", "netdef.zoo.twins.lenet:LeNet", "-o", str(weights)], weights, "-o"),
+        (["run", "--reference", *lenet, "--save", str(saved.parent)], saved, "--save: the output file"),
+        (["parity", *lenet, "--twin", "netdef.zoo.twins.lenet:LeNet", "--json", str(report)], report, "--json"),
+    ]
+    for argv, path, option in commands:
+        path.write_text("the user's file")
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"netdef {argv[0]}: error: {option} {path} exists; refusing to replace it"), err
+        assert "--force" in err and path.read_text() == "the user's file"
+        assert main([*argv, "--force"]) == 0, capsys.readouterr().err
+        assert path.read_bytes() != b"the user's file"
+    np.testing.assert_array_equal(np.load(saved).shape, (1, 10))
+    assert json.loads(report.read_text())["passed"] is True
+
+
+def test_run_save_never_writes_outside_its_folder(tmp_path, capsys):
+    """An output name with '/' is %-escaped into one file of the --save folder, and the path is printed."""
+    (tmp_path / "named.py").write_text(
+        "from netdef import nn\n"
+        "import netdef\n\n"
+        "class Named(nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return {'probs/soft max': x * 2}\n\n"
+        "    @staticmethod\n"
+        "    def default_inputs():\n"
+        "        return {'x': netdef.Input((1, 3))}\n"
+    )
+    save = tmp_path / "out"
+    assert main(["run", "--reference", f"{tmp_path}/named.py:Named", "--save", str(save)]) == 0
+    (written,) = save.iterdir()
+    assert written.name == "probs%2Fsoft max.npy" and f"saved probs/soft max to {written}" in capsys.readouterr().out
+    assert np.load(written).shape == (1, 3)

@@ -61,6 +61,11 @@ class Doubled(Tiny):
         return self.fc(x) * 2
 
 
+class Boom(nn.Module):
+    def __init__(self):
+        raise RuntimeError("boom in __init__")
+
+
 CONSTANT = 3
 '''
 
@@ -85,6 +90,8 @@ def files(tmp_path_factory):
     os.mkfifo(root / "fifo.npy")
     (root / "text.npy").write_text("not an array")
     (root / "file").write_text("a file, not a folder")
+    (root / "model.onnx").write_text("a runnable ONNX model")
+    (root / "raiser.py").write_text("raise ValueError('bad import')\n")
     return root
 
 
@@ -121,6 +128,8 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     (["build", "{f}/none.py:Tiny", "-o", "{f}/a.engine"], "no such file"),
     (["build", "a..b:Net", "-o", "{f}/a.engine"], "is not a module path"),
     (["build", TINY_SPEC, "-o", "{f}/a.engine"], "no --weights was given: pass --weights FILE"),
+    (["build", "{f}/tiny.py:Boom", "-o", "{f}/a.engine"], "calling it with no arguments raised RuntimeError: boom"),
+    (["build", "{f}/raiser.py:Net", "-o", "{f}/a.engine"], "raiser.py failed: ValueError: bad import (at "),
     # files that are missing, or not files
     (["build", TINY_SPEC, "--weights", "{f}/none.wts", "-o", "{f}/a.engine"], "no such weights file"),
     (["build", TINY_SPEC, "--weights", "{f}/dir.wts", "-o", "{f}/a.engine"], "a directory, not a weights file"),
@@ -146,6 +155,8 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     (["export", "{f}/tiny.pth", "-o", "{f}/o.onnx"], "the output's suffix picks the format"),
     (["export", "{f}/tiny.pth", "-o", "{f}/file/o.wts"], "is a file, not a folder"),
     (["graph", "no.such.module:Model", "-o", "{f}/g.png"], "write the graph as one of .html, .svg, .onnx"),
+    (["graph", TINY_SPEC, "-o", "{f}/model.onnx"], "model.onnx exists; refusing to replace it (--force"),
+    (["export", "{f}/tiny.pth", "-o", WTS], "tiny.wts exists; refusing to replace it (--force"),
     # options
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4,mx=2x4"], "'mx=2x4' is not one of min=, opt=, max="),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1xfour"], "'1xfour' is not a shape"),
@@ -199,7 +210,7 @@ OPTIONS = [
     "--weights", "--input", "--precision", "-o", "--workspace", "--override", "--quantize", "--calib-data",
     "--calib-cache", "--cache", "--feed", "--seed", "--save", "--twin", "--atol", "--rtol", "--runs", "--warmup",
     "--json", "--model", "--non-strict", "--reference", "--force", "--weights-only", "--strip-prefix",
-    "--repository", "--name", "--max-batch-size", "--with-weights", "--parity",
+    "--repository", "--name", "--max-batch-size", "--with-weights", "--parity", "--version",
 ]  # fmt: skip
 ALPHABET = "x0123456789-=,:.abfimnotp_"
 

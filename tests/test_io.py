@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from netdef._io import atomic_write, clean_stale, directory_lock, owner_gone, temp_path
+from netdef._io import atomic_write, clean_stale, directory_lock, owner_gone, temp_path, write_temp
 
 
 def test_atomic_write_keeps_previous_file_on_error(tmp_path):
@@ -52,6 +52,26 @@ def test_atomic_write_preserves_permissions(tmp_path):
     with atomic_write(path) as f:
         f.write(b"new")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_atomic_write_makes_missing_folders(tmp_path):
+    path = tmp_path / "a" / "b" / "target.txt"
+    with atomic_write(path, "w") as f:
+        f.write("made")
+    assert path.read_text() == "made" and os.listdir(path.parent) == ["target.txt"]
+
+
+def test_errors_name_the_target_never_the_temporary(tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "inside").write_text("a folder that is in the way")
+    with pytest.raises(OSError) as exc, atomic_write(target) as f:
+        f.write(b"x")
+    assert exc.value.filename == str(target) and ".netdef-" not in str(exc.value), exc.value
+    assert sorted(os.listdir(tmp_path)) == ["taken"]
+    with pytest.raises(OSError) as exc:
+        write_temp(target / "inside" / "x.bin", b"x")  # 'inside' is a file, not a folder
+    assert ".netdef-" not in str(exc.value), exc.value
 
 
 def test_atomic_write_rejects_bad_mode(tmp_path):

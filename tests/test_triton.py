@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import warnings
 
 import numpy as np
@@ -11,6 +13,7 @@ import netdef
 from netdef._trt import BACKEND
 from netdef.cli import main
 from netdef.errors import NetdefError, NetdefWarning
+from netdef.runtime.metadata import metadata_path
 from netdef.triton import model_config, write_model_repository
 from netdef.zoo.lenet import LeNet
 
@@ -89,8 +92,9 @@ def test_rtx_engine_says_which_backend(engine, tmp_path):
     [
         ({"max_batch_size": 64}, "allows batch 8 at most"),
         ({"dynamic_batching": True}, "needs --max-batch-size"),
-        ({"instances": 0}, "--instances >= 1"),
-        ({"name": "a/b"}, "plain directory name"),
+        ({"instances": 0}, r"--instances \(instances\) must be a whole number from 1"),
+        ({"max_batch_size": 2.5}, "must be a whole number from 0"),
+        ({"backend": 'rtx"'}, "backend name"),
     ],
 )
 def test_bad_options_are_refused(kwargs, message):
@@ -115,3 +119,119 @@ def test_cli(engine, tmp_path, capsys):
     assert _parse(tmp_path / "lenet" / "config.pbtxt").max_batch_size == 4
     assert main(["triton", str(tmp_path / "missing.engine"), "--repository", str(tmp_path), "--name", "x"]) != 0
     assert "no such engine file" in capsys.readouterr().err
+
+
+def _write(engine, repository, name="m", **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NetdefWarning)
+        return write_model_repository(engine, repository, name, **kwargs)
+
+
+def test_an_existing_entry_is_never_replaced_without_force(engine, tmp_path):
+    model_dir = _write(engine, tmp_path)
+    config, plan = model_dir / "config.pbtxt", model_dir / "1" / "model.plan"
+    assert _write(engine, tmp_path) == model_dir  # the same files again: nothing to lose, nothing refused
+
+    edited = config.read_text().replace("count: 1", "count: 3")  # a hand-tuned config
+    config.write_text(edited)
+    with pytest.raises(NetdefError) as exc:
+        _write(engine, tmp_path)
+    message = str(exc.value)
+    assert f"{config} exists and differs" in message and "count: 3" in message and "--force" in message
+    assert config.read_text() == edited and plan.read_bytes() == engine.read_bytes()
+
+    plan.write_bytes(b"the engine being served")
+    with pytest.raises(NetdefError) as exc:
+        _write(engine, tmp_path)
+    message = str(exc.value)
+    assert f"{plan} exists and holds another engine" in message and "--version 2" in message
+    assert config.read_text() == edited and plan.read_bytes() == b"the engine being served"
+
+    _write(engine, tmp_path, force=True)
+    assert plan.read_bytes() == engine.read_bytes() and "count: 1" in config.read_text()
+
+
+def test_a_new_version_goes_beside_the_old_ones(engine, tmp_path):
+    model_dir = _write(engine, tmp_path)
+    (model_dir / "1" / "model.plan").write_bytes(b"version 1, still served")
+    _write(engine, tmp_path, version=2)
+    assert (model_dir / "2" / "model.plan").read_bytes() == engine.read_bytes()
+    assert (model_dir / "1" / "model.plan").read_bytes() == b"version 1, still served"
+    (model_dir / "2" / "model.plan").write_bytes(b"version 2")
+    with pytest.raises(NetdefError, match="--version 3"):  # the next free version is offered
+        _write(engine, tmp_path, version=2)
+    for bad in (0, -1, True, "2", 1.0, 2**63):
+        with pytest.raises(NetdefError, match="--version"):
+            _write(engine, tmp_path, version=bad)
+
+
+@pytest.mark.parametrize("name", ['my"model', "a b", "a/b", "..", ".", ".hidden", "", "m\n", "ü", 3])
+def test_names_triton_cannot_serve_are_refused(engine, tmp_path, name):
+    with pytest.raises(NetdefError, match=r"use only letters, digits, '_', '-' and '\.'"):
+        _write(engine, tmp_path, name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plain_names_are_written(engine, tmp_path):
+    model_dir = _write(engine, tmp_path, "resnet-50_v1.2")
+    assert _parse(model_dir / "config.pbtxt").name == "resnet-50_v1.2"
+
+
+def test_tensor_names_are_escaped_for_the_config():
+    odd = ['in"put', "back\\slash", "new\nline", "ünï/çødé:0"]
+    meta = {
+        "inputs": {n: {"shape": [1, 4], "dtype": "float32"} for n in odd[:2]},
+        "outputs": [{"name": n, "shape": [1, 2], "dtype": "float32"} for n in odd[2:]],
+    }
+    config = text_format.Parse(model_config(meta, "m"), model_config_pb2.ModelConfig())
+    assert [t.name for t in config.input] == odd[:2] and [t.name for t in config.output] == odd[2:]
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda m: m.pop("inputs"), "'inputs' is missing"),
+        (lambda m: m.update(outputs={"y": 1}), "'outputs' is {'y': 1}"),
+        (lambda m: m["inputs"]["x"].pop("dtype"), "inputs['x']['dtype'] is missing"),
+        (lambda m: m["inputs"]["x"].update(shape="1x4"), "inputs['x']['shape'] is '1x4'"),
+        (lambda m: m["inputs"]["x"].update(max=[8]), "inputs['x']['max'] is [8]"),
+        (lambda m: m["outputs"][0].pop("name"), "outputs[0]'s name is missing"),
+    ],
+)
+def test_a_sidecar_without_what_netdef_writes_is_named(engine, tmp_path, change, key):
+    copy = tmp_path / "copy.engine"
+    shutil.copyfile(engine, copy)
+    meta = json.loads(metadata_path(engine).read_text())
+    change(meta)
+    metadata_path(copy).write_text(json.dumps(meta))
+    with pytest.raises(NetdefError) as exc:
+        _write(copy, tmp_path / "repo")
+    message = str(exc.value)
+    assert message.startswith(f"{metadata_path(copy)}: the metadata's ") and key in message, message
+    assert "netdef build" in message
+    assert not (tmp_path / "repo").exists()
+
+
+def test_cli_refuses_to_replace_and_writes_new_versions(engine, tmp_path, capsys):
+    base = ["triton", str(engine), "--repository", str(tmp_path), "--name", "lenet"]
+    assert main(base) == 0
+    plan = tmp_path / "lenet" / "1" / "model.plan"
+    plan.write_bytes(b"served")
+    capsys.readouterr()
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert err.count("netdef triton: error: ") == 1 and "--version 2" in err and "Traceback" not in err
+    assert plan.read_bytes() == b"served"
+    assert main([*base, "--version", "2"]) == 0
+    assert str(tmp_path / "lenet" / "2" / "model.plan") in capsys.readouterr().out
+    assert (tmp_path / "lenet" / "2" / "model.plan").read_bytes() == engine.read_bytes()
+    assert main([*base, "--force"]) == 0 and plan.read_bytes() == engine.read_bytes()
+    assert main([*base, "--version", "0"]) == 2
+    assert main([*base[:-1], "it's"]) == 2
+    assert "use only letters" in capsys.readouterr().err
+
+
+def test_cli_refusal_leaves_no_folder_behind(engine, tmp_path, capsys):
+    repository = tmp_path / "repo"
+    assert main(["triton", str(engine), "--repository", str(repository), "--name", 'say "hi"']) == 2
+    assert "use only letters" in capsys.readouterr().err and not repository.exists()

@@ -138,6 +138,39 @@ def test_cli_graph(tmp_path, twin, capsys):
     assert "lenet.html" in capsys.readouterr().out and "<details" in out.read_text()
 
 
+def test_an_existing_file_is_replaced_only_with_force(network, tmp_path):
+    for name in ("model.onnx", "page.html", "drawing.svg"):
+        path = tmp_path / name
+        path.write_bytes(b"a runnable model, or someone's page")
+        with pytest.raises(NetdefError) as exc:
+            netdef.graph(network, path)
+        assert f"{path} exists; refusing to replace it" in str(exc.value) and "force=True" in str(exc.value)
+        assert path.read_bytes() == b"a runnable model, or someone's page"
+        assert netdef.graph(network, path, force=True) == path
+        assert path.read_bytes() != b"a runnable model, or someone's page"
+
+
+def test_missing_folders_are_made(network, tmp_path):
+    path = netdef.graph(network, tmp_path / "missing" / "dir" / "g.html")
+    assert "<details" in path.read_text() and sorted(p.name for p in path.parent.iterdir()) == ["g.html"]
+
+
+def test_cli_graph_never_replaces_a_model_without_force(tmp_path, capsys):
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"a runnable ONNX model")
+    argv = ["graph", "netdef.zoo.lenet:LeNet", "-o", str(model)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"netdef graph: error: -o {model} exists; refusing to replace it") and "--force" in err
+    assert model.read_bytes() == b"a runnable ONNX model"
+    assert main([*argv, "--force"]) == 0 and model.read_bytes() != b"a runnable ONNX model"
+    nested = tmp_path / "missing" / "dir" / "g.svg"
+    assert main(["graph", "netdef.zoo.lenet:LeNet", "-o", str(nested)]) == 0
+    out, err = capsys.readouterr()
+    assert str(nested) in out and ".netdef-" not in out + err and nested.read_text().startswith("<svg")
+
+
 def _browser() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

@@ -33,6 +33,12 @@ from netdef.errors import EngineError
 METADATA_FORMAT = "netdef-engine/1"
 _REBUILD = "rebuild it on this machine with `netdef build` (engines are not portable across TensorRT versions)"
 _SHA_CHARS = 24  # hex digits of the sha256 in a pending file's name (96 bits)
+#: what to do about a sidecar that lacks what netdef writes into it
+_EDITED = (
+    "it was edited, or not written by netdef: regenerate it by rebuilding the engine "
+    "(`netdef build MODEL -o ENGINE` writes ENGINE and ENGINE.json)"
+)
+_KINDS = {int: "an int", str: "a string", list: "a list", dict: "an object"}
 
 
 def metadata_path(engine_path: str | os.PathLike) -> Path:
@@ -297,6 +303,13 @@ def _open_regular(path: Path, what: str) -> io.BufferedReader:
 
 def check(path: Path, data: bytes, meta: dict) -> None:
     """Raise EngineError if ``data`` is not the engine ``meta`` describes, or was built by another TensorRT."""
+    for key, kind in (("engine_bytes", int), ("engine_sha256", str), ("backend", str), ("backend_version", str)):
+        if key not in meta:
+            raise EngineError(f"{metadata_path(path)}: the metadata has no {key!r}; {_EDITED}")
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            raise EngineError(
+                f"{metadata_path(path)}: the metadata's {key!r} is {meta[key]!r}, not {_KINDS[kind]}; {_EDITED}"
+            )
     if len(data) != meta.get("engine_bytes"):
         raise EngineError(
             f"{path}: the file has {len(data)} bytes but its metadata says {meta.get('engine_bytes')}: "
@@ -313,3 +326,53 @@ def check(path: Path, data: bytes, meta: dict) -> None:
         raise EngineError(
             f"{path} was built with {BACKEND} {meta.get('backend_version')} but {VERSION} is installed; {_REBUILD}"
         )
+
+
+def _dims_ok(value, dynamic: bool = True) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= (-1 if dynamic else 0) for d in value
+    )
+
+
+def check_io_metadata(meta: dict, where: str | os.PathLike = "the engine metadata") -> None:
+    """Raise EngineError naming ``where`` (the sidecar), the key and the fix unless ``meta`` describes the
+    engine's inputs and outputs the way netdef writes them: ``inputs`` maps each name to ``{shape, dtype,
+    min, opt, max, profiles}``, ``outputs`` lists ``{name, shape, dtype}``."""
+
+    def bad(key: str, value, expected: str) -> EngineError:
+        got = "missing" if value is _MISSING else f"{value!r}"
+        return EngineError(f"{where}: the metadata's {key} is {got}, expected {expected}; {_EDITED}")
+
+    inputs = meta.get("inputs", _MISSING)
+    if not isinstance(inputs, dict):
+        raise bad("'inputs'", inputs, "an object mapping each input name to its shape and dtype")
+    outputs = meta.get("outputs", _MISSING)
+    if not isinstance(outputs, list):
+        raise bad("'outputs'", outputs, "a list of {name, shape, dtype}")
+    tensors = [(f"inputs[{n!r}]", n, spec) for n, spec in inputs.items()]
+    tensors += [
+        (f"outputs[{i}]", o.get("name", _MISSING) if isinstance(o, dict) else o, o) for i, o in enumerate(outputs)
+    ]
+    for key, name, spec in tensors:
+        if not isinstance(spec, dict):
+            raise bad(key, spec, "an object with shape and dtype")
+        if not isinstance(name, str) or not name:
+            raise bad(f"{key}'s name", name, "a non-empty string")
+        shape = spec.get("shape", _MISSING)
+        if not _dims_ok(shape):
+            raise bad(f"{key}['shape']", shape, "a list of dims (ints, -1 for a dynamic one)")
+        if not isinstance(spec.get("dtype"), str):
+            raise bad(f"{key}['dtype']", spec.get("dtype", _MISSING), "a dtype name such as 'float32'")
+        for k in ("min", "opt", "max"):
+            value = spec.get(k)
+            if value is not None and not (_dims_ok(value, dynamic=False) and len(value) == len(shape)):
+                raise bad(f"{key}[{k!r}]", value, f"null or a list of {len(shape)} dims >= 0")
+        profiles = spec.get("profiles") or []
+        if not isinstance(profiles, list) or not all(
+            isinstance(p, list) and len(p) == 3 and all(_dims_ok(s, False) and len(s) == len(shape) for s in p)
+            for p in profiles
+        ):
+            raise bad(f"{key}['profiles']", profiles, "a list of [min, opt, max] shapes")
+
+
+_MISSING = object()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdef.errors import EngineError
+from netdef.runtime.metadata import check_io_metadata
 
 #: device addresses handed to TensorRT are aligned to this many bytes
 ALIGNMENT = 256
@@ -61,8 +62,12 @@ def _triple(info: dict, key: str) -> Shape | None:
     return tuple(value) if value else None
 
 
-def specs_from_metadata(meta: dict) -> list[TensorSpec]:
-    """Specs as recorded in the metadata sidecar at build time (every optimization profile included)."""
+def specs_from_metadata(meta: dict, where: str = "the engine metadata") -> list[TensorSpec]:
+    """Specs as recorded in the metadata sidecar at build time (every optimization profile included).
+
+    EngineError naming ``where``, the key and the fix if the metadata lacks them or has them malformed.
+    """
+    check_io_metadata(meta, where)
     specs = []
     for name, info in meta["inputs"].items():
         lo, opt, hi = _triple(info, "min"), _triple(info, "opt"), _triple(info, "max")

@@ -140,6 +140,30 @@ def test_engine_of_another_backend_version(engine):
     assert "rebuild it" in message and "not portable across TensorRT versions" in message
 
 
+@pytest.mark.parametrize(("key", "value"), [("engine_bytes", None), ("engine_sha256", 7), ("backend", None)])
+def test_sidecar_without_a_key_netdef_writes_names_it(engine, key, value):
+    meta = json.loads(metadata_path(engine).read_text())
+    if value is None:
+        del meta[key]
+    else:
+        meta[key] = value
+    metadata_path(engine).write_text(json.dumps(meta))
+    message = load_error(engine)
+    assert message.startswith(f"{metadata_path(engine)}: the metadata") and repr(key) in message, message
+    assert ("has no" if value is None else f"is {value!r}") in message and "netdef build" in message
+
+
+def test_specs_from_metadata_names_what_is_missing(engine):
+    meta = read_engine(engine)[1]
+    assert [s.name for s in netdef.runtime.specs_from_metadata(meta)] == ["x", "output"]
+    del meta["outputs"]
+    with pytest.raises(netdef.EngineError, match=r"the metadata's 'outputs' is missing, expected a list"):
+        netdef.runtime.specs_from_metadata(meta)
+    meta["outputs"], meta["inputs"]["x"]["profiles"] = [], [[[1, 1, 32, 32]]]
+    with pytest.raises(netdef.EngineError, match=r"inputs\['x'\]\['profiles'\]"):
+        netdef.runtime.specs_from_metadata(meta)
+
+
 def test_load_checks_the_file_before_the_gpu(engine):
     engine.write_bytes(engine.read_bytes()[:-1])
     with pytest.raises(netdef.EngineError, match="truncated"):
