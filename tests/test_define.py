@@ -500,7 +500,7 @@ def test_an_input_forward_does_not_take_is_refused_with_the_names_it_takes():
     message = "input 'img' is not a parameter of One.forward(x), which takes ['x']: name each input after"
     with pytest.raises(netdef.EmitError, match=re.escape(message)):
         netdef.define(One(), {"img": netdef.Input((1, 1, 32, 32))})
-    with pytest.raises(netdef.EmitError, match=re.escape("inputs 'c', 'd' are not a parameter of Sub.forward(a, b)")):
+    with pytest.raises(netdef.EmitError, match=re.escape("inputs 'c', 'd' are not parameters of Sub.forward(a, b)")):
         netdef.define(Sub(), {"a": netdef.Input((1,)), "b": netdef.Input((1,)), "c": netdef.Input((1,)),
                               "d": netdef.Input((1,))})  # fmt: skip
 
