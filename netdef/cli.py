@@ -289,9 +289,13 @@ def _quantization(args, model, inputs):
             raise NetdefError(f"--calib-data {args.calib_data}: not a readable .npz file ({exc})") from None
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise NetdefError(f"--calib-data {args.calib_data}: a single array; save one per input: numpy.savez")
-        missing = [n for n in inputs if n not in data]
-        if missing:
-            raise NetdefError(f"{args.calib_data} lacks arrays for inputs {missing}")
+        missing, extra = [n for n in inputs if n not in data], [n for n in data.files if n not in inputs]
+        if missing or extra:
+            raise NetdefError(
+                f"--calib-data {args.calib_data} lacks arrays for the inputs {missing or 'none'} and holds arrays "
+                f"that are no input {extra or 'none'}; the inputs are {list(inputs)}: save one array per input, "
+                "named after it (numpy.savez(path, NAME=array, ...))"
+            )
         # cut the arrays into batches of the inputs' (first-profile max) batch size
         size = next(iter(_input_shapes(inputs).values()))[0][0]
         total = len(data[next(iter(inputs))])

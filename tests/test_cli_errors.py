@@ -135,7 +135,10 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*BUILT, "-o", "{f}/fifo.wts"], "is not a regular file"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/none.npz"], "no such --calib-data"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/x.npy"], "a single array"),
-    ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/calib.npz"], "lacks arrays"),
+    (
+        [*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/calib.npz"],
+        "lacks arrays for the inputs ['x'] and holds arrays that are no input ['y']",
+    ),
     ([*REF, "--feed", "x"], "write it as name=file.npy"),
     ([*REF, "--feed", "x={f}/none.npy"], "no such --feed x= file"),
     ([*REF, "--feed", "x={f}/fifo.npy"], "not a regular file"),
