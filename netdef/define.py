@@ -358,10 +358,8 @@ def bind_inputs(model, names: Sequence[str]) -> InputBinding:
     rest = [n for n in names if n not in takes]
     if rest and var_positional is None and not var_keyword:
         listed = ", ".join(map(repr, rest))
-        raise EmitError(
-            f"input{'s' * (len(rest) > 1)} {listed} {'is not a parameter' if len(rest) == 1 else 'are not parameters'} of "
-            f"{takes_text}: name each input after the forward parameter it is passed to"
-        )
+        what = f"input {listed} is not a parameter" if len(rest) == 1 else f"inputs {listed} are not parameters"
+        raise EmitError(f"{what} of {takes_text}: name each input after the forward parameter it is passed to")
     missing = [p.name for p in named if p.default is p.empty and p.name not in names]
     if missing:
         raise EmitError(
