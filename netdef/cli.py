@@ -118,6 +118,8 @@ def _dims(text: str, bad) -> tuple[int, ...]:
 
 
 def _model_and_inputs(args, needs_weights: bool = True):
+    from collections.abc import Mapping
+
     from netdef.define import bind_inputs
     from netdef.nn import Module
 
@@ -141,6 +143,8 @@ def _model_and_inputs(args, needs_weights: bool = True):
         inputs = model.default_inputs()
     else:
         raise NetdefError(f"{args.model} declares no default_inputs(): pass --input {INPUT_FORM}")
+    if not isinstance(inputs, Mapping):  # a default_inputs() of another kind: define() says what it takes
+        return model, inputs
     binding = bind_inputs(model, list(inputs))  # checked and put in forward's order, as define() binds them
     return model, {name: inputs[name] for name in binding.names}
 
