@@ -99,6 +99,7 @@ def _raised(exc: BaseException) -> str:
 
 
 INPUT_FORM = "name=1x3x224x224[:dtype][,min=..,opt=..,max=..]"
+FEED_HELP = "name=file.npy, one per input (repeatable; default: seeded random normal inputs)"
 
 
 def parse_input(text: str):
@@ -132,6 +133,9 @@ def _dims(text: str, bad) -> tuple[int, ...]:
 
 
 def _model_and_inputs(args, needs_weights: bool = True):
+    from collections.abc import Mapping
+
+    from netdef.define import bind_inputs
     from netdef.nn import Module
 
     model = construct(args.model)
@@ -154,11 +158,15 @@ def _model_and_inputs(args, needs_weights: bool = True):
         inputs = model.default_inputs()
     else:
         raise NetdefError(f"{args.model} declares no default_inputs(): pass --input {INPUT_FORM}")
-    return model, inputs
+    if not isinstance(inputs, Mapping):  # a default_inputs() of another kind: define() says what it takes
+        return model, inputs
+    binding = bind_inputs(model, list(inputs))  # checked and put in forward's order, as define() binds them
+    return model, {name: inputs[name] for name in binding.names}
 
 
 def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.ndarray]:
-    """Arrays from --feed name=file.npy, or seeded random normals of the given shapes and dtypes."""
+    """Arrays from --feed name=file.npy, one for every input; without --feed, seeded random normals of the
+    given shapes and dtypes."""
     given = {}
     for text in args.feed or []:
         name, sep, path = text.partition("=")
@@ -167,9 +175,15 @@ def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[st
         if name in given:
             raise NetdefError(f"--feed gives input {name!r} twice")
         given[name] = path
-    unknown = sorted(set(given) - set(shapes))
+    unknown = [name for name in given if name not in shapes]
     if unknown:
         raise NetdefError(f"--feed names {unknown} are not inputs; the inputs are {list(shapes)}")
+    missing = [name for name in shapes if name not in given]
+    if given and missing:  # never random values for some inputs beside the files given for others
+        raise NetdefError(
+            f"--feed gives no array for the inputs {missing}; the inputs are {list(shapes)}: feed every input "
+            "(--feed NAME=file.npy each) or none (seeded random normals)"
+        )
     rng = np.random.default_rng(args.seed)
     return {
         name: _load_array(given[name], f"--feed {name}=") if name in given else rng.standard_normal(shape).astype(dtype)
@@ -294,9 +308,13 @@ def _quantization(args, model, inputs):
             raise NetdefError(f"--calib-data {args.calib_data}: not a readable .npz file ({exc})") from None
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise NetdefError(f"--calib-data {args.calib_data}: a single array; save one per input: numpy.savez")
-        missing = [n for n in inputs if n not in data]
-        if missing:
-            raise NetdefError(f"{args.calib_data} lacks arrays for inputs {missing}")
+        missing, extra = [n for n in inputs if n not in data], [n for n in data.files if n not in inputs]
+        if missing or extra:
+            raise NetdefError(
+                f"--calib-data {args.calib_data} lacks arrays for the inputs {missing or 'none'} and holds arrays "
+                f"that are no input {extra or 'none'}; the inputs are {list(inputs)}: save one array per input, "
+                "named after it (numpy.savez(path, NAME=array, ...))"
+            )
         # cut the arrays into batches of the inputs' (first-profile max) batch size
         size = next(iter(_input_shapes(inputs).values()))[0][0]
         total = len(data[next(iter(inputs))])
@@ -590,7 +608,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         "--weights", help="weights file (.wts, .safetensors, .npz, .pt/.pth) bound strictly by state_dict name"
     )
     p.add_argument("--non-strict", action="store_true", help="skip missing/unexpected weight names")
-    p.add_argument("--input", action="append", help="name=1x3x224x224[:dtype][,min=..,opt=..,max=..] (repeatable)")
+    p.add_argument(
+        "--input", action="append", help=f"{INPUT_FORM}, name = the forward parameter it is passed to (repeatable)"
+    )
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
 
 
@@ -682,7 +702,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an engine on the GPU, or a model on the CPU reference (--reference)")
     _model_args(p)
     p.add_argument("--reference", action="store_true", help="MODEL is a netdef model run by the CPU interpreter")
-    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--feed", action="append", help=FEED_HELP)
     p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--save", help="folder to save outputs as <name>.npy")
     p.add_argument("--force", action="store_true", help="replace existing <name>.npy files in the --save folder")
@@ -696,7 +716,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=_count(1), default=200, help="timed runs (default 200)")
     p.add_argument("--warmup", type=_count(0), default=20, help="untimed runs first (default 20)")
     p.add_argument("--input", action="append", help="shape of a dynamic input, name=8x3x224x224 (default: opt)")
-    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--feed", action="append", help=FEED_HELP)
     p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--twin", help="the torch twin, 'package.module:Class' or 'file.py:Class', run eagerly on the GPU")
     p.add_argument("--weights", help="weights file for the twin (.wts, .safetensors, torch checkpoint)")
@@ -712,7 +732,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parity", help="compare every module's output with a torch twin's; name the first that differs")
     _model_args(p)
     p.add_argument("--twin", required=True, help="the torch twin, as 'package.module:Class' or 'file.py:Class'")
-    p.add_argument("--feed", action="append", help="name=file.npy (default: seeded random normal inputs)")
+    p.add_argument("--feed", action="append", help=FEED_HELP)
     p.add_argument("--seed", type=_count(0), default=0)
     p.add_argument("--atol", type=_tolerance, help="absolute tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")
     p.add_argument("--rtol", type=_tolerance, help="relative tolerance (default by precision: 1e-4 fp32, 1e-2 fp16)")

@@ -117,6 +117,29 @@ def _dims(what: str, value, dynamic: bool = False) -> tuple[int, ...]:
     return tuple(dims)
 
 
+@dataclass(frozen=True)
+class InputBinding:
+    """How ``define`` passes the inputs to ``forward``: the names given positionally (in order) and by keyword.
+
+    ``checked`` is True when every input went to the parameter of its name; False when some went to
+    ``*args`` (by position, in the order given) or ``**kwargs``, or when ``forward``'s signature could not
+    be read (a builtin: every input by position, in the order given).
+    """
+
+    positional: tuple[str, ...]
+    keyword: tuple[str, ...] = ()
+    checked: bool = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every input name, in the order the network declares them."""
+        return self.positional + self.keyword
+
+    def arguments(self, values: Mapping[str, object]) -> tuple[list, dict]:
+        """(args, kwargs) for ``forward`` from ``values`` keyed by input name."""
+        return [values[n] for n in self.positional], {n: values[n] for n in self.keyword}
+
+
 @dataclass
 class Network:
     """A defined network: the real ``trt.INetworkDefinition`` and everything that must outlive it."""
@@ -135,6 +158,8 @@ class Network:
     module_calls: list[ModuleCall] = field(default_factory=list, repr=False)
     #: the bound weights it was defined from, (name, array) in state_dict order: hashed only when asked
     bound_weights: list[tuple[str, np.ndarray | None]] = field(default_factory=list, repr=False)
+    #: how the inputs were passed to forward (by name; see ``bind_inputs``); None for a Network made by hand
+    binding: InputBinding | None = None
 
     @property
     def weights_digest(self) -> str:
@@ -211,7 +236,11 @@ def define(
 ) -> Network:
     """Emit ``model.forward`` into a new INetworkDefinition.
 
-    ``inputs`` maps input names to ``Input`` specs, passed to ``forward`` positionally in order.
+    ``inputs`` maps input names to ``Input`` specs; each is passed to the ``forward`` parameter of its name
+    (in ``forward``'s order, whatever the order given), and a name ``forward`` does not take, or a parameter
+    without a default that gets no input, is an EmitError. Inputs named after none of the parameters go to
+    ``forward``'s ``*args`` in the order given (or to its ``**kwargs`` by name): the one case where names
+    are not checked (``bind_inputs``). The network declares its inputs in the order they are passed.
     ``precision`` ('fp32', 'fp16', 'bf16') is the compute dtype: float inputs are cast to it on entry
     and weights are emitted in it. ``overrides`` gives some modules another precision, keyed by module
     path (fnmatch patterns allowed, e.g. ``"blocks.*.norm"``) or module class (``nn.LayerNorm``); casts
@@ -227,13 +256,21 @@ def define(
     if not isinstance(model, Module):
         raise EmitError(f"define() takes a netdef.nn.Module, got {type(model).__name__}")
     if not isinstance(inputs, Mapping):
+        signature = _signature(model.forward)
         raise ArgumentError(
             f"define(): inputs must map names to netdef.Input, e.g. {{'x': netdef.Input((1, 3, 224, 224))}}, "
-            f"got {type(inputs).__name__}"
+            f"got {type(inputs).__name__}; each is passed to the forward parameter of its name"
+            + (f" ({type(model).__name__}.forward{signature})" if signature is not None else "")
         )
     if not inputs:
         raise EmitError("define() needs at least one input, e.g. inputs={'x': netdef.Input((1, 3, 224, 224))}")
-    _check_arity(model, inputs)
+    for name, spec in inputs.items():
+        if not isinstance(name, str) or not name:
+            raise ArgumentError(f"define(): input names must be non-empty strings, got {name!r}")
+        if not isinstance(spec, Input):
+            raise EmitError(f"input {name!r} must be a netdef.Input, got {type(spec).__name__}")
+    binding = bind_inputs(model, list(inputs))
+    inputs = {name: inputs[name] for name in binding.names}
     unbound = [name for name, p in model.state_dict().items() if p.data is None]
     if unbound:
         shown = ", ".join(unbound[:8]) + (f" and {len(unbound) - 8} more" if len(unbound) > 8 else "")
@@ -254,12 +291,8 @@ def define(
     ctx.quantizer = quantization
     ctx.fold_affine = bool(fold)
     with activate(ctx):
-        args = []
+        tensors = {}
         for name, spec in inputs.items():
-            if not isinstance(spec, Input):
-                raise EmitError(f"input {name!r} must be a netdef.Input, got {type(spec).__name__}")
-            if not isinstance(name, str) or not name:
-                raise ArgumentError(f"define(): input names must be non-empty strings, got {name!r}")
             dtype = dtype_from_name(spec.dtype)
             mark = len(LOGGER.messages)
             itensor = network.add_input(name, dtype, spec.shape)
@@ -273,12 +306,14 @@ def define(
                 t = cast(t, compute)
                 ctx.dim_bounds[t.name] = bounds
                 ctx.size_labels[t.name] = name
-            args.append(t)
-        result = model(*args)
+            tensors[name] = t
+        args, kwargs = binding.arguments(tensors)
+        result = model(*args, **kwargs)
         outputs = _mark_outputs(ctx, result, output_dtype)
     return Network(
         network=network,
         inputs=dict(inputs),
+        binding=binding,
         outputs=outputs,
         precision=precision,
         bound_weights=[(name, p.data) for name, p in model.state_dict().items()],
@@ -290,20 +325,74 @@ def define(
     )
 
 
-def _check_arity(model: Module, inputs: Mapping[str, Input]) -> None:
-    """EmitError unless ``model.forward`` takes the inputs positionally, one argument each."""
+_NAMED = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _signature(forward) -> inspect.Signature | None:
     try:
-        signature = inspect.signature(model.forward)
-    except (TypeError, ValueError):  # a builtin or C-implemented forward: nothing to check
-        return
-    try:
-        signature.bind(*inputs)
-    except TypeError:
-        params = [p.name for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        return inspect.signature(forward)
+    except (TypeError, ValueError):  # a builtin or C-implemented forward: no names to check
+        return None
+
+
+def bind_inputs(model, names: Sequence[str]) -> InputBinding:
+    """Bind the input ``names`` to ``model.forward``'s parameters by name; EmitError when they do not fit.
+
+    Every name must be one of forward's parameters, and every parameter without a default must get an
+    input; inputs given in another order than forward's parameters are passed in forward's order. Names
+    that are none of forward's parameters go to its ``*args`` (in the order given, after every parameter
+    before it, which must then have an input too) or, without ``*args``, to its ``**kwargs`` by name.
+    A forward whose signature cannot be read takes the inputs positionally, in the order given.
+    """
+    forward = getattr(model, "forward", model)
+    owner = f"{type(model).__name__}.forward"
+    signature = _signature(forward)
+    if signature is None:
+        return InputBinding(tuple(names), checked=False)
+    params = list(signature.parameters.values())
+    var_positional = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    var_keyword = any(p.kind is p.VAR_KEYWORD for p in params)
+    named = [p for p in params if p.kind in (*_NAMED, p.KEYWORD_ONLY)]
+    takes = [p.name for p in named]
+    takes_text = f"{owner}{signature}, which takes {takes}"
+    rest = [n for n in names if n not in takes]
+    if rest and var_positional is None and not var_keyword:
+        listed = ", ".join(map(repr, rest))
+        what = f"input {listed} is not a parameter" if len(rest) == 1 else f"inputs {listed} are not parameters"
+        raise EmitError(f"{what} of {takes_text}: name each input after the forward parameter it is passed to")
+    missing = [p.name for p in named if p.default is p.empty and p.name not in names]
+    if missing:
         raise EmitError(
-            f"{type(model).__name__}.forward{signature} cannot take the {len(inputs)} inputs {list(inputs)} "
-            f"(passed positionally, in order); forward's arguments are {params}"
-        ) from None
+            f"no input for the parameter{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))} of "
+            f"{takes_text} (the inputs are {list(names)}): add an input named {missing[0]!r}"
+        )
+    positional: list[str] = []
+    keyword: list[str] = []
+    ordered = [p for p in named if p.kind in _NAMED]
+    if rest and var_positional is not None:
+        skipped = [p.name for p in ordered if p.name not in names]
+        if skipped:
+            raise EmitError(
+                f"the inputs {rest}, named after no parameter of {takes_text}, go to its *{var_positional}, which "
+                f"follows {skipped}: give inputs named {skipped} too, or name the inputs after forward's parameters"
+            )
+        positional = [p.name for p in ordered] + rest
+    else:
+        for p in ordered:  # positionally up to the first parameter without an input, by keyword after it
+            if p.name not in names:
+                break
+            positional.append(p.name)
+        later = [p for p in ordered[len(positional) :] if p.name in names]
+        only = [p.name for p in later if p.kind is p.POSITIONAL_ONLY]
+        if only:
+            first = ordered[len(positional)].name
+            raise EmitError(
+                f"the positional-only parameter {only[0]!r} of {takes_text} follows {first!r}, which has no "
+                f"input: give an input named {first!r} too"
+            )
+        keyword = [p.name for p in later] + rest  # rest: names for **kwargs
+    keyword += [p.name for p in named if p.kind is p.KEYWORD_ONLY and p.name in names]
+    return InputBinding(tuple(positional), tuple(keyword), checked=not rest)
 
 
 def _resolve_overrides(model: Module, overrides: Mapping[str | type, str]) -> dict[int, trt.DataType]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from netdef.build import build
-from netdef.define import Input, define
+from netdef.define import Input, bind_inputs, define
 from netdef.errors import NetdefError
 from netdef.feeds import convert_array
 from netdef.runtime import Engine, require_gpu
@@ -268,8 +268,10 @@ def compare(
 ) -> ParityReport:
     """Compare every module call of ``model`` (a netdef Module with bound weights) with ``torch_model``'s.
 
-    ``feeds`` maps input names to arrays, passed to both forwards positionally in order; ``inputs``
-    (netdef Input specs) default to the feeds' static shapes. ``engine=True`` builds a TensorRT engine
+    ``feeds`` maps input names to arrays, passed to ``model.forward``'s parameters of those names (as
+    ``netdef.define`` binds them), and to the twin's by name when its forward takes every name, else in
+    the order the netdef forward takes them; ``inputs`` (netdef Input specs, of the same names) default to
+    the feeds' static shapes. ``engine=True`` builds a TensorRT engine
     with every module output marked as a network output and runs it on this machine's GPU instead of the
     reference interpreter. ``overrides`` are ``netdef.define``'s per-module precisions (to see, say,
     whether keeping one module in fp32 removes an fp16 divergence). ``fold`` is ``netdef.define``'s: a module
@@ -290,8 +292,12 @@ def compare(
     feeds = {name: np.asarray(v) for name, v in feeds.items()}
     if inputs is None:
         inputs = {name: Input(a.shape, _dtype_name(a)) for name, a in feeds.items()}
-    if list(feeds) != list(inputs):
-        raise NetdefError(f"feeds {list(feeds)} must name the model's inputs {list(inputs)}, in order")
+    missing, extra = [n for n in inputs if n not in feeds], [n for n in feeds if n not in inputs]
+    if missing or extra:
+        raise NetdefError(
+            f"the feeds must name the inputs {list(inputs)}: missing {missing or 'none'}, "
+            f"unexpected {extra or 'none'}; give one array per input, keyed by its name"
+        )
     feeds = {
         n: convert_array(n, a, np.float32, NetdefError, "network") if a.dtype == np.float64 else a
         for n, a in feeds.items()
@@ -299,7 +305,8 @@ def compare(
 
     network = define(model, inputs, precision=precision, overrides=overrides, fold=fold)
     calls = network.module_calls
-    twin = _run_torch(torch_model, [torch.from_numpy(np.array(a)) for a in feeds.values()])  # copies: in-place ops
+    args, kwargs = _twin_arguments(torch_model, network, {n: torch.from_numpy(np.array(a)) for n, a in feeds.items()})
+    twin = _run_torch(torch_model, args, kwargs)  # copies of the feeds: a twin may write its inputs in place
     names = list(dict.fromkeys(t.name for c in calls for t in (*c.outputs, *c.inputs)))
     if engine:
         values = _run_engine(network, feeds, calls)
@@ -361,7 +368,18 @@ def compare(
 # -- torch side --------------------------------------------------------------------------------------
 
 
-def _run_torch(torch_model, tensors) -> dict[tuple[str, int], tuple[list, list]]:
+def _twin_arguments(torch_model, network, tensors: Mapping) -> tuple[list, dict]:
+    """(args, kwargs) for the twin: by name when its forward takes the inputs' names, else as netdef's took them."""
+    try:
+        binding = bind_inputs(torch_model, network.binding.names)
+    except NetdefError:
+        binding = None
+    if binding is None or not binding.checked:  # the twin names its parameters otherwise: it mirrors netdef's
+        binding = network.binding
+    return binding.arguments(tensors)
+
+
+def _run_torch(torch_model, args, kwargs) -> dict[tuple[str, int], tuple[list, list]]:
     """(path, call number) -> (inputs, outputs) of every module call, copied as they happened."""
     import torch
 
@@ -388,7 +406,7 @@ def _run_torch(torch_model, tensors) -> dict[tuple[str, int], tuple[list, list]]
     torch_model.eval()
     try:
         with torch.no_grad():
-            torch_model(*tensors)
+            torch_model(*args, **kwargs)
     except Exception as exc:
         raise NetdefError(f"the torch twin {type(torch_model).__name__} failed on the feeds: {exc}") from exc
     finally:

@@ -15,6 +15,7 @@ bound to the same random weights).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -24,6 +25,7 @@ import netdef
 from netdef import nn
 from netdef.build import BuiltEngine, build
 from netdef.define import Input, Network, define
+from netdef.errors import ArgumentError
 from netdef.parity import Tolerance
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "build_engine",
     "check",
     "define_like",
+    "example_names",
     "input_names",
     "random_feeds",
     "randomize_batchnorm",
@@ -60,7 +63,8 @@ PRECISIONS = tuple(TOLERANCES)
 
 
 class Fn(nn.Module):
-    """A netdef module whose forward is ``fn``: Tensor operators and functional ops made definable."""
+    """A netdef module whose forward is ``fn``: Tensor operators and functional ops made definable. Its
+    forward takes ``*xs``, so ``define`` passes it the inputs by position, in the order given."""
 
     def __init__(self, fn: Callable) -> None:
         super().__init__()
@@ -102,18 +106,35 @@ def assert_close(
     return err
 
 
+def example_names(model: nn.Module, n: int) -> list[str]:
+    """The input names ``define_like`` gives ``n`` example tensors: ``model.forward``'s parameters in order
+    (x<i> for those past them, which go to its ``*args``), or ``input_names`` when it names none."""
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return input_names(n)
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not names:
+        return input_names(n)
+    return names[:n] + [f"x{i}" for i in range(len(names), n)]
+
+
 def define_like(model: nn.Module, *xs, precision: str = "fp32", dtypes: Mapping[str, str] | None = None) -> Network:
-    """``netdef.define`` with one Input per example tensor in ``xs`` (named as ``input_names``)."""
+    """``netdef.define`` with one Input per example tensor in ``xs``, in forward's order (``example_names``);
+    ``dtypes`` maps some of those names to an Input dtype other than the tensor's."""
     dtypes = dtypes or {}
     specs = {}
-    for name, x in zip(input_names(len(xs)), xs):
+    for name, x in zip(example_names(model, len(xs)), xs):
         specs[name] = Input(tuple(x.shape), dtype=dtypes.get(name, str(x.dtype).removeprefix("torch.")))
     return define(model, specs, precision=precision)
 
 
 def run(net: Network, *xs) -> np.ndarray:
-    """The reference interpreter's ``output`` for the example tensors ``xs``."""
-    feeds = {name: x.detach().numpy() for name, x in zip(input_names(len(xs)), xs)}
+    """The reference interpreter's ``output`` for the example tensors ``xs``, in the order ``net`` declares
+    its inputs (forward's order, as ``define_like`` gave them)."""
+    if len(xs) != len(net.inputs):
+        raise ArgumentError(f"testing.run: {len(xs)} tensors for the {len(net.inputs)} inputs {list(net.inputs)}")
+    feeds = {name: x.detach().numpy() for name, x in zip(net.inputs, xs)}
     return netdef.reference.run(net, feeds)["output"]
 
 

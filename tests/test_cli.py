@@ -77,6 +77,38 @@ def test_run_reference_matches_torch(tmp_path, lenet_wts, capsys):
     assert "output: shape (2, 10) float32" in capsys.readouterr().out
 
 
+SUB = """
+from netdef import nn
+
+
+class Sub(nn.Module):
+    def forward(self, a, b):
+        return a - b
+"""
+
+
+def test_run_binds_inputs_and_feeds_by_name(tmp_path, capsys):
+    """--input and --feed in another order than forward(a, b) still compute a - b."""
+    (tmp_path / "two.py").write_text(SUB)
+    a = np.arange(4, dtype=np.float32).reshape(1, 4)
+    b = np.full((1, 4), 10, np.float32)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    args = ["run", "--reference", f"{tmp_path}/two.py:Sub", "--input", "b=1x4", "--input", "a=1x4"]
+    feeds = ["--feed", f"b={tmp_path}/b.npy", "--feed", f"a={tmp_path}/a.npy"]
+    assert main([*args, *feeds, "--save", str(tmp_path)]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "output.npy"), a - b)
+
+
+def test_build_names_engine_inputs_after_forward(tmp_path, lenet_wts, capsys):
+    out = tmp_path / "img.engine"
+    args = ["build", "netdef.zoo.lenet:LeNet", "--weights", str(lenet_wts), "-o", str(out)]
+    assert main([*args, "--input", "img=1x1x32x32"]) == 2
+    err = capsys.readouterr().err
+    assert "input 'img' is not a parameter of LeNet.forward(x), which takes ['x']" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_run_rejects_unknown_feed(tmp_path, lenet_wts, capsys):
     np.save(tmp_path / "y.npy", np.zeros(1, np.float32))
     args = [

@@ -66,6 +66,11 @@ class Boom(nn.Module):
         raise RuntimeError("boom in __init__")
 
 
+class Sub(nn.Module):
+    def forward(self, a, b):
+        return a - b
+
+
 CONSTANT = 3
 '''
 
@@ -139,7 +144,10 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*BUILT, "-o", "{f}/fifo.wts"], "is not a regular file"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/none.npz"], "no such --calib-data"),
     ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/x.npy"], "a single array"),
-    ([*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/calib.npz"], "lacks arrays"),
+    (
+        [*BUILT, "-o", "{f}/a.engine", "--quantize", "int8", "--calib-data", "{f}/calib.npz"],
+        "lacks arrays for the inputs ['x'] and holds arrays that are no input ['y']",
+    ),
     ([*REF, "--feed", "x"], "write it as name=file.npy"),
     ([*REF, "--feed", "x={f}/none.npy"], "no such --feed x= file"),
     ([*REF, "--feed", "x={f}/fifo.npy"], "not a regular file"),
@@ -161,7 +169,13 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4,mx=2x4"], "'mx=2x4' is not one of min=, opt=, max="),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1xfour"], "'1xfour' is not a shape"),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "=1x4"], "no name= before the shape"),
-    ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4", "--input", "y=1x4"], "cannot take the 2 inputs"),
+    ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4", "--input", "y=1x4"], "input 'y' is not a parameter of"),
+    ([*BUILT, "-o", "{f}/a.engine", "--input", "img=1x4"], "input 'img' is not a parameter of Tiny.forward(x), which"),
+    (["inspect", "{f}/tiny.py:Sub", "--input", "a=1x4"], "no input for the parameter 'b' of Sub.forward(a, b)"),
+    (
+        ["run", "--reference", "{f}/tiny.py:Sub", "--input", "a=1x4", "--input", "b=1x4", "--feed", "a={f}/x.npy"],
+        "--feed gives no array for the inputs ['b']; the inputs are ['a', 'b']: feed every input",
+    ),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4", "--input", "x=2x4"], "names an input twice"),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=-1x4"], "give min= and max= shapes"),
     ([*BUILT, "-o", "{f}/a.engine", "--input", "x=1x4:complex"], "unknown dtype 'complex'"),

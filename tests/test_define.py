@@ -467,8 +467,101 @@ def test_define_checks_inputs_against_forward(parity):
             return x
 
     two = {"x": netdef.Input((1, 3)), "y": netdef.Input((1, 3))}
-    with pytest.raises(netdef.EmitError, match=re.escape("One.forward(x) cannot take the 2 inputs ['x', 'y']")):
+    with pytest.raises(netdef.EmitError, match=re.escape("input 'y' is not a parameter of One.forward(x), which")):
         netdef.define(One(), two)
+
+
+# -- inputs bind to forward's parameters by name ------------------------------------------------------
+
+
+class Sub(nn.Module):
+    def forward(self, a, b):
+        return a - b
+
+
+A = np.arange(8, dtype=np.float32).reshape(2, 4)
+B = np.full((2, 4), 10, np.float32)
+
+
+def test_inputs_bind_by_name_not_by_the_order_given():
+    network = netdef.define(Sub(), {"b": netdef.Input((2, 4)), "a": netdef.Input((2, 4))})
+    got = netdef.reference.run(network, {"a": A, "b": B})["output"]
+    np.testing.assert_array_equal(got, A - B)
+    # the network declares its inputs in forward's order, as an engine built from it will
+    assert list(network.inputs) == ["a", "b"]
+    assert [network.network.get_input(i).name for i in range(2)] == ["a", "b"]
+
+
+def test_an_input_forward_does_not_take_is_refused_with_the_names_it_takes():
+    class One(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    message = "input 'img' is not a parameter of One.forward(x), which takes ['x']: name each input after"
+    with pytest.raises(netdef.EmitError, match=re.escape(message)):
+        netdef.define(One(), {"img": netdef.Input((1, 1, 32, 32))})
+    with pytest.raises(netdef.EmitError, match=re.escape("inputs 'c', 'd' are not parameters of Sub.forward(a, b)")):
+        netdef.define(Sub(), {"a": netdef.Input((1,)), "b": netdef.Input((1,)), "c": netdef.Input((1,)),
+                              "d": netdef.Input((1,))})  # fmt: skip
+
+
+def test_a_parameter_without_an_input_is_named():
+    message = "no input for the parameter 'b' of Sub.forward(a, b), which takes ['a', 'b'] (the inputs are ['a'])"
+    with pytest.raises(netdef.EmitError, match=re.escape(message)):
+        netdef.define(Sub(), {"a": netdef.Input((1, 4))})
+
+
+def test_defaults_keyword_only_parameters_and_kwargs_bind_by_name():
+    class Masked(nn.Module):
+        def forward(self, x, mask=None, bias=None, *, scale, **extra):
+            y = x * scale
+            if mask is not None:
+                y = y * mask
+            if bias is not None:
+                y = y + bias
+            for value in extra.values():
+                y = y - value
+            return y
+
+    x, bias, scale, shift = (np.random.default_rng(i).standard_normal((2, 4)).astype(np.float32) for i in range(4))
+    feeds = {"scale": scale, "bias": bias, "x": x, "shift": shift}
+    # mask (a default) is skipped: bias after it goes by keyword, as do scale (keyword-only) and shift (**extra)
+    network = netdef.define(Masked(), {n: netdef.Input((2, 4)) for n in feeds})
+    assert network.binding.positional == ("x",) and set(network.binding.keyword) == {"bias", "scale", "shift"}
+    got = netdef.reference.run(network, feeds)["output"]
+    np.testing.assert_allclose(got, x * scale + bias - shift, rtol=1e-6)
+    with pytest.raises(netdef.EmitError, match="no input for the parameter 'scale'"):
+        netdef.define(Masked(), {"x": netdef.Input((2, 4))})
+
+
+def test_star_args_take_the_unnamed_inputs_in_the_order_given(parity):
+    class Cached(nn.Module):
+        def forward(self, ids, past=None, *caches):
+            out = ids * 1
+            for i, c in enumerate(caches):
+                out = out + c * (10**i)
+            return out if past is None else out + past * 1000
+
+    ones = np.ones((1, 2), np.float32)
+    specs = {"ids": netdef.Input((1, 2)), "past": netdef.Input((1, 2)), "c1": netdef.Input((1, 2)),
+             "c0": netdef.Input((1, 2))}  # fmt: skip
+    network = netdef.define(Cached(), specs)
+    assert network.binding.names == ("ids", "past", "c1", "c0") and not network.binding.checked
+    got = netdef.reference.run(network, {"ids": ones, "past": 2 * ones, "c1": 3 * ones, "c0": 4 * ones})["output"]
+    np.testing.assert_array_equal(got, ones + 3 * ones + 4 * ones * 10 + 2 * ones * 1000)
+    # inputs for *caches cannot skip `past`: they would land in it
+    del specs["past"]
+    with pytest.raises(netdef.EmitError, match=r"go to its \*caches, which follows \['past'\]: give inputs named"):
+        netdef.define(Cached(), specs)
+    # a forward taking only *args (netdef.testing.Fn) takes every input in the order given
+    network = netdef.define(parity.Fn(lambda p, q: p - q), {"q": netdef.Input((2, 4)), "p": netdef.Input((2, 4))})
+    np.testing.assert_array_equal(netdef.reference.run(network, {"p": A, "q": B})["output"], B - A)
+
+
+def test_define_like_names_inputs_after_forward(parity):
+    network = parity.define(Sub(), torch.from_numpy(A), torch.from_numpy(B))
+    assert list(network.inputs) == ["a", "b"]
+    np.testing.assert_array_equal(parity.run(network, torch.from_numpy(A), torch.from_numpy(B)), A - B)
 
 
 def test_an_input_named_like_an_output_is_refused(parity):

@@ -325,6 +325,53 @@ def test_twin_failure_is_a_netdef_error(twin, feeds):
         compare(bound(twin), Broken(), feeds)
 
 
+# -- inputs bind by name ------------------------------------------------------------------------------
+
+
+class Scaled(nn.Module):
+    """x * scale + shift: no two inputs can be swapped without changing the result."""
+
+    def forward(self, x, scale, shift):
+        return x * scale + shift
+
+
+class TorchScaledOtherOrder(torch.nn.Module):
+    def forward(self, shift, x, scale):
+        return x * scale + shift
+
+
+class TorchScaledOtherNames(torch.nn.Module):
+    def forward(self, input, weight, bias):
+        return input * weight + bias
+
+
+def scaled_feeds() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {name: rng.standard_normal((2, 3)).astype(np.float32) for name in ("shift", "scale", "x")}
+
+
+def test_parity_binds_both_forwards_by_name():
+    feeds = scaled_feeds()  # in neither forward's order
+    inputs = {name: netdef.Input((2, 3)) for name in ("x", "scale", "shift")}
+    for twin in (TorchScaledOtherOrder(), TorchScaledOtherNames()):
+        report = compare(Scaled(), twin, feeds)
+        assert report.passed, report
+        report = compare(Scaled(), twin, feeds, inputs=inputs)  # Input specs in yet another order than the feeds
+        assert report.passed, report
+    # the netdef side computes x * scale + shift whatever the feeds' order
+    network = netdef.define(Scaled(), {name: netdef.Input((2, 3)) for name in feeds})
+    got = netdef.reference.run(network, feeds)["output"]
+    np.testing.assert_allclose(got, feeds["x"] * feeds["scale"] + feeds["shift"], rtol=1e-6)
+
+
+def test_parity_feeds_must_name_the_inputs():
+    inputs = {name: netdef.Input((2, 3)) for name in ("x", "scale", "shift")}
+    feeds = scaled_feeds()
+    feeds["bias"] = feeds.pop("shift")
+    with pytest.raises(netdef.NetdefError, match=r"missing \['shift'\], unexpected \['bias'\]; give one array per"):
+        compare(Scaled(), TorchScaledOtherNames(), feeds, inputs=inputs)
+
+
 # -- CLI ---------------------------------------------------------------------------------------------
 
 

@@ -187,15 +187,15 @@ def test_expanding_a_dynamic_dim_checks_it_at_run_time():
             return x.expand(y.shape[0], -1) + y
 
     spec = {
-        "x0": netdef.Input((-1, 3), min=(1, 3), max=(5, 3)),
-        "x1": netdef.Input((-1, 3), min=(1, 3), max=(5, 3)),
+        "x": netdef.Input((-1, 3), min=(1, 3), max=(5, 3)),
+        "y": netdef.Input((-1, 3), min=(1, 3), max=(5, 3)),
     }
     network = netdef.define(Expand(), spec)
     for a, b in [(1, 4), (4, 4), (1, 1)]:
         x, y = np.ones((a, 3), np.float32), np.arange(b * 3, dtype=np.float32).reshape(b, 3)
-        np.testing.assert_array_equal(netdef.reference.run(network, {"x0": x, "x1": y})["output"], x + y)
+        np.testing.assert_array_equal(netdef.reference.run(network, {"x": x, "y": y})["output"], x + y)
     with pytest.raises(netdef.InterpreterError, match=r"expand in module `<root>` \(Expand\).*unless that is 1"):
-        netdef.reference.run(network, {"x0": np.ones((2, 3), np.float32), "x1": np.ones((3, 3), np.float32)})
+        netdef.reference.run(network, {"x": np.ones((2, 3), np.float32), "y": np.ones((3, 3), np.float32)})
 
 
 def test_bounds_cover_every_profile_and_any_number_of_dynamic_dims():

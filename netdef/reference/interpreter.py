@@ -63,7 +63,8 @@ def run(
     extra = [n for n in feeds if n not in names]
     if missing or extra:
         raise InterpreterError(
-            f"feeds do not match the network's inputs {names}: missing {missing or 'none'}, unexpected {extra or 'none'}"
+            f"feeds do not match the network's inputs {names}: missing {missing or 'none'}, unexpected "
+            f"{extra or 'none'}; feed one array per input, keyed by its name"
         )
     values: dict[str, torch.Tensor] = {}
     for name, declared, want in plan.inputs:

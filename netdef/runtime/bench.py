@@ -6,6 +6,7 @@ The statistics and the table need no GPU; ``bench_engine`` needs one the backend
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -159,8 +160,9 @@ def bench_torch(
     include_copies: bool = True,
     label: str = "torch eager",
 ) -> BenchStats:
-    """Latency and throughput of ``module(*inputs)`` in eager mode under ``torch.no_grad()`` on ``device``;
-    with ``include_copies`` each run also moves its inputs to the device and its outputs back (as ``infer``)."""
+    """Latency and throughput of ``module`` in eager mode under ``torch.no_grad()`` on ``device``; the feeds go
+    to the forward parameters of their names when it has them all, else by position in the feeds' order. With
+    ``include_copies`` each run also moves its inputs to the device and its outputs back (as ``infer``)."""
     import torch
 
     module = module.eval().to(device)
@@ -169,10 +171,12 @@ def bench_torch(
     is_cuda = torch.device(device).type == "cuda"
     sync = torch.cuda.synchronize if is_cuda else (lambda: None)
 
+    names = list(feeds) if _takes_names(module, feeds) else None
+
     def call():
         with torch.no_grad():
             xs = [t.to(device) for t in host.values()] if include_copies else list(on_device.values())
-            out = module(*xs)
+            out = module(**dict(zip(names, xs))) if names else module(*xs)
             if include_copies:
                 for t in out.values() if isinstance(out, Mapping) else out if isinstance(out, tuple | list) else [out]:
                     t.cpu()
@@ -184,6 +188,16 @@ def bench_torch(
         ", with host copies" if include_copies else ""
     )
     return latency_stats(label, samples, _batch(feeds), wall, note)
+
+
+def _takes_names(module, names) -> bool:
+    """Whether ``module.forward`` has a parameter, passable by keyword, of every name in ``names``."""
+    try:
+        params = inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return all(n in params and params[n].kind in keyword for n in names)
 
 
 def _batch(feeds: Mapping[str, object]) -> int:

@@ -128,7 +128,10 @@ def check_feeds(specs: list[TensorSpec], shapes: Mapping[str, Shape]) -> int:
     missing = [n for n in names if n not in shapes]
     extra = [n for n in shapes if n not in names]
     if missing or extra:
-        raise EngineError(f"the engine's inputs are {names}: missing {missing or 'none'}, unexpected {extra or 'none'}")
+        raise EngineError(
+            f"the engine's inputs are {names}: missing {missing or 'none'}, unexpected {extra or 'none'}; "
+            "feed one array per input, keyed by its name"
+        )
     for s in inputs:
         shape = tuple(shapes[s.name])
         if not s.matches(shape):

@@ -67,8 +67,8 @@ class CRNN(nn.Module):
         self.cnn = cnn
         self.rnn = nn.Sequential(BidirectionalLSTM(channels[-1], nh, nh), BidirectionalLSTM(nh, nh, nclass))
 
-    def forward(self, input):
-        conv = self.cnn(input)
+    def forward(self, x):
+        conv = self.cnn(x)
         if conv.static_shape[2] != 1:
             raise ValueError(f"CRNN: the CNN's output must be 1 high (input 32 high), got {conv.static_shape}")
         return self.rnn(conv.squeeze(2).permute(2, 0, 1))  # (W', N, C): time-major for the LSTMs

@@ -33,7 +33,7 @@ def _check(parity, ours, theirs, q, k, v, masks=None, precision="fp32", build=Fa
         want = theirs(q, k, v, **masks, **kwargs)
     net = parity.define(_Call(ours, tuple(masks), **kwargs), q, k, v, *masks.values(), precision=precision)
     feeds = [q, k, v, *masks.values()]
-    got = netdef.reference.run(net, {f"x{i}": t.numpy() for i, t in enumerate(feeds)})
+    got = netdef.reference.run(net, {name: t.numpy() for name, t in zip(net.inputs, feeds)})  # q, k, v, x3...
     parity.assert_close(got["output0"], want[0], precision)
     if kwargs.get("need_weights", True):
         parity.assert_close(got["output1"], want[1], precision)

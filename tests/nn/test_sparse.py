@@ -68,7 +68,7 @@ def test_float_indices_are_refused():
     model = nn.Embedding(4, 2)
     model.load_weights({"weight": torch.randn(4, 2).numpy()})
     with pytest.raises(netdef.EmitError, match="indices must be int32 or int64, got FLOAT"):
-        netdef.define(model, {"x": netdef.Input((3,))})
+        netdef.define(model, {"input": netdef.Input((3,))})
 
 
 def test_constructor_errors():

@@ -62,7 +62,7 @@ def test_missing_and_unexpected_feeds_are_reported_together(small):
         netdef.reference.run(net, {"y": np.zeros((2, 2, 5, 5), np.float32)})
     msg = str(info.value)
     assert "feeds do not match the network's inputs ['x']" in msg
-    assert "missing ['x']" in msg and "unexpected ['y']" in msg
+    assert "missing ['x']" in msg and "unexpected ['y']; feed one array per input, keyed by its name" in msg
     with pytest.raises(netdef.InterpreterError, match=r"missing \['x'\], unexpected none"):
         netdef.reference.run(net, {})
 

@@ -74,6 +74,27 @@ def test_bench_torch_on_cpu():
     assert stats.note == "LeNet on cpu, float32, eager, with host copies"
 
 
+def test_bench_torch_passes_feeds_by_name():
+    import torch
+
+    class Sub(torch.nn.Module):
+        def forward(self, a, b):
+            self.seen = (tuple(a.shape), tuple(b.shape))
+            return a.sum() - b.sum()
+
+    class Positional(torch.nn.Module):
+        def forward(self, *xs):
+            self.seen = tuple(tuple(x.shape) for x in xs)
+            return xs[0]
+
+    feeds = {"b": np.zeros((2,), np.float32), "a": np.zeros((3,), np.float32)}  # not forward's order
+    sub, positional = Sub(), Positional()
+    bench_torch(sub, feeds, runs=1, warmup=0, device="cpu")
+    assert sub.seen == ((3,), (2,))
+    bench_torch(positional, feeds, runs=1, warmup=0, device="cpu")  # no names to bind: the feeds' order
+    assert positional.seen == ((2,), (3,))
+
+
 def test_bench_command_without_a_runnable_gpu(tmp_path, capsys):
     from netdef.zoo.lenet import LeNet
     from netdef.zoo.twins.lenet import LeNet as TorchLeNet

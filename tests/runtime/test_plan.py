@@ -66,7 +66,7 @@ def test_missing_input(static_specs):
 def test_unexpected_input(static_specs):
     with pytest.raises(netdef.EngineError, match=r"missing none, unexpected \['y'\]"):
         check_feeds(static_specs, {"x": (2, 1, 32, 32), "y": (1,)})
-    with pytest.raises(netdef.EngineError, match=r"missing \['x'\], unexpected \['input'\]"):
+    with pytest.raises(netdef.EngineError, match=r"missing \['x'\], unexpected \['input'\]; feed one array per input"):
         check_feeds(static_specs, {"input": (2, 1, 32, 32)})
 
 
