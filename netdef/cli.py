@@ -89,6 +89,18 @@ def construct(spec: str):
         raise NetdefError(f"{spec}: calling it with no arguments raised {_raised(exc)}") from None
 
 
+def _define(model, inputs, **options):
+    """``netdef.define``; an exception the model's own ``forward`` raised is one error naming it and the line."""
+    import netdef
+
+    try:
+        return netdef.define(model, inputs, **options)
+    except NetdefError:
+        raise
+    except Exception as exc:  # the user's forward (or what it called) raised: where, not netdef's traceback
+        raise NetdefError(f"defining {type(model).__name__} failed: its forward raised {_raised(exc)}") from None
+
+
 def _raised(exc: BaseException) -> str:
     """``Type: message (at file:line)``, the line being the innermost frame that raised ``exc``."""
     import traceback
@@ -197,6 +209,13 @@ def _load_array(path: str, option: str) -> np.ndarray:
     try:
         value = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        with open(path, "rb") as f:
+            is_npy = f.read(6) == b"\x93NUMPY"
+        if is_npy and "allow_pickle" in str(exc):  # numpy's advice to load pickles is not one netdef follows
+            raise NetdefError(
+                f"{option}{path}: holds Python objects (an object array, saved with pickling), not numbers; "
+                "save a numeric array (numpy.save(path, array.astype(np.float32)))"
+            ) from None
         raise NetdefError(f"{option}{path}: not a readable .npy array file ({exc})") from None
     if not isinstance(value, np.ndarray):
         value.close()
@@ -263,9 +282,7 @@ def cmd_build(args) -> None:
     check_output(args.output, force=args.force, inputs=[args.weights, args.calib_data, args.calib_cache])
     model, inputs = _model_and_inputs(args)
     quantization = _quantization(args, model, inputs)
-    network = netdef.define(
-        model, inputs, precision=args.precision, overrides=_overrides(args), quantization=quantization
-    )
+    network = _define(model, inputs, precision=args.precision, overrides=_overrides(args), quantization=quantization)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", netdef.NetdefWarning)
         built = netdef.build(
@@ -290,7 +307,6 @@ def cmd_build(args) -> None:
 
 def _quantization(args, model, inputs):
     """A QuantConfig from --quantize and --calib-* (calibration runs the fp32 network on CPU)."""
-    import netdef
     from netdef.quantization import QuantConfig, calibrate
 
     if not args.quantize:
@@ -322,7 +338,7 @@ def _quantization(args, model, inputs):
         if not batches:
             raise NetdefError(f"--calib-data {args.calib_data} holds {total} samples, fewer than one batch of {size}")
     calibration = calibrate(
-        netdef.define(model, inputs),
+        _define(model, inputs),
         batches,
         method=args.calib_method,
         cache=args.calib_cache,
@@ -350,7 +366,7 @@ def cmd_refit(args) -> None:
     engine = netdef.Engine.load(args.engine)
     args.model = args.model_spec
     model, inputs = _model_and_inputs(args)
-    network = netdef.define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
+    network = _define(model, inputs, precision=engine.metadata.get("precision", "fp32"))
     names = refit(engine, network.named_weights, weights_sha256=network.weights_digest)
     plan = memoryview(engine.engine.serialize()).cast("B")  # TensorRT's buffer, written without a copy
     netdef.BuiltEngine(plan, engine.metadata).save(out, force=args.force)
@@ -366,7 +382,7 @@ def cmd_run(args) -> None:
         if Path(args.model).is_file() and ":" not in args.model:
             raise NetdefError(f"{args.model} is a file; --reference runs a model given as module:Class on the CPU")
         model, inputs = _model_and_inputs(args)
-        network = netdef.define(model, inputs, precision=args.precision)
+        network = _define(model, inputs, precision=args.precision)
         outputs = netdef.reference.run(network, _feeds(args, _input_shapes(inputs)))
     else:
         if ":" in args.model and not Path(args.model).exists():
@@ -472,7 +488,6 @@ def cmd_bench(args) -> None:
 
 
 def cmd_inspect(args) -> None:
-    import netdef
 
     if not args.model.endswith(".py") and (":" not in args.model or Path(args.model).exists()):
         from netdef.runtime.metadata import read_engine
@@ -483,7 +498,7 @@ def cmd_inspect(args) -> None:
         return
     model, inputs = _model_and_inputs(args, needs_weights=False)
     _placeholder_weights(model, args, "layers are listed")
-    network = netdef.define(model, inputs, precision=args.precision)
+    network = _define(model, inputs, precision=args.precision)
     rows = network.layers()
     width = max(len(r["name"]) for r in rows)
     print(f"{'#':>4}  {'name':<{width}}  {'type':<16}  output shapes / dtypes")
@@ -565,7 +580,7 @@ def cmd_graph(args) -> None:
     new_output(args.output, "-o", args.force)
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
-    network = netdef.define(model, inputs, precision=args.precision)
+    network = _define(model, inputs, precision=args.precision)
     path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights, force=args.force)
     print(f"wrote {path} ({network.network.num_layers} layers)")
 

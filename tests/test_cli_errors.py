@@ -71,6 +71,11 @@ class Sub(nn.Module):
         return a - b
 
 
+class Raises(nn.Module):
+    def forward(self, x):
+        raise ValueError("a bug in forward")
+
+
 CONSTANT = 3
 '''
 
@@ -94,6 +99,7 @@ def files(tmp_path_factory):
     os.mkfifo(root / "fifo.wts")
     os.mkfifo(root / "fifo.npy")
     (root / "text.npy").write_text("not an array")
+    np.save(root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (root / "file").write_text("a file, not a folder")
     (root / "model.onnx").write_text("a runnable ONNX model")
     (root / "raiser.py").write_text("raise ValueError('bad import')\n")
@@ -135,6 +141,11 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     (["build", TINY_SPEC, "-o", "{f}/a.engine"], "no --weights was given: pass --weights FILE"),
     (["build", "{f}/tiny.py:Boom", "-o", "{f}/a.engine"], "calling it with no arguments raised RuntimeError: boom"),
     (["build", "{f}/raiser.py:Net", "-o", "{f}/a.engine"], "raiser.py failed: ValueError: bad import (at "),
+    (
+        ["run", "--reference", "{f}/tiny.py:Raises", "--input", "x=1x4"],
+        "defining Raises failed: its forward raised ValueError: a bug in forward (at ",
+    ),
+    (["inspect", "{f}/tiny.py:Raises", "--input", "x=1x4"], "its forward raised ValueError"),
     # files that are missing, or not files
     (["build", TINY_SPEC, "--weights", "{f}/none.wts", "-o", "{f}/a.engine"], "no such weights file"),
     (["build", TINY_SPEC, "--weights", "{f}/dir.wts", "-o", "{f}/a.engine"], "a directory, not a weights file"),
@@ -152,6 +163,7 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*REF, "--feed", "x={f}/none.npy"], "no such --feed x= file"),
     ([*REF, "--feed", "x={f}/fifo.npy"], "not a regular file"),
     ([*REF, "--feed", "x={f}/text.npy"], "not a readable .npy"),
+    ([*REF, "--feed", "x={f}/objects.npy"], "holds Python objects (an object array, saved with pickling)"),
     ([*REF, "--save", "{f}/file"], "is a file; give a folder"),
     (["run", "{f}/missing.engine"], "no such engine file"),
     (["run", "{f}/dir.engine"], "a directory, not an engine file"),
