@@ -15,6 +15,7 @@ from netdef.zoo.lenet import LeNet
 from netdef.zoo.twins.lenet import LeNet as TorchLeNet
 
 safetensors_torch = pytest.importorskip("safetensors.torch")
+safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 
 def _state(twin: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -354,3 +355,137 @@ def test_load_into_torch_refuses_values_the_torch_dtype_cannot_hold():
         netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 7e4)})
     netdef.weights.load_into_torch(half, {"weight": np.ones((2, 2)), "bias": np.full(2, 6e4)})
     assert abs(float(half.bias[0]) - 6e4) < 32  # rounded to float16, not inf
+
+
+# ------------------------------------------------------------------------------- safetensors headers, byte by byte
+
+
+def _safetensors(header, data: bytes = b"", length: int | None = None) -> bytes:
+    """A safetensors file: 8-byte little-endian header length, the header (JSON of ``header``, or these bytes
+    if bytes), then ``data``; ``length`` overrides the length field."""
+    import json
+    import struct
+
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(raw) if length is None else length) + raw + data
+
+
+def _f32(begin: int, end: int, shape=(2,)) -> dict:
+    return {"dtype": "F32", "shape": list(shape), "data_offsets": [begin, end]}
+
+
+EIGHT = np.array([1.5, -2.0], "<f4").tobytes()
+
+MALFORMED_SAFETENSORS = [  # (case, file bytes, phrases of the message)
+    ("short", b"\x01\x02", ["2 bytes long", "8-byte header length"]),
+    ("header-too-long", _safetensors({}, length=10**6), ["header length says 1000000 bytes"]),
+    ("header-over-limit", _safetensors({}, length=2**63), ["over the safetensors limit"]),
+    ("not-utf8", _safetensors(b'{"\xff": 1}'), ["not UTF-8"]),
+    ("not-json", _safetensors(b"{garbage"), ["not valid JSON"]),
+    ("json-number", _safetensors(b"5"), ["header is a JSON number, expected an object"]),
+    ("json-list", _safetensors([1, 2]), ["header is a JSON array"]),
+    ("entry-number", _safetensors({"w": 3}), ["tensor 'w'", "entry is a JSON number"]),
+    ("no-offsets", _safetensors({"w": {"dtype": "F32", "shape": [2]}}), ["tensor 'w'", "lacks data_offsets"]),
+    ("dtype-number", _safetensors({"w": {**_f32(0, 8), "dtype": 7}}, EIGHT), ["tensor 'w'", "dtype is a JSON number"]),
+    ("dtype-unknown", _safetensors({"w": {**_f32(0, 8), "dtype": "Q7"}}, EIGHT), ["'w' has dtype Q7", "cannot bind"]),
+    ("shape-number", _safetensors({"w": {**_f32(0, 8), "shape": 2}}, EIGHT), ["tensor 'w'", "shape is 2"]),
+    ("shape-negative", _safetensors({"w": _f32(0, 8, (-2,))}, EIGHT), ["shape is [-2]", "non-negative integers"]),
+    ("shape-float", _safetensors({"w": _f32(0, 8, (2.0,))}, EIGHT), ["shape is [2.0]"]),
+    ("shape-bool", _safetensors({"w": _f32(0, 8, (True, 2))}, EIGHT), ["shape is [True, 2]"]),
+    ("offsets-negative", _safetensors({"w": _f32(-8, 0)}), ["tensor 'w'", "data_offsets is [-8, 0]"]),
+    ("offsets-three", _safetensors({"w": {**_f32(0, 8), "data_offsets": [0, 4, 8]}}, EIGHT), ["[0, 4, 8]"]),
+    ("offsets-text", _safetensors({"w": {**_f32(0, 8), "data_offsets": ["0", "8"]}}, EIGHT), ["['0', '8']"]),
+    ("offsets-backwards", _safetensors({"w": _f32(8, 0)}, EIGHT), ["[8, 0] end before they begin"]),
+    ("wrong-byte-count", _safetensors({"w": _f32(0, 8, (3,))}, EIGHT), ["hold 8 bytes", "shape (3,) takes 12"]),
+    ("overlap", _safetensors({"a": _f32(0, 8), "b": _f32(4, 12)}, EIGHT + EIGHT[:4]), ["'b' at bytes [4, 12)", "'a'"]),
+    ("shared-bytes", _safetensors({"a": _f32(0, 8), "b": _f32(0, 8)}, EIGHT), ["overlaps", "share bytes"]),
+    ("empty-inside", _safetensors({"a": _f32(0, 8), "z": _f32(4, 4, (0,))}, EIGHT), ["'z' at bytes [4, 4)"]),
+    ("gap", _safetensors({"w": _f32(8, 16)}, EIGHT + EIGHT), ["bytes [0, 8)", "belong to no tensor", "'w'"]),
+    ("truncated", _safetensors({"w": _f32(0, 8)}, EIGHT[:5]), ["need 8 bytes", "only 5", "truncated"]),
+    ("trailing", _safetensors({"w": _f32(0, 8)}, EIGHT + b"x"), ["1 bytes follow the last tensor"]),
+    ("metadata-list", _safetensors({"__metadata__": ["pt"], "w": _f32(0, 8)}, EIGHT), ["__metadata__ is a JSON array"]),
+    ("metadata-int", _safetensors({"__metadata__": {"n": 1}, "w": _f32(0, 8)}, EIGHT), ["__metadata__['n']"]),
+    ("duplicate", _safetensors(b'{"w": %s, "w": %s}' % ((str(_f32(0, 8)).replace("'", '"').encode(),) * 2), EIGHT),
+     ["'w' appears twice"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "data", "phrases"), MALFORMED_SAFETENSORS, ids=[c[0] for c in MALFORMED_SAFETENSORS])
+def test_malformed_safetensors_are_refused_naming_the_file_and_the_problem(tmp_path, case, data, phrases):
+    """Each file the safetensors library refuses (and a repeated name, which it would read as the last one) is
+    one WeightsFormatError naming the file and what is wrong: never an AttributeError, never tensors reading
+    the header's bytes or another tensor's."""
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(data)
+    with pytest.raises(WeightsFormatError) as info:
+        load_weights_file(path)
+    message = str(info.value)
+    assert str(path) in message
+    for phrase in phrases:
+        assert phrase in message, message
+    if case != "duplicate":  # the reference library refuses the same bytes
+        with pytest.raises(Exception):  # noqa: B017 - its SafetensorError is not importable by name everywhere
+            safetensors_numpy.load(data)
+
+
+def test_valid_safetensors_written_byte_by_byte_read_like_the_reference_library(tmp_path):
+    """Tensors in any header order, a zero-size tensor, metadata, a header padded with spaces: netdef reads
+    what the safetensors library reads."""
+    import json
+
+    b = np.arange(6, dtype="<i4").reshape(2, 3)
+    header = {"b": {"dtype": "I32", "shape": [2, 3], "data_offsets": [8, 32]}, "a": _f32(0, 8)}
+    header["z"] = {"dtype": "F16", "shape": [0, 4], "data_offsets": [32, 32]}
+    header["__metadata__"] = {"format": "pt"}
+    raw = json.dumps(header).encode() + b"   "
+    data = _safetensors(raw, EIGHT + b.tobytes())
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(data)
+    got = load_weights_file(path)
+    expected = safetensors_numpy.load(data)
+    assert sorted(got) == sorted(expected) == ["a", "b", "z"]
+    for name, value in expected.items():
+        assert got[name].dtype == value.dtype and got[name].shape == value.shape
+        np.testing.assert_array_equal(got[name], value)
+
+
+def _index(tmp_path, weight_map, shards: dict | None = None) -> str:
+    import json
+
+    for name, tensors in (shards or {}).items():
+        save_safetensors(tensors, tmp_path / name)
+    path = tmp_path / "model.safetensors.index.json"
+    path.write_text(json.dumps({"metadata": {}, "weight_map": weight_map}) if weight_map != "raw" else "[1]")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("weight_map", "phrases"),
+    [
+        ("raw", ["holds a JSON array", "weight_map"]),
+        (["w"], ["weight_map is a JSON array"]),
+        ({"w": None}, ["maps 'w' to null"]),
+        ({"w": 3}, ["maps 'w' to 3"]),
+        ({"w": "/etc/w.safetensors"}, ["not inside the index's folder"]),
+        ({"w": "../w.safetensors"}, ["not inside the index's folder"]),
+        ({"w": "gone.safetensors"}, ["shard gone.safetensors", "'w'", "missing"]),
+        ({"w": "a.safetensors", "v": "a.safetensors"}, ["maps 'v' to shard a.safetensors, which does not hold it"]),
+    ],
+)
+def test_malformed_safetensors_indexes_are_refused_naming_the_problem(tmp_path, weight_map, phrases):
+    path = _index(tmp_path, weight_map, {"a.safetensors": {"w": torch.ones(2)}})
+    with pytest.raises(WeightsFormatError) as info:
+        load_weights_file(path)
+    message = str(info.value)
+    assert path in message
+    for phrase in phrases:
+        assert phrase in message, message
+
+
+def test_an_index_naming_a_tensor_twice_is_refused(tmp_path):
+    save_safetensors({"w": torch.ones(2)}, tmp_path / "a.safetensors")
+    save_safetensors({"w": torch.zeros(2)}, tmp_path / "b.safetensors")
+    path = tmp_path / "model.safetensors.index.json"
+    path.write_text('{"weight_map": {"w": "a.safetensors", "w": "b.safetensors"}}')
+    with pytest.raises(WeightsFormatError, match="'w' appears twice"):
+        load_weights_file(path)
