@@ -24,8 +24,8 @@ from netdef._io import atomic_write
 from netdef.checks import readable_file
 from netdef.errors import WeightsFormatError
 from netdef.weights.rename import Rename, rename_weights
-from netdef.weights.streams import is_regular, open_weights
-from netdef.weights.wts import load_wts
+from netdef.weights.streams import is_regular, open_weights, prefixed, spool
+from netdef.weights.wts import load_wts, read_wts
 
 __all__ = [
     "SUFFIXES",
@@ -71,7 +71,7 @@ def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], 
         found = readable_file(index if os.path.isfile(index) else single, "weights file", WeightsFormatError)
         weights = load_safetensors_index(found) if found == index else load_safetensors(found)
         return rename_weights(weights, rename, where)
-    where = readable_file(path, "weights file", WeightsFormatError)
+    where = readable_file(path, "weights file", WeightsFormatError, streams=True)
     suffix = Path(where).suffix.lower()
     if where.lower().endswith(".safetensors.index.json"):
         weights = load_safetensors_index(where)
@@ -84,12 +84,52 @@ def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], 
         weights = load_npz(where)
     elif suffix in TORCH_SUFFIXES:
         weights = load_torch_checkpoint(where)
+    elif not os.path.isfile(where):  # a FIFO or device, e.g. <(...) as /dev/fd/63: no suffix to go by
+        weights = _load_stream(where)
     else:
         raise WeightsFormatError(
             f"{where}: unknown weights format {suffix!r}; netdef reads {', '.join(SUFFIXES)} files "
             "(rename the file if its suffix is wrong)"
         )
     return rename_weights(weights, rename, where)
+
+
+def _load_stream(where: str) -> Weights:
+    """Read a weights stream whose name has no known suffix, telling the format by its first bytes: a zip (.npz,
+    or a torch checkpoint if it holds ``data.pkl``), a pickle (a legacy torch checkpoint), a safetensors header
+    length, else .wts."""
+    f = open_weights(where)
+    try:
+        head = _read_exactly(f, 9)
+    except BaseException:
+        f.close()
+        raise
+    if not head:
+        f.close()
+        raise WeightsFormatError(
+            f"{where}: the stream is empty; expected the bytes of a weights file ({', '.join(SUFFIXES)})"
+        )
+    f = prefixed(head, f)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        with f:
+            copy = spool(f, where)
+        with copy:
+            try:
+                with zipfile.ZipFile(copy) as archive:
+                    names = archive.namelist()
+            except (zipfile.BadZipFile, OSError, ValueError):
+                names = []  # the .npz reader says what is wrong with it
+            copy.seek(0)
+            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+                return Weights(_tensors_to_numpy(_torch_from(copy, where), where))
+            return _npz_from(copy, where)
+    if head[:1] == b"\x80":
+        return Weights(_tensors_to_numpy(_torch_from(f, where), where))
+    if len(head) >= 8 and int.from_bytes(head[:8], "little") <= _MAX_HEADER_BYTES:
+        return _safetensors_from(f, where)
+    weights = Weights(read_wts(f, where))
+    weights.shaped = False
+    return weights
 
 
 INDEX_NAME = "model.safetensors.index.json"
@@ -126,7 +166,11 @@ def load_safetensors(path: str | os.PathLike) -> MappedWeights:
     temporary file, exactly as long as its header says, and mapped from there.
     """
     where = os.fspath(path)
-    f = open_weights(where)
+    return _safetensors_from(open_weights(where), where)
+
+
+def _safetensors_from(f: IO[bytes], where: str) -> MappedWeights:
+    """``load_safetensors`` of the file open as ``f`` (closed after)."""
     try:
         if not is_regular(f):
             f = _copy_stream(f, where)
@@ -437,12 +481,26 @@ def _some(names, limit: int = 5) -> str:
 def load_npz(path: str | os.PathLike) -> Weights:
     """Read the named arrays of an ``.npz`` (``numpy.savez``) file; pickled object arrays are refused."""
     where = os.fspath(path)
+    with open_weights(where) as f:
+        if is_regular(f):
+            return _npz_from(where, where)
+        with spool(f, where, lambda head: _check_zip(head, where, ".npz")) as copy:
+            return _npz_from(copy, where)
+
+
+def _check_zip(head: bytes, where: str, kind: str) -> None:
+    if head and not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise WeightsFormatError(f"{where}: not a readable {kind} file: it does not start as a zip archive")
+
+
+def _npz_from(source: str | IO[bytes], where: str) -> Weights:
+    """``load_npz`` of a path or a seekable file object."""
     try:
-        npz = np.load(where, allow_pickle=False)
+        npz = np.load(source, allow_pickle=False)
     except FileNotFoundError:
         raise WeightsFormatError(f"{where}: no such weights file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise WeightsFormatError(f"{where}: not a readable .npz file: {exc}") from None
+    except Exception as exc:  # zipfile and numpy raise OSError, ValueError, BadZipFile, NotImplementedError ...
+        raise WeightsFormatError(f"{where}: not a readable .npz file: {_first_line(exc)}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise WeightsFormatError(
             f"{where}: holds a single array, not named arrays; save weights with numpy.savez(path, **state_dict)"
@@ -459,8 +517,8 @@ def load_npz(path: str | os.PathLike) -> Weights:
                         "netdef reads numeric arrays only"
                     ) from None
                 raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {exc}") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {exc}") from None
+            except Exception as exc:  # a bad CRC, an unsupported compression, a corrupt deflate stream ...
+                raise WeightsFormatError(f"{where}: entry {name!r} cannot be read: {_first_line(exc)}") from None
             if not isinstance(arr, np.ndarray):  # a zip member that is no .npy file
                 raise WeightsFormatError(f"{where}: member {name!r} is not a .npy array; is this an .npz file?")
             out[name] = _check_numeric(arr, name, where)
@@ -470,7 +528,11 @@ def load_npz(path: str | os.PathLike) -> Weights:
 def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
     """Read a torch checkpoint's state dict as numpy arrays (see :func:`read_torch_state_dict`)."""
     where = os.fspath(path)
-    return Weights((name, _tensor_to_numpy(t, name, where)) for name, t in read_torch_state_dict(where).items())
+    return Weights(_tensors_to_numpy(read_torch_state_dict(where), where))
+
+
+def _tensors_to_numpy(state: dict[str, Any], where: str) -> dict[str, np.ndarray]:
+    return {name: _tensor_to_numpy(t, name, where) for name, t in state.items()}
 
 
 def read_torch_state_dict(path: str | os.PathLike) -> dict[str, Any]:
@@ -480,13 +542,20 @@ def read_torch_state_dict(path: str | os.PathLike) -> dict[str, Any]:
     unwrapped. A file holding pickled Python objects (a whole ``nn.Module``) is refused: unpickling
     can run arbitrary code.
     """
+    where = os.fspath(path)
+    with open_weights(where) as f:
+        if is_regular(f):
+            return _torch_from(where, where)
+        with spool(f, where) as copy:
+            return _torch_from(copy, where)
+
+
+def _torch_from(source: str | IO[bytes], where: str) -> dict[str, Any]:
+    """``read_torch_state_dict`` of a path or a seekable file object."""
     import torch
 
-    where = os.fspath(path)
-    if not os.path.isfile(where):
-        raise WeightsFormatError(f"{where}: no such weights file")
     try:
-        obj = torch.load(where, map_location="cpu", weights_only=True)
+        obj = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's message advises retrying with weights_only=False; netdef never does (that runs the file's code)
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))

@@ -19,7 +19,7 @@ from typing import IO
 
 from netdef.errors import WeightsFormatError
 
-__all__ = ["FIFO_WAIT_SECONDS", "is_regular", "open_weights", "spool"]
+__all__ = ["FIFO_WAIT_SECONDS", "is_regular", "open_weights", "prefixed", "spool"]
 
 #: how long opening a FIFO waits for a process to open it for writing (process substitution has one already)
 FIFO_WAIT_SECONDS = 2.0
@@ -104,6 +104,11 @@ class _Prefixed(io.RawIOBase):
     def close(self) -> None:
         self.file.close()
         super().close()
+
+
+def prefixed(head: bytes, f: IO[bytes]) -> IO[bytes]:
+    """A stream that yields ``head`` (bytes already read from ``f``) and then the rest of ``f``."""
+    return _Prefixed(head, f) if head else f
 
 
 def is_regular(f: IO[bytes]) -> bool:

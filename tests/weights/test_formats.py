@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import netdef
+import netdef.weights.streams
 from netdef.errors import BindError, WeightsFormatError
 from netdef.weights import Rename, Weights, load_weights_file, save_safetensors
 from netdef.zoo.lenet import LeNet
@@ -184,13 +185,18 @@ def test_malicious_pickle_is_refused_as_code_and_not_run(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo", "missing"])
-def test_weights_paths_that_are_not_readable_files(tmp_path, kind):
+def test_weights_paths_that_are_not_readable_files(tmp_path, kind, monkeypatch):
+    monkeypatch.setattr(netdef.weights.streams, "FIFO_WAIT_SECONDS", 0.2)
     path = tmp_path / "w.wts"
     if kind == "directory":
         path.mkdir()
     elif kind == "fifo":
-        os.mkfifo(path)  # opening it would block forever: checked before any open
-    phrase = {"directory": "a directory, not a weights file", "fifo": "not a regular file", "missing": "no such"}
+        os.mkfifo(path)  # no writer: reading would block forever, so it is an error after the wait
+    phrase = {
+        "directory": "a directory, not a weights file",
+        "fifo": "a FIFO that no process opened for writing within 0.2 s",
+        "missing": "no such",
+    }
     with pytest.raises(WeightsFormatError, match=phrase[kind]):
         LeNet().load_weights(str(path))
 
@@ -250,6 +256,26 @@ def test_npz_with_other_zip_members_or_broken_arrays(tmp_path):
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("w.npy", b"\x93NUMPY garbage header")
     with pytest.raises(WeightsFormatError, match="entry 'w' cannot be read"):
+        load_weights_file(path)
+
+
+def test_npz_member_with_an_unsupported_compression_is_a_weights_format_error(tmp_path):
+    """zipfile raises NotImplementedError for a compression method it lacks: one clear error, not a traceback."""
+    import io
+    import zipfile
+
+    array = io.BytesIO()
+    np.save(array, np.ones(3, np.float32))
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("w.npy", array.getvalue())
+    data = bytearray(packed.getvalue())
+    for signature, field in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local and central headers
+        at = data.index(signature) + field
+        data[at : at + 2] = (99).to_bytes(2, "little")  # compression method 99: not one zipfile implements
+    path = tmp_path / "w.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsFormatError, match=r"entry 'w' cannot be read: .*compression"):
         load_weights_file(path)
 
 
@@ -489,3 +515,102 @@ def test_an_index_naming_a_tensor_twice_is_refused(tmp_path):
     path.write_text('{"weight_map": {"w": "a.safetensors", "w": "b.safetensors"}}')
     with pytest.raises(WeightsFormatError, match="'w' appears twice"):
         load_weights_file(path)
+
+
+# ------------------------------------------------------------------------------- FIFOs and other streams
+
+
+def _serve(data: bytes, path=None):
+    """Write ``data`` into a FIFO at ``path`` (made here) from a thread, or into an anonymous pipe if ``path`` is
+    None (what ``<(...)`` hands a program: ``/dev/fd/N``). Returns (the path to read, the writer thread)."""
+    import threading
+
+    if path is None:
+        read_end, write_end = os.pipe()
+        path = f"/dev/fd/{read_end}"
+    else:
+        os.mkfifo(path)
+        write_end = None
+
+    def write():
+        fd = os.open(path, os.O_WRONLY) if write_end is None else write_end
+        try:
+            with open(fd, "wb") as f:
+                for i in range(0, len(data), 4096):  # in pieces, as a producer would
+                    f.write(data[i : i + 4096])
+        except BrokenPipeError:  # the reader refused the stream before its end
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return str(path), writer
+
+
+STREAM_FORMATS = ["wts", "safetensors", "npz", "pt"]
+
+
+def _file_bytes(tmp_path, kind: str) -> tuple[bytes, Weights]:
+    """The bytes of a LeNet weights file of ``kind`` written by other tools, and what netdef reads from it."""
+    path = tmp_path / ("src." + kind)
+    if kind == "wts":
+        netdef.export_wts(_state(TorchLeNet()), path)
+    else:
+        _write(path, kind, _state(TorchLeNet()))
+    return path.read_bytes(), load_weights_file(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("kind", STREAM_FORMATS)
+@pytest.mark.parametrize("named", [True, False], ids=["mkfifo", "pipe"])
+def test_weights_stream_from_a_fifo_or_pipe_like_the_file(tmp_path, kind, named):
+    """A FIFO (mkfifo, with its suffix) or a pipe (``<(...)``: /dev/fd/N, no suffix, format told by its bytes)
+    is read as a stream: the same weights as the regular file, not "empty" (.wts used st_size) or refused."""
+    data, expected = _file_bytes(tmp_path, kind)
+    path, writer = _serve(data, tmp_path / f"fifo.{kind}" if named else None)
+    got = load_weights_file(path)
+    writer.join(10)
+    assert list(got) == list(expected) and got.shaped == expected.shaped
+    for name, value in expected.items():
+        assert got[name].dtype == value.dtype and got[name].shape == value.shape
+        np.testing.assert_array_equal(got[name], value)
+
+
+def test_load_safetensors_reads_a_pipe(tmp_path):
+    data, expected = _file_bytes(tmp_path, "safetensors")
+    path, writer = _serve(data)
+    got = netdef.weights.load_safetensors(path)
+    writer.join(10)
+    assert list(got) == list(expected) and all(np.array_equal(got[k], expected[k]) for k in expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize(
+    ("name", "data", "phrase"),
+    [
+        ("w.wts", b"", ":1: file is empty"),
+        ("w.wts", b"\x00" * 100_000, ":1: expected a header holding the number of entries"),
+        ("w.safetensors", _safetensors({"w": _f32(0, 8)}, EIGHT + b"more"), "bytes follow the last tensor"),
+        ("w.safetensors", _safetensors({"w": _f32(0, 8)}, EIGHT[:3]), "only 3 follow the header"),
+        ("w.safetensors", _safetensors(b"5"), "header is a JSON number"),
+        ("w.npz", b"not a zip" * 100, "not a readable .npz file"),
+        ("w.pt", b"not a pickle" * 100, "not a torch checkpoint"),
+        (None, b"", "the stream is empty"),
+        (None, b"12 not a count\n", ":1: expected a header"),
+    ],
+)
+def test_malformed_weights_streams_are_one_clear_error(tmp_path, name, data, phrase):
+    path, writer = _serve(data, tmp_path / name if name else None)
+    with pytest.raises(WeightsFormatError, match=phrase) as info:
+        load_weights_file(path)
+    writer.join(10)
+    assert path in str(info.value)
+
+
+def test_an_endless_stream_of_junk_is_refused_without_reading_it_all():
+    """/dev/zero never ends: the first bytes decide that it is no .wts (a copy of it would fill the disk)."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    with pytest.raises(WeightsFormatError, match=":1: expected a header"):
+        netdef.load_wts("/dev/zero")
+    with pytest.raises(WeightsFormatError, match="not valid JSON"):
+        load_weights_file("/dev/zero")  # eight zero bytes: an empty safetensors header
