@@ -507,6 +507,12 @@ def _npz_from(source: str | IO[bytes], where: str) -> Weights:
         )
     out = Weights()
     with npz:
+        repeated = sorted({n for n in npz.files if npz.files.count(n) > 1})
+        if repeated:  # zipfile lists both members; reading by name would take one of them without a word
+            raise WeightsFormatError(
+                f"{where}: not a readable .npz file: the archive holds {_some(repeated)} more than once; "
+                "every array name must be unique (write it with numpy.savez)"
+            )
         for name in npz.files:
             try:
                 arr = npz[name]

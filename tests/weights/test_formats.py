@@ -279,6 +279,22 @@ def test_npz_member_with_an_unsupported_compression_is_a_weights_format_error(tm
         load_weights_file(path)
 
 
+def test_npz_with_an_array_name_twice_is_refused(tmp_path):
+    import io
+    import warnings
+    import zipfile
+
+    path = tmp_path / "w.npz"
+    with zipfile.ZipFile(path, "w") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it writes
+        for value in (1.0, 2.0):
+            array = io.BytesIO()
+            np.save(array, np.full(2, value, np.float32))
+            z.writestr("w.npy", array.getvalue())
+    with pytest.raises(WeightsFormatError, match="holds 'w' more than once"):
+        load_weights_file(path)
+
+
 def test_npz_object_arrays_and_single_arrays_are_refused(tmp_path):
     path = tmp_path / "obj.npz"
     np.savez(path, good=np.ones(2), bad=np.array([{"a": 1}], dtype=object))
