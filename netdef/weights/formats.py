@@ -123,8 +123,11 @@ def _load_stream(where: str) -> Weights:
             if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
                 return Weights(_tensors_to_numpy(_torch_from(copy, where), where))
             return _npz_from(copy, where)
-    if head[:1] == b"\x80":
-        return Weights(_tensors_to_numpy(_torch_from(f, where), where))
+    if head[:1] == b"\x80":  # torch.load needs to seek
+        with f:
+            copy = spool(f, where)
+        with copy:
+            return Weights(_tensors_to_numpy(_torch_from(copy, where), where))
     if len(head) >= 8 and int.from_bytes(head[:8], "little") <= _MAX_HEADER_BYTES:
         return _safetensors_from(f, where)
     weights = Weights(read_wts(f, where))

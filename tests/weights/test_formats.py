@@ -562,14 +562,16 @@ def _serve(data: bytes, path=None):
     return str(path), writer
 
 
-STREAM_FORMATS = ["wts", "safetensors", "npz", "pt"]
+STREAM_FORMATS = ["wts", "safetensors", "npz", "pt", "pt-legacy"]
 
 
 def _file_bytes(tmp_path, kind: str) -> tuple[bytes, Weights]:
     """The bytes of a LeNet weights file of ``kind`` written by other tools, and what netdef reads from it."""
-    path = tmp_path / ("src." + kind)
+    path = tmp_path / ("src." + kind.removesuffix("-legacy"))
     if kind == "wts":
         netdef.export_wts(_state(TorchLeNet()), path)
+    elif kind == "pt-legacy":  # a pickle, not a zip: what torch wrote before 1.6
+        torch.save(_state(TorchLeNet()), path, _use_new_zipfile_serialization=False)
     else:
         _write(path, kind, _state(TorchLeNet()))
     return path.read_bytes(), load_weights_file(path)
@@ -582,7 +584,7 @@ def test_weights_stream_from_a_fifo_or_pipe_like_the_file(tmp_path, kind, named)
     """A FIFO (mkfifo, with its suffix) or a pipe (``<(...)``: /dev/fd/N, no suffix, format told by its bytes)
     is read as a stream: the same weights as the regular file, not "empty" (.wts used st_size) or refused."""
     data, expected = _file_bytes(tmp_path, kind)
-    path, writer = _serve(data, tmp_path / f"fifo.{kind}" if named else None)
+    path, writer = _serve(data, tmp_path / f"fifo.{kind.removesuffix('-legacy')}" if named else None)
     got = load_weights_file(path)
     writer.join(10)
     assert list(got) == list(expected) and got.shaped == expected.shaped
