@@ -38,18 +38,20 @@ def open_weights(path: str | os.PathLike, what: str = "weights file") -> IO[byte
     except FileNotFoundError:
         raise WeightsFormatError(f"{where}: no such {what}") from None
     except IsADirectoryError:
-        raise WeightsFormatError(f"{where}: a directory, not a {what}") from None
+        raise WeightsFormatError(f"{where}: a directory, not {_a(what)}") from None
     except OSError as exc:
         raise WeightsFormatError(f"{where}: cannot read this {what}: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise WeightsFormatError(f"{where}: a directory, not a {what}")
+            raise WeightsFormatError(f"{where}: a directory, not {_a(what)}")
         first = b""
         if stat.S_ISFIFO(mode):
             first = _wait_for_writer(fd, where)
         elif not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
-            raise WeightsFormatError(f"{where}: not a regular file, FIFO or device, so not a readable {what}")
+            raise WeightsFormatError(
+                f"{where}: not a regular file, FIFO or device (a socket?), so not a readable {what}"
+            )
         os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb", buffering=0)
         return _Prefixed(first, f) if first else f
@@ -75,10 +77,14 @@ def _wait_for_writer(fd: int, where: str) -> bytes:
     if first:  # data arrived between the poll and the read
         return first
     raise WeightsFormatError(
-        f"{where}: a FIFO that no process opened for writing within {FIFO_WAIT_SECONDS:g} s, so there is nothing "
-        "to read: start its writer first (e.g. `gen_weights > FIFO &`), or pass the data with process "
-        "substitution <(...)"
+        f"{where}: a FIFO that no process opened for writing within {FIFO_WAIT_SECONDS:g} s (or whose writer wrote "
+        "nothing), so there is nothing to read: start its writer first (e.g. `gen_weights > FIFO &`), or pass the "
+        "data with process substitution <(...)"
     )
+
+
+def _a(what: str) -> str:
+    return ("an " if what[:1] in "aeiou" else "a ") + what
 
 
 class _Prefixed(io.RawIOBase):
