@@ -3,6 +3,10 @@
 Every reader returns a :class:`Weights` (``name -> numpy array``); ``Module.load_weights(path)``
 binds any of them the same strict way. Only .wts is shape-less: its arrays are flat and take the
 module's shapes, while the other formats' shapes are checked against the module exactly.
+
+Each format is validated the way its reference library reads it; a malformed file is one WeightsFormatError
+naming the file, the entry and what is wrong. A FIFO (``<(...)``) or device is read as a stream
+(``netdef.weights.streams``); without a known suffix its format is told by its first bytes.
 """
 
 from __future__ import annotations
@@ -58,7 +62,12 @@ class Weights(dict):
 
 def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
     """Read a weights file by its suffix (.wts, .safetensors, .npz, or a torch .pt/.pth/.bin/.ckpt),
-    then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`)."""
+    then apply ``rename`` to its names (see :class:`~netdef.weights.rename.Rename`).
+
+    A FIFO or device without one of these suffixes (``<(zcat w.wts.gz)`` is ``/dev/fd/63``) is read by its
+    first bytes: a zip is .npz or a torch checkpoint, a pickle a legacy torch checkpoint, a plausible header
+    length safetensors, anything else .wts.
+    """
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):  # a transformers checkpoint folder
         where = os.fspath(path)
         index = os.path.join(where, INDEX_NAME)
@@ -274,7 +283,7 @@ def _parse_header(raw: bytes | memoryview, where: str) -> tuple[dict[str, tuple[
     try:
         header = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
-        raise WeightsFormatError(f"{bad} in its header {exc}; every tensor name must be unique ({_RESAVE})") from None
+        raise WeightsFormatError(f"{bad} in its header {exc}; a writer writes each key once ({_RESAVE})") from None
     except (ValueError, RecursionError) as exc:
         raise WeightsFormatError(f"{bad} its header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):
