@@ -52,7 +52,8 @@ def open_weights(path: str | os.PathLike, what: str = "weights file") -> IO[byte
             raise WeightsFormatError(
                 f"{where}: not a regular file, FIFO or device (a socket?), so not a readable {what}"
             )
-        os.set_blocking(fd, True)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # reads block again: a slow writer is waited for
         f = os.fdopen(fd, "rb", buffering=0)
         return _Prefixed(first, f) if first else f
     except BaseException:
