@@ -632,3 +632,27 @@ def test_an_endless_stream_of_junk_is_refused_without_reading_it_all():
         netdef.load_wts("/dev/zero")
     with pytest.raises(WeightsFormatError, match="not valid JSON"):
         load_weights_file("/dev/zero")  # eight zero bytes: an empty safetensors header
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_whose_writer_is_slow_is_waited_for_not_refused(tmp_path, monkeypatch):
+    """The wait is for a writer to open the FIFO; one that is there but slow to write (a decompressor, a
+    download) is read whenever its data comes."""
+    import threading
+    import time
+
+    monkeypatch.setattr(netdef.weights.streams, "FIFO_WAIT_SECONDS", 0.1)
+    data, expected = _file_bytes(tmp_path, "wts")
+    fifo = tmp_path / "w.wts"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as f:  # opens as soon as the reader has
+            time.sleep(0.5)
+            f.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    got = load_weights_file(fifo)
+    writer.join(10)
+    assert {k: v.tolist() for k, v in got.items()} == {k: v.tolist() for k, v in expected.items()}
