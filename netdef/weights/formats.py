@@ -608,6 +608,15 @@ def _torch_from(source: str | IO[bytes], where: str) -> dict[str, Any]:
             f"{where}: expected a state dict of name -> tensor, but found entries {shown}; a training "
             f"checkpoint's weights are usually under one of {list(WRAPPER_KEYS)}: save model.state_dict()"
         )
+    for name, tensor in obj.items():  # tensors that hold no values, or not one array of them
+        if tensor.device.type == "meta":
+            raise WeightsFormatError(
+                f"{where}: entry {name!r} is a meta tensor: it has a shape {tuple(tensor.shape)} but no values (the "
+                "model was saved before its weights were created or loaded); save the state dict of a model "
+                "holding real weights"
+            )
+        if tensor.is_nested:
+            raise WeightsFormatError(f"{where}: entry {name!r} is a nested tensor; expected a dense tensor")
     return dict(obj)
 
 
@@ -652,16 +661,23 @@ def _tensor_to_numpy(tensor: Any, name: str, where: str) -> np.ndarray:
     import torch
 
     tensor = tensor.detach()
-    if tensor.device.type != "cpu":
-        tensor = tensor.cpu()
     if tensor.is_quantized or tensor.is_sparse or tensor.is_complex():
         raise WeightsFormatError(
             f"{where}: entry {name!r}: a {tensor.dtype} {tensor.layout} tensor cannot be bound; expected a dense "
             "real tensor"
         )
-    if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32, torch.float64):
-        tensor = tensor.to(torch.float32)  # bfloat16 / float8: numpy has no such dtype; the cast is exact
-    return _check_numeric(tensor.resolve_conj().resolve_neg().numpy(), name, where)
+    try:
+        if tensor.device.type != "cpu":
+            tensor = tensor.cpu()
+        if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32, torch.float64):
+            tensor = tensor.to(torch.float32)  # bfloat16 / float8: numpy has no such dtype; the cast is exact
+        array = tensor.resolve_conj().resolve_neg().numpy()
+    except Exception as exc:  # a tensor kind torch cannot hand to numpy
+        raise WeightsFormatError(
+            f"{where}: entry {name!r}: a {tensor.dtype} tensor on {tensor.device} that netdef cannot read as an "
+            f"array ({_first_line(exc)}); save a dense CPU state dict"
+        ) from None
+    return _check_numeric(array, name, where)
 
 
 def _check_numeric(arr: np.ndarray, name: str, where: str) -> np.ndarray:

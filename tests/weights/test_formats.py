@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -215,6 +216,29 @@ def test_torch_objects_that_are_no_state_dict(tmp_path, obj, phrase):
     with pytest.raises(WeightsFormatError, match=r"x\.pt") as info:
         load_weights_file(path)
     assert phrase in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("tensor", "phrase"),
+    [
+        (lambda: torch.empty(2, 3, device="meta"), "'w' is a meta tensor: it has a shape (2, 3) but no values"),
+        (lambda: torch.nested.nested_tensor([torch.ones(2), torch.ones(3)]), "'w' is a nested tensor"),
+    ],
+    ids=["meta", "nested"],
+)
+def test_torch_tensors_without_one_array_of_values_are_refused(tmp_path, tensor, phrase):
+    """A meta tensor (NotImplementedError) or a nested one (RuntimeError) escaped as torch's error; export to
+    safetensors too."""
+    import warnings
+
+    path = tmp_path / "w.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nested tensors are a prototype
+        torch.save({"w": tensor()}, path)
+    with pytest.raises(WeightsFormatError, match=re.escape(phrase)):
+        load_weights_file(path)
+    with pytest.raises(WeightsFormatError, match=re.escape(phrase)):
+        netdef.weights.formats.read_torch_state_dict(path)  # what `netdef export` reads
 
 
 def test_torch_checkpoint_that_contains_itself_does_not_hang(tmp_path):
