@@ -637,11 +637,11 @@ def save_safetensors(model_or_state_dict: Any, path: str | os.PathLike) -> dict[
             raise WeightsFormatError(f"{where}: entry name {name!r} is not a non-empty str")
         try:
             tensor = value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
+            tensor = tensor.detach().cpu().contiguous()  # a meta tensor has no values to copy
         except Exception as exc:
             raise WeightsFormatError(
-                f"{where}: entry {name!r}: cannot convert {type(value).__name__} to a tensor: {exc}"
+                f"{where}: entry {name!r}: cannot convert {type(value).__name__} to a CPU tensor: {_first_line(exc)}"
             ) from None
-        tensor = tensor.detach().cpu().contiguous()
         storage = tensor.untyped_storage().data_ptr()
         if storage in storages and tensor.numel():  # tied weights: safetensors stores each tensor alone
             tensor = tensor.clone()

@@ -410,6 +410,8 @@ def test_save_safetensors_is_atomic_and_checks_names(tmp_path):
         save_safetensors([1, 2], path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
+    with pytest.raises(WeightsFormatError, match=r"entry 'm': cannot convert Tensor to a CPU tensor: .*meta"):
+        save_safetensors({"m": torch.empty(2, device="meta")}, path)  # NotImplementedError escaped
 
 
 def test_load_into_torch_refuses_values_the_torch_dtype_cannot_hold():
