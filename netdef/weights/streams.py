@@ -131,15 +131,17 @@ def spool(f: IO[bytes], where: str, check_head: Callable[[bytes], None] | None =
     """
     out = tempfile.TemporaryFile()
     try:
-        head = f.read(_CHUNK) or b""
-        if check_head is not None:
-            check_head(head)
-        out.write(head)
         try:
+            head = f.read(_CHUNK) or b""
+            if check_head is not None:
+                check_head(head)
+            out.write(head)
             shutil.copyfileobj(f, out, _CHUNK)
-        except OSError as exc:
-            raise WeightsFormatError(f"{where}: cannot read the stream: {exc.strerror or exc}") from None
-        out.flush()
+            out.flush()
+        except OSError as exc:  # reading the stream, or writing the copy (a full disk)
+            raise WeightsFormatError(
+                f"{where}: cannot copy the stream to a temporary file ({tempfile.gettempdir()}): {exc.strerror or exc}"
+            ) from None
         out.seek(0)
         return out
     except BaseException:
