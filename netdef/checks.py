@@ -78,7 +78,9 @@ def readable_file(path, what: str, error: type[NetdefError] = NetdefError, strea
         raise error(f"{where}: cannot read this {what}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(mode):
         raise error(f"{where}: a directory, not {_a(what)}")
-    if not stat.S_ISREG(mode) and not (streams and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode))):
+    if streams and not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+        raise error(f"{where}: not a regular file, FIFO or device (a socket?), so not a usable {what}")
+    if not streams and not stat.S_ISREG(mode):
         raise error(f"{where}: not a regular file (a FIFO, socket or device), so not a usable {what}")
     if not os.access(where, os.R_OK):
         raise error(f"{where}: cannot read this {what}: permission denied")
