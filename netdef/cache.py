@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -202,14 +203,16 @@ class EngineCache:
         A damaged entry is left for ``put`` to replace. OSError if the folder cannot be read.
         """
         path = self.path(key)
-        if not self.directory.is_dir():
-            if self.directory.exists():
-                raise NotADirectoryError(f"{self.directory} is not a directory")
-            return None
+        try:  # one stat: a folder that a concurrent put creates between two checks is not "not a directory"
+            mode = os.stat(self.directory).st_mode
+        except FileNotFoundError:
+            return None  # nothing was put yet
+        if not stat.S_ISDIR(mode):
+            raise NotADirectoryError(f"{self.directory} is not a directory")
         try:
             data, meta = read_engine(path, verify=True)
         except EngineError:
-            return None
+            return None  # missing, or replaced while read and so not matching its sidecar: a miss
         if meta.get("cache_key") != key:
             return None
         # read_engine checked data against meta's sha256: saving it elsewhere does not hash the plan again

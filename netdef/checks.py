@@ -60,10 +60,12 @@ def check_build_arguments(
         raise BuildError(f"build(): cache must be True, False or a folder, got {cache!r}")
 
 
-def readable_file(path, what: str, error: type[NetdefError] = NetdefError) -> str:
+def readable_file(path, what: str, error: type[NetdefError] = NetdefError, streams: bool = False) -> str:
     """``path`` as a str when it names a regular file this process may read; ``error`` saying why not.
 
-    Checked before opening: a directory, a FIFO (which would block the read) or a device is refused.
+    Checked before opening: a directory, a FIFO (which would block the read) or a device is refused, unless
+    ``streams``: then a FIFO or device passes, for a reader that reads it as a stream and does not block forever
+    on a FIFO without a writer (``netdef.weights.streams.open_weights``).
     """
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
         raise ArgumentError(f"{what} must be a file path, got {path!r}")
@@ -76,7 +78,9 @@ def readable_file(path, what: str, error: type[NetdefError] = NetdefError) -> st
         raise error(f"{where}: cannot read this {what}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(mode):
         raise error(f"{where}: a directory, not {_a(what)}")
-    if not stat.S_ISREG(mode):
+    if streams and not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+        raise error(f"{where}: not a regular file, FIFO or device (a socket?), so not a usable {what}")
+    if not streams and not stat.S_ISREG(mode):
         raise error(f"{where}: not a regular file (a FIFO, socket or device), so not a usable {what}")
     if not os.access(where, os.R_OK):
         raise error(f"{where}: cannot read this {what}: permission denied")

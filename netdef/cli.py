@@ -144,6 +144,15 @@ def _dims(text: str, bad) -> tuple[int, ...]:
         raise bad(f"{text!r} is not a shape like 1x3x224x224") from None
 
 
+def _read_weights(args):
+    """The --weights file, read once: the model and its torch twin share it (a FIFO such as <(...) reads once)."""
+    from netdef.weights import load_weights_file
+
+    if getattr(args, "_weights_read", None) is None:
+        args._weights_read = load_weights_file(args.weights)
+    return args._weights_read
+
+
 def _model_and_inputs(args, needs_weights: bool = True):
     from collections.abc import Mapping
 
@@ -154,7 +163,7 @@ def _model_and_inputs(args, needs_weights: bool = True):
     if not isinstance(model, Module):
         raise NetdefError(f"{args.model} made a {type(model).__name__}, not a netdef.nn.Module")
     if args.weights:
-        report = model.load_weights(args.weights, strict=not args.non_strict)
+        report = model.load_weights(_read_weights(args), strict=not args.non_strict)
         if report.missing or report.unexpected:
             print(f"weights: {report}", file=sys.stderr)
     elif needs_weights and any(p.data is None for p in model.state_dict().values()):
@@ -479,7 +488,7 @@ def cmd_bench(args) -> None:
         if not isinstance(twin, torch.nn.Module):
             raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
         if args.weights:
-            netdef.weights.load_into_torch(twin, netdef.weights.load_weights_file(args.weights))
+            netdef.weights.load_into_torch(twin, _read_weights(args))
         torch_feeds = {k: v.astype(np.float32) if v.dtype.kind in "fV" else v for k, v in feeds.items()}
         rows.append(bench_torch(twin, torch_feeds, args.runs, args.warmup, device="cuda", label="torch eager (twin)"))
     print(format_table(rows))
@@ -521,7 +530,7 @@ def cmd_parity(args) -> int:
     if not isinstance(twin, torch.nn.Module):
         raise NetdefError(f"--twin {args.twin} made a {type(twin).__name__}, not a torch.nn.Module")
     if args.weights:
-        netdef.weights.load_into_torch(twin, netdef.weights.load_weights_file(args.weights))
+        netdef.weights.load_into_torch(twin, _read_weights(args))
     else:  # no weights file: both models run with the twin's own (initial) weights
         model.load_weights({k: v.detach().cpu().numpy() for k, v in twin.state_dict().items()})
     feeds = _feeds(args, _input_shapes(inputs))

@@ -336,3 +336,91 @@ def test_an_unusable_cache_folder_is_a_warning_and_the_build_goes_on(tmp_path, l
     else:
         cache.chmod(0o755)
         assert list(cache.iterdir()) == []
+
+
+def _hammer(base: str, role: str, tag: bytes, rounds: int, barrier) -> list[str]:
+    """One racer of ``test_racing_puts_and_gets_of_one_key_never_raise``: in each round's fresh folder, put an
+    entry of its own bytes (a writer) or get the key (a reader); returns what went wrong, as text."""
+    import hashlib
+    import traceback
+
+    problems = []
+    for r in range(rounds):
+        store = EngineCache(os.path.join(base, str(r), "cache"))  # created by the first put of the round
+        barrier.wait()
+        try:
+            hits = 0
+            for i in range(300):  # a reader asks until it has had a few hits: from before the folder exists on
+                if role == "put":
+                    if i == 3:
+                        break
+                    store.put("k", _entry(tag))
+                    continue
+                hit = store.get("k")
+                if hit is not None:
+                    hits += 1
+                    if hits == 3:
+                        break
+                    if hashlib.sha256(hit.data).hexdigest() != hit.metadata["engine_sha256"]:
+                        problems.append(f"round {r}: a hit whose bytes do not match its metadata")
+                    if bytes(hit.data) not in (b"a" * 50_000, b"b" * 50_000):
+                        problems.append(f"round {r}: a hit holding bytes no writer wrote")
+        except Exception:
+            problems.append(f"round {r} {role} {i}: {traceback.format_exc()}")
+    return problems
+
+
+def _settled(base, rounds: int) -> None:
+    """Every round's folder ends with one entry, whose plan matches its metadata, written by one of the writers."""
+    from netdef.runtime.metadata import read_engine
+
+    for r in range(rounds):
+        folder = base / str(r) / "cache"
+        assert sorted(p.name for p in folder.iterdir()) == ["k.engine", "k.engine.json"]
+        data, meta = read_engine(folder / "k.engine", verify=True)
+        assert data in (b"a" * 50_000, b"b" * 50_000) and meta["engine_bytes"] == len(data)
+
+
+RACERS = [("put", b"a"), ("put", b"b"), ("get", b""), ("get", b"")]
+
+
+def test_racing_threads_put_and_get_differing_bytes_of_one_key_without_raising(tmp_path):
+    """Two writers of differing plans and two readers start together on a folder that does not exist yet: no
+    exception escapes (a reader once saw the folder appear between two checks: NotADirectoryError), a get is a
+    miss or a whole entry, and the folder ends with one consistent entry."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rounds = 15
+    barrier = threading.Barrier(len(RACERS))
+    with ThreadPoolExecutor(len(RACERS)) as pool:
+        found = pool.map(lambda racer: _hammer(str(tmp_path), *racer, rounds, barrier), RACERS)
+    problems = [p for ps in found for p in ps]
+    assert not problems, problems[0]
+    _settled(tmp_path, rounds)
+
+
+def _hammer_process(queue, *args) -> None:
+    queue.put(_hammer(*args))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks racing processes")
+def test_racing_processes_put_and_get_differing_bytes_of_one_key_without_raising(tmp_path):
+    import multiprocessing
+
+    rounds = 20
+    context = multiprocessing.get_context("fork")
+    barrier, queue = context.Barrier(len(RACERS)), context.Queue()
+    racers = [context.Process(target=_hammer_process, args=(queue, str(tmp_path), *r, rounds, barrier)) for r in RACERS]
+    for p in racers:
+        p.start()
+    try:
+        problems = [p for _ in racers for p in queue.get(timeout=60)]
+    finally:
+        for p in racers:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+    assert not problems, problems[0]
+    assert [p.exitcode for p in racers] == [0] * len(racers)
+    _settled(tmp_path, rounds)

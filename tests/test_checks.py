@@ -96,3 +96,18 @@ def test_new_output_refuses_an_existing_file_unless_forced_and_never_an_input(tm
         new_output(other, "--json", force=True, inputs=[None, str(other)])
     with pytest.raises(netdef.NetdefError, match="is a directory"):
         new_output(tmp_path, "--json", force=True)
+
+
+def test_readable_file_for_streams_takes_fifos_and_devices_but_not_sockets(tmp_path):
+    import socket
+
+    os.mkfifo(tmp_path / "fifo")
+    assert readable_file(tmp_path / "fifo", "weights file", streams=True) == str(tmp_path / "fifo")  # not opened
+    if os.path.exists("/dev/null"):
+        assert readable_file("/dev/null", "weights file", streams=True) == "/dev/null"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        with pytest.raises(netdef.NetdefError, match=r"not a regular file, FIFO or device \(a socket\?\)"):
+            readable_file(tmp_path / "sock", "weights file", streams=True)
+        with pytest.raises(netdef.NetdefError, match=r"not a regular file \(a FIFO, socket or device\)"):
+            readable_file(tmp_path / "sock", "weights file")

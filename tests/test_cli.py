@@ -303,3 +303,35 @@ def test_run_save_never_writes_outside_its_folder(tmp_path, capsys):
     (written,) = save.iterdir()
     assert written.name == "probs%2Fsoft max.npy" and f"saved probs/soft max to {written}" in capsys.readouterr().out
     assert np.load(written).shape == (1, 3)
+
+
+def _pipe(data: bytes) -> str:
+    """``/dev/fd/N`` of a pipe a thread writes ``data`` into: what ``--weights <(cat lenet.wts)`` passes."""
+    import os
+    import threading
+
+    read_end, write_end = os.pipe()
+
+    def write():
+        with open(write_end, "wb") as f:
+            f.write(data)
+
+    threading.Thread(target=write, daemon=True).start()
+    return f"/dev/fd/{read_end}"
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/dev/fd"), reason="no /dev/fd")
+def test_weights_from_process_substitution_bind_once_for_the_model_and_its_twin(tmp_path, lenet_wts, capsys):
+    """``--weights <(...)`` is a pipe: it reads as a stream (it was refused as "not a regular file"), and parity
+    reads it once for the model and the torch twin (a second read would find the pipe drained)."""
+    x = np.random.default_rng(1).standard_normal((1, 1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    data = lenet_wts.read_bytes()
+    run = ["run", "--reference", "netdef.zoo.lenet:LeNet", "--weights", _pipe(data), "--input", "x=1x1x32x32"]
+    assert main([*run, "--feed", f"x={tmp_path / 'x.npy'}", "--save", str(tmp_path)]) == 0
+    twin = TorchLeNet().eval()
+    netdef.weights.load_into_torch(twin, netdef.load_wts(lenet_wts))
+    np.testing.assert_allclose(np.load(tmp_path / "output.npy"), twin(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    parity = ["parity", "netdef.zoo.lenet:LeNet", "--twin", "netdef.zoo.twins.lenet:LeNet", "--weights", _pipe(data)]
+    capsys.readouterr()
+    assert main([*parity, "--input", "x=1x1x32x32"]) == 0, capsys.readouterr().err

@@ -80,6 +80,14 @@ CONSTANT = 3
 '''
 
 
+@pytest.fixture(autouse=True)
+def _short_fifo_wait(monkeypatch):
+    """fifo.wts has no writer: a weights reader waits for one this long (not 2 s) before saying so."""
+    import netdef.weights.streams
+
+    monkeypatch.setattr(netdef.weights.streams, "FIFO_WAIT_SECONDS", 0.05)
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A model file, its weights, a feed, and paths that are not what they claim to be."""
@@ -149,7 +157,7 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     # files that are missing, or not files
     (["build", TINY_SPEC, "--weights", "{f}/none.wts", "-o", "{f}/a.engine"], "no such weights file"),
     (["build", TINY_SPEC, "--weights", "{f}/dir.wts", "-o", "{f}/a.engine"], "a directory, not a weights file"),
-    (["build", TINY_SPEC, "--weights", "{f}/fifo.wts", "-o", "{f}/a.engine"], "not a regular file (a FIFO"),
+    (["build", TINY_SPEC, "--weights", "{f}/fifo.wts", "-o", "{f}/a.engine"], "a FIFO that no process opened for"),
     ([*BUILT, "-o", "{f}"], "is a directory"),
     ([*BUILT, "-o", "{f}/file/a.engine"], "is a file, not a folder"),
     ([*BUILT, "-o", "{f}/fifo.wts"], "is not a regular file"),

@@ -25,8 +25,9 @@ from netdef._io import atomic_write
 from netdef.errors import WeightsFormatError
 from netdef.progress import Line, track
 from netdef.progress import enabled as progress_enabled
+from netdef.weights.streams import is_regular, open_weights, spool
 
-__all__ = ["export_wts", "load_wts", "save_wts"]
+__all__ = ["export_wts", "load_wts", "read_wts", "save_wts"]
 
 # The whitespace set of bytes.split() and bytes.fromhex(): space, \t, \n, \v, \f, \r. Inside a line
 # every one of them but \n separates fields (so CRLF files read like LF files).
@@ -57,13 +58,36 @@ def load_wts(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     is missing, unreadable or malformed; nothing is returned partially.
     """
     where = os.fspath(path)
+    return read_wts(open_weights(where), where)
+
+
+def read_wts(f: IO[bytes], where: str) -> dict[str, np.ndarray]:
+    """Read the .wts file open as ``f`` (closed after) like ``load_wts``; ``where`` names it in errors.
+
+    A stream (a FIFO such as ``<(...)``, a device) is read once into an unnamed temporary file first, since the
+    reader's window seeks; its first bytes are checked before the copy goes on, so junk is refused at once.
+    """
     try:
-        with open(where, "rb", buffering=0) as f:
-            return _parse(_Source(f, os.fstat(f.fileno()).st_size, where), where)
-    except FileNotFoundError as exc:
-        raise WeightsFormatError(f"{where}: no such weights file") from exc
+        with f:
+            if not is_regular(f):
+                f = spool(f, where, lambda head: _check_head(head, where))
+            with f:
+                return _parse(_Source(f, os.fstat(f.fileno()).st_size, where), where)
     except OSError as exc:
         raise WeightsFormatError(f"{where}: cannot read weights file: {exc.strerror or exc}") from exc
+
+
+def _check_head(head: bytes, where: str) -> None:
+    """Raise the header error if the first bytes of a stream cannot begin a .wts file (a count on line 1)."""
+    found = re.match(rb"\s*(\S*)", head)
+    token = found.group(1)
+    if not token or token.isdigit():  # a count (its length and line end are checked when parsing)
+        return
+    lineno = head.count(b"\n", 0, found.start(1)) + 1
+    raise WeightsFormatError(
+        f"{where}:{lineno}: expected a header holding the number of entries (a non-negative integer alone on the "
+        f"line), got {_show(token)}"
+    )
 
 
 class _Source:

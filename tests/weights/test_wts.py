@@ -703,3 +703,36 @@ def test_junk_costs_a_bounded_window_not_a_multiple_of_the_file(tmp_path, case):
     assert str(info.value).startswith(f"{path}:2: ") and phrase in str(info.value)
     assert len(str(info.value)) < 400
     assert peak < 12 << 20, f"{peak / 2**20:.1f} MiB for a {len(body) / 2**20:.0f} MiB file"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("layout", ["netdef", "gen_wts"])
+def test_load_wts_reads_a_fifo_as_a_stream(tmp_path, layout):
+    """A .wts from a FIFO (``<(zcat w.wts.gz)``) was "empty": its st_size is 0. Several MB, so that the reading
+    window slides, written in pieces by a thread; the bits are the file's."""
+    import threading
+
+    rng = np.random.default_rng(0)
+    weights = {"big": rng.standard_normal(600_000).astype(np.float32), "b": np.arange(3, dtype=np.float32)}
+    weights["nan"] = np.array([np.nan, -0.0, np.inf], np.float32)
+    source = tmp_path / "src.wts"
+    if layout == "netdef":
+        save_wts(weights, source)
+    else:
+        source.write_bytes(_gen_wts_style(weights))
+    data = source.read_bytes()
+    fifo = tmp_path / "w.wts"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as f:
+            for i in range(0, len(data), 65536):
+                f.write(data[i : i + 65536])
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    got = load_wts(fifo)
+    writer.join(10)
+    assert list(got) == list(weights)
+    for name, value in weights.items():
+        np.testing.assert_array_equal(_bits(got[name]), _bits(value), err_msg=name)
