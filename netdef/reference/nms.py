@@ -13,6 +13,7 @@ post-process for backends that cannot build INMSLayer.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from netdef._nms import MAX_TOPK_BOX_LIMIT, check_nms, nan_error
@@ -23,6 +24,9 @@ __all__ = ["MAX_TOPK_BOX_LIMIT", "box_iou", "corners", "dtype_name", "greedy", "
 #: rows of boxes compared at once: the IoU blocks are TILE x TILE (a few tens of MB of float32 intermediates),
 #: so NMS of N boxes needs O(N + TILE^2) memory instead of O(N^2)
 TILE = 1024
+#: classes are decided apart, smaller ones packed together up to this many rows (same-class pairs are the only
+#: ones that count, so a smaller group wastes fewer comparisons; a group is one call of a few tensor ops)
+GROUP = 256
 
 
 def dtype_name(t: torch.Tensor) -> str:
@@ -50,9 +54,67 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny), torch.zeros_like(inter))
 
 
-def _overlaps(a: torch.Tensor, ca: torch.Tensor, b: torch.Tensor, cb: torch.Tensor, iou_threshold: float):
-    """(len(a), len(b)) bool: IoU above the threshold and the same class."""
-    return (box_iou(a, b) > iou_threshold) & (ca[:, None] == cb[None, :])
+class _Blocks:
+    """Overlap tests between blocks of rows of one set of (x_min, y_min, x_max, y_max) boxes.
+
+    ``over(rows, cols)`` is ``box_iou(boxes[rows], boxes[cols]) > iou_threshold`` for rows of the same class,
+    computed with the same float32 operations in the same order (so the same bits), a coordinate at a time
+    and in place: a (len(rows), len(cols)) block costs about three such float32 arrays.
+    """
+
+    def __init__(self, boxes: torch.Tensor, classes: torch.Tensor, iou_threshold: float) -> None:
+        self.x0, self.y0, self.x1, self.y1 = boxes.unbind(1)
+        self.area = (self.x1 - self.x0) * (self.y1 - self.y0)
+        one_class = len(classes) == 0 or bool((classes == classes[0]).all())
+        self.classes, self.threshold = (None if one_class else classes), iou_threshold
+        self.tiny = torch.finfo(boxes.dtype).tiny
+
+    def over(self, rows: torch.Tensor | slice, cols: torch.Tensor | slice) -> torch.Tensor:
+        w = torch.minimum(self.x1[rows, None], self.x1[None, cols])
+        w -= torch.maximum(self.x0[rows, None], self.x0[None, cols])
+        h = torch.minimum(self.y1[rows, None], self.y1[None, cols])
+        h -= torch.maximum(self.y0[rows, None], self.y0[None, cols])
+        inter = w.clamp_(min=0).mul_(h.clamp_(min=0))  # in w's storage
+        union = torch.add(self.area[rows, None], self.area[None, cols], out=h)  # h is free again
+        union -= inter
+        nonempty = union > 0
+        iou = inter.div_(union.clamp_(min=self.tiny))
+        out = iou > self.threshold
+        out &= nonempty
+        if self.classes is not None:
+            out &= self.classes[rows, None] == self.classes[None, cols]
+        return out
+
+
+def _scan(boxes: torch.Tensor, classes: torch.Tensor, cls: np.ndarray, iou_threshold: float, max_per_class, tile):
+    """``greedy`` on rows of any classes, ``tile`` rows at a time: each tile is first tested against the rows
+    kept before it (in blocks of ``tile``), then scanned row by row against itself."""
+    k, device = boxes.shape[0], boxes.device
+    blocks = _Blocks(boxes, classes, iou_threshold)
+    kept: list[int] = []
+    kept_rows = torch.zeros(0, dtype=torch.int64, device=device)  # ``kept`` on the device, grown per tile
+    count: dict = {}
+    for start in range(0, k, tile):
+        stop = min(start + tile, k)
+        rows = slice(start, stop)
+        suppressed = torch.zeros(stop - start, dtype=torch.bool, device=device)
+        for first in range(0, len(kept_rows), tile):  # suppressed by a row kept in an earlier tile
+            suppressed |= blocks.over(rows, kept_rows[first : first + tile]).any(1)
+        within = blocks.over(rows, rows).cpu().numpy()  # one transfer per tile
+        out = suppressed.cpu().numpy()
+        added = len(kept)
+        for i in range(stop - start):
+            if out[i]:
+                continue
+            c = cls[start + i]
+            if max_per_class is not None and count.get(c, 0) >= max_per_class:
+                continue  # the class is full: a row it would keep suppresses only rows of its own class
+            kept.append(start + i)
+            count[c] = count.get(c, 0) + 1
+            out |= within[i]
+        if len(kept) > added:
+            kept_rows = torch.cat([kept_rows, torch.as_tensor(kept[added:], dtype=torch.int64, device=device)])
+    return np.asarray(kept, dtype=np.int64)
 
 
 def greedy(
@@ -61,44 +123,39 @@ def greedy(
     iou_threshold: float,
     max_per_class: int | None,
     tile: int = TILE,
+    group: int = GROUP,
 ) -> torch.Tensor:
     """Indices of the kept rows of ``boxes`` (K, 4 corners), already in decreasing score order: a row is kept when
     its IoU with every kept row of the same class is <= ``iou_threshold``, at most ``max_per_class`` per class.
 
-    Rows are decided ``tile`` at a time: first against the rows kept before the tile (in tile-sized blocks),
-    then one by one within it. The kept rows, their order and every IoU compared are those of the plain
-    row-by-row scan; memory stays O(K + tile^2).
+    Classes never interact, so whole classes are decided apart, packed into groups of about ``group`` rows (a
+    class of more rows is a group of its own), each decided ``tile`` rows at a time. The kept rows, their order and
+    every IoU compared are those of the plain row-by-row scan over the whole K x K matrix; memory is
+    O(K + tile^2).
     """
-    k = boxes.shape[0]
-    device = boxes.device
+    k, device = boxes.shape[0], boxes.device
     if k == 0:
         return torch.zeros(0, dtype=torch.int64, device=device)
     cls = classes.cpu().numpy()
-    kept: list[int] = []
-    kept_rows = torch.zeros(0, dtype=torch.int64, device=device)  # ``kept`` on the device, refreshed per tile
-    count: dict[int, int] = {}
-    for start in range(0, k, tile):
-        stop = min(start + tile, k)
-        rows, row_cls = boxes[start:stop], classes[start:stop]
-        suppressed = torch.zeros(stop - start, dtype=torch.bool, device=device)
-        for first in range(0, len(kept_rows), tile):  # suppressed by a row kept in an earlier tile
-            prior = kept_rows[first : first + tile]
-            suppressed |= _overlaps(rows, row_cls, boxes[prior], classes[prior], iou_threshold).any(1)
-        within = _overlaps(rows, row_cls, rows, row_cls, iou_threshold).cpu().numpy()  # one transfer per tile
-        out = suppressed.cpu().numpy()
-        added = len(kept)
-        for i in range(stop - start):
-            if out[i]:
-                continue
-            c = int(cls[start + i])
-            if max_per_class is not None and count.get(c, 0) >= max_per_class:
-                continue  # the class is full: a row it would keep suppresses only rows of its own class
-            kept.append(start + i)
-            count[c] = count.get(c, 0) + 1
-            out |= within[i]
-        if len(kept) > added:
-            kept_rows = torch.cat([kept_rows, torch.as_tensor(kept[added:], dtype=torch.int64, device=device)])
-    return torch.as_tensor(kept, dtype=torch.int64, device=device)
+    _, inverse, counts = np.unique(cls, return_inverse=True, return_counts=True)
+    if len(counts) == 1:
+        return torch.as_tensor(_scan(boxes, classes, cls, iou_threshold, max_per_class, tile), device=device)
+    by_class = np.argsort(inverse, kind="stable")  # rows grouped by class, in score order within a class
+    ends = np.cumsum(counts)
+    groups: list[list[int]] = [[]]
+    size = 0
+    for c, n in enumerate(counts):
+        if groups[-1] and size + n > group:
+            groups.append([])
+            size = 0
+        groups[-1].append(c)
+        size += int(n)
+    kept = []
+    for group in groups:
+        rows = np.sort(np.concatenate([by_class[ends[c] - counts[c] : ends[c]] for c in group]))
+        index = torch.as_tensor(rows, device=device)
+        kept.append(rows[_scan(boxes[index], classes[index], cls[rows], iou_threshold, max_per_class, tile)])
+    return torch.as_tensor(np.sort(np.concatenate(kept)), dtype=torch.int64, device=device)
 
 
 def first_nan(t: torch.Tensor) -> tuple[int, ...] | None:

@@ -312,46 +312,69 @@ def _grid_boxes(rng, n, span=6):
     return boxes, scores
 
 
-@pytest.mark.parametrize("tile", [1, 5, 64])
-def test_tiled_greedy_keeps_what_the_whole_matrix_keeps(tile):
-    """The tiled scan against one tile covering all rows (the former N x N computation, row by row) and against
-    the plain-Python definition: same rows, same order, ties and heavy overlap included."""
+def former_greedy(boxes, classes, iou_threshold, max_per_class):
+    """netdef's NMS scan before tiling (the semantics to keep): the whole K x K IoU matrix, then row by row."""
+    from netdef.reference.nms import box_iou
+
+    over = ((box_iou(boxes, boxes) > iou_threshold) & (classes[:, None] == classes[None, :])).numpy()
+    suppressed, kept, count = np.zeros(len(boxes), dtype=bool), [], {}
+    for i, c in enumerate(classes.tolist()):
+        if suppressed[i] or (max_per_class is not None and count.get(c, 0) >= max_per_class):
+            continue
+        kept.append(i)
+        count[c] = count.get(c, 0) + 1
+        suppressed |= over[i]
+    return np.array(kept, dtype=np.int64)
+
+
+@pytest.mark.parametrize("tile, group", [(1, 256), (5, 1), (64, 40), (4096, 4096)])
+def test_tiled_greedy_keeps_what_the_whole_matrix_keeps(tile, group):
+    """The tiled scan against the former whole-matrix scan and the plain-Python definition: same rows, same order,
+    ties (equal scores, duplicate boxes, IoUs of exactly 0, 1/2 or 1) and heavy overlap included."""
     from netdef.reference.nms import corners, greedy
 
     rng = np.random.default_rng(tile)
-    for n, classes, iou, limit in ((150, 1, 0.5, None), (200, 3, 0.3, None), (180, 2, 0.0, 4), (120, 4, 1.0, 2)):
+    cases = ((150, 1, 0.5, None), (200, 3, 0.3, None), (180, 2, 0.0, 4), (120, 4, 1.0, 2), (300, 40, 0.5, 1))
+    for n, classes, iou, limit in cases:
         boxes, scores = _grid_boxes(rng, n)
         idxs = rng.integers(0, classes, n)
         order = np.argsort(-scores, kind="stable")
         b = corners(torch.from_numpy(boxes[order]))
         c = torch.from_numpy(idxs[order])
-        whole = greedy(b, c, iou, limit, tile=n)
-        tiled = greedy(b, c, iou, limit, tile=tile)
-        np.testing.assert_array_equal(tiled.numpy(), whole.numpy())
+        tiled = greedy(b, c, iou, limit, tile=tile, group=group)
+        np.testing.assert_array_equal(tiled.numpy(), former_greedy(b, c, iou, limit))
         if limit is None:
             np.testing.assert_array_equal(order[tiled.numpy()], reference_batched_nms(boxes, scores, idxs, iou))
         assert 1 < len(tiled) < n
 
 
-def test_nms_memory_does_not_grow_with_the_square_of_the_boxes(monkeypatch):
+@pytest.mark.parametrize("classes", [1, 5])
+def test_nms_memory_does_not_grow_with_the_square_of_the_boxes(monkeypatch, classes):
     """No IoU block larger than TILE x TILE: 3,000 boxes were a 3,000 x 3,000 x 2 intermediate before."""
     from netdef.reference import nms as module
 
     seen = []
-    real = module.box_iou
-    monkeypatch.setattr(module, "box_iou", lambda a, b: seen.append((len(a), len(b))) or real(a, b))
+    real_over, real_iou = module._Blocks.over, module.box_iou
+
+    def over(self, rows, cols):
+        out = real_over(self, rows, cols)
+        seen.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(module._Blocks, "over", over)
+    monkeypatch.setattr(module, "box_iou", lambda a, b: seen.append((len(a), len(b))) or real_iou(a, b))
     rng = np.random.default_rng(7)
     n = 3000
     xy = rng.random((n, 2)).astype(np.float32) * 600
     boxes = np.concatenate([xy, xy + 5 + rng.random((n, 2)).astype(np.float32) * 60], 1)
-    scores, idxs = rng.random(n).astype(np.float32), rng.integers(0, 3, n)
+    scores, idxs = rng.random(n).astype(np.float32), rng.integers(0, classes, n)
     keep = netdef.detection.batched_nms(boxes, scores, idxs, 0.45)
-    assert max(max(s) for s in seen) <= module.TILE < n
-    assert len(keep) > module.TILE  # kept rows of earlier tiles were compared in blocks too
-    # the same boxes, all at once (the former computation) agree
+    assert seen and max(max(s) for s in seen) <= module.TILE < n
+    assert len(keep) > module.TILE  # rows kept in earlier tiles were compared block by block too
+    monkeypatch.undo()
     order = np.argsort(-scores, kind="stable")
-    whole = module.greedy(torch.from_numpy(boxes[order]), torch.from_numpy(idxs[order]), 0.45, None, tile=n)
-    np.testing.assert_array_equal(keep, order[whole.numpy()])
+    whole = former_greedy(torch.from_numpy(boxes[order]), torch.from_numpy(idxs[order]), 0.45, None)
+    np.testing.assert_array_equal(keep, order[whole])
 
 
 @pytest.mark.gpu
