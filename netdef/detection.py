@@ -38,7 +38,11 @@ def nms(
     topk_box_limit: int | None = MAX_TOPK_BOX_LIMIT,
 ):
     """INMSLayer's batched, per-class NMS (see ``netdef.functional.nms``): boxes (B, N, 4) or (B, N, C, 4), scores
-    (B, N, C) -> (K, 3) int64 rows of (batch, class, box), batch by batch in decreasing score order."""
+    (B, N, C) -> (K, 3) int64 rows of (batch, class, box), batch by batch in decreasing score order.
+
+    The arguments follow ``F.nms``'s rules (boxes and scores both float32 or both float16, as an engine gives
+    them; ``topk_box_limit=None`` is TensorRT's 5000); a NaN score, or a NaN in a box that scores above
+    ``score_threshold``, is an ArgumentError naming its position."""
     t_boxes, t_scores = _torch(boxes), _torch(scores)
     selected = select(
         t_boxes, t_scores, max_output_boxes_per_class, iou_threshold, score_threshold, box_format, topk_box_limit
@@ -49,6 +53,7 @@ def nms(
 def batched_nms(boxes, scores, idxs, iou_threshold: float, box_format: str = "xyxy"):
     """torchvision.ops.batched_nms: the indices of the kept ``boxes`` (N, 4), in decreasing ``scores`` (N,) order;
     boxes of different ``idxs`` (N,) categories never suppress each other. Equal scores keep the lower index first.
+    ``iou_threshold`` lies in [0, 1] (``F.nms``'s rule); a NaN in boxes, scores or idxs is an ArgumentError.
     """
     t_boxes, t_scores, t_idxs = _torch(boxes), _torch(scores), _torch(idxs)
     iou, box_format = check_batched_nms(

@@ -55,6 +55,9 @@ def nms(
     scoring above ``score_threshold`` are taken in decreasing score order (at most ``topk_box_limit`` of them), and
     a pair is selected when its IoU with every box already selected for its class is <= ``iou_threshold``, up to
     ``max_output_boxes_per_class`` per class. ``box_format``: 'xyxy' (two diagonal corners) or 'cxcywh'.
+    ``iou_threshold`` lies in [0, 1], ``score_threshold`` is not NaN, ``max_output_boxes_per_class`` is an int32
+    >= 0, ``topk_box_limit`` at most 5000; boxes and scores both float32 or both float16. ``netdef.detection.nms``
+    and the interpreter check the same rules (``netdef._nms``), with the same messages.
 
     The number of selected rows is known only at run time. TensorRT-RTX's builder has no runner for this layer:
     ``netdef.build`` then refuses the network, and ``netdef.detection.nms`` computes the same on the engine's
