@@ -86,10 +86,11 @@ def calibration_key(network, method: str, percentile: float, num_bins: int) -> d
     from netdef.cache import network_fingerprint
 
     net = getattr(network, "network", network)
-    key: dict[str, object] = {
-        "network": network_fingerprint(net, getattr(network, "named_weights", None)),
-        "method": method,
-    }
+    try:
+        fingerprint = network_fingerprint(net, getattr(network, "named_weights", None))
+    except NetdefError as exc:  # a layer whose content cannot be read: the cache could not tell networks apart
+        raise NetdefError(f"the calibration cache cannot key this network ({exc}); calibrate without cache=") from None
+    key: dict[str, object] = {"network": fingerprint, "method": method}
     if method != "max":
         key["num_bins"] = int(num_bins)
     if method == "percentile":
