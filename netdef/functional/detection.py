@@ -6,12 +6,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from netdef._trt import trt
-from netdef.functional._common import is_float, require_tensor, wrap
+from netdef._nms import BOX_FORMATS, check_nms
+from netdef._trt import dtype_to_numpy, trt
+from netdef.errors import ArgumentError, NetdefError
+from netdef.functional._common import require_tensor, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
-
-_FORMATS = {"xyxy": "CORNER_PAIRS", "cxcywh": "CENTER_SIZES"}
 
 
 class NMSResult(NamedTuple):
@@ -19,6 +19,14 @@ class NMSResult(NamedTuple):
 
     selected_indices: Tensor
     num_output_boxes: Tensor
+
+
+def _dtype_name(dtype: trt.DataType) -> str:
+    """'float32', 'float16', 'int32'... as ``netdef._nms`` names dtypes; TensorRT's name where numpy has none."""
+    try:
+        return np.dtype(dtype_to_numpy(dtype)).name
+    except NetdefError:
+        return dtype.name.lower()
 
 
 def _scalar(ctx, value, dtype: trt.DataType, np_dtype, op: str) -> Tensor:
@@ -47,6 +55,9 @@ def nms(
     scoring above ``score_threshold`` are taken in decreasing score order (at most ``topk_box_limit`` of them), and
     a pair is selected when its IoU with every box already selected for its class is <= ``iou_threshold``, up to
     ``max_output_boxes_per_class`` per class. ``box_format``: 'xyxy' (two diagonal corners) or 'cxcywh'.
+    ``iou_threshold`` lies in [0, 1], ``score_threshold`` is not NaN, ``max_output_boxes_per_class`` is an int32
+    >= 0, ``topk_box_limit`` at most 5000; boxes and scores both float32 or both float16. ``netdef.detection.nms``
+    and the interpreter check the same rules (``netdef._nms``), with the same messages.
 
     The number of selected rows is known only at run time. TensorRT-RTX's builder has no runner for this layer:
     ``netdef.build`` then refuses the network, and ``netdef.detection.nms`` computes the same on the engine's
@@ -55,27 +66,31 @@ def nms(
     op = "nms"
     boxes, scores = require_tensor(op, boxes, "boxes"), require_tensor(op, scores, "scores")
     ctx = boxes.ctx
-    if boxes.ndim not in (3, 4) or boxes.static_shape[-1] != 4 or scores.ndim != 3:
-        raise ctx.error(op, f"boxes must be (B, N, 4) or (B, N, C, 4) and scores (B, N, C); got {boxes.static_shape} and {scores.static_shape}")  # fmt: skip
-    if not (is_float(boxes) and boxes.dtype == scores.dtype) or boxes.dtype == trt.bfloat16:
-        raise ctx.error(op, f"boxes and scores must both be float32 or both float16, got {boxes.dtype.name} and {scores.dtype.name}")  # fmt: skip
-    if box_format not in _FORMATS:
-        raise ctx.error(op, f"box_format must be one of {', '.join(_FORMATS)}, got {box_format!r}")
-    if not 0.0 <= float(iou_threshold) <= 1.0:
-        raise ctx.error(op, f"iou_threshold must be in [0, 1], got {iou_threshold}")
-    if int(max_output_boxes_per_class) < 0:
-        raise ctx.error(op, f"max_output_boxes_per_class must be >= 0, got {max_output_boxes_per_class}")
-    limit = _scalar(ctx, int(max_output_boxes_per_class), trt.int32, np.int32, op + "_max_output_boxes_per_class")
-    iou = _scalar(ctx, float(iou_threshold), trt.float32, np.float32, op + "_iou_threshold")
-    score = _scalar(ctx, float(score_threshold), trt.float32, np.float32, op + "_score_threshold")
+    try:  # the rules netdef.detection's post-process and the interpreter follow too
+        args = check_nms(
+            boxes.static_shape,
+            scores.static_shape,
+            _dtype_name(boxes.dtype),
+            _dtype_name(scores.dtype),
+            max_output_boxes_per_class,
+            iou_threshold,
+            score_threshold,
+            box_format,
+            topk_box_limit,
+        )
+    except ArgumentError as exc:
+        raise ctx.error(op, str(exc)) from None
+    limit = _scalar(ctx, args.max_output_boxes_per_class, trt.int32, np.int32, op + "_max_output_boxes_per_class")
+    iou = _scalar(ctx, args.iou_threshold, trt.float32, np.float32, op + "_iou_threshold")
+    score = _scalar(ctx, args.score_threshold, trt.float32, np.float32, op + "_score_threshold")
 
     def make(net):
         layer = net.add_nms(boxes.itensor, scores.itensor, limit.itensor)
         layer.set_input(3, iou.itensor)
         layer.set_input(4, score.itensor)
-        layer.bounding_box_format = getattr(trt.BoundingBoxFormat, _FORMATS[box_format])
-        if topk_box_limit is not None:
-            layer.topk_box_limit = int(topk_box_limit)
+        layer.bounding_box_format = getattr(trt.BoundingBoxFormat, BOX_FORMATS[args.box_format])
+        if args.topk_box_limit is not None:
+            layer.topk_box_limit = args.topk_box_limit
         return layer
 
     layer = ctx.add_layer(op, make)

@@ -46,3 +46,22 @@ def test_quantize_without_calibration_is_a_clear_error(tmp_path, capsys):
         ["build", "netdef.zoo.lenet:LeNet", "--weights", str(weights), "--quantize", "int8", "-o", str(tmp_path / "x")]
     )
     assert rc == 2 and "--calib-data" in capsys.readouterr().err
+
+
+def test_a_calibration_cache_of_other_weights_is_refused_without_data(tmp_path, capsys):
+    """`--calib-cache` alone, written for other weights: a clear error, not the other model's ranges."""
+    np.savez(tmp_path / "calib.npz", x=np.random.default_rng(0).random((8, 1, 32, 32), dtype=np.float32))
+    cache = tmp_path / "lenet.calib"
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        netdef.export_wts(TorchLeNet().eval(), tmp_path / f"lenet{seed}.wts")
+    base = ["build", "netdef.zoo.lenet:LeNet", "--input", "x=8x1x32x32", "--quantize", "int8", "--calib-method", "max"]
+    first = [*base, "--weights", str(tmp_path / "lenet0.wts"), "--calib-data", str(tmp_path / "calib.npz")]
+    assert main([*first, "--calib-cache", str(cache), "-o", str(tmp_path / "a.engine")]) == 0
+    written = cache.read_text()
+    capsys.readouterr()
+    other = [*base, "--weights", str(tmp_path / "lenet1.wts"), "--calib-cache", str(cache)]
+    assert main([*other, "-o", str(tmp_path / "b.engine")]) == 2
+    err = capsys.readouterr().err
+    assert "another network" in err and "pass calibration data to recalibrate" in err and "Traceback" not in err
+    assert cache.read_text() == written and not (tmp_path / "b.engine").exists()

@@ -92,6 +92,56 @@ def test_calibration_cache_is_reused_and_invalidated(lenet, tmp_path, monkeypatc
     assert calls and Calibration.load(path).method == "percentile"
 
 
+def test_calibration_cache_is_keyed_on_the_weights_data_and_parameters(lenet, tmp_path, caplog):
+    """A cache computed for other weights, other data or another percentile is never reused: the ranges are
+    recomputed (and match torch's activations of the new weights), or, without data, the cache is refused."""
+    model, twin, batches = lenet
+    path = tmp_path / "lenet.calib"
+    first = calibrate(netdef.define(model, INPUTS), batches, method="max", cache=path)
+
+    other = TorchLeNet().eval()
+    other.load_state_dict({k: v * 4 if k == "conv1.weight" else v for k, v in twin.state_dict().items()})
+    changed = LeNet()
+    changed.load_weights({k: v.numpy() for k, v in other.state_dict().items()})
+    network = netdef.define(changed, INPUTS)  # same layers and names, other weights
+    with caplog.at_level("WARNING", logger="netdef.quantization.calibration"):
+        again = calibrate(network, batches, method="max", cache=path)
+    assert "another network" in caplog.text
+    mags = torch_inputs_of(other, batches)
+    for module, key in KEYS.items():
+        assert again.amax[key] == pytest.approx(float(mags[module].max()), rel=1e-5)
+    assert again.amax["conv2/conv:0"] > 2 * first.amax["conv2/conv:0"]  # the old ranges would clip
+    assert Calibration.load(path).amax == again.amax  # rewritten for the new weights
+
+    # the cache alone (no data, as `netdef build --calib-cache` without --calib-data) for other weights: refused
+    with pytest.raises(netdef.NetdefError, match=r"another network.*pass calibration data to recalibrate"):
+        calibrate(netdef.define(model, INPUTS), [], method="max", cache=path)
+    assert calibrate(network, [], method="max", cache=path).amax == again.amax  # its own network: reused
+
+    # other data, other percentile: recomputed
+    scaled = [{"x": b["x"] * 3} for b in batches]
+    assert calibrate(network, scaled, method="max", cache=path).amax["conv1/conv:0"] == pytest.approx(
+        3 * again.amax["conv1/conv:0"], rel=1e-5
+    )
+    p99 = calibrate(network, batches, method="percentile", percentile=99.0, cache=path)
+    p50 = calibrate(network, batches, method="percentile", percentile=50.0, cache=path)
+    assert p50.amax["fc1/matmul:0"] < p99.amax["fc1/matmul:0"]
+
+
+def test_calibration_cache_without_a_key_is_not_reused(lenet, tmp_path):
+    model, twin, batches = lenet
+    path = tmp_path / "old.calib"
+    stale = dict.fromkeys(KEYS.values(), 1e-3)
+    path.write_text(json.dumps({"format": "netdef-calibration/1", "method": "max", "batches": 4, "amax": stale}))
+    assert Calibration.load(path).amax == stale  # still readable for a QuantConfig
+    network = netdef.define(model, INPUTS)
+    with pytest.raises(netdef.NetdefError, match="older netdef"):
+        calibrate(network, [], method="max", cache=path)
+    cal = calibrate(network, batches, method="max", cache=path)
+    mags = torch_inputs_of(twin, batches)
+    assert cal.amax["fc1/matmul:0"] == pytest.approx(float(mags["fc1"].max()), rel=1e-5)
+
+
 def fake_quant(x: torch.Tensor, scale: torch.Tensor, qmax: float, fp8: bool) -> torch.Tensor:
     """Quantize-dequantize written independently with torch ops (round half to even, saturate)."""
     if fp8:

@@ -187,15 +187,194 @@ def test_build_checks_the_backend_can_run_nms():
             netdef.build(network)
 
 
-def test_bad_arguments_are_refused():
-    inputs = {"boxes": netdef.Input((1, 4, 4)), "scores": netdef.Input((1, 4, 2))}
-    with pytest.raises(netdef.EmitError, match="iou_threshold must be in"):
-        netdef.define(NMS(max_output_boxes_per_class=1, iou_threshold=1.5), inputs)
-    with pytest.raises(netdef.EmitError, match="box_format must be one of xyxy, cxcywh"):
-        netdef.define(NMS(max_output_boxes_per_class=1, box_format="xywh"), inputs)
-    bad = {"boxes": netdef.Input((1, 4, 5)), "scores": netdef.Input((1, 4, 2))}
-    with pytest.raises(netdef.EmitError, match=r"boxes must be \(B, N, 4\)"):
-        netdef.define(NMS(max_output_boxes_per_class=1), bad)
+class HalfScores(NMS):
+    def forward(self, boxes, scores):
+        return F.nms(boxes, scores.half(), **self.kwargs)
+
+
+def _define(boxes_shape, scores_shape, dtype=np.float32, scores_dtype=None, **kwargs):
+    """F.nms in a network; float inputs take the network's precision, so float16 scores are a cast in it."""
+    name = np.dtype(dtype).name
+    inputs = {"boxes": netdef.Input(boxes_shape, dtype=name), "scores": netdef.Input(scores_shape, dtype=name)}
+    return netdef.define((HalfScores if scores_dtype == np.float16 else NMS)(**kwargs), inputs)
+
+
+#: one refused argument per case: (kwargs, boxes shape, scores shape, dtype of boxes, of scores, message)
+BAD = {
+    "iou-above-one": (dict(iou_threshold=1.5), r"iou_threshold must be a number in \[0, 1\], got 1\.5"),
+    "iou-negative": (dict(iou_threshold=-0.1), r"iou_threshold must be a number in \[0, 1\], got -0\.1"),
+    "iou-nan": (dict(iou_threshold=float("nan")), r"iou_threshold must be a number in \[0, 1\], got nan"),
+    "iou-string": (dict(iou_threshold="0.5"), r"iou_threshold must be a number in \[0, 1\], got '0\.5'"),
+    "iou-bool": (dict(iou_threshold=True), r"iou_threshold must be a number in \[0, 1\], got True"),
+    "score-nan": (dict(score_threshold=float("nan")), r"score_threshold must be a number \(not NaN\), got nan"),
+    "score-string": (dict(score_threshold="high"), r"score_threshold must be a number \(not NaN\), got 'high'"),
+    "max-negative": (dict(max_output_boxes_per_class=-1), r"max_output_boxes_per_class must be an integer in \[0, "),
+    "max-fraction": (dict(max_output_boxes_per_class=2.5), r"max_output_boxes_per_class must be .*, got 2\.5"),
+    "max-bool": (dict(max_output_boxes_per_class=True), r"max_output_boxes_per_class must be .*, got True"),
+    "max-int32": (dict(max_output_boxes_per_class=2**31), r"max_output_boxes_per_class must be .*, got 2147483648"),
+    "format": (dict(box_format="xywh"), r"box_format must be one of xyxy, cxcywh, got 'xywh'"),
+    "format-none": (dict(box_format=None), r"box_format must be one of xyxy, cxcywh, got None"),
+    "topk-negative": (dict(topk_box_limit=-1), r"topk_box_limit must be an integer in \[0, 5000\].*got -1"),
+    "topk-above-limit": (dict(topk_box_limit=5001), r"topk_box_limit must be an integer in \[0, 5000\].*got 5001"),
+    "topk-fraction": (dict(topk_box_limit=7.5), r"topk_box_limit must be .*got 7\.5"),
+    "boxes-not-4": (dict(boxes=(1, 4, 5)), r"boxes must be \(B, N, 4\) .*got boxes \(1, 4, 5\) and scores \(1, 4, 2\)"),
+    "scores-2d": (dict(scores=(1, 4)), r"boxes must be \(B, N, 4\) .*got boxes \(1, 4, 4\) and scores \(1, 4\)"),
+    "n-differs": (
+        dict(scores=(1, 5, 2)),
+        r"with the same B, N \(and C\); got boxes \(1, 4, 4\) and scores \(1, 5, 2\)",
+    ),
+    "b-differs": (dict(boxes=(2, 4, 4)), r"got boxes \(2, 4, 4\) and scores \(1, 4, 2\)"),
+    "classes-differ": (dict(boxes=(1, 4, 3, 4)), r"got boxes \(1, 4, 3, 4\) and scores \(1, 4, 2\)"),
+    "dtypes-differ": (dict(scores_dtype=np.float16), r"both be float32 or both float16 .*got float32 and float16"),
+    "int-boxes": (dict(dtype=np.int32), r"both be float32 or both float16 .*got int32 and int32; cast both to float32"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_both_entry_points_refuse_the_same_arguments_with_the_same_message(case):
+    """F.nms (define time) and netdef.detection.nms (the post-process) follow one rule set (netdef._nms)."""
+    kwargs, pattern = dict(BAD[case][0]), BAD[case][1]
+    boxes_shape, scores_shape = kwargs.pop("boxes", (1, 4, 4)), kwargs.pop("scores", (1, 4, 2))
+    dtype, scores_dtype = kwargs.pop("dtype", np.float32), kwargs.pop("scores_dtype", None)
+    kwargs = {"max_output_boxes_per_class": 3, **kwargs}
+    with pytest.raises(netdef.EmitError, match=pattern) as emitted:
+        _define(boxes_shape, scores_shape, dtype, scores_dtype, **kwargs)
+    boxes = np.zeros(boxes_shape, dtype)
+    scores = np.full(scores_shape, 0.5, scores_dtype or dtype)
+    for convert in (np.asarray, torch.from_numpy):
+        with pytest.raises(netdef.ArgumentError, match=pattern) as post:
+            netdef.detection.nms(convert(boxes), convert(scores), **kwargs)
+        assert str(emitted.value).endswith(": " + str(post.value))  # the op and module named, then the same text
+
+
+def test_dynamic_sizes_are_checked_where_known():
+    def define(boxes, scores):
+        inputs = {
+            "boxes": netdef.Input(
+                boxes, min=[1 if d < 0 else d for d in boxes], max=[8 if d < 0 else d for d in boxes]
+            ),
+            "scores": netdef.Input(
+                scores, min=[1 if d < 0 else d for d in scores], max=[8 if d < 0 else d for d in scores]
+            ),
+        }
+        return netdef.define(NMS(max_output_boxes_per_class=3), inputs)
+
+    assert define((-1, -1, 4), (-1, -1, 2)).network.num_outputs == 2
+    with pytest.raises(netdef.EmitError, match=r"got boxes \(\?, 4, 4\) and scores \(\?, 5, 2\)"):
+        define((-1, 4, 4), (-1, 5, 2))
+
+
+def test_nan_scores_and_boxes_are_refused_by_the_post_process_and_the_interpreter():
+    boxes, scores = _random(np.random.default_rng(4), 1, 6, 2, tied=False)
+    bad = scores.copy()
+    bad[0, 4, 1] = np.nan
+    with pytest.raises(netdef.ArgumentError, match=r"scores holds NaN at \(0, 4, 1\)"):
+        netdef.detection.nms(boxes, bad, 3)
+    network = _define(boxes.shape, scores.shape, max_output_boxes_per_class=3)
+    with pytest.raises(netdef.InterpreterError, match=r"\(NMS\) failed: scores holds NaN at \(0, 4, 1\)"):
+        netdef.reference.run(network, {"boxes": boxes, "scores": bad})
+    # a NaN box counts only where the box is a candidate (some score above the threshold)
+    nan_box = boxes.copy()
+    nan_box[0, 2, 3] = np.nan
+    low = scores.copy()
+    low[0, 2] = 0.0
+    np.testing.assert_array_equal(netdef.detection.nms(nan_box, low, 3, 0.5), netdef.detection.nms(boxes, low, 3, 0.5))
+    with pytest.raises(netdef.ArgumentError, match=r"boxes holds NaN at \(0, 2, 3\)"):
+        netdef.detection.nms(nan_box, scores, 3)
+
+
+def test_batched_nms_refuses_what_nms_refuses():
+    boxes = np.array([[0, 0, 2, 2], [1, 1, 3, 3]], np.float32)
+    scores, idxs = np.array([0.9, 0.8], np.float32), np.array([0, 0])
+    for iou, text in ((1.5, "1.5"), (float("nan"), "nan"), (-1, "-1")):
+        with pytest.raises(netdef.ArgumentError, match=rf"iou_threshold must be a number in \[0, 1\], got {text}"):
+            netdef.detection.batched_nms(boxes, scores, idxs, iou)
+    with pytest.raises(netdef.ArgumentError, match="box_format must be one of xyxy, cxcywh, got 'xywh'"):
+        netdef.detection.batched_nms(boxes, scores, idxs, 0.5, box_format="xywh")
+    with pytest.raises(netdef.ArgumentError, match=r"boxes must be \(N, 4\), scores and idxs \(N,\); got boxes"):
+        netdef.detection.batched_nms(boxes, scores[:1], idxs, 0.5)
+    with pytest.raises(netdef.ArgumentError, match="idxs must hold category ids"):
+        netdef.detection.batched_nms(boxes, scores, idxs.astype(bool), 0.5)
+    for name, arrays in (
+        ("scores", (boxes, np.array([np.nan, 0.8], np.float32), idxs)),
+        ("boxes", (np.where(np.eye(2, 4, dtype=bool), np.nan, boxes).astype(np.float32), scores, idxs)),
+        ("idxs", (boxes, scores, np.array([0.0, np.nan]))),
+    ):
+        with pytest.raises(netdef.ArgumentError, match=f"{name} holds NaN"):
+            netdef.detection.batched_nms(*arrays, 0.5)
+
+
+def _grid_boxes(rng, n, span=6):
+    """Boxes with small integer corners (many duplicates, IoUs of exactly 0, 1/2, 1...) and tied scores."""
+    lo = rng.integers(0, span, (n, 2))
+    boxes = np.concatenate([lo, lo + rng.integers(1, 4, (n, 2))], 1).astype(np.float32)
+    scores = (rng.integers(0, 5, n) / 4).astype(np.float32)
+    return boxes, scores
+
+
+def former_greedy(boxes, classes, iou_threshold, max_per_class):
+    """netdef's NMS scan before tiling (the semantics to keep): the whole K x K IoU matrix, then row by row."""
+    from netdef.reference.nms import box_iou
+
+    over = ((box_iou(boxes, boxes) > iou_threshold) & (classes[:, None] == classes[None, :])).numpy()
+    suppressed, kept, count = np.zeros(len(boxes), dtype=bool), [], {}
+    for i, c in enumerate(classes.tolist()):
+        if suppressed[i] or (max_per_class is not None and count.get(c, 0) >= max_per_class):
+            continue
+        kept.append(i)
+        count[c] = count.get(c, 0) + 1
+        suppressed |= over[i]
+    return np.array(kept, dtype=np.int64)
+
+
+@pytest.mark.parametrize("tile, group", [(1, 256), (5, 1), (64, 40), (4096, 4096)])
+def test_tiled_greedy_keeps_what_the_whole_matrix_keeps(tile, group):
+    """The tiled scan against the former whole-matrix scan and the plain-Python definition: same rows, same order,
+    ties (equal scores, duplicate boxes, IoUs of exactly 0, 1/2 or 1) and heavy overlap included."""
+    from netdef.reference.nms import corners, greedy
+
+    rng = np.random.default_rng(tile)
+    cases = ((150, 1, 0.5, None), (200, 3, 0.3, None), (180, 2, 0.0, 4), (120, 4, 1.0, 2), (300, 40, 0.5, 1))
+    for n, classes, iou, limit in cases:
+        boxes, scores = _grid_boxes(rng, n)
+        idxs = rng.integers(0, classes, n)
+        order = np.argsort(-scores, kind="stable")
+        b = corners(torch.from_numpy(boxes[order]))
+        c = torch.from_numpy(idxs[order])
+        tiled = greedy(b, c, iou, limit, tile=tile, group=group)
+        np.testing.assert_array_equal(tiled.numpy(), former_greedy(b, c, iou, limit))
+        if limit is None:
+            np.testing.assert_array_equal(order[tiled.numpy()], reference_batched_nms(boxes, scores, idxs, iou))
+        assert 1 < len(tiled) < n
+
+
+@pytest.mark.parametrize("classes", [1, 5])
+def test_nms_memory_does_not_grow_with_the_square_of_the_boxes(monkeypatch, classes):
+    """No IoU block larger than TILE x TILE: 3,000 boxes were a 3,000 x 3,000 x 2 intermediate before."""
+    from netdef.reference import nms as module
+
+    seen = []
+    real_over, real_iou = module._Blocks.over, module.box_iou
+
+    def over(self, rows, cols):
+        out = real_over(self, rows, cols)
+        seen.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(module._Blocks, "over", over)
+    monkeypatch.setattr(module, "box_iou", lambda a, b: seen.append((len(a), len(b))) or real_iou(a, b))
+    rng = np.random.default_rng(7)
+    n = 3000
+    xy = rng.random((n, 2)).astype(np.float32) * 600
+    boxes = np.concatenate([xy, xy + 5 + rng.random((n, 2)).astype(np.float32) * 60], 1)
+    scores, idxs = rng.random(n).astype(np.float32), rng.integers(0, classes, n)
+    keep = netdef.detection.batched_nms(boxes, scores, idxs, 0.45)
+    assert seen and max(max(s) for s in seen) <= module.TILE < n
+    assert len(keep) > module.TILE  # rows kept in earlier tiles were compared block by block too
+    monkeypatch.undo()
+    order = np.argsort(-scores, kind="stable")
+    whole = former_greedy(torch.from_numpy(boxes[order]), torch.from_numpy(idxs[order]), 0.45, None)
+    np.testing.assert_array_equal(keep, order[whole])
 
 
 @pytest.mark.gpu
