@@ -175,6 +175,57 @@ def test_sampling_is_seeded_and_streams():
         netdef.generate(netdef.define(model, model.default_inputs()), ids, 2)
 
 
+@pytest.fixture(scope="module")
+def cached_llama():
+    model, _ = tiny_pair("llama")
+    return define_cached(model, max_context=20, max_batch=2)
+
+
+@pytest.mark.parametrize(
+    ("ids", "kwargs", "match"),
+    [
+        ([[1, 2, 3], [4, 5]], {}, r"prompts have different lengths \[3, 2\].*call it once per length"),
+        (np.array([[1.0, 2.7]]), {}, r"input_ids must be integer token ids, got dtype float64"),
+        ([[1, 96]], {}, r"input_ids\[0, 1\] is 96, outside \[0, 96\)"),
+        ([[-1, 3]], {}, r"input_ids\[0, 0\] is -1, outside \[0, 96\)"),
+        ([[2**33, 3]], {}, r"input_ids\[0, 0\] is 8589934592, outside"),
+        ([[1, 2]], {"max_new_tokens": -3}, r"max_new_tokens must be an int >= 0, got -3"),
+        ([[1, 2]], {"max_new_tokens": 2.5}, r"max_new_tokens must be an int >= 0, got 2.5"),
+        ([[1, 2]], {"do_sample": True, "temperature": float("nan")}, r"temperature must be a finite number > 0"),
+        ([[1, 2]], {"temperature": float("inf")}, r"temperature must be a finite number > 0"),
+        ([[1, 2]], {"do_sample": True, "top_k": 2.5}, r"top_k must be an int >= 0"),
+        ([[1, 2]], {"top_k": -1}, r"top_k must be an int >= 0"),
+        ([[1, 2]], {"top_p": float("nan")}, r"top_p must be a number in \(0, 1\]"),
+        ([[1, 2]], {"top_p": 1.5}, r"top_p must be a number in \(0, 1\]"),
+        ([[1, 2]], {"eos_token_id": 96}, r"eos_token_id 96 is outside \[0, 96\)"),
+        ([[1, 2]], {"eos_token_id": [3, -2]}, r"eos_token_id -2 is outside"),
+        ([[1, 2]], {"eos_token_id": [3, 4.0]}, r"eos_token_id must be an int, a non-empty list of ints"),
+        ([[1, 2]], {"eos_token_id": []}, r"eos_token_id must be an int, a non-empty list of ints"),
+        ([[1, 2]], {"seed": 1.5}, r"seed must be an int or None"),
+    ],
+)
+def test_generate_checks_every_argument_before_running(cached_llama, ids, kwargs, match):
+    """Each of these used to run (ids read a wrong row, -3 returned the prompt) or end in a numpy error."""
+    kwargs = {"max_new_tokens": 2, **kwargs}
+    with pytest.raises(netdef.NetdefError, match=match):
+        netdef.generate(cached_llama, ids, **kwargs)
+    with pytest.raises(netdef.NetdefError, match=match):
+        netdef.generation.stream(cached_llama, ids, **kwargs)  # at the call, not at the first token
+
+
+def test_a_finished_sequence_is_padded_with_the_eos_id_it_produced(cached_llama):
+    ids = np.array([[1, 2, 3], [7, 8, 9]])
+    greedy = netdef.generate(cached_llama, ids, 6)
+    stop = int(greedy[0, 3])  # row 0 ends at its first new token
+    assert stop not in greedy[1, 3:], "row 1 must keep running for the test to mean something"
+    other = min(set(range(96)) - set(greedy.ravel().tolist()))  # an eos id nothing produces, below stop
+    assert other < stop
+    got = netdef.generate(cached_llama, ids, 6, eos_token_id=[other, stop])
+    np.testing.assert_array_equal(got[0, 3:], [stop] * 6)
+    np.testing.assert_array_equal(got[1], greedy[1])
+    assert netdef.generate(cached_llama, ids, 0).shape == (2, 3)  # 0 new tokens: the prompts
+
+
 def test_next_tokens_top_k_top_p_and_temperature():
     logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
     rng = np.random.default_rng(0)
@@ -188,7 +239,7 @@ def test_next_tokens_top_k_top_p_and_temperature():
     assert support(top_p=0.85) == {0, 1, 2}
     assert support(temperature=0.01) == {0}
     assert next_tokens(logits, SamplingConfig(), rng).tolist() == [0]
-    with pytest.raises(netdef.NetdefError, match="top_p must be in"):
+    with pytest.raises(netdef.NetdefError, match="top_p must be a number in"):
         SamplingConfig(True, top_p=0.0)
 
 
