@@ -30,9 +30,9 @@ def embedding(
     The output has shape ``input.static_shape + (embedding_dim,)``. ``padding_idx`` only matters for training.
     An index outside ``[0, num_embeddings)`` is an error in torch and in netdef's reference interpreter (naming
     the network input and the first bad position). An engine does not check them: TensorRT's gather reads
-    ``-1`` as the last row and an index past the end as zeros (or whatever the kernel reads). ``check_ids=True``
-    makes a bad id visible in the engine too: its row becomes NaN (so do the logits computed from it), at the
-    cost of one compare-and-select over the output.
+    ``-1`` as the last row, and an index past the end as zeros or whatever the kernel reads (not promised).
+    ``check_ids=True`` makes a bad id visible in the engine too: its row becomes NaN (so do the logits computed
+    from it), at the cost of one compare-and-select over the output.
     """
     op = "embedding"
     input = require_tensor(op, input)
