@@ -298,7 +298,9 @@ class Module:
         modules = dict(self.named_modules(remove_duplicate=False))
         # a weight of a module this model has, which the module does not hold (a bias where it has none): the
         # checkpoint's module computes with it, so skipping it (strict=False) would compute something else
-        owned = [k for k in unexpected if k.rpartition(".")[0] in modules]
+        owned = [
+            k for k in unexpected if k.rpartition(".")[0] in modules and not k.endswith(".num_batches_tracked")
+        ]  # (BatchNorm's step count is training state)
         if mismatched or unconvertible or owned or (strict and (missing or unexpected)):
             lines = [f"cannot bind weights to {type(self).__name__}:"]
             if mismatched:
