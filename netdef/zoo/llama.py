@@ -4,7 +4,11 @@ tree and state_dict names: RMSNorm, rotary position embeddings, grouped-query at
 ``model.embed_tokens``, ``model.layers.N.{self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, input_layernorm,
 post_attention_layernorm}``, ``model.norm``, ``lm_head`` (absent with ``tie_word_embeddings``: the logits
 reuse ``model.embed_tokens.weight``). Build it from the same fields as transformers' ``LlamaConfig``:
-``LlamaForCausalLM(**hf_config.to_dict())``. Inputs and outputs are described in ``netdef.zoo._decoder``.
+``LlamaForCausalLM(**hf_config.to_dict())``, or from a ``save_pretrained`` directory with
+``LlamaForCausalLM.from_pretrained(path)``. Either way the config is checked: model types and architectures
+other than Llama and Mistral (Gemma, Granite, Qwen2...: same weight names, other math) and fields this decoder
+does not compute (``LlamaConfig.UNIMPLEMENTED``) are refused by name. Mistral's ``sliding_window`` is computed
+(a banded causal mask). Inputs and outputs are described in ``netdef.zoo._decoder``.
 """
 
 from __future__ import annotations
