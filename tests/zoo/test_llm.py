@@ -283,8 +283,9 @@ def test_config_fields_are_transformers_names():
     assert set(state) == set(model.state_dict())
 
 
-def test_cached_network_builds_with_the_installed_builder():
-    model, _ = tiny_pair("llama")
+@pytest.mark.parametrize("overrides", [{}, {"sliding_window": 4}], ids=["full", "sliding-window"])
+def test_cached_network_builds_with_the_installed_builder(overrides):
+    model, _ = tiny_pair("llama", **overrides)
     engine = netdef.build(define_cached(model, max_context=32, max_batch=2, precision="fp16"))
     assert engine.data and engine.metadata["precision"] == "fp16"
 
