@@ -97,6 +97,6 @@ def _check_ids(layer, ids: torch.Tensor, rows: int) -> None:
     raise InterpreterError(
         f"embedding `{layer.name}`: {what} holds token id {int(ids[first])} at [{at}] "
         f"({int(bad.sum())} of {ids.numel()} ids are outside [0, {rows}), the table's rows); torch raises for "
-        f"these and a TensorRT engine reads a wrong row or zeros without a word: feed ids below {rows} "
-        f"(the vocabulary size)"
+        f"these and a TensorRT engine reads a wrong row or zeros without a word (unless built with "
+        f"nn.Embedding(check_ids=True), which makes them NaN): feed ids below {rows} (the vocabulary size)"
     )
