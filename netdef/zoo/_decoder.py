@@ -76,7 +76,7 @@ def config_from_kwargs(cls, config, kwargs: dict, source: str | None = None):
                 f"load the checkpoint with a model class that implements {other[0]}"
             )
     for name, (neutral, meaning) in cls.UNIMPLEMENTED.items():
-        if name in kwargs and not neutral(kwargs[name]):
+        if name in kwargs and not _holds(neutral, kwargs[name]):
             raise ArgumentError(
                 f"{where}: {name}={kwargs[name]!r} ({meaning}) changes the model's output and {model} does not "
                 f"implement it; this checkpoint needs a model class that does"
@@ -153,6 +153,13 @@ def from_pretrained(model_cls, config_cls, path, strict: bool = True):
     model = model_cls(config_from_kwargs(config_cls, None, fields, source))
     model.load_weights(Path(source).parent, strict=strict)
     return model
+
+
+def _holds(neutral, value) -> bool:
+    try:
+        return bool(neutral(value))
+    except (TypeError, ValueError):  # a value of an unexpected type is not neutral
+        return False
 
 
 def unused(value) -> bool:
