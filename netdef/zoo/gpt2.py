@@ -17,10 +17,10 @@ from typing import ClassVar
 from netdef import F, Input, nn
 from netdef.errors import ArgumentError
 from netdef.functional.kv_cache import kv_cache_update
+from netdef.zoo._config import check_fields
 from netdef.zoo._decoder import (
     cache_inputs,
     cache_mask,
-    check_fields,
     check_length,
     config_from_kwargs,
     from_pretrained,

@@ -24,11 +24,11 @@ from netdef import F, Input, nn
 from netdef.errors import ArgumentError
 from netdef.functional.kv_cache import kv_cache_update
 from netdef.functional.rotary import rope_cache, rotary_embedding
+from netdef.zoo._config import check_fields
 from netdef.zoo._decoder import (
     RMSNorm,
     cache_inputs,
     cache_mask,
-    check_fields,
     check_length,
     config_from_kwargs,
     equals,

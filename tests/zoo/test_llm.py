@@ -399,7 +399,7 @@ def test_neutral_values_of_those_fields_load():
         ("num_key_value_heads", 3, r"num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)"),
         ("hidden_size", -32, r"hidden_size must be an int >= 1, got -32"),
         ("vocab_size", 96.5, r"vocab_size must be an int >= 1, got 96.5"),
-        ("rms_norm_eps", float("nan"), r"rms_norm_eps must be a finite number > 0"),
+        ("rms_norm_eps", float("nan"), r"rms_norm_eps must be a finite number >= 0"),
         ("tie_word_embeddings", "yes", r"tie_word_embeddings must be true or false"),
         ("sliding_window", 0, r"sliding_window must be an int >= 1 or null"),
         ("eos_token_id", [2, "3"], r"eos_token_id must be an int or a list of ints"),
