@@ -1,9 +1,10 @@
 """IGatherLayer semantics: DEFAULT (ONNX Gather), ELEMENT (GatherElements) and ND (GatherND) modes.
 
 Negative indices count from the end of the gathered axis; an index still outside it reads zero (TensorRT
-stores zero for out-of-bounds access). The gather of ``F.embedding`` (``ILayer.metadata`` is
-``EMBEDDING_METADATA``) holds token ids: there an id outside ``[0, rows)`` is an error, as in torch. ``num_elementwise_dims`` leading dims of data and indices pair up
-(DEFAULT: at most 1, broadcast; ND: any number below the data rank - 1).
+stores zero for out-of-bounds access). ``num_elementwise_dims`` leading dims of data and indices pair up
+(DEFAULT: at most 1, broadcast; ND: any number below the data rank - 1). The gather of ``F.embedding``
+(``ILayer.metadata`` is ``EMBEDDING_METADATA``) reads token ids: there an id outside ``[0, rows)`` is an
+error, as in torch.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ class GPT2Config:
             raise ArgumentError(f"GPT2Config field n_embd ({self.n_embd}) is not a multiple of n_head ({self.n_head})")
         if self.activation_function not in ACTIVATIONS:
             raise ArgumentError(
-                f"GPT2Config field activation_function {self.activation_function!r} is not supported; use one of {', '.join(ACTIVATIONS)}"
+                f"GPT2Config field activation_function {self.activation_function!r} is not supported; use one of "
+                f"{', '.join(ACTIVATIONS)}"
             )
         if not self.tie_word_embeddings:
             raise ArgumentError(

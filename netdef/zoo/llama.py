@@ -104,12 +104,14 @@ class LlamaConfig:
             self.head_dim = self.hidden_size // self.num_attention_heads
         if self.num_attention_heads % self.num_key_value_heads:
             raise ArgumentError(
-                f"num_attention_heads ({self.num_attention_heads}) must be a multiple of num_key_value_heads "
+                f"LlamaConfig field num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                f"num_key_value_heads "
                 f"({self.num_key_value_heads})"
             )
         if self.hidden_act not in ACTIVATIONS:
             raise ArgumentError(
-                f"LlamaConfig field hidden_act {self.hidden_act!r} is not supported; use one of {', '.join(ACTIVATIONS)}"
+                f"LlamaConfig field hidden_act {self.hidden_act!r} is not supported; use one of "
+                f"{', '.join(ACTIVATIONS)}"
             )
         if self.head_dim % 2:
             raise ArgumentError(f"LlamaConfig field head_dim must be even (RoPE rotates pairs), got {self.head_dim}")
