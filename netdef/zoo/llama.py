@@ -105,8 +105,7 @@ class LlamaConfig:
         if self.num_attention_heads % self.num_key_value_heads:
             raise ArgumentError(
                 f"LlamaConfig field num_attention_heads ({self.num_attention_heads}) must be a multiple of "
-                f"num_key_value_heads "
-                f"({self.num_key_value_heads})"
+                f"num_key_value_heads ({self.num_key_value_heads})"
             )
         if self.hidden_act not in ACTIVATIONS:
             raise ArgumentError(
