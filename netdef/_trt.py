@@ -43,6 +43,10 @@ def _import_backend() -> tuple[str, ModuleType]:
 BACKEND, trt = _import_backend()
 VERSION: str = trt.__version__
 
+#: ``ILayer.metadata`` of the IGatherLayer that ``F.embedding`` emits: the reference interpreter refuses token ids
+#: outside ``[0, num_embeddings)`` there (torch raises; TensorRT's gather wraps negatives and reads zeros beyond)
+EMBEDDING_METADATA = "netdef:embedding"
+
 #: TensorRT 11 and TensorRT-RTX are always strongly typed; TensorRT 10 needs the flag.
 NETWORK_FLAGS: int = (
     1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)

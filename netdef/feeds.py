@@ -42,6 +42,11 @@ def needs_conversion(name: str, got: str, want: str, error: type[NetdefError], t
     if kind and kind in "fi" and kind == dtype_kind(want):
         return True
     hint = "" if dtype_kind(got) == "" else f" (convert it first, e.g. array.astype('{want}'))"
+    if kind == "f" and dtype_kind(want) in "ib":
+        hint = (
+            f" (ids and indices are whole numbers: feed them as ints; astype('{want}') would truncate 2.7 to 2, so "
+            "check np.all(array == np.round(array)) first)"
+        )
     raise error(f"input {name!r} is {got}; the {target} expects {want}{hint}")
 
 

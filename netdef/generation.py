@@ -10,6 +10,8 @@ KV-cache-update layer), so each cache input and its present output share one dev
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netdef.errors import NetdefError
+from netdef.errors import ArgumentError, NetdefError
 
 _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
 
@@ -49,12 +51,26 @@ class SamplingConfig:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise NetdefError(f"temperature must be > 0, got {self.temperature} (use do_sample=False for greedy)")
-        if not 0 < self.top_p <= 1:
-            raise NetdefError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_k < 0:
-            raise NetdefError(f"top_k must be >= 0 (0 keeps every token), got {self.top_k}")
+        if not isinstance(self.do_sample, (bool, np.bool_)):
+            raise ArgumentError(f"do_sample must be True or False, got {self.do_sample!r}")
+        if not _is_real(self.temperature) or not math.isfinite(self.temperature) or self.temperature <= 0:
+            raise ArgumentError(
+                f"temperature must be a finite number > 0, got {self.temperature!r} (use do_sample=False for greedy)"
+            )
+        if not _is_int(self.top_k) or self.top_k < 0:
+            raise ArgumentError(f"top_k must be an int >= 0 (0 keeps every token), got {self.top_k!r}")
+        if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
+            raise ArgumentError(f"top_p must be a number in (0, 1] (1 keeps every token), got {self.top_p!r}")
+        if self.seed is not None and not _is_int(self.seed):
+            raise ArgumentError(f"seed must be an int or None, got {self.seed!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def next_tokens(logits: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> np.ndarray:
@@ -95,6 +111,9 @@ class ReferenceDecoder:
                 self.cache_specs[t.name] = (tuple(t.shape), dtype_to_numpy(t.dtype))
         _check_cache_names(self.cache_specs)
         self.max_context = next(iter(self.cache_specs.values()))[0][2]
+        outputs = {net.get_output(i).name: net.get_output(i) for i in range(net.num_outputs)}
+        vocab = tuple(outputs["logits"].shape)[-1] if "logits" in outputs else -1
+        self.vocab_size = vocab if vocab > 0 else None
 
     def reset(self, batch: int) -> None:
         self.caches = {n: np.zeros((batch, *s[1:]), d) for n, (s, d) in self.cache_specs.items()}
@@ -130,6 +149,8 @@ class EngineDecoder:
         _check_cache_names(self.cache_specs)
         self.max_context = next(iter(self.cache_specs.values()))[0][2]
         self.logits_dtype = specs["logits"].dtype
+        vocab = cuda.get_tensor_shape("logits")[-1]
+        self.vocab_size = vocab if vocab > 0 else None
         count = cuda.num_optimization_profiles
         self.contexts = []
         self.stream = torch.cuda.Stream()
@@ -194,6 +215,64 @@ def decoder_for(model):
     return ReferenceDecoder(model)
 
 
+def prompt_ids(input_ids, vocab_size: int | None = None) -> np.ndarray:
+    """``input_ids`` as a (B, S) int64 array, checked: integers (no floats, which would be truncated), one length
+    for every prompt, at least one token, every id in ``[0, vocab_size)``."""
+    if (
+        isinstance(input_ids, (list, tuple))
+        and input_ids
+        and all(isinstance(p, (list, tuple, np.ndarray)) for p in input_ids)
+    ):
+        lengths = [len(p) for p in input_ids]
+        if len(set(lengths)) > 1:
+            raise ArgumentError(
+                f"input_ids: the prompts have different lengths {lengths}; generate runs prompts of one length "
+                "together (the cached network has no padding mask): call it once per length, or per prompt"
+            )
+    if hasattr(input_ids, "detach"):  # a torch tensor
+        input_ids = input_ids.detach().cpu().numpy()
+    ids = np.asarray(input_ids)
+    if ids.dtype.kind not in "iu":
+        raise ArgumentError(
+            f"input_ids must be integer token ids, got dtype {ids.dtype} (a float id would be truncated): "
+            "pass ints, e.g. np.asarray(ids, np.int64) after checking they are whole numbers"
+        )
+    ids = ids[None] if ids.ndim == 1 else ids
+    if ids.ndim != 2 or ids.shape[1] == 0:
+        raise ArgumentError(
+            f"input_ids must be (batch, prompt_length) with a non-empty prompt, got shape {np.shape(input_ids)}"
+        )
+    if ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
+        raise ArgumentError(f"input_ids: token id {int(ids.max())} does not fit int64")
+    ids = ids.astype(np.int64)
+    if vocab_size is not None:
+        bad = (ids < 0) | (ids >= vocab_size)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ArgumentError(
+                f"input_ids[{where[0]}, {where[1]}] is {int(ids[where])}, outside [0, {vocab_size}) (the model's "
+                f"vocabulary); {int(bad.sum())} id(s) are: encode the prompt with this model's tokenizer"
+            )
+    return ids
+
+
+def eos_ids(eos_token_id, vocab_size: int | None = None) -> list[int]:
+    """``eos_token_id`` (None, an int or a list of ints) as a list of ids in ``[0, vocab_size)``."""
+    if eos_token_id is None:
+        return []
+    many = eos_token_id if isinstance(eos_token_id, (list, tuple, set, frozenset, np.ndarray)) else [eos_token_id]
+    ids = list(many)
+    if not ids or not all(_is_int(i) for i in ids):
+        raise ArgumentError(f"eos_token_id must be an int, a non-empty list of ints or None, got {eos_token_id!r}")
+    bad = [int(i) for i in ids if i < 0 or (vocab_size is not None and i >= vocab_size)]
+    if bad:
+        raise ArgumentError(
+            f"eos_token_id {bad[0]} is outside [0, {vocab_size}) (the model's vocabulary): no token can end "
+            "generation with it; pass the tokenizer's eos id"
+        )
+    return [int(i) for i in ids]
+
+
 def stream(
     model,
     input_ids,
@@ -209,38 +288,49 @@ def stream(
     """Yield the next token of every sequence, (B,) int64, as each is chosen.
 
     ``model`` is a cached decoder network (run by the reference interpreter) or engine (see ``decoder_for``);
-    ``input_ids`` is (B, S) or (S,) with every prompt the same length. A sequence that produced
-    ``eos_token_id`` keeps producing it; the stream ends when all have, or after ``max_new_tokens``.
+    ``input_ids`` is (B, S) or (S,) integer ids in ``[0, vocab_size)`` with every prompt the same length
+    (prompts of different lengths: one call per length). A sequence that produced an id of ``eos_token_id``
+    (an int or a list) keeps producing that id; the stream ends when all have, or after ``max_new_tokens``.
+    Every argument is checked before the model runs.
     """
     config = SamplingConfig(do_sample, temperature, top_k, top_p, seed)
-    rng = np.random.default_rng(seed)
+    if not _is_int(max_new_tokens) or max_new_tokens < 0:
+        raise ArgumentError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     decoder = decoder_for(model)
-    ids = np.asarray(input_ids, np.int64)
-    ids = ids[None] if ids.ndim == 1 else ids
-    if ids.ndim != 2 or ids.shape[1] == 0:
-        raise NetdefError(f"input_ids must be (batch, prompt_length) with a non-empty prompt, got shape {ids.shape}")
+    vocab = getattr(decoder, "vocab_size", None)
+    ids = prompt_ids(input_ids, vocab)
+    eos = eos_ids(eos_token_id, vocab)
+    return _stream(decoder, ids, int(max_new_tokens), config, eos)
+
+
+def _stream(decoder, ids: np.ndarray, max_new_tokens: int, config: SamplingConfig, eos: list[int]):
     batch, prompt = ids.shape
     if prompt + max_new_tokens - 1 > decoder.max_context:
         raise NetdefError(
             f"a {prompt}-token prompt plus {max_new_tokens} new tokens needs {prompt + max_new_tokens - 1} cache "
             f"slots; the network holds {decoder.max_context}: define it with a larger max_context"
         )
-    eos = set() if eos_token_id is None else {eos_token_id} if isinstance(eos_token_id, int) else set(eos_token_id)
-    done = np.zeros(batch, bool)
+    rng = np.random.default_rng(config.seed)
+    ended = np.full(batch, -1, np.int64)  # the eos id each finished sequence produced, -1 while it runs
     decoder.reset(batch)
     past = np.zeros(batch, np.int32)
     step_ids = ids
-    for _ in range(max_new_tokens):
-        logits = decoder.step(step_ids, past)
-        past = past + step_ids.shape[1]
-        token = next_tokens(logits, config, rng).astype(np.int64)
-        if eos:
-            token = np.where(done, next(iter(eos)), token)
-            done |= np.isin(token, list(eos))
-        yield token
-        if eos and done.all():
-            return
-        step_ids = token[:, None]
+
+    def run() -> Iterator[np.ndarray]:
+        nonlocal past, step_ids
+        for _ in range(max_new_tokens):
+            logits = decoder.step(step_ids, past)
+            past = past + step_ids.shape[1]
+            token = next_tokens(logits, config, rng).astype(np.int64)
+            if eos:
+                token = np.where(ended >= 0, ended, token)
+                ended[:] = np.where((ended < 0) & np.isin(token, eos), token, ended)
+            yield token
+            if eos and (ended >= 0).all():
+                return
+            step_ids = token[:, None]
+
+    return run()
 
 
 def generate(
@@ -260,13 +350,11 @@ def generate(
 
     ``streamer(tokens)`` is called with each step's (B,) tokens as they come (or iterate ``stream``).
     Sampling is seeded by ``seed`` (numpy's Generator) and applies temperature, then top-k, then top-p.
+    A sequence that ended is padded with the eos id it produced. Arguments are checked as ``stream`` does.
     """
-    ids = np.asarray(input_ids, np.int64)
-    ids = ids[None] if ids.ndim == 1 else ids
-    new = []
-    for token in stream(
+    tokens = stream(
         model,
-        ids,
+        input_ids,
         max_new_tokens,
         do_sample=do_sample,
         temperature=temperature,
@@ -274,7 +362,10 @@ def generate(
         top_p=top_p,
         seed=seed,
         eos_token_id=eos_token_id,
-    ):
+    )
+    ids = prompt_ids(input_ids)
+    new = []
+    for token in tokens:
         new.append(token)
         if streamer is not None:
             streamer(token)

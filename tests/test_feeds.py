@@ -95,6 +95,7 @@ REFUSED = [
     ("float32", torch.tensor([1.0, -1e300, 0.0], dtype=torch.float64), "a value of 1e+300 is beyond float32's range"),
     ("float32", np.array([1, 2, 3], np.int64), "is int64; the"),
     ("int32", np.array([1.0, 2.0, 3.0], np.float32), "is float32; the"),
+    ("int64", np.array([2.7, 1.0, 3.0]), "is float64; the .* expects int64 .*would truncate 2.7 to 2"),
     ("bool", np.array([1, 0, 1], np.int32), "is int32; the"),
 ]
 

@@ -23,9 +23,8 @@ def load_checkpoint(directory: Path):
     kind = config.get("model_type")
     if kind not in FAMILIES:
         raise SystemExit(f"{directory}: model_type {kind!r} is not in the zoo; supported: {', '.join(FAMILIES)}")
-    model = FAMILIES[kind](**config)
-    report = model.load_weights(directory)
-    print(f"{directory}: {kind}, {len(report.bound)} tensors bound (memory-mapped safetensors)")
+    model = FAMILIES[kind].from_pretrained(directory)  # config.json checked field by field, weights bound strictly
+    print(f"{directory}: {kind}, {len(model.state_dict())} tensors bound (memory-mapped safetensors)")
     return model, config
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from netdef._trt import EMBEDDING_METADATA
 from netdef.functional._common import constant, require_tensor, wrap
+from netdef.functional.elementwise import where
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
-@register_op("IConstantLayer", "IGatherLayer", torch="torch.nn.functional.embedding")
+@register_op(
+    "IConstantLayer", "IGatherLayer", "IElementWiseLayer", "ISelectLayer", torch="torch.nn.functional.embedding"
+)
 def embedding(
     input: Tensor,
     weight: np.ndarray,
@@ -18,11 +22,17 @@ def embedding(
     norm_type: float = 2.0,
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
+    *,
+    check_ids: bool = False,
 ) -> Tensor:
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the int32/int64 indices in ``input``.
 
     The output has shape ``input.static_shape + (embedding_dim,)``. ``padding_idx`` only matters for training.
-    Indices outside ``[-num_embeddings, num_embeddings)`` read zeros in TensorRT (torch raises).
+    An index outside ``[0, num_embeddings)`` is an error in torch and in netdef's reference interpreter (naming
+    the network input and the first bad position). An engine does not check them: TensorRT's gather reads
+    ``-1`` as the last row, and an index past the end as zeros or whatever the kernel reads (not promised).
+    ``check_ids=True`` makes a bad id visible in the engine too: its row becomes NaN (so do the logits computed
+    from it), at the cost of one compare-and-select over the output.
     """
     op = "embedding"
     input = require_tensor(op, input)
@@ -40,4 +50,15 @@ def embedding(
         )
     table = constant(ctx, weight, ctx.compute_dtype, op + "_weight")
     layer = ctx.add_layer(op, lambda net: net.add_gather(table.itensor, input.itensor, 0))
-    return wrap(layer.get_output(0), ctx)
+    if hasattr(layer, "metadata"):
+        layer.metadata = EMBEDDING_METADATA
+    rows = wrap(layer.get_output(0), ctx)
+    return _poison_bad_ids(input, rows, weight.shape[0]) if check_ids else rows
+
+
+def _poison_bad_ids(ids: Tensor, rows: Tensor, n: int) -> Tensor:
+    """``rows`` with NaN where ``ids`` is outside ``[0, n)``. TensorRT's IAssertionLayer takes shape tensors
+    only (an input it depends on becomes a host shape input) and TensorRT-RTX's builder has no runner for the
+    INonZeroLayer that would turn a count of bad ids into a size: a NaN row is the check an engine can carry."""
+    valid = ((ids >= 0) & (ids < n)).unsqueeze(-1)
+    return where(valid, rows, float("nan"))

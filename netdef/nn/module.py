@@ -295,7 +295,13 @@ class Module:
                 continue
             arrays[name] = np.array(converted, copy=True).reshape(p.shape)
         unconvertible += _tied_conflicts(expected, arrays)
-        if mismatched or unconvertible or (strict and (missing or unexpected)):
+        modules = dict(self.named_modules(remove_duplicate=False))
+        # a weight of a module this model has, which the module does not hold (a bias where it has none): the
+        # checkpoint's module computes with it, so skipping it (strict=False) would compute something else
+        owned = [
+            k for k in unexpected if k.rpartition(".")[0] in modules and not k.endswith(".num_batches_tracked")
+        ]  # (BatchNorm's step count is training state)
+        if mismatched or unconvertible or owned or (strict and (missing or unexpected)):
             lines = [f"cannot bind weights to {type(self).__name__}:"]
             if mismatched:
                 lines.append(f"wrong size ({len(mismatched)}):")
@@ -306,13 +312,30 @@ class Module:
             if strict and missing:
                 lines.append(f"missing ({len(missing)}):")
                 lines.extend(f"  {k}: expected shape {expected[k].shape}" for k in missing)
-            if strict and unexpected:
-                lines.append(f"unexpected ({len(unexpected)}):")
-                lines.extend(f"  {k}: {np.asarray(weights[k]).size} values" for k in unexpected)
-            lines.append(
-                "fix: export the weights from the torch twin of this model (netdef.export_wts), check the "
-                "layer sizes in __init__, or pass strict=False to skip missing/unexpected names"
+            if owned:
+                lines.append(
+                    f"unexpected weights of modules this model has ({len(owned)}), refused even with strict=False:"
+                )
+                for k in owned:
+                    module, _, leaf = k.rpartition(".")
+                    lines.append(
+                        f"  {k}: module `{module or '<root>'}` ({type(modules[module]).__name__}) has no {leaf}; the "
+                        "checkpoint's module computes with it (a bias, a norm the model lacks?)"
+                    )
+            other = [k for k in unexpected if k not in owned]
+            if strict and other:
+                lines.append(f"unexpected ({len(other)}):")
+                lines.extend(f"  {k}: {np.asarray(weights[k]).size} values" for k in other)
+            fix = (
+                "fix: export the weights from the torch twin of this model (netdef.export_wts) or check the "
+                "layer sizes and options in __init__ (the checkpoint may be of another model)"
             )
+            if strict and other and not owned:
+                fix += (
+                    "; only if the unexpected names are unused by the model that wrote the checkpoint (none of "
+                    "them belongs to a module this model has), pass strict=False to skip them"
+                )
+            lines.append(fix)
             raise BindError("\n".join(lines))
         report = BindReport(missing=missing, unexpected=unexpected)
         for name, p in expected.items():

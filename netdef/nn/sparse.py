@@ -7,7 +7,10 @@ from netdef.nn.module import Module, Parameter
 
 
 class Embedding(Module):
-    """torch.nn.Embedding; feed int32 or int64 indices (``netdef.Input(shape, dtype='int64')``)."""
+    """torch.nn.Embedding; feed int32 or int64 indices (``netdef.Input(shape, dtype='int64')``).
+
+    ``check_ids=True`` (netdef's, also settable as an attribute) makes an engine turn the row of an index
+    outside ``[0, num_embeddings)`` into NaN; see ``F.embedding``."""
 
     def __init__(
         self,
@@ -20,6 +23,8 @@ class Embedding(Module):
         sparse: bool = False,
         _weight=None,
         _freeze: bool = False,
+        *,
+        check_ids: bool = False,
     ) -> None:
         super().__init__()
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
@@ -28,9 +33,10 @@ class Embedding(Module):
             raise ValueError("max_norm renormalizes looked-up rows; renormalize the weights before export instead")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.weight = Parameter(num_embeddings, embedding_dim)
+        self.check_ids = check_ids
 
     def forward(self, input):
-        return F.embedding(input, self.weight.data, self.padding_idx)
+        return F.embedding(input, self.weight.data, self.padding_idx, check_ids=self.check_ids)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

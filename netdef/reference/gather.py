@@ -2,13 +2,16 @@
 
 Negative indices count from the end of the gathered axis; an index still outside it reads zero (TensorRT
 stores zero for out-of-bounds access). ``num_elementwise_dims`` leading dims of data and indices pair up
-(DEFAULT: at most 1, broadcast; ND: any number below the data rank - 1).
+(DEFAULT: at most 1, broadcast; ND: any number below the data rank - 1). The gather of ``F.embedding``
+(``ILayer.metadata`` is ``EMBEDDING_METADATA``) reads token ids: there an id outside ``[0, rows)`` is an
+error, as in torch.
 """
 
 from __future__ import annotations
 
 import torch
 
+from netdef._trt import EMBEDDING_METADATA
 from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
@@ -59,6 +62,8 @@ def gather(layer, inputs):
     mode = layer.mode.name
     batch = int(layer.num_elementwise_dims)
     where = f"gather `{layer.name}`"
+    if getattr(layer, "metadata", "") == EMBEDDING_METADATA:
+        _check_ids(layer, indices, data.shape[int(layer.axis) % data.dim()])
     if mode == "DEFAULT":
         axis = int(layer.axis) % data.dim()
         if batch == 0:
@@ -79,3 +84,20 @@ def gather(layer, inputs):
     if mode == "ND":
         return [_gather_nd(data, indices, batch)]
     raise InterpreterError(f"{where}: gather mode {mode} is not supported by the reference interpreter")
+
+
+def _check_ids(layer, ids: torch.Tensor, rows: int) -> None:
+    """Refuse token ids outside ``[0, rows)``, naming the network input (or the tensor) and the first bad one."""
+    bad = (ids < 0) | (ids >= rows)
+    if not bool(bad.any()):
+        return
+    first = tuple(int(i) for i in torch.nonzero(bad)[0])
+    source = layer.get_input(1)
+    what = f"input {source.name!r}" if source.is_network_input else f"tensor `{source.name}`"
+    at = ", ".join(map(str, first))
+    raise InterpreterError(
+        f"embedding `{layer.name}`: {what} holds token id {int(ids[first])} at [{at}] "
+        f"({int(bad.sum())} of {ids.numel()} ids are outside [0, {rows}), the table's rows); torch raises for "
+        f"these and a TensorRT engine reads a wrong row or zeros without a word (unless built with "
+        f"nn.Embedding(check_ids=True), which makes them NaN): feed ids below {rows} (the vocabulary size)"
+    )

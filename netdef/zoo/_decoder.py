@@ -9,13 +9,17 @@ the model updates with TensorRT's KV-cache-update layer and returns as ``present
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from netdef import F, Input, NetdefWarning, nn
 from netdef._trt import trt
+from netdef.errors import ArgumentError
 from netdef.functional._common import wrap
+from netdef.functional.assertion import sym_check
 from netdef.functional.indexing import int_vector, shape_of
 
 #: PretrainedConfig fields that do not change the network (generation, bookkeeping, training-only)
@@ -38,20 +42,96 @@ GENERIC_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def config_from_kwargs(cls, config, kwargs: dict):
-    """``config`` or ``cls(**kwargs)``; transformers' bookkeeping fields are dropped, other unknown fields
-    are dropped with a NetdefWarning (they may change the model: check them)."""
+def config_from_kwargs(cls, config, kwargs: dict, source: str | None = None):
+    """``config`` or ``cls(**kwargs)`` for kwargs that are a transformers config (``config.json``'s fields).
+
+    Refused, naming the field and ``source`` (the config file) or the class: a ``model_type`` or
+    ``architectures`` the model does not implement (another family's checkpoint binds to the same weight names
+    but computes something else), a field in ``cls.UNIMPLEMENTED`` that changes the math with a value the model
+    does not compute, and a field of the wrong type or range. transformers' bookkeeping fields are dropped;
+    other unknown fields are dropped with a NetdefWarning (they may change the model: check them).
+    """
     if config is not None:
         if kwargs:
             raise ValueError(f"pass either a {cls.__name__} or config fields as keyword arguments, not both")
         return config
+    where = source or f"the {cls.__name__} fields"
+    model = cls.MODEL
+    kind = kwargs.get("model_type")
+    if kind is not None and kind not in cls.MODEL_TYPES:
+        raise ArgumentError(
+            f"{where}: model_type {kind!r} is not what {model} implements ({', '.join(cls.MODEL_TYPES)}); a "
+            f"{kind} checkpoint may bind to the same weight names but computes something else: load it with a "
+            f"model class that implements {kind} (netdef.zoo has {', '.join(cls.MODEL_TYPES)} in {model})"
+        )
+    architectures = kwargs.get("architectures")
+    if architectures is not None:
+        names = [architectures] if isinstance(architectures, str) else list(architectures)
+        other = [a for a in names if a not in cls.ARCHITECTURES]
+        if other:
+            raise ArgumentError(
+                f"{where}: architectures {other} are not what {model} implements ({', '.join(cls.ARCHITECTURES)}): "
+                f"load the checkpoint with a model class that implements {other[0]}"
+            )
+    for name, (neutral, meaning) in cls.UNIMPLEMENTED.items():
+        if name in kwargs and not _holds(neutral, kwargs[name]):
+            raise ArgumentError(
+                f"{where}: {name}={kwargs[name]!r} ({meaning}) changes the model's output and {model} does not "
+                f"implement it; this checkpoint needs a model class that does"
+            )
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(k for k in kwargs if k not in known and k not in GENERIC_FIELDS)
+    unknown = sorted(k for k in kwargs if k not in known and k not in GENERIC_FIELDS and k not in cls.UNIMPLEMENTED)
     if unknown:
         warnings.warn(
             f"{cls.__name__}: ignoring config fields netdef does not use: {unknown}", NetdefWarning, stacklevel=3
         )
-    return cls(**{k: v for k, v in kwargs.items() if k in known})
+    try:
+        return cls(**{k: v for k, v in kwargs.items() if k in known})
+    except ArgumentError as exc:
+        if source is None:
+            raise
+        raise ArgumentError(f"{source}: {exc}") from None
+
+
+def read_config(path) -> tuple[dict, str]:
+    """``config.json`` of a checkpoint directory (or the file itself) as a dict, and the file's path."""
+    path = Path(path)
+    file = path / "config.json" if path.is_dir() else path
+    try:
+        fields = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise ArgumentError(f"{file}: no such file; a save_pretrained directory holds config.json") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArgumentError(f"{file}: not a readable JSON config ({exc})") from None
+    if not isinstance(fields, dict):
+        raise ArgumentError(f"{file}: a config is a JSON object of fields, got {type(fields).__name__}")
+    return fields, str(file)
+
+
+def from_pretrained(model_cls, config_cls, path, strict: bool = True):
+    """``model_cls`` of a ``save_pretrained`` directory (or its config.json): the config checked, errors naming
+    the file and the field, then the directory's weights bound."""
+    fields, source = read_config(path)
+    model = model_cls(config_from_kwargs(config_cls, None, fields, source))
+    model.load_weights(Path(source).parent, strict=strict)
+    return model
+
+
+def _holds(neutral, value) -> bool:
+    try:
+        return bool(neutral(value))
+    except (TypeError, ValueError):  # a value of an unexpected type is not neutral
+        return False
+
+
+def unused(value) -> bool:
+    """Neutral value of an UNIMPLEMENTED field: absent (None) or off."""
+    return value is None or value is False
+
+
+def equals(neutral):
+    """Neutral value of an UNIMPLEMENTED field: None or ``neutral``."""
+    return lambda value: value is None or value == neutral
 
 
 class RMSNorm(nn.Module):
@@ -100,10 +180,32 @@ def position_ids(input_ids, past_length=None):
     return positions + past_length.to("int64").unsqueeze(1)
 
 
-def cache_mask(positions, max_context: int):
-    """(B, 1, S, max_context) bool: query s of sequence b sees cache slot j iff j <= its position."""
+def cache_mask(positions, max_context: int, window: int | None = None):
+    """(B, 1, S, max_context) bool: query s of sequence b sees cache slot j iff j <= its position (and, with a
+    sliding ``window``, its position - j < window)."""
     slots = F.as_tensor(np.arange(max_context, dtype=np.int64).reshape(1, 1, 1, max_context))
-    return slots <= positions.unsqueeze(1).unsqueeze(3)
+    query = positions.unsqueeze(1).unsqueeze(3)
+    mask = slots <= query
+    return mask if window is None else mask & (query - slots < window)
+
+
+def window_mask(positions, window: int):
+    """(B, 1, S, S) bool for attention without a cache: causal, and each query sees the ``window`` positions
+    ending at its own (Mistral's sliding window)."""
+    query = positions.unsqueeze(1).unsqueeze(3)
+    key = positions.unsqueeze(1).unsqueeze(2)
+    return (key <= query) & (query - key < window)
+
+
+def check_length(input_ids, limit: int, field: str) -> None:
+    """An IAssertionLayer (engine and interpreter) that stops a sequence longer than ``limit`` positions, and an
+    EmitError where every length the inputs allow is longer."""
+    sym_check(
+        input_ids.shape[1],
+        "<=",
+        limit,
+        f"input_ids is longer than {field}={limit} positions the model has: keep the sequence within it",
+    )
 
 
 def token_inputs(max_batch: int, max_seq: int) -> dict[str, Input]:

@@ -20,6 +20,7 @@ import numpy as np
 
 import netdef
 from netdef import F, Input, nn
+from netdef.zoo._config import check_fields
 
 #: hidden_act names of transformers' ACT2FN that map onto netdef modules
 ACTIVATIONS = {
@@ -55,6 +56,7 @@ class BertConfig:
     pad_token_id: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads ({self.num_attention_heads})"

@@ -10,11 +10,23 @@ Inputs and outputs are described in ``netdef.zoo._decoder``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 from netdef import F, Input, nn
+from netdef.errors import ArgumentError
 from netdef.functional.kv_cache import kv_cache_update
-from netdef.zoo._decoder import cache_inputs, cache_mask, config_from_kwargs, position_ids, token_inputs
+from netdef.zoo._config import check_fields
+from netdef.zoo._decoder import (
+    cache_inputs,
+    cache_mask,
+    check_length,
+    config_from_kwargs,
+    from_pretrained,
+    position_ids,
+    token_inputs,
+)
 from netdef.zoo.bert import ACTIVATIONS
 from netdef.zoo.llama import tie_aware_load
 
@@ -22,6 +34,11 @@ from netdef.zoo.llama import tie_aware_load
 @dataclass
 class GPT2Config:
     """The GPT2Config fields the model uses (transformers' names and defaults: gpt2 small)."""
+
+    MODEL: ClassVar[str] = "GPT2LMHeadModel"
+    MODEL_TYPES: ClassVar[tuple[str, ...]] = ("gpt2",)
+    ARCHITECTURES: ClassVar[tuple[str, ...]] = ("GPT2LMHeadModel",)
+    UNIMPLEMENTED: ClassVar[dict] = {}
 
     vocab_size: int = 50257
     n_positions: int = 1024
@@ -40,14 +57,16 @@ class GPT2Config:
     pad_token_id: int | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) is not a multiple of n_head ({self.n_head})")
+            raise ArgumentError(f"GPT2Config field n_embd ({self.n_embd}) is not a multiple of n_head ({self.n_head})")
         if self.activation_function not in ACTIVATIONS:
-            raise ValueError(
-                f"activation_function {self.activation_function!r} is not supported; use one of {', '.join(ACTIVATIONS)}"
+            raise ArgumentError(
+                f"GPT2Config field activation_function {self.activation_function!r} is not supported; use one of "
+                f"{', '.join(ACTIVATIONS)}"
             )
         if not self.tie_word_embeddings:
-            raise ValueError(
+            raise ArgumentError(
                 "GPT2LMHeadModel always ties lm_head to transformer.wte; tie_word_embeddings=False is not supported"
             )
 
@@ -135,6 +154,8 @@ class GPT2Model(nn.Module):
     def forward(self, input_ids, past_length=None, caches=()):
         positions = position_ids(input_ids, past_length)
         mask = cache_mask(positions, caches[0][0].shape[2]) if caches else None
+        if not caches:
+            check_length(input_ids, self.config.n_positions, "n_positions")
         hidden_states = self.wte(input_ids) + self.wpe(positions)
         presents = []
         for i, block in enumerate(self.h):
@@ -153,6 +174,12 @@ class GPT2LMHeadModel(nn.Module):
         super().__init__()
         self.config = config_from_kwargs(GPT2Config, config, kwargs)
         self.transformer = GPT2Model(self.config)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, strict: bool = True) -> GPT2LMHeadModel:
+        """The model of a ``save_pretrained`` directory: ``config.json`` checked (model_type, architectures,
+        every field; errors name the file and the field), then its safetensors bound (memory-mapped)."""
+        return from_pretrained(cls, GPT2Config, path, strict)
 
     def load_weights(self, weights, strict: bool = True, rename=None):
         """Module.load_weights, dropping a checkpoint's tied ``lm_head.weight``."""

@@ -42,7 +42,16 @@ TINY_LLAMA = {
     "num_key_value_heads": 2,
     "max_position_embeddings": 64,
 }
-TINY_GPT2 = {"vocab_size": 96, "n_positions": 64, "n_embd": 32, "n_layer": 2, "n_head": 4}
+#: GPT2Config's bos/eos (50256) would be outside the tiny vocabulary: its last id stands in
+TINY_GPT2 = {
+    "vocab_size": 96,
+    "n_positions": 64,
+    "n_embd": 32,
+    "n_layer": 2,
+    "n_head": 4,
+    "bos_token_id": 95,
+    "eos_token_id": 95,
+}
 
 
 def tiny_pair(family: str, seed: int = 0, **overrides):

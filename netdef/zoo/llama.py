@@ -4,26 +4,73 @@ tree and state_dict names: RMSNorm, rotary position embeddings, grouped-query at
 ``model.embed_tokens``, ``model.layers.N.{self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, input_layernorm,
 post_attention_layernorm}``, ``model.norm``, ``lm_head`` (absent with ``tie_word_embeddings``: the logits
 reuse ``model.embed_tokens.weight``). Build it from the same fields as transformers' ``LlamaConfig``:
-``LlamaForCausalLM(**hf_config.to_dict())``. Inputs and outputs are described in ``netdef.zoo._decoder``.
+``LlamaForCausalLM(**hf_config.to_dict())``, or from a ``save_pretrained`` directory with
+``LlamaForCausalLM.from_pretrained(path)``. Either way the config is checked: model types and architectures
+other than Llama and Mistral (Gemma, Granite, Qwen2...: same weight names, other math) and fields this decoder
+does not compute (``LlamaConfig.UNIMPLEMENTED``) are refused by name. Mistral's ``sliding_window`` is computed
+(a banded causal mask). Inputs and outputs are described in ``netdef.zoo._decoder``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from netdef import F, Input, nn
+from netdef.errors import ArgumentError
 from netdef.functional.kv_cache import kv_cache_update
 from netdef.functional.rotary import rope_cache, rotary_embedding
-from netdef.zoo._decoder import RMSNorm, cache_inputs, cache_mask, config_from_kwargs, position_ids, token_inputs
+from netdef.zoo._config import check_fields
+from netdef.zoo._decoder import (
+    RMSNorm,
+    cache_inputs,
+    cache_mask,
+    check_length,
+    config_from_kwargs,
+    equals,
+    from_pretrained,
+    position_ids,
+    token_inputs,
+    unused,
+    window_mask,
+)
 from netdef.zoo.bert import ACTIVATIONS
 
 
 @dataclass
 class LlamaConfig:
     """The LlamaConfig fields the decoder uses (transformers' names and defaults)."""
+
+    MODEL: ClassVar[str] = "LlamaForCausalLM"
+    #: transformers' model types and architectures whose math this decoder computes
+    MODEL_TYPES: ClassVar[tuple[str, ...]] = ("llama", "mistral")
+    ARCHITECTURES: ClassVar[tuple[str, ...]] = ("LlamaForCausalLM", "MistralForCausalLM")
+    #: fields of related families that change the math, with the value that changes nothing: anything else is
+    #: refused by name (a checkpoint carrying them is not a Llama, whatever its model_type says)
+    UNIMPLEMENTED: ClassVar[dict] = {
+        "embedding_multiplier": (equals(1), "Granite's scale of the token embeddings"),
+        "residual_multiplier": (equals(1), "Granite's scale of each block's output"),
+        "attention_multiplier": (unused, "Granite's attention scale instead of 1/sqrt(head_dim)"),
+        "logits_scaling": (equals(1), "Granite's divisor of the logits"),
+        "attn_logit_softcapping": (unused, "Gemma 2's tanh cap of the attention scores"),
+        "final_logit_softcapping": (unused, "Gemma 2's tanh cap of the logits"),
+        "query_pre_attn_scalar": (unused, "Gemma 2's query scale"),
+        "hidden_activation": (unused, "Gemma's activation field"),
+        "use_bidirectional_attention": (unused, "attention without the causal mask"),
+        "use_sliding_window": (unused, "Qwen2's per-layer sliding window"),
+        "layer_types": (
+            lambda v: v is None or all(t == "full_attention" for t in v),
+            "per-layer attention kinds other than full_attention",
+        ),
+        "use_qk_norm": (unused, "RMSNorm of q and k per head"),
+        "qk_layernorm": (unused, "RMSNorm of q and k per head"),
+        "partial_rotary_factor": (equals(1), "RoPE over part of each head"),
+        "clip_qkv": (unused, "a clip of the q/k/v projections"),
+    }
 
     vocab_size: int = 32000
     hidden_size: int = 4096
@@ -50,18 +97,37 @@ class LlamaConfig:
     sliding_window: int | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
         if self.head_dim is None:
             self.head_dim = self.hidden_size // self.num_attention_heads
         if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(
-                f"num_attention_heads ({self.num_attention_heads}) must be a multiple of num_key_value_heads "
-                f"({self.num_key_value_heads})"
+            raise ArgumentError(
+                f"LlamaConfig field num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                f"num_key_value_heads ({self.num_key_value_heads})"
             )
         if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; use one of {', '.join(ACTIVATIONS)}")
-        self.inv_freq()  # validates the RoPE parameters
+            raise ArgumentError(
+                f"LlamaConfig field hidden_act {self.hidden_act!r} is not supported; use one of "
+                f"{', '.join(ACTIVATIONS)}"
+            )
+        if self.head_dim % 2:
+            raise ArgumentError(f"LlamaConfig field head_dim must be even (RoPE rotates pairs), got {self.head_dim}")
+        if self.rope_scaling and self.rope_parameters:
+            old = dict(self.rope_scaling)
+            old.setdefault("rope_type", old.pop("type", "default"))
+            if any(self.rope_parameters.get(k, v) != v for k, v in old.items()):
+                raise ArgumentError(
+                    f"LlamaConfig fields rope_scaling {self.rope_scaling!r} and rope_parameters "
+                    f"{self.rope_parameters!r} disagree: keep the one the checkpoint was trained with"
+                )
+        try:
+            self.inv_freq()
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            field = "rope_parameters" if self.rope_parameters else "rope_scaling"
+            detail = f"misses {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ArgumentError(f"LlamaConfig field {field} {self.rope()!r}: {detail}") from None
 
     def rope(self) -> dict:
         params = dict(self.rope_scaling or {})
@@ -90,6 +156,14 @@ class LlamaConfig:
             return np.where(medium, (1 - smooth) * scaled / factor + smooth * scaled, scaled)
         raise ValueError(f"rope_type {kind!r} is not supported; netdef implements default, linear and llama3")
 
+    def positions(self, max_context: int | None = None) -> int:
+        """How many positions a network sees: ``max_position_embeddings``, or a cache's ``max_context``."""
+        return self.max_position_embeddings if max_context is None else max(max_context, self.max_position_embeddings)
+
+    def window(self, positions: int) -> int | None:
+        """Mistral's sliding window where it masks anything within ``positions`` positions, else None."""
+        return self.sliding_window if self.sliding_window is not None and self.sliding_window < positions else None
+
 
 class LlamaAttention(nn.Module):
     """q/k/v/o projections, RoPE on q and k, grouped-query scaled dot-product attention."""
@@ -114,7 +188,8 @@ class LlamaAttention(nn.Module):
         k = rotary_embedding(k, *rope, position_ids=positions)
         present = None
         if cache is None:
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            causal = mask is None
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=True)
         else:
             k = kv_cache_update(cache[0], k, past_length)
             v = kv_cache_update(cache[1], v, past_length)
@@ -167,11 +242,15 @@ class LlamaModel(nn.Module):
     def forward(self, input_ids, past_length=None, caches=()):
         config = self.config
         positions = position_ids(input_ids, past_length)
-        max_positions = config.max_position_embeddings
-        mask = None
         if caches:
-            max_positions = max(max_positions, caches[0][0].shape[2])
-            mask = cache_mask(positions, caches[0][0].shape[2])
+            max_context = caches[0][0].shape[2]
+            max_positions = config.positions(max_context)
+            mask = cache_mask(positions, max_context, config.window(max_context))
+        else:
+            max_positions = config.max_position_embeddings
+            check_length(input_ids, max_positions, "max_position_embeddings")
+            window = config.window(max_positions)
+            mask = None if window is None else window_mask(positions, window)
         rope = tuple(F.as_tensor(t) for t in rope_cache(config.head_dim, max_positions, inv_freq=config.inv_freq()))
         hidden_states = self.embed_tokens(input_ids)
         presents = []
@@ -196,12 +275,11 @@ class LlamaForCausalLM(nn.Module):
         if not self.config.tie_word_embeddings:
             self.lm_head = nn.Linear(self.config.hidden_size, self.config.vocab_size, bias=False)
 
-    def _check_window(self, length: int) -> None:
-        window = self.config.sliding_window
-        if window is not None and length > window:
-            raise ValueError(
-                f"sliding_window={window} attention is not implemented: keep the context ({length}) within the window"
-            )
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, strict: bool = True) -> LlamaForCausalLM:
+        """The model of a ``save_pretrained`` directory: ``config.json`` checked (model_type, architectures,
+        every field; errors name the file and the field), then its safetensors bound (memory-mapped)."""
+        return from_pretrained(cls, LlamaConfig, path, strict)
 
     def load_weights(self, weights, strict: bool = True, rename=None):
         """Module.load_weights; with tied embeddings a checkpoint's ``lm_head.weight`` (a copy of the
@@ -221,13 +299,12 @@ class LlamaForCausalLM(nn.Module):
         return outputs
 
     def default_inputs(self, max_batch: int = 1, max_seq: int = 128) -> dict[str, Input]:
-        """``input_ids`` with dynamic batch (1..max_batch) and length (1..max_seq)."""
-        self._check_window(max_seq)
-        return token_inputs(max_batch, max_seq)
+        """``input_ids`` with dynamic batch (1..max_batch) and length (1..max_seq, at most
+        ``max_position_embeddings``: longer sequences stop at an assertion)."""
+        return token_inputs(max_batch, min(max_seq, self.config.max_position_embeddings))
 
     def cache_inputs(self, max_context: int, max_batch: int = 1, dtype: str = "float32") -> dict[str, Input]:
         """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots."""
-        self._check_window(max_context)
         c = self.config
         return cache_inputs(c.num_hidden_layers, c.num_key_value_heads, c.head_dim, max_context, max_batch, dtype)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,12 +19,43 @@ def test_functional_embedding_matches_torch(parity):
     )
 
 
-def test_negative_indices_count_from_the_end(parity):
-    """TensorRT's gather reads index -1 as the last row (torch would raise; a Python-style reading)."""
+@pytest.mark.parametrize("bad", [-1, 6, 2**33])
+def test_ids_outside_the_table_are_refused_naming_the_input_and_position(parity, bad):
+    """torch raises for them; TensorRT's gather would read the last row (-1) or zeros, so the interpreter raises."""
     table = torch.randn(6, 3)
-    idx = torch.tensor([[-1, 0, -6]])
-    net = parity.define(parity.Fn(lambda i: F.embedding(i, table.numpy())), idx)
-    parity.assert_close(parity.run(net, idx), table[idx % 6])
+    net = netdef.define(parity.Fn(lambda i: F.embedding(i, table.numpy())), {"ids": netdef.Input((2, 4), "int64")})
+    ids = np.ones((2, 4), np.int64)
+    ids[1, 2] = bad
+    with pytest.raises(IndexError):
+        torch.nn.functional.embedding(torch.from_numpy(ids), table)
+    with pytest.raises(netdef.InterpreterError, match=rf"input 'ids' holds token id {bad} at \[1, 2\].*\[0, 6\)"):
+        netdef.reference.run(net, {"ids": ids})
+
+
+def test_check_ids_makes_the_engine_turn_a_bad_row_into_nan(parity):
+    """check_ids=True: the interpreter still raises; the network itself (run past the interpreter's own check,
+    as an engine would run it) gives NaN rows for bad ids and the table's rows for the others. It builds."""
+    table = torch.randn(6, 3)
+
+    def define():
+        fn = parity.Fn(lambda i: F.embedding(i, table.numpy(), check_ids=True))
+        return netdef.define(fn, {"ids": netdef.Input((2, 4), "int64")})
+
+    net = define()
+    ids = np.array([[0, 5, 2, 1], [3, -1, 6, 4]])
+    with pytest.raises(netdef.InterpreterError, match=r"input 'ids' holds token id -1 at \[1, 1\]"):
+        netdef.reference.run(net, {"ids": ids})
+    good = np.array([[0, 5, 2, 1], [3, 0, 0, 4]])
+    np.testing.assert_allclose(netdef.reference.run(net, {"ids": good})["output"], table.numpy()[good], rtol=1e-6)
+    net = define()
+    gathers = [net.network.get_layer(i) for i in range(net.network.num_layers)]
+    gathers = [layer for layer in gathers if layer.type.name == "GATHER"]
+    assert len(gathers) == 1
+    gathers[0].metadata = ""  # TensorRT's own reading of the gather: no check
+    out = netdef.reference.run(net, {"ids": ids})["output"]
+    assert np.isnan(out[1, 1]).all() and np.isnan(out[1, 2]).all()
+    np.testing.assert_allclose(out[0], table.numpy()[ids[0]], rtol=1e-6)
+    assert netdef.build(net).data
 
 
 @pytest.mark.parametrize(

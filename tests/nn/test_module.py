@@ -430,3 +430,28 @@ def test_parameters_act_as_tensors_in_forward():
         np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-5)
     assert not hasattr(model.w, "view")  # outside define there is no network to make a tensor in
     assert model.w.shape == (4, 3) and model.w.numel == 12  # its own metadata stays
+
+
+def test_a_weight_of_a_module_the_model_has_but_does_not_hold_is_refused_even_with_strict_false():
+    """fc.bias where the model's fc has no bias: skipping it (strict=False) would compute fc without its bias, so
+    the error does not advise strict=False and strict=False does not skip it."""
+
+    class NoBias(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2, bias=False)
+
+    weights = {"fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.ones(2, np.float32)}
+    for strict in (True, False):
+        model = NoBias()
+        with pytest.raises(netdef.BindError) as info:
+            model.load_weights(weights, strict=strict)
+        line = entry(str(info.value), "fc.bias")
+        assert "module `fc` (Linear) has no bias" in line
+        assert "strict=False to skip" not in str(info.value)
+        assert model.fc.weight.data is None  # all-or-nothing
+    outside = {"fc.weight": weights["fc.weight"], "rotary.inv_freq": np.ones(4, np.float32)}
+    with pytest.raises(netdef.BindError, match="pass strict=False to skip them"):
+        NoBias().load_weights(outside)
+    report = NoBias().load_weights(outside, strict=False)
+    assert report.unexpected == ["rotary.inv_freq"]  # outside the model's modules: skipped when asked

@@ -175,6 +175,57 @@ def test_sampling_is_seeded_and_streams():
         netdef.generate(netdef.define(model, model.default_inputs()), ids, 2)
 
 
+@pytest.fixture(scope="module")
+def cached_llama():
+    model, _ = tiny_pair("llama")
+    return define_cached(model, max_context=20, max_batch=2)
+
+
+@pytest.mark.parametrize(
+    ("ids", "kwargs", "match"),
+    [
+        ([[1, 2, 3], [4, 5]], {}, r"prompts have different lengths \[3, 2\].*call it once per length"),
+        (np.array([[1.0, 2.7]]), {}, r"input_ids must be integer token ids, got dtype float64"),
+        ([[1, 96]], {}, r"input_ids\[0, 1\] is 96, outside \[0, 96\)"),
+        ([[-1, 3]], {}, r"input_ids\[0, 0\] is -1, outside \[0, 96\)"),
+        ([[2**33, 3]], {}, r"input_ids\[0, 0\] is 8589934592, outside"),
+        ([[1, 2]], {"max_new_tokens": -3}, r"max_new_tokens must be an int >= 0, got -3"),
+        ([[1, 2]], {"max_new_tokens": 2.5}, r"max_new_tokens must be an int >= 0, got 2.5"),
+        ([[1, 2]], {"do_sample": True, "temperature": float("nan")}, r"temperature must be a finite number > 0"),
+        ([[1, 2]], {"temperature": float("inf")}, r"temperature must be a finite number > 0"),
+        ([[1, 2]], {"do_sample": True, "top_k": 2.5}, r"top_k must be an int >= 0"),
+        ([[1, 2]], {"top_k": -1}, r"top_k must be an int >= 0"),
+        ([[1, 2]], {"top_p": float("nan")}, r"top_p must be a number in \(0, 1\]"),
+        ([[1, 2]], {"top_p": 1.5}, r"top_p must be a number in \(0, 1\]"),
+        ([[1, 2]], {"eos_token_id": 96}, r"eos_token_id 96 is outside \[0, 96\)"),
+        ([[1, 2]], {"eos_token_id": [3, -2]}, r"eos_token_id -2 is outside"),
+        ([[1, 2]], {"eos_token_id": [3, 4.0]}, r"eos_token_id must be an int, a non-empty list of ints"),
+        ([[1, 2]], {"eos_token_id": []}, r"eos_token_id must be an int, a non-empty list of ints"),
+        ([[1, 2]], {"seed": 1.5}, r"seed must be an int or None"),
+    ],
+)
+def test_generate_checks_every_argument_before_running(cached_llama, ids, kwargs, match):
+    """Each of these used to run (ids read a wrong row, -3 returned the prompt) or end in a numpy error."""
+    kwargs = {"max_new_tokens": 2, **kwargs}
+    with pytest.raises(netdef.NetdefError, match=match):
+        netdef.generate(cached_llama, ids, **kwargs)
+    with pytest.raises(netdef.NetdefError, match=match):
+        netdef.generation.stream(cached_llama, ids, **kwargs)  # at the call, not at the first token
+
+
+def test_a_finished_sequence_is_padded_with_the_eos_id_it_produced(cached_llama):
+    ids = np.array([[1, 2, 3], [7, 8, 9]])
+    greedy = netdef.generate(cached_llama, ids, 6)
+    stop = int(greedy[0, 3])  # row 0 ends at its first new token
+    assert stop not in greedy[1, 3:], "row 1 must keep running for the test to mean something"
+    other = min(set(range(96)) - set(greedy.ravel().tolist()))  # an eos id nothing produces, below stop
+    assert other < stop
+    got = netdef.generate(cached_llama, ids, 6, eos_token_id=[other, stop])
+    np.testing.assert_array_equal(got[0, 3:], [stop] * 6)
+    np.testing.assert_array_equal(got[1], greedy[1])
+    assert netdef.generate(cached_llama, ids, 0).shape == (2, 3)  # 0 new tokens: the prompts
+
+
 def test_next_tokens_top_k_top_p_and_temperature():
     logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
     rng = np.random.default_rng(0)
@@ -188,7 +239,7 @@ def test_next_tokens_top_k_top_p_and_temperature():
     assert support(top_p=0.85) == {0, 1, 2}
     assert support(temperature=0.01) == {0}
     assert next_tokens(logits, SamplingConfig(), rng).tolist() == [0]
-    with pytest.raises(netdef.NetdefError, match="top_p must be in"):
+    with pytest.raises(netdef.NetdefError, match="top_p must be a number in"):
         SamplingConfig(True, top_p=0.0)
 
 
@@ -223,8 +274,6 @@ def test_config_fields_are_transformers_names():
     assert model.config.num_key_value_heads == 2 and model.config.head_dim == 8
     with pytest.warns(netdef.NetdefWarning, match=r"ignoring config fields netdef does not use: \['shiny_new_field'\]"):
         LlamaForCausalLM(**config, shiny_new_field=1)
-    with pytest.raises(ValueError, match=r"sliding_window=8 attention is not implemented: keep the context \(16\)"):
-        LlamaForCausalLM(**config, sliding_window=8).cache_inputs(16)
     with pytest.raises(ValueError, match="rope_type 'yarn' is not supported"):
         LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4, "factor": 2.0}})
     state = {
@@ -234,8 +283,9 @@ def test_config_fields_are_transformers_names():
     assert set(state) == set(model.state_dict())
 
 
-def test_cached_network_builds_with_the_installed_builder():
-    model, _ = tiny_pair("llama")
+@pytest.mark.parametrize("overrides", [{}, {"sliding_window": 4}], ids=["full", "sliding-window"])
+def test_cached_network_builds_with_the_installed_builder(overrides):
+    model, _ = tiny_pair("llama", **overrides)
     engine = netdef.build(define_cached(model, max_context=32, max_batch=2, precision="fp16"))
     assert engine.data and engine.metadata["precision"] == "fp16"
 
@@ -262,3 +312,183 @@ def test_engine_generation_matches_transformers_on_gpu(tmp_path, family):
         want = twin.generate(torch.from_numpy(ids), max_new_tokens=32, do_sample=False).numpy()
     # fp32 engines may use TF32 matmuls: compare the first 8 tokens exactly, which near-ties cannot flip at this size
     np.testing.assert_array_equal(got[:, :14], want[:, :14])
+
+
+# ------------------------------------------------------------------------------------ checkpoints and configs
+
+#: families whose save_pretrained folders bind to LlamaForCausalLM's weight names (some of them) but compute
+#: something else: Gemma scales the embeddings and adds 1 to its norms, Granite has multipliers, Qwen2 biases...
+OTHER_FAMILIES = {
+    "Gemma": "gemma",
+    "Gemma2": "gemma2",
+    "Granite": "granite",
+    "Qwen2": "qwen2",
+    "Qwen3": "qwen3",
+    "Phi3": "phi3",
+}
+
+
+@pytest.mark.parametrize("family", list(OTHER_FAMILIES))
+def test_checkpoints_of_another_family_are_refused_by_model_type(tmp_path, family):
+    import json
+
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    transformers = import_transformers()
+    getattr(transformers, f"{family}Config")(**TINY_LLAMA, architectures=[f"{family}ForCausalLM"]).save_pretrained(
+        tmp_path
+    )
+    kind = OTHER_FAMILIES[family]
+    with pytest.raises(netdef.NetdefError, match=rf"config\.json: model_type '{kind}' is not what LlamaForCausalLM"):
+        LlamaForCausalLM.from_pretrained(tmp_path)
+    fields = json.loads((tmp_path / "config.json").read_text())
+    with pytest.raises(netdef.NetdefError, match=rf"model_type '{kind}' is not what LlamaForCausalLM implements"):
+        LlamaForCausalLM(**fields)  # the README's spelling
+    fields["model_type"] = "llama"  # renamed by hand: the architecture still tells
+    with pytest.raises(netdef.NetdefError, match=rf"architectures \['{family}ForCausalLM'\] are not what"):
+        LlamaForCausalLM(**fields)
+
+
+def test_a_gemma_checkpoint_that_binds_by_name_is_refused_before_binding(tmp_path):
+    """Gemma's weights carry Llama's names exactly: before, they bound and gave logits 104% off."""
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    transformers = import_transformers()
+    torch.manual_seed(0)
+    transformers.GemmaForCausalLM(transformers.GemmaConfig(**TINY_LLAMA, head_dim=8)).save_pretrained(tmp_path)
+    with pytest.raises(netdef.NetdefError, match="model_type 'gemma'"):
+        LlamaForCausalLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("embedding_multiplier", 12.0),
+        ("residual_multiplier", 0.22),
+        ("attention_multiplier", 0.0078125),
+        ("logits_scaling", 8.0),
+        ("attn_logit_softcapping", 50.0),
+        ("final_logit_softcapping", 30.0),
+        ("query_pre_attn_scalar", 256),
+        ("use_sliding_window", True),
+        ("layer_types", ["sliding_attention", "full_attention"]),
+    ],
+)
+def test_fields_that_change_the_math_are_refused_by_name(field, value):
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    config = import_transformers().LlamaConfig(**TINY_LLAMA).to_dict()
+    with pytest.raises(netdef.NetdefError, match=rf"{field}=.* changes the model's output and LlamaForCausalLM does"):
+        LlamaForCausalLM(**config, **{field: value})
+
+
+def test_neutral_values_of_those_fields_load():
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    config = import_transformers().LlamaConfig(**TINY_LLAMA).to_dict()
+    neutral = {"embedding_multiplier": 1.0, "logits_scaling": 1, "use_sliding_window": False}
+    model = LlamaForCausalLM(**config, **neutral, layer_types=["full_attention"] * 2)
+    assert model.config.hidden_size == 32
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("num_attention_heads", "4", r"num_attention_heads must be an int >= 1, got '4'"),
+        ("num_attention_heads", 0, r"num_attention_heads must be an int >= 1, got 0"),
+        ("num_key_value_heads", 3, r"num_attention_heads \(4\) must be a multiple of num_key_value_heads \(3\)"),
+        ("hidden_size", -32, r"hidden_size must be an int >= 1, got -32"),
+        ("vocab_size", 96.5, r"vocab_size must be an int >= 1, got 96.5"),
+        ("rms_norm_eps", float("nan"), r"rms_norm_eps must be a finite number >= 0"),
+        ("tie_word_embeddings", "yes", r"tie_word_embeddings must be true or false"),
+        ("sliding_window", 0, r"sliding_window must be an int >= 1 or null"),
+        ("eos_token_id", [2, "3"], r"eos_token_id must be an int or a list of ints"),
+        ("rope_parameters", {"rope_type": "linear", "rope_theta": 1e4}, r"rope_parameters .*misses 'factor'"),
+        ("rope_scaling", {"type": "linear", "factor": 2.0}, r"rope_scaling .* and rope_parameters .* disagree"),
+    ],
+)
+def test_config_fields_are_checked_naming_the_field_and_the_file(tmp_path, field, value, match):
+    import json
+
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    config = import_transformers().LlamaConfig(**TINY_LLAMA).to_dict()
+    config[field] = value
+    with pytest.raises(netdef.ArgumentError, match=match):
+        LlamaForCausalLM(**config)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(netdef.ArgumentError, match=rf"{tmp_path / 'config.json'}: .*{match}"):
+        LlamaForCausalLM.from_pretrained(tmp_path)
+
+
+def test_from_pretrained_loads_a_save_pretrained_folder(tmp_path):
+    from netdef.zoo.gpt2 import GPT2LMHeadModel
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    for family, cls in (("llama", LlamaForCausalLM), ("gpt2", GPT2LMHeadModel)):
+        _, twin = tiny_pair(family)
+        twin.save_pretrained(tmp_path / family)
+        model = cls.from_pretrained(tmp_path / family)
+        ids = np.random.default_rng(1).integers(0, 96, (1, 5))
+        got = netdef.reference.run(netdef.define(model, model.default_inputs()), {"input_ids": ids})["logits"]
+        assert_close(got, reference_logits(twin, ids))
+    with pytest.raises(netdef.NetdefError, match="model_type 'llama' is not what GPT2LMHeadModel implements"):
+        GPT2LMHeadModel.from_pretrained(tmp_path / "llama")
+
+
+def test_unexpected_weights_of_the_models_modules_are_refused_even_with_strict_false():
+    """A Qwen2 checkpoint has q/k/v biases: the BindError used to advise strict=False, which then computed
+    logits without them (argmax agreement 0-50%)."""
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    transformers = import_transformers()
+    torch.manual_seed(0)
+    qwen = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**TINY_LLAMA)).eval()
+    state = {k: v.detach().numpy() for k, v in qwen.state_dict().items()}
+    llama = {k: v for k, v in qwen.config.to_dict().items() if k not in ("model_type", "architectures")}
+    llama = {k: v for k, v in llama.items() if k not in ("layer_types", "use_sliding_window", "max_window_layers")}
+    for strict in (True, False):
+        with pytest.raises(netdef.BindError) as info:
+            LlamaForCausalLM(**llama).load_weights(state, strict=strict)
+        message = str(info.value)
+        assert (
+            "model.layers.0.self_attn.q_proj.bias: module `model.layers.0.self_attn.q_proj` (Linear) has no bias"
+            in message
+        )
+        assert "strict=False to skip" not in message
+
+
+def test_sliding_window_attention_matches_mistral_in_every_path():
+    """A user-written Input longer than the window used to compute full attention (120% off past the window)."""
+    from netdef.zoo.llama import LlamaForCausalLM
+
+    transformers = import_transformers()
+    torch.manual_seed(0)
+    twin = transformers.MistralForCausalLM(transformers.MistralConfig(**TINY_LLAMA, sliding_window=4)).eval()
+    model = LlamaForCausalLM(**twin.config.to_dict())
+    model.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    ids = np.random.default_rng(2).integers(0, 96, (2, 12))
+    net = netdef.define(model, {"input_ids": netdef.Input((2, 12), "int64")})
+    want = reference_logits(twin, ids)
+    assert_close(netdef.reference.run(net, {"input_ids": ids})["logits"], want)
+    cached = define_cached(model, max_context=16, max_batch=2)
+    got = netdef.generate(cached, ids[:, :9], 3)
+    with torch.no_grad():
+        expected = twin.generate(torch.from_numpy(ids[:, :9]), max_new_tokens=3, do_sample=False).numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_a_sequence_past_the_position_limit_stops_at_an_assertion(family):
+    limit = {"llama": {"max_position_embeddings": 8}, "gpt2": {"n_positions": 8}}[family]
+    model, twin = tiny_pair(family, **limit)
+    ids = netdef.Input((1, -1), "int64", min=(1, 1), opt=(1, 8), max=(1, 16))
+    net = netdef.define(model, {"input_ids": ids})
+    tokens = np.arange(1, 13)[None]
+    assert_close(
+        netdef.reference.run(net, {"input_ids": tokens[:, :8]})["logits"], reference_logits(twin, tokens[:, :8])
+    )
+    with pytest.raises(
+        netdef.InterpreterError, match=r"input_ids is longer than (max_position_embeddings|n_positions)=8"
+    ):
+        netdef.reference.run(net, {"input_ids": tokens})

@@ -119,6 +119,16 @@ def test_bert_config_errors():
         bert.BertModel(hidden_sise=8)
     with pytest.raises(ValueError, match="hidden_act"):
         bert.BertModel(**{**TINY_BERT, "hidden_act": "quick_gelu"})
+    # field types and ranges, named: a string size used to fail in string formatting, 0 heads divided by zero
+    with pytest.raises(
+        netdef.ArgumentError, match=r"BertConfig field num_attention_heads must be an int >= 1, got '4'"
+    ):
+        bert.BertModel(**{**TINY_BERT, "num_attention_heads": "4"})
+    with pytest.raises(netdef.ArgumentError, match=r"BertConfig field num_attention_heads must be an int >= 1, got 0"):
+        bert.BertModel(**{**TINY_BERT, "num_attention_heads": 0})
+    with pytest.raises(netdef.ArgumentError, match=r"BertConfig field layer_norm_eps must be a finite number >= 0"):
+        bert.BertModel(**{**TINY_BERT, "layer_norm_eps": float("inf")})
+    assert bert.BertModel(**{**TINY_BERT, "hidden_dropout_prob": 0.0}).config.hidden_dropout_prob == 0.0
 
 
 def test_vit_dynamic_batch_expands_the_class_token():
