@@ -232,22 +232,26 @@ class EmitContext:
         layer's op) names them in errors. Values ``dtype`` cannot hold (inf in fp16, wrapped integers) are an error.
         """
         target = dtype_to_numpy(self.compute_dtype if dtype is None else dtype)
-        arr = np.ascontiguousarray(self._fitting(array, target, role, op))
+        what = f"the weights of `{self.peek_name(op)}`" if op else f"its {role} weights" if role else "a constant"
+        arr = np.ascontiguousarray(self.fitting(array, target, what))
         self.keepalive.append(arr)
         w = trt_weights(arr)
         self._pending_weights.append((w, arr, role))
         return w
 
-    def _fitting(self, array, target: np.dtype, role: str | None, op: str | None) -> np.ndarray:
-        """``array`` as ``target``; EmitError naming the module when a value does not fit (it would be inf or wrap)."""
+    def fitting(self, array, target: np.dtype, what: str, fix: str | None = None) -> np.ndarray:
+        """``array`` as ``target``, or an EmitError naming ``what`` when a value does not fit (it would be inf
+        or wrap). Every weight netdef writes goes through here (``weights``, folded kernels); ``fix`` replaces
+        the default advice for a float target (keep the module in fp32)."""
         converted, problem = convert(np.asarray(array), target)
         if problem is None:
             return converted
-        what = f"the weights of `{self.peek_name(op)}`" if op else f"its {role} weights" if role else "a constant"
         message = f"{self.where()}: in {what}, {problem}"
         if target.kind in "fV":
-            fix = f"overrides={{'{self.path}': 'fp32'}}" if self.path else "precision='fp32'"
-            message += f"; keep this module in a wider precision, e.g. netdef.define(..., {fix})"
+            if fix is None:
+                wider = f"overrides={{'{self.path}': 'fp32'}}" if self.path else "precision='fp32'"
+                fix = f"keep this module in a wider precision, e.g. netdef.define(..., {wider})"
+            message += f"; {fix}"
         raise EmitError(message)
 
 

@@ -102,6 +102,10 @@ class Input:
         }
 
 
+#: TensorRT's Dims are int64
+_DIM_MAX = 2**63 - 1
+
+
 def _dims(what: str, value, dynamic: bool = False) -> tuple[int, ...]:
     """``value`` as a shape: a sequence of integer dims (-1 for a dynamic one when ``dynamic``)."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -113,7 +117,19 @@ def _dims(what: str, value, dynamic: bool = False) -> tuple[int, ...]:
         if d < (-1 if dynamic else 0):
             allowed = "-1 (dynamic) or >= 0" if dynamic else ">= 0"
             raise ArgumentError(f"Input: {what}={tuple(value)!r} holds {d}; dims are {allowed}")
+        if d > _DIM_MAX:
+            raise ArgumentError(
+                f"Input: {what}={tuple(value)!r} holds {d}, beyond the largest dim TensorRT takes "
+                f"(its dims are int64: at most {_DIM_MAX})"
+            )
         dims.append(int(d))
+    count = 1
+    for d in dims:
+        count *= max(d, 1)  # static dims only: -1 is dynamic
+    if count > _DIM_MAX:
+        raise ArgumentError(
+            f"Input: {what}={tuple(dims)!r} has more elements than TensorRT can count (int64: at most {_DIM_MAX})"
+        )
     return tuple(dims)
 
 

@@ -167,7 +167,9 @@ class SymInt:
 
     def __float__(self) -> float:
         raise self._concrete(
-            "float", "float()/math need a concrete value; for a float tensor of the size use F.full((1,), size)"
+            "float",
+            "float()/math need a concrete value; compute with the size and a tensor directly (x / size), or make "
+            "a tensor holding it: F.full((), size, dtype='float32') (0-d) or F.full_like(x, size)",
         )
 
     def __iter__(self):

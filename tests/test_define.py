@@ -443,6 +443,17 @@ def test_input_refuses_shapes_that_are_not_dims(shape, phrase):
         netdef.Input(shape)
 
 
+def test_input_refuses_dims_beyond_tensorrts_int64():
+    """TensorRT's dims and volumes are int64: larger ones are refused by name, not by TensorRT's TypeError."""
+    with pytest.raises(netdef.ArgumentError, match=re.escape(f"shape=({2**70}, 4) holds {2**70}, beyond the largest")):
+        netdef.Input((2**70, 4))
+    with pytest.raises(netdef.ArgumentError, match=re.escape(f"max=({2**63}, 4) holds {2**63}, beyond the largest")):
+        netdef.Input((-1, 4), min=(1, 4), max=(2**63, 4))
+    with pytest.raises(netdef.ArgumentError, match=r"shape=\(4611686018427387904, 4\) has more elements than TensorRT"):
+        netdef.Input((2**62, 4))
+    assert netdef.Input((2**31, 4)).shape == (2**31, 4)  # beyond int32 is fine: TensorRT's dims are int64
+
+
 def test_input_refuses_bad_dtype_and_profiles():
     with pytest.raises(netdef.ArgumentError, match="dtype must be a name"):
         netdef.Input((1, 3), dtype=np.float32)

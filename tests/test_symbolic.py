@@ -219,3 +219,30 @@ def test_bounds_cover_every_profile_and_any_number_of_dynamic_dims():
         t = torch.from_numpy(x)
         want = t.reshape(shape[0] * shape[1], shape[2], -1).flatten(1)[:, : shape[2] + 1]
         np.testing.assert_array_equal(netdef.reference.run(network, {"x": x})["output"], want.numpy())
+
+
+def test_the_float_advice_works_a_size_as_a_fill_value():
+    """float(T) is refused, and what its message recommends (F.full / F.full_like with the size) runs."""
+    with pytest.raises(netdef.EmitError, match=r"float\(\)/math need a concrete value") as info:
+        _define(lambda x: x * float(x.shape[1]))
+    assert "F.full((), size, dtype='float32')" in str(info.value) and "F.full_like(x, size)" in str(info.value)
+    cases = {
+        "0-d float": (
+            lambda x: F.full((), x.shape[1], dtype="float32"),
+            lambda x: torch.full((), x.shape[1], dtype=torch.float32),
+        ),
+        "int64": (lambda x: F.full((2,), x.shape[1] - 1), lambda x: torch.full((2,), x.shape[1] - 1)),
+        "symbolic sizes": (
+            lambda x: F.full((x.shape[0], x.shape[1]), x.shape[1] * 2, dtype="float32"),
+            lambda x: torch.full((x.shape[0], x.shape[1]), x.shape[1] * 2, dtype=torch.float32),
+        ),
+        "full_like": (lambda x: F.full_like(x, x.shape[1]) * x, lambda x: torch.full_like(x, x.shape[1]) * x),
+    }
+    for ours, theirs in cases.values():
+        network = _define(ours)
+        for t in (2, 7):
+            x = torch.randn(2, t, 4)
+            want = theirs(x)
+            got = netdef.reference.run(network, {"x": x.numpy()})["output"]
+            assert got.dtype == want.numpy().dtype
+            netdef.testing.assert_close(got, want)

@@ -50,20 +50,23 @@ def norm_dim(ctx: EmitContext, op: str, dim: int, ndim: int) -> int:
 
 
 def constant(ctx: EmitContext, array: np.ndarray, dtype: trt.DataType, op: str = "constant") -> Tensor:
-    """A constant layer holding ``array`` (cast to ``dtype``)."""
-    shape = tuple(np.shape(array)) or (1,)
+    """A constant layer holding ``array`` (cast to ``dtype``); a 0-d array makes a 0-d tensor, as in torch."""
+    shape = tuple(np.shape(array))
     weights = ctx.weights(array, dtype, op=op)
     layer = ctx.add_layer(op, lambda net: net.add_constant(shape, weights))
     return wrap(layer.get_output(0), ctx)
 
 
 def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
-    """A Python scalar (or a symbolic size) as a tensor of ``like``'s dtype, with ``like``'s rank (all dims 1)."""
+    """A Python scalar (or a symbolic size) as a tensor of ``like``'s dtype, with ``like``'s rank (all dims 1).
+
+    A 0-d ``like`` gives a 0-d scalar, so a 0-d tensor combined with a number stays 0-d (as in torch).
+    """
     if isinstance(value, SymInt):  # a run-time size used as a number (``x / T``)
         size = value.itensor
         if like.dtype != trt.int64:
             size = ctx.add_layer(op + "_size_cast", lambda net: net.add_cast(value.itensor, like.dtype)).get_output(0)
-        return static_reshape(ctx, wrap(size, ctx), (1,) * max(like.ndim, 1), op + "_size_reshape")
+        return static_reshape(ctx, wrap(size, ctx), (1,) * like.ndim, op + "_size_reshape")
     if not isinstance(value, numbers.Number):
         kind = f"{type(value).__module__}.{type(value).__name__}".removeprefix("builtins.")
         raise ctx.error(
@@ -73,7 +76,7 @@ def scalar_like(ctx: EmitContext, value, like: Tensor, op: str) -> Tensor:
         raise ctx.error(
             op, f"cannot combine the {like.dtype.name} tensor `{like.name}` with the float {value!r}; cast it first"
         )
-    return constant(ctx, np.full((1,) * max(like.ndim, 1), value), like.dtype, op + "_scalar")
+    return constant(ctx, np.full((1,) * like.ndim, value), like.dtype, op + "_scalar")
 
 
 def broadcast_shape(ctx: EmitContext, op: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:

@@ -102,12 +102,16 @@ def try_fold(ctx, input: Tensor, scale: np.ndarray, shift: np.ndarray) -> Tensor
     view[c.axis] = -1
     kernel = np.asarray(c.kernel, np.float64) * scale.reshape(view)
     bias = shift if c.bias is None else np.asarray(c.bias, np.float64) * scale + shift
-    np.copyto(c.kernel_buffer, kernel.reshape(c.kernel_buffer.shape), casting="unsafe")
+    # the folded values pass the range check every weight passes (fp16 cannot hold 1e5), before any is written
+    kernel_cast = _fitting(ctx, c, kernel.reshape(c.kernel_buffer.shape), c.kernel_buffer.dtype, "kernel")
+    bias_dtype = dtype_to_numpy(itensor.dtype) if c.bias_buffer is None else c.bias_buffer.dtype
+    bias_cast = _fitting(ctx, c, bias, bias_dtype, "bias")
+    np.copyto(c.kernel_buffer, kernel_cast)
     bias_buffer = c.bias_buffer
     if bias_buffer is not None:
-        np.copyto(bias_buffer, bias.reshape(bias_buffer.shape), casting="unsafe")
+        np.copyto(bias_buffer, bias_cast.reshape(bias_buffer.shape))
     else:  # a new bias, under the name the layer's own bias would have had
-        bias_buffer = np.ascontiguousarray(bias, dtype=dtype_to_numpy(itensor.dtype))
+        bias_buffer = np.ascontiguousarray(bias_cast)
         w = trt_weights(bias_buffer)
         c.set_bias(w)
         ctx.keepalive.append(bias_buffer)
@@ -121,6 +125,20 @@ def try_fold(ctx, input: Tensor, scale: np.ndarray, shift: np.ndarray) -> Tensor
     # a further affine (a scale after the folded batch norm) folds into the same layer
     offer(ctx, replace(c, proxy=out, kernel=kernel, bias=bias, bias_buffer=bias_buffer, set_bias=None))
     return out
+
+
+def _fitting(ctx, c: FoldCandidate, values: np.ndarray, dtype: np.dtype, role: str) -> np.ndarray:
+    """Folded ``values`` as ``dtype``; the error names the layer, the affine folded into it and the fixes."""
+    module = c.layer.name.rpartition("/")[0]
+    paths = [p for p in (module, ctx.path) if p]
+    wider = "overrides={" + ", ".join(f"'{p}': 'fp32'" for p in paths) + "}" if paths else "precision='fp32'"
+    norm = f"the batch norm `{ctx.path}`" if ctx.path else "a batch norm"
+    what = f"the {role} of `{c.layer.name}` with {norm} folded into it"
+    fix = (
+        f"keep them in a wider precision, e.g. netdef.define(..., {wider}), or, where the values they compute fit, "
+        "keep the batch norm a layer of its own with netdef.define(..., fold=False)"
+    )
+    return ctx.fitting(values, dtype, what, fix)
 
 
 def _mark_folded(ctx, name: str) -> None:

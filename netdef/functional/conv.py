@@ -237,7 +237,7 @@ def _conv_transpose(op: str, n: int, input, weight, bias, stride, padding, outpu
         from netdef.functional.padding import slice_axes
 
         axes = [2 + i for i, g in enumerate(grow) if g]
-        sizes = [out.static_shape[a] + grow[a - 2] for a in axes]
+        sizes = [out.shape[a] + grow[a - 2] for a in axes]  # a SymInt where the dim is dynamic
         out = slice_axes(ctx, op + "_output_padding", out, axes, [0] * len(axes), sizes, trt.SampleMode.FILL)
         if late_bias:
             shift = ctx.weights(bias, input.dtype, "shift")  # the scale layer's shift role

@@ -48,7 +48,20 @@ def _sizes(ctx: EmitContext, op: str, size) -> tuple[SizeLike, ...]:
 
 
 def _filled(ctx: EmitContext, op: str, sizes: Sequence[SizeLike], value, dtype: trt.DataType) -> Tensor:
-    """A tensor of ``sizes`` holding ``value``: a constant when the sizes are ints, else a broadcast slice."""
+    """A tensor of ``sizes`` holding ``value``: a constant when the sizes are ints, else a broadcast slice.
+
+    ``value`` may be a symbolic size (its run-time value, cast to ``dtype``).
+    """
+    if isinstance(value, SymInt):
+        one = wrap(value.itensor, ctx)  # int64, shape (1,)
+        if dtype != trt.int64:
+            one = wrap(ctx.add_layer(op + "_cast", lambda net: net.add_cast(value.itensor, dtype)).get_output(0), ctx)
+        one = static_reshape(ctx, one, (1,) * len(sizes), op + "_value")
+        if not sizes:
+            return one
+        from netdef.functional.indexing import emit_slice
+
+        return emit_slice(one, [0] * len(sizes), list(sizes), [0] * len(sizes), op)  # stride 0 repeats the value
     if not any(isinstance(s, SymInt) for s in sizes):
         return constant(ctx, np.full(tuple(int(s) for s in sizes), value), dtype, op)
     from netdef.functional.indexing import emit_slice
@@ -58,20 +71,30 @@ def _filled(ctx: EmitContext, op: str, sizes: Sequence[SizeLike], value, dtype: 
 
 
 @register_op(
-    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.full"
+    "ICastLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.full",
 )
 def full(size: Sequence[SizeLike], fill_value, dtype=None) -> Tensor:
-    """A tensor of ``size`` filled with ``fill_value`` (torch.full); sizes may be symbolic."""
+    """A tensor of ``size`` filled with ``fill_value`` (torch.full); sizes and the value may be symbolic sizes."""
     ctx = current()
     sizes = _sizes(ctx, "full", (size,) if isinstance(size, (int, SymInt)) else (tuple(size),))
     if isinstance(fill_value, bool):
         default = trt.bool
-    elif isinstance(fill_value, numbers.Integral):
+    elif isinstance(fill_value, (numbers.Integral, SymInt)):  # a size from x.shape: its run-time value
         default = trt.int64
     elif isinstance(fill_value, numbers.Real):
         default = ctx.compute_dtype
     else:
-        raise ctx.error("full", f"fill_value must be a Python number or bool, got {type(fill_value).__name__}")
+        raise ctx.error(
+            "full",
+            f"fill_value must be a Python number, a bool or a size from x.shape, got {type(fill_value).__name__}",
+        )
     return _filled(ctx, "full", sizes, fill_value, _dtype(ctx, dtype, default))
 
 
@@ -94,7 +117,14 @@ def ones(*size, dtype=None) -> Tensor:
 
 
 @register_op(
-    "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.full_like"
+    "ICastLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.full_like",
 )
 def full_like(input: Tensor, fill_value, dtype=None) -> Tensor:
     """A tensor of ``input``'s shape filled with ``fill_value``, of ``input``'s dtype unless ``dtype``."""

@@ -235,7 +235,7 @@ def where(condition: Tensor, input, other) -> Tensor:
             dtype = trt.int64
         else:
             dtype = ctx.compute_dtype
-        input = constant(ctx, np.full((1,) * max(condition.ndim, 1), input), dtype, op + "_scalar")
+        input = constant(ctx, np.full((1,) * condition.ndim, input), dtype, op + "_scalar")
     if not isinstance(input, Tensor):
         input = scalar_like(ctx, input, other, op)
     if not isinstance(other, Tensor):

@@ -10,9 +10,12 @@ from netdef._trt import dtype_from_name, trt
 from netdef.functional._common import is_float, norm_dim, require_tensor, static_reshape, wrap
 from netdef.functional.dtype import cast
 from netdef.functional.registry import register_op
+from netdef.symbolic import SymInt, assert_compare, decide
 from netdef.tensor import Tensor
 
 _REDUCE = trt.ReduceOperation
+#: TensorRT's largest TopK k
+_MAX_K = 3840
 
 
 class MaxMin(NamedTuple):
@@ -110,11 +113,18 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         raise ctx.error(op, "expects a tensor of rank >= 1")
     axis = norm_dim(ctx, op, dim, input.ndim)
-    size = input.static_shape[axis]
-    if not isinstance(k, int) or k < 0 or (size >= 0 and k > size):
-        raise ctx.error(op, f"k={k!r} is out of range for dim {dim} of size {size}")
-    if k > 3840:
-        raise ctx.error(op, f"TensorRT's TopK supports k up to 3840, got {k}")
+    size = input.shape[axis]
+    if isinstance(k, bool) or not isinstance(k, (int, SymInt)):
+        raise ctx.error(op, f"k must be an int or a size from x.shape, got {type(k).__name__} {k!r}")
+    if decide("<", k, 0) or decide(">", k, size):
+        raise ctx.error(op, f"k={k} is out of range for dim {dim} of size {size} (0 <= k <= size)")
+    if decide(">", k, _MAX_K):
+        raise ctx.error(op, f"TensorRT's TopK supports k up to {_MAX_K}, got {k}")
+    # where k or the dim is known only at run time, an IAssertionLayer checks what cannot be decided now
+    assert_compare(ctx, k, "<=", size, op, f"topk's k={k} is larger than dim {dim} (size {size})")
+    if isinstance(k, SymInt):
+        assert_compare(ctx, k, ">=", 0, op, f"topk's k={k} is negative")
+        assert_compare(ctx, k, "<=", _MAX_K, op, f"topk's k={k} is larger than TensorRT's limit of {_MAX_K}")
     if axis < input.ndim - 4:
         raise ctx.error(
             op,
@@ -129,7 +139,18 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         values, indices = topk(unsqueeze(input, 0), k, 1, largest, sorted)
         return MaxMin(squeeze(values, 0), squeeze(indices, 0))
     kind = trt.TopKOperation.MAX if largest else trt.TopKOperation.MIN
-    layer = ctx.add_layer(op, lambda net: net.add_topk(input.itensor, kind, k, 1 << axis, trt.int64))
+    k_t = None
+    if isinstance(k, SymInt):  # TensorRT's dynamic K: a 0-d int32 shape tensor as input 1
+        k32 = ctx.add_layer(op + "_k", lambda net: net.add_cast(k.itensor, trt.int32)).get_output(0)
+        k_t = static_reshape(ctx, wrap(k32, ctx), (), op + "_k_reshape").itensor
+
+    def make(net):
+        layer = net.add_topk(input.itensor, kind, 0 if k_t is not None else k, 1 << axis, trt.int64)
+        if k_t is not None:
+            layer.set_input(1, k_t)
+        return layer
+
+    layer = ctx.add_layer(op, make)
     return MaxMin(wrap(layer.get_output(0), ctx), wrap(layer.get_output(1), ctx))
 
 

@@ -86,6 +86,49 @@ def _projection_bias(mode: str, b_ih, b_hh, rows: int, hidden: int) -> tuple[np.
     return folded, inner
 
 
+def _check_weights(ctx, op: str, weights, mode: str, features: int, hidden: int, num_layers: int, dirs: int):
+    """Every weight's shape, up front, named as torch's state_dict names it (weight_hh_l1_reverse...)."""
+    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
+        raise ctx.error(op, f"hidden_size must be a positive int, got {hidden!r}")
+    if len(weights) != num_layers * dirs:
+        raise ctx.error(
+            op,
+            f"expected {num_layers * dirs} weight sets (num_layers={num_layers} x {dirs} direction(s), each "
+            f"(weight_ih, weight_hh, bias_ih, bias_hh)), got {len(weights)}",
+        )
+    rows = GATES[mode] * hidden
+    for index, entry in enumerate(weights):
+        layer, d = divmod(index, dirs)
+        suffix = f"_l{layer}" + ("_reverse" if d else "")
+        if not isinstance(entry, (tuple, list)) or len(entry) != 4:
+            raise ctx.error(
+                op, f"weight set {index} (layer {layer}{', reverse' if d else ''}) must be (weight_ih, weight_hh, "
+                "bias_ih, bias_hh) with None for a missing bias"
+            )  # fmt: skip
+        inputs = features if layer == 0 else hidden * dirs
+        expected = {
+            "weight_ih": (rows, inputs),
+            "weight_hh": (rows, hidden),
+            "bias_ih": (rows,),
+            "bias_hh": (rows,),
+        }
+        for (name, want), value in zip(expected.items(), entry):
+            if value is None and name.startswith("bias"):
+                continue
+            got = np.shape(value)
+            if len(got) != len(want) or any(w >= 0 and g != w for g, w in zip(got, want)):
+                shown = "(" + ", ".join("?" if w < 0 else str(w) for w in want) + ("," if len(want) == 1 else "") + ")"
+                source = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+                why = f"{GATES[mode]} gate(s) x hidden_size={hidden}" + (
+                    f", by {inputs} input features" if name == "weight_ih" and inputs >= 0 else ""
+                )
+                raise ctx.error(
+                    op,
+                    f"{name}{suffix} has shape {got}, expected {shown} ({why}); pass the weights in torch's order "
+                    f"and shapes, as torch.nn.{source}'s state_dict holds them",
+                )
+
+
 def recurrent(
     mode: str,
     input: Tensor,
@@ -108,10 +151,9 @@ def recurrent(
     if mode not in GATES:
         raise ctx.error(op, f"mode must be one of {sorted(GATES)}, got {mode!r}")
     dirs = 2 if bidirectional else 1
-    if len(weights) != num_layers * dirs:
-        raise ctx.error(op, f"expected {num_layers * dirs} weight sets (layers x directions), got {len(weights)}")
     if input.ndim != 3 or not is_float(input):
         raise ctx.error(op, f"expected a float input of rank 3 (sequence, batch, features), got {input.static_shape}")
+    _check_weights(ctx, op, weights, mode, input.static_shape[-1], hidden_size, num_layers, dirs)
     x = transpose(input, 0, 1) if batch_first else input  # time-major from here on
     states = {}
     for what, t in (("h0", hx), ("c0", cx)):
@@ -137,11 +179,6 @@ def recurrent(
             index = layer * dirs + d
             w_ih, w_hh, b_ih, b_hh = weights[index]
             rows = GATES[mode] * hidden_size
-            features = x.static_shape[-1]
-            if np.shape(w_ih) != (rows, features) and features >= 0:
-                raise ctx.error(
-                    op, f"layer {layer}: weight_ih has shape {np.shape(w_ih)}, expected ({rows}, {features})"
-                )
             bias, b_hn = _projection_bias(mode, b_ih, b_hh, rows, hidden_size)
             projected = linear(x, w_ih, bias)  # every time step at once, outside the loop
             x_t = loop.add_iterator(projected, 0, reverse=d == 1)

@@ -61,3 +61,23 @@ def test_functional_conv_matches_torch(parity, case, bias):
 def test_functional_conv_errors(parity, call, match):
     with pytest.raises(netdef.EmitError, match=match):
         netdef.define(parity.Fn(call), {"x": netdef.Input((1, 3, 8))})
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_functional_conv_dynamic_spatial_dims_match_torch(case):
+    """Spatial dims known only at run time stay dynamic (-1), and each run size gives torch's output."""
+    fn, ref, wshape, kwargs, shape = CASES[case]
+    w = torch.randn(wshape)
+    groups = kwargs.get("groups", 1)
+    b = torch.randn(wshape[0] if "transpose" not in case else wshape[1] * groups)
+    spec = netdef.Input(
+        (*shape[:2], *(-1,) * (len(shape) - 2)), min=shape, opt=shape, max=(*shape[:2], *(d + 3 for d in shape[2:]))
+    )
+    network = netdef.define(netdef.testing.Fn(lambda x: fn(x, w.numpy(), b.numpy(), **kwargs)), {"x": spec})
+    assert tuple(network.network.get_output(0).shape)[2:] == (-1,) * (len(shape) - 2)
+    for grow in (0, 3):
+        x = torch.randn(*shape[:2], *(d + grow for d in shape[2:]))
+        got = netdef.reference.run(network, {"x": x.numpy()})["output"]
+        want = ref(x, w, b, **kwargs)
+        assert got.shape == tuple(want.shape)
+        netdef.testing.assert_close(got, want, "fp32")

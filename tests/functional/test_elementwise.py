@@ -171,3 +171,54 @@ def test_two_scalars_are_refused():
 def test_shapes_that_do_not_broadcast_are_refused(sa, sb):
     with pytest.raises(netdef.EmitError, match=re.escape(f"shapes {sa} and {sb} cannot be broadcast together")):
         _define(operator.add, (sa, "float32"), (sb, "float32"))
+
+
+# 0-d tensors combined with Python numbers (and with each other) stay 0-d, as in torch:
+# (netdef expression, torch expression); both get the same (2, 3) input
+ZERO_DIM = {
+    "sum*2": (lambda x: x.sum() * 2, lambda x: x.sum() * 2),
+    "2*sum": (lambda x: 2 * x.sum(), lambda x: 2 * x.sum()),
+    "mean+1": (lambda x: x.mean() + 1, lambda x: x.mean() + 1),
+    "1-mean": (lambda x: 1 - x.mean(), lambda x: 1 - x.mean()),
+    "1/mean": (lambda x: 1 / (x.abs().mean() + 0.5), lambda x: 1 / (x.abs().mean() + 0.5)),
+    "-sum": (lambda x: -x.sum(), lambda x: -x.sum()),
+    "item*2": (lambda x: x[0, 0] * 2, lambda x: x[0, 0] * 2),
+    "sum>0": (lambda x: x.sum() > 0, lambda x: x.sum() > 0),
+    "where": (lambda x: F.where(x[0, 0] > 0, x[0, 1], 0.5), lambda x: torch.where(x[0, 0] > 0, x[0, 1], 0.5)),
+    "where-numbers": (lambda x: F.where(x.sum() > 0, 1.0, -1.0), lambda x: torch.where(x.sum() > 0, 1.0, -1.0)),
+    "clamp": (lambda x: x.sum().clamp(-0.5, 0.5), lambda x: x.sum().clamp(-0.5, 0.5)),
+    "maximum": (lambda x: F.maximum(x.sum(), x[1, 2] * 3), lambda x: torch.maximum(x.sum(), x[1, 2] * 3)),
+    "full": (lambda x: F.full((), 1.5) * x.mean(), lambda x: torch.full((), 1.5) * x.mean()),
+    "as_tensor": (lambda x: x.sum() + F.as_tensor(2.0), lambda x: x.sum() + torch.as_tensor(2.0)),
+    "stack": (lambda x: F.stack([x.sum() * 2, x.mean() + 1]), lambda x: torch.stack([x.sum() * 2, x.mean() + 1])),
+    "stack-last": (
+        lambda x: F.stack([x[0, 0] - 1, x.amax() * 2], dim=-1),
+        lambda x: torch.stack([x[0, 0] - 1, x.amax() * 2], dim=-1),
+    ),
+    "0-d+tensor": (lambda x: x.mean() * 2 + x, lambda x: x.mean() * 2 + x),
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("case", list(ZERO_DIM))
+def test_zero_dim_tensors_stay_zero_dim(parity, case, precision):
+    ours, theirs = ZERO_DIM[case]
+    x = torch.tensor([[0.5, -1.25, 2.0], [0.75, -0.5, 1.5]])  # sums and means away from 0 (fp16's error is relative)
+    parity.check(parity.Fn(ours), theirs, x, precision=precision)  # compares shapes too
+
+
+def test_zero_dim_scalar_with_a_symbolic_size_stays_zero_dim():
+    spec = netdef.Input((-1, 3), min=(1, 3), opt=(2, 3), max=(8, 3))
+    network = netdef.define(netdef.testing.Fn(lambda x: x.sum() / x.shape[0] + 1), {"x": spec})
+    assert tuple(network.network.get_output(0).shape) == ()
+    for n in (2, 5):
+        x = torch.randn(n, 3)
+        got = netdef.reference.run(network, {"x": x.numpy()})["output"]
+        netdef.testing.assert_close(got, x.sum() / n + 1)
+
+
+def test_an_engine_whose_output_is_zero_dim_builds_with_a_zero_dim_output():
+    network = netdef.define(netdef.testing.Fn(lambda x: x.sum() * 2 + F.full((), 1.5)), {"x": netdef.Input((2, 3))})
+    assert tuple(network.network.get_output(0).shape) == ()
+    built = netdef.build(network)  # the real builder accepts the 0-d constant and output
+    assert built.metadata["outputs"] == [{"name": "output", "shape": [], "dtype": "float32"}]

@@ -164,3 +164,52 @@ def test_no_fold_across_a_precision_boundary_or_qdq():
     # a Q/DQ'd kernel is not rewritten
     quantized = netdef.define(model, INPUTS, quantization=QuantConfig("int8", weights_only=True))
     assert "SCALE" in _types(quantized)
+
+
+class ConvBn(nn.Module):
+    def __init__(self, bias: bool):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(2, 3, 3, bias=bias), nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+def _conv_bn(kernel: float, bias: float | None, gamma: float) -> tuple[torch.nn.Module, ConvBn]:
+    """A torch conv + batch norm (eval) whose channel 1 has the given kernel value, bias and bn weight."""
+    twin = torch.nn.Sequential()
+    twin.conv, twin.bn = torch.nn.Conv2d(2, 3, 3, bias=bias is not None), torch.nn.BatchNorm2d(3)
+    with torch.no_grad():
+        twin.conv.weight.fill_(0.5)
+        twin.conv.weight[1].fill_(kernel)
+        if bias is not None:
+            twin.conv.bias.fill_(bias)
+        twin.bn.weight.copy_(torch.tensor([1.0, gamma, 2.0]))
+    model = ConvBn(bias is not None)
+    model.load_weights({k: v.numpy() for k, v in twin.state_dict().items()})
+    return twin.eval(), model
+
+
+@pytest.mark.parametrize(
+    ("kernel", "bias", "role"),
+    [(400.0, 0.25, "kernel"), (0.5, 1000.0, "bias"), (400.0, None, "kernel")],
+    ids=["kernel", "bias", "new-bias-kernel"],
+)
+def test_fp16_folded_weights_beyond_fp16_are_refused_like_unfolded_ones(kernel, bias, role):
+    """kernel 400 (or bias 1000) and bn weight 300 all fit fp16; their fold (1.2e5, 3e5) does not."""
+    twin, model = _conv_bn(kernel, bias, 300.0)
+    inputs = {"x": netdef.Input((1, 2, 5, 5))}
+    with pytest.raises(netdef.EmitError) as info:
+        netdef.define(model, inputs, precision="fp16")
+    message = str(info.value)
+    assert f"the {role} of `conv/conv` with the batch norm `bn` folded into it" in message
+    assert "beyond float16's range" in message
+    assert "overrides={'conv': 'fp32', 'bn': 'fp32'}" in message and "fold=False" in message
+    # the fixes the message names work and compute torch's result (fold=False only where the conv's output,
+    # before the batch norm scales it, fits fp16: not with a bias of 1000 scaled by 300)
+    x = torch.randn(1, 2, 5, 5) * 0.01
+    want = twin(x).detach().numpy()
+    fixes = [{"overrides": {"conv": "fp32", "bn": "fp32"}}] + ([{"fold": False}] if role == "kernel" else [])
+    for fix in fixes:
+        got = netdef.reference.run(netdef.define(model, inputs, precision="fp16", **fix), {"x": x.numpy()})["output"]
+        netdef.testing.assert_close(got, want, "fp16")

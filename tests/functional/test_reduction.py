@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +111,24 @@ def test_reduction_errors(expr, dtype, match):
 def test_topk_on_an_early_dim_of_a_rank_5_tensor_is_refused():
     with pytest.raises(netdef.EmitError, match="one of the last four dims"):
         netdef.define(_Fn(lambda x: x.max(0)), {"x": netdef.Input((2, 2, 2, 2, 2))})
+
+
+def test_topk_with_a_symbolic_k_matches_torch_and_builds():
+    """k from x.shape is TensorRT's dynamic K (a 0-d int32 shape tensor); bounds a size cannot decide are
+    IAssertionLayers."""
+    spec = netdef.Input((-1, -1), min=(1, 1), opt=(2, 4), max=(9, 9))
+    network = netdef.define(_Fn(lambda x: (x.topk(x.shape[1] - 1, 1)[0], x.topk(x.shape[0], 1)[1])), {"x": spec})
+    for rows, cols in ((2, 4), (3, 9)):
+        x = torch.randn(rows, cols)
+        got = netdef.reference.run(network, {"x": x.numpy()})
+        netdef.testing.assert_close(got["output0"], x.topk(cols - 1, 1)[0])
+        netdef.testing.assert_close(got["output1"], x.topk(rows, 1)[1])
+    with pytest.raises(netdef.InterpreterError, match=r"topk's k=x.shape\[0\] is larger than dim 1"):
+        netdef.reference.run(network, {"x": np.zeros((5, 4), np.float32)})
+    netdef.build(network)
+    with pytest.raises(
+        netdef.EmitError, match=r"k=\(x.shape\[1\] \+ 1\) is out of range for dim 1 of size x.shape\[1\]"
+    ):
+        netdef.define(_Fn(lambda x: x.topk(x.shape[1] + 1, 1)), {"x": spec})
+    with pytest.raises(netdef.EmitError, match=r"k must be an int or a size from x.shape, got float"):
+        netdef.define(_Fn(lambda x: x.topk(2.0, 1)), {"x": spec})

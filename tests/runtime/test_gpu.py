@@ -393,6 +393,19 @@ def test_dynamic_batch_with_two_profiles(tmp_path, provider):
         context.infer({"x": np.zeros((17, 1, 32, 32), np.float32)})
 
 
+def test_zero_dim_output_engine(tmp_path):
+    """A 0-d network output is a 0-d engine output (TensorRT's own shape), with torch's value."""
+    need(engine=True, provider="torch")
+    fn = netdef.testing.Fn(lambda x: x.sum() * 2 + netdef.F.full((), 1.5))
+    path = tmp_path / "scalar.engine"
+    netdef.build(netdef.define(fn, {"x": netdef.Input((2, 3))}), output=path)
+    engine = netdef.Engine.load(path)
+    assert [s.shape for s in engine.outputs] == [()]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    got = engine.infer({"x": x}, provider="torch")["output"]
+    assert got.shape == () and float(got) == 31.5
+
+
 def test_bfloat16_engine_outputs(tmp_path):
     need(engine=True, provider="torch")
     model, twin = lenet_pair()
