@@ -548,17 +548,21 @@ def _layout(nodes: dict[str, dict], edges: list[tuple[str, str, str]]):
     rank = {}
     for v in order:
         rank[v] = max((rank[u] + 1 for u in preds[v]), default=0)
-    # a source (a constant, an input) sits just above its first reader, not at the top with long edges down
+    # then each node as low as its readers allow: a constant, or the anchors a detection head computes from
+    # constants, sits just above its first reader instead of at the top with long edges down
     succs: dict[str, list[str]] = {v: [] for v in order}
     for b, ps in preds.items():
         for a in ps:
             succs[a].append(b)
-    for v in order:
-        if not preds[v] and succs[v]:
+    for v in reversed(order):
+        if succs[v]:
             rank[v] = min(rank[w] for w in succs[v]) - 1
     # virtual points for edges spanning several ranks: chain = the modules both ends share
     chain = {v: n.get("chain", []) for v, n in nodes.items()}
-    width = {v: _text_width(n.get("label", [""])[0], 11) for v, n in nodes.items()}
+    width = {
+        v: max(_text_width(n["label"][0], 11), _text_width(n["label"][1], 11)) + (22 if n.get("folded") else 0)
+        for v, n in nodes.items()
+    }
     route: dict[int, list[str]] = {}
     for i, (a, b, _) in enumerate(edges):
         lo, hi = sorted((rank[a], rank[b]))
@@ -659,14 +663,17 @@ def _svg(network: Network, flow: dict) -> str:
     for v, n in shown.items():
         for cid in n.get("chain", []):
             members.setdefault(cid, []).append(v)
-    depth = {cid: len([p for p in _ancestors(clusters, cid)]) for cid in members}
-    deepest = max(depth.values(), default=0)
+    depth = {cid: len(list(_ancestors(clusters, cid))) for cid in members}
+    levels = dict.fromkeys(members, 1)  # how many boxes nest inside each, itself included
+    for cid in sorted(members, key=lambda c: -depth[c]):
+        if clusters[cid]["parent"] in levels:
+            levels[clusters[cid]["parent"]] = max(levels[clusters[cid]["parent"]], levels[cid] + 1)
     for cid in sorted(members, key=lambda c: depth[c]):
         c = clusters[cid]
-        pad = 6 + 6 * (deepest - depth[cid])
+        pad = 6 * levels[cid]  # each nested box inside leaves room for its title
         x0 = min(place[v][0] - place[v][2] / 2 for v in members[cid]) - pad
         x1 = max(place[v][0] + place[v][2] / 2 for v in members[cid]) + pad
-        y0 = min(place[v][1] for v in members[cid]) - _NODE_H / 2 - pad - 12
+        y0 = min(place[v][1] for v in members[cid]) - _NODE_H / 2 - 15 * levels[cid]
         y1 = max(place[v][1] for v in members[cid]) + _NODE_H / 2 + pad
         cls = "cluster" + _status_class(c["status"], c["first"])
         items.append(
@@ -697,11 +704,12 @@ def _svg(network: Network, flow: dict) -> str:
             data = f'data-name="{esc(n["name"])}" data-type="{esc(n["type"])}"'
         title = esc("; ".join([n.get("name", ""), *[f"folded: {f}" for f in n.get("folded", [])]]))
         fold = f'<text class="fold" x="{w - 3:.1f}" y="9" text-anchor="end">+BN</text>' if n.get("folded") else ""
+        mid = (w - (22 if n.get("folded") else 0)) / 2
         items.append(
             f'<g class="{cls}" {data} transform="translate({x - w / 2:.1f},{y - _NODE_H / 2:.1f})"><title>{title}</title>'
             f'<rect width="{w:.1f}" height="{_NODE_H}" rx="4"/>'
-            f'<text class="l1" x="{w / 2:.1f}" y="{_NODE_H / 2 - 3}" text-anchor="middle">{esc(n["label"][0])}</text>'
-            f'<text class="l2" x="{w / 2:.1f}" y="{_NODE_H / 2 + 11}" text-anchor="middle">{esc(n["label"][1])}</text>'
+            f'<text class="l1" x="{mid:.1f}" y="{_NODE_H / 2 - 3}" text-anchor="middle">{esc(n["label"][0])}</text>'
+            f'<text class="l2" x="{mid:.1f}" y="{_NODE_H / 2 + 11}" text-anchor="middle">{esc(n["label"][1])}</text>'
             f"{fold}</g>"
         )
     width = max((p[0] + p[2] / 2 for p in place.values()), default=0) + 40

@@ -52,7 +52,8 @@
         chain = n.chain;
         const lines = n.kind === "layer" ? [n.type, short(n)] : [n.kind, n.name];
         const h = n.type === "CONSTANT" ? 30 : 36;
-        g.setNode(r, { node: n, lines, width: Math.max(width(lines[0], 10), width(lines[1], 11)), height: h });
+        const badge = n.folded && n.folded.length ? 22 : 0; // room for the "+BN" mark
+        g.setNode(r, { node: n, lines, width: Math.max(width(lines[0], 11), width(lines[1], 11)) + badge, height: h });
       } else {
         const cid = r.slice(7), c = C[cid];
         chain = n.chain.slice(0, n.chain.indexOf(cid));
@@ -122,8 +123,9 @@
       }
       const grp = el("g", Object.assign({ class: cls, id: "n-" + v, transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})` }, attrs), nodes);
       el("rect", { width: n.width, height: n.height, rx: n.cluster !== undefined ? 8 : 4 }, grp);
-      el("text", { x: n.width / 2, y: n.height / 2 - 3, "text-anchor": "middle", class: "l1" }, grp, n.lines[0]);
-      el("text", { x: n.width / 2, y: n.height / 2 + 11, "text-anchor": "middle", class: "l2" }, grp, n.lines[1]);
+      const mid = (n.width - (n.node && n.node.folded && n.node.folded.length ? 22 : 0)) / 2;
+      el("text", { x: mid, y: n.height / 2 - 3, "text-anchor": "middle", class: "l1" }, grp, n.lines[0]);
+      el("text", { x: mid, y: n.height / 2 + 11, "text-anchor": "middle", class: "l2" }, grp, n.lines[1]);
       if (n.node && n.node.folded && n.node.folded.length) el("text", { x: n.width - 3, y: 9, "text-anchor": "end", class: "fold" }, grp, "+BN");
       grp.addEventListener("click", () => (n.cluster !== undefined ? showCluster(n.cluster) : showNode(n.node)));
       if (n.cluster !== undefined) grp.addEventListener("dblclick", () => expand(n.cluster));
