@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import itertools
@@ -86,16 +87,22 @@ def _weight_layer(key: str) -> str:
 _ARRAY_ATTRS = frozenset({"kernel", "bias", "weights", "scale", "shift", "power", "scales"})
 
 
-def _layer_attrs(layer) -> dict[str, str]:
-    """The attributes of ``layer``'s own TensorRT class (``IConvolutionLayer.stride_nd``...), as text."""
+@functools.cache
+def _layer_classes() -> tuple[dict[str, type], frozenset[str]]:
+    """TensorRT's layer classes by lowercased name ('iconvolutionlayer'), and the attributes every layer has."""
     from netdef._trt import trt
 
-    kind = layer.type.name  # read before the cast: an activation layer's ``type`` is then its activation
     classes = {n.lower(): getattr(trt, n) for n in dir(trt) if n.startswith("I") and n.endswith("Layer")}
+    return classes, frozenset(dir(trt.ILayer))
+
+
+def _layer_attrs(layer) -> dict[str, str]:
+    """The attributes of ``layer``'s own TensorRT class (``IConvolutionLayer.stride_nd``...), as text."""
+    kind = layer.type.name  # read before the cast: an activation layer's ``type`` is then its activation
+    classes, base = _layer_classes()
     cls = classes.get(f"i{kind.replace('_', '').lower()}layer")
     if cls is None:
         return {}
-    base = set(dir(trt.ILayer))
     layer.__class__ = cls  # get_layer() gives a fresh ILayer wrapper each call: this changes no one else's
     attrs = {}
     for name in dir(cls):

@@ -180,6 +180,12 @@ def test_large_networks_start_with_deep_modules_collapsed(tmp_path):
              for i in range(6)}  # fmt: skip
     assert len(kinds) == 1
     assert netdef.graph(network, tmp_path / "all.html", collapse=()).read_text().count('"collapsed":[]') == 1
+    # with a parity report, the boxes holding the first divergent module stay open, and it is marked
+    first = "encoder.layer.3.attention.self.query"
+    report = {"modules": [{"path": first, "status": "diverged"}], "first": {"path": first}}
+    data = _page_data(netdef.graph(network, tmp_path / "parity.html", parity=report).read_text())
+    assert not [c for c in data["collapsed"] if first.startswith(c + ".")]
+    assert [cid for cid, c in data["clusters"].items() if c["first"]] == [first]
 
 
 def test_parity_overlay_highlights_the_first_divergence(network, diverging_report, tmp_path):

@@ -142,9 +142,6 @@
     const tt = D.tensors[t];
     return `<tr><td>${esc(t)}</td><td>${esc(tt[0])}</td><td>${esc(tt[2])}</td><td>${esc(other)}</td></tr>`;
   }
-  function producers(t) {
-    return D.edges.filter((e) => e[2] === t && !e[1].startsWith("output:") && e[0] !== undefined).map((e) => e[0])[0] || "";
-  }
   function showNode(n) {
     const used = (t) => D.edges.filter((e) => e[2] === t).map((e) => byId[e[1]].name).join(", ");
     let h = `<h3>${esc(n.name)}</h3><p><b>${esc(n.type)}</b>`;
