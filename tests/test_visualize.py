@@ -326,7 +326,7 @@ def _pixels(png) -> np.ndarray:
 
 def _with_script(page, script: str):
     """A copy of ``page`` that runs ``script`` once it has drawn (as a user's clicks would)."""
-    copy = page.with_name(f"clicked-{page.name}")
+    copy = page.with_name(f"clicked-{len(list(page.parent.glob('clicked-*')))}-{page.name}")
     copy.write_text(page.read_text().replace("</body>", f"<script>{script}</script></body>"))
     return copy
 
@@ -334,13 +334,33 @@ def _with_script(page, script: str):
 @needs_browser
 def test_page_draws_every_tensor_use_and_collapses_on_click(resnet, tmp_path):
     page = netdef.graph(resnet, tmp_path / "net.html", collapse=())
-    assert _drawn_edges(_chromium(page, tmp_path, "--dump-dom").stdout) == _tensor_uses(resnet)
+    dom = _chromium(page, tmp_path, "--dump-dom").stdout
+    assert _drawn_edges(dom) == _tensor_uses(resnet)
+    # top to bottom: every layer is drawn below the layers it reads (the root's flatten below avgpool...)
+    y = {
+        html.unescape(name): float(ty)
+        for ty, name in re.findall(
+            r'<g class="node k-layer[^"]*" id="[^"]*" transform="translate\([^,]+,([^)]+)\)" data-name="([^"]+)"', dom
+        )
+    }
+    assert len(y) == resnet.network.num_layers
+    assert all(y[a] < y[b] for a, b, _ in _tensor_uses(resnet) if a in y and b in y)
     # a click on layer1's title collapses it: one node, whose edges are the tensors crossing its boundary
     click = "document.querySelector('[data-cluster=\"layer1\"] .clabel').dispatchEvent(new MouseEvent('click'))"
     clicked = _with_script(page, click)
     dom = _chromium(clicked, tmp_path, "--dump-dom").stdout
     assert _drawn_edges(dom) == _collapsed_uses(resnet, "layer1")
     assert re.search(r'<g class="node collapsed"[^>]* data-cluster="layer1"', dom)
+    # a click on a layer shows its attributes, weights' shapes, source line and the batch norm folded into it
+    click = "document.querySelector('[data-name=\"conv1/conv\"]').dispatchEvent(new MouseEvent('click'));"
+    search = "const q = document.getElementById('q'); q.value = 'downsample'; q.dispatchEvent(new Event('input'));"
+    dom = _chromium(_with_script(page, click + search), tmp_path, "--dump-dom").stdout
+    info = re.search(r'<aside id="info">(.*?)</aside>', dom, re.S).group(1)
+    site = f"{inspect.getsourcefile(resnet18)}:"
+    assert "conv1/conv.kernel</td><td>64\u00d73\u00d77\u00d77" in info and "stride_nd</td><td>(2, 2)" in info
+    assert "folded into this layer's weights: bn1 (BatchNorm2d)" in info and f"source: {site}" in info
+    hits = re.findall(r'<g class="node[^"]* hit"[^>]*data-name="([^"]+)"', dom)
+    assert hits and all("downsample" in h for h in hits)
     before, after = tmp_path / "before.png", tmp_path / "after.png"
     _chromium(page, tmp_path, f"--screenshot={before}")
     _chromium(clicked, tmp_path, f"--screenshot={after}")
