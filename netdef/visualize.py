@@ -103,18 +103,26 @@ def _layer_attrs(layer) -> dict[str, str]:
     cls = classes.get(f"i{kind.replace('_', '').lower()}layer")
     if cls is None:
         return {}
-    layer.__class__ = cls  # get_layer() gives a fresh ILayer wrapper each call: this changes no one else's
+    saved, layer.__class__ = layer.__class__, cls  # the layer's own class, as add_*() returned it
     attrs = {}
-    for name in dir(cls):
-        if name.startswith("_") or name in base or name in _ARRAY_ATTRS or not isinstance(getattr(cls, name), property):
-            continue
-        try:
-            value = getattr(layer, name)
-        except Exception:  # an attribute this layer does not use (TensorRT raises for some)
-            continue
-        if isinstance(value, np.ndarray) or value is None:
-            continue
-        attrs[name] = value.name if hasattr(value, "name") and hasattr(type(value), "__members__") else str(value)
+    try:
+        if kind in ("ACTIVATION", "POOLING"):  # their kind of activation or pooling is their ``type``
+            attrs[kind.lower()] = layer.type.name
+        for name in dir(cls):
+            if name.startswith("_") or name in base or name in _ARRAY_ATTRS:
+                continue
+            if not isinstance(getattr(cls, name), property):
+                continue
+            try:
+                value = getattr(layer, name)
+            except Exception:  # an attribute this layer does not use (TensorRT raises for some)
+                continue
+            if isinstance(value, np.ndarray) or value is None:
+                continue
+            enum = hasattr(value, "name") and hasattr(type(value), "__members__")
+            attrs[name] = value.name if enum else str(value)
+    finally:
+        layer.__class__ = saved
     return attrs
 
 
@@ -367,7 +375,9 @@ def dataflow(network: Network, parity=None, collapse: Iterable[str] | None = Non
             cid = path if len(made) == 1 or k is None else f"{path}@{k}"
             if cid not in clusters:
                 view, call = by_path[path], made[k or 0]
-                label = path.rsplit(".", 1)[-1] + (f" (call {k + 1} of {len(made)})" if cid != path else "")
+                # named within the box around it: "model.0" at the top, "0" inside "layer1"
+                outer = clusters[parent]["path"] + "." if parent is not None else ""
+                label = path.removeprefix(outer) + (f" (call {k + 1} of {len(made)})" if cid != path else "")
                 clusters[cid] = {
                     "path": path, "label": label, "cls": view.cls, "site": call.site, "status": view.status,
                     "first": view.first, "parent": parent,
@@ -401,7 +411,8 @@ def dataflow(network: Network, parity=None, collapse: Iterable[str] | None = Non
             {"id": ids[lv.index], "name": lv.name, "kind": "layer", "type": lv.type, "chain": chain_of(lv),
              "module": lv.module, "ins": list(dict.fromkeys(lv.inputs)), "outs": [o[0] for o in lv.outputs],
              "weights": [[k, list(s)] for k, s in lv.weight_shapes], "params": lv.weights, "attrs": lv.attrs,
-             "folded": folded, "site": by_path[lv.module].site if lv.module in by_path else None}
+             "folded": folded, "site": by_path[lv.module].site if lv.module in by_path else None,
+             "op": lv.attrs.get("op") or lv.attrs.get("activation") or lv.attrs.get("pooling")}
         )  # fmt: skip
     source = {name: ids[lv.index] for name, lv in producer.items()}
     source |= {net.get_input(i).name: f"input:{net.get_input(i).name}" for i in range(net.num_inputs)}
@@ -660,7 +671,8 @@ def _svg(network: Network, flow: dict) -> str:
         elif n["kind"] == "layer":
             inner = clusters[n["chain"][-1]]["path"] + "." if n["chain"] else ""
             name = n["name"].removeprefix(inner) if inner else n["name"]
-            n["label"] = [n["type"], name if len(name) <= 34 else "\u2026" + name[-33:]]
+            kind = f"{n['type']} {n['op']}" if n.get("op") else n["type"]
+            n["label"] = [kind, name if len(name) <= 34 else "\u2026" + name[-33:]]
         else:
             n["label"] = [n["kind"], n["name"]]
     place, points = _layout(shown, edges)

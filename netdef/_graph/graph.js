@@ -50,7 +50,7 @@
       let chain;
       if (r === n.id) {
         chain = n.chain;
-        const lines = n.kind === "layer" ? [n.type, short(n)] : [n.kind, n.name];
+        const lines = n.kind === "layer" ? [n.op ? n.type + " " + n.op : n.type, short(n)] : [n.kind, n.name];
         const h = n.type === "CONSTANT" ? 30 : 36;
         const badge = n.folded && n.folded.length ? 22 : 0; // room for the "+BN" mark
         g.setNode(r, { node: n, lines, width: Math.max(width(lines[0], 11), width(lines[1], 11)) + badge, height: h });
@@ -223,4 +223,5 @@
   if (scale < 0.6) zoom(0.6 / scale);
   const start = svg.querySelector(".first") || svg.querySelector(".k-input");
   if (start) reveal(start, svg.querySelector(".first") !== null);
+  if (!svg.querySelector(".first")) view.scrollTop = 0;
 })();
