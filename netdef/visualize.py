@@ -441,7 +441,9 @@ def dataflow(network: Network, parity=None, collapse: Iterable[str] | None = Non
         module = node.get("module")
         if module is not None and module not in boxed and module in by_path:
             node["status"] = by_path[module].status
-            node["first"] = first is not None and (module == first or module.startswith(first + "."))
+            node["first"] = (
+                first is not None and first not in boxed and (module == first or module.startswith(first + "."))
+            )
     if isinstance(collapse, str):
         raise NetdefError(f"collapse: give a list of module paths, e.g. [{collapse!r}], not a string")
     if collapse is None:
@@ -510,9 +512,9 @@ header .meta{color:#555} header input{width:220px} #msg{color:#666;font-size:12p
 .node.folds rect{stroke:#1d6fd1;stroke-width:2} .fold{font-size:8px;fill:#1d6fd1;font-weight:700}
 .node.collapsed rect{fill:#e4e9f4;stroke:#345;stroke-width:2}
 .edge path{fill:none;stroke:#8a93a6;stroke-width:1.1} .edge text{font-size:9px;fill:#556;paint-order:stroke;stroke:#fcfcfd;stroke-width:3px}
-.st-ok>rect{stroke:#2a2;stroke-width:2} .st-notwin>rect{stroke:#999;stroke-dasharray:4 2}
-.st-diverged>rect{stroke:#d33;stroke-width:2}
-.first>rect{fill:#f33;fill-opacity:.35;stroke:#d00;stroke-width:4} .node.first rect{fill:#fbb;fill-opacity:1}
+.st-ok>rect,.node.st-ok rect{stroke:#2a2;stroke-width:2} .st-notwin>rect,.node.st-notwin rect{stroke:#999;stroke-dasharray:4 2}
+.st-diverged>rect,.node.st-diverged rect{stroke:#d33;stroke-width:2}
+.first>rect{fill:#f33;fill-opacity:.35;stroke:#d00;stroke-width:4} .node.first rect{fill:#fbb;fill-opacity:1;stroke:#d00;stroke-width:4}
 .hit rect{stroke:#f90 !important;stroke-width:4 !important;fill:#fff3d6 !important}
 """
 

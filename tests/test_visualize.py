@@ -151,6 +151,17 @@ def test_folded_batch_norm_is_marked_on_its_conv(resnet, tmp_path):
     assert not any(c["path"].endswith("bn1") for c in data["clusters"].values())  # no empty box for it
 
 
+def test_only_the_first_divergent_module_is_marked_first(resnet, tmp_path):
+    """Its box, not the layers inside it (a shared ReLU's one-layer calls have no box of their own)."""
+    report = {"modules": [{"path": "layer1.0", "status": "diverged"}], "first": {"path": "layer1.0"}}
+    svg = netdef.graph(resnet, tmp_path / "net.svg", parity=report, collapse=()).read_text()
+    assert re.findall(r'<g class="[^"]*\bfirst\b[^"]*" data-(?:cluster|name)="([^"]+)"', svg) == ["layer1.0"]
+    report = {"modules": [{"path": "layer1.0.relu", "status": "diverged"}], "first": {"path": "layer1.0.relu"}}
+    svg = netdef.graph(resnet, tmp_path / "relu.svg", parity=report, collapse=(), force=True).read_text()
+    marked = re.findall(r'<g class="[^"]*\bfirst\b[^"]*" data-(?:cluster|name)="([^"]+)"', svg)
+    assert marked and all(name.startswith("layer1.0.relu/") for name in marked)
+
+
 def test_root_layers_follow_the_modules_that_feed_them(resnet, tmp_path):
     """Layers emitted by the root (the flatten before fc) sit below the modules they read from."""
     svg = netdef.graph(resnet, tmp_path / "net.svg", collapse=()).read_text()
