@@ -211,7 +211,12 @@
   document.getElementById("zin").onclick = () => zoom(1.25);
   document.getElementById("zout").onclick = () => zoom(0.8);
   document.getElementById("fit").onclick = () => zoom(0);
-  document.getElementById("exp").onclick = () => { shut.clear(); draw(); };
+  document.getElementById("exp").onclick = () => {
+    // the layout of every layer of a large network takes seconds: say so before the page stalls
+    document.getElementById("msg").textContent = `laying out all ${D.nodes.length} nodes…`;
+    shut.clear();
+    setTimeout(draw, 30);
+  };
   document.getElementById("col").onclick = () => {
     for (const cid in C) if (C[cid].parent === null) shut.add(cid);
     draw();
