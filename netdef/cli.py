@@ -590,7 +590,10 @@ def cmd_graph(args) -> None:
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = _define(model, inputs, precision=args.precision)
-    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights, force=args.force)
+    collapse = () if args.expand_all else (args.collapse or None)
+    path = netdef.graph(
+        network, args.output, parity=args.parity, weights=args.with_weights, force=args.force, collapse=collapse
+    )
     print(f"wrote {path} ({network.network.num_layers} layers)")
 
 
@@ -767,12 +770,19 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parity)
 
     p = sub.add_parser(
-        "graph", help="draw a model's network: module tree, layer types, shapes, weights (html/svg/onnx)"
+        "graph", help="draw a model's dataflow: layers, tensors with shapes, collapsible modules (html/svg/onnx)"
     )
     _model_args(p)
     p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
     p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
     p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.add_argument(
+        "--collapse",
+        action="append",
+        metavar="MODULE",
+        help="draw this module as one node (repeatable; default: the deeper modules of a large network)",
+    )
+    p.add_argument("--expand-all", action="store_true", help="draw every module expanded, however large")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=cmd_graph)
 
