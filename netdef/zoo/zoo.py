@@ -63,6 +63,17 @@ ZOO: dict[str, ZooEntry] = {
     "resnet34": ZooEntry("resnet", "resnet34", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "resnet50": ZooEntry("resnet", "resnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # tensorrtx's resnet folder also builds these two: grouped (32x4d) and doubled-width 3x3 convs
+    "resnext50_32x4d": ZooEntry("resnet", "resnext50_32x4d", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # 69 M parameters: one real build (fp16)
+    "wide_resnet50_2": ZooEntry(
+        "resnet",
+        "wide_resnet50_2",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # 64x64: features end at 2x2, so the 7x7 adaptive pool replicates them (the gather path)
     "vgg16_bn": ZooEntry("vgg", "vgg16_bn", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 160x160: features end at 4x4, so the 6x6 adaptive pool averages overlapping windows
@@ -86,6 +97,14 @@ ZOO: dict[str, ZooEntry] = {
     "mobilenet_v3_large": ZooEntry(
         "mobilenetv3",
         "mobilenet_v3_large",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        **_TOL,
+    ),
+    # 64x64: its four stride-2 stages end at 2x2
+    "mobilenet_v3_small": ZooEntry(
+        "mobilenetv3",
+        "mobilenet_v3_small",
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
         **_TOL,

@@ -38,6 +38,8 @@ def _bert(transformers):
 CASES = {
     "resnet18": ("torchvision", lambda tv: tv.models.resnet18()),
     "resnet50": ("torchvision", lambda tv: tv.models.resnet50()),
+    "resnext50_32x4d": ("torchvision", lambda tv: tv.models.resnext50_32x4d()),
+    "wide_resnet50_2": ("torchvision", lambda tv: tv.models.wide_resnet50_2()),
     "alexnet": ("torchvision", lambda tv: tv.models.alexnet()),
     "squeezenet1_1": ("torchvision", lambda tv: tv.models.squeezenet1_1()),
     "densenet121": ("torchvision", lambda tv: tv.models.densenet121()),
@@ -45,6 +47,7 @@ CASES = {
     "regnet_y_400mf": ("torchvision", lambda tv: tv.models.regnet_y_400mf()),
     "mobilenet_v2": ("torchvision", lambda tv: tv.models.mobilenet_v2()),
     "mobilenet_v3_large": ("torchvision", lambda tv: tv.models.mobilenet_v3_large()),
+    "mobilenet_v3_small": ("torchvision", lambda tv: tv.models.mobilenet_v3_small()),
     "shufflenet_v2_x1_0": ("torchvision", lambda tv: tv.models.shufflenet_v2_x1_0()),
     "efficientnet_b0": ("torchvision", lambda tv: tv.models.efficientnet_b0()),
     "convnext_tiny": ("torchvision", lambda tv: tv.models.convnext_tiny(layer_scale=0.5)),

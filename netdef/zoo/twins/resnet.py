@@ -140,3 +140,13 @@ def resnet50(num_classes: int = 1000) -> ResNet:
 
 def resnet101(num_classes: int = 1000) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes)
+
+
+def resnext50_32x4d(num_classes: int = 1000) -> ResNet:
+    """ResNeXt-50: resnet50's stages with 32 groups of 4 channels in each 3x3 conv (twice resnet50's width there)."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, groups=32, width_per_group=4)
+
+
+def wide_resnet50_2(num_classes: int = 1000) -> ResNet:
+    """Wide ResNet-50-2: resnet50 with every bottleneck's inner width doubled (the block outputs are unchanged)."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, width_per_group=128)
