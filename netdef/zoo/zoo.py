@@ -65,6 +65,8 @@ ZOO: dict[str, ZooEntry] = {
     "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # tensorrtx's resnet folder also builds these two: grouped (32x4d) and doubled-width 3x3 convs
     "resnext50_32x4d": ZooEntry("resnet", "resnext50_32x4d", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # timm's SE-ResNet-50 (tensorrtx's senet): squeeze-excitation before each bottleneck's residual sum
+    "seresnet50": ZooEntry("resnet", "seresnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 69 M parameters: one real build (fp16)
     "wide_resnet50_2": ZooEntry(
         "resnet",
@@ -109,6 +111,8 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 224),
         **_TOL,
     ),
+    # 64x64: the five stride-2 convs end at 2x2
+    "mnasnet1_0": ZooEntry("mnasnet", "mnasnet1_0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "shufflenet_v2_x1_0": ZooEntry(
         "shufflenetv2",
         "shufflenet_v2_x1_0",

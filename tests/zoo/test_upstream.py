@@ -48,6 +48,7 @@ CASES = {
     "mobilenet_v2": ("torchvision", lambda tv: tv.models.mobilenet_v2()),
     "mobilenet_v3_large": ("torchvision", lambda tv: tv.models.mobilenet_v3_large()),
     "mobilenet_v3_small": ("torchvision", lambda tv: tv.models.mobilenet_v3_small()),
+    "mnasnet1_0": ("torchvision", lambda tv: tv.models.mnasnet1_0()),
     "shufflenet_v2_x1_0": ("torchvision", lambda tv: tv.models.shufflenet_v2_x1_0()),
     "efficientnet_b0": ("torchvision", lambda tv: tv.models.efficientnet_b0()),
     "convnext_tiny": ("torchvision", lambda tv: tv.models.convnext_tiny(layer_scale=0.5)),
@@ -62,8 +63,10 @@ CASES = {
         lambda tv: tv.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True),
     ),
     "bert": ("transformers", _bert),
-    # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too
-    "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False)),
+    # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too.
+    # zero_init_last=False: timm zeroes each block's last BatchNorm scale, which would hide every residual branch
+    "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
+    "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
 
@@ -105,9 +108,18 @@ def _upstream(package: str, make):
     return model
 
 
-#: compared with the reference interpreter directly (one per family of builders: convolutions, attention, HF, timm);
-#: every other case is compared through its hand twin, whose interpreter parity test_zoo.py checks
-THROUGH_INTERPRETER = {"resnet18", "mobilenet_v3_large", "vit", "bert", "resnet18@timm"}
+#: compared with the reference interpreter directly (one per family of builders: convolutions, attention, HF, timm,
+#: and each tensorrtx family whose builder no other case covers); every other case is compared through its hand
+#: twin, whose interpreter parity test_zoo.py checks
+THROUGH_INTERPRETER = {
+    "resnet18",
+    "mobilenet_v3_large",
+    "vit",
+    "bert",
+    "resnet18@timm",
+    "mnasnet1_0",
+    "seresnet50",
+}
 
 
 def _check(case: str, got: list[np.ndarray], want: list[np.ndarray], tol: float) -> None:
