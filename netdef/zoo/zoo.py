@@ -88,6 +88,9 @@ ZOO: dict[str, ZooEntry] = {
     "googlenet": ZooEntry("googlenet", "googlenet", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: stem and four stride-2 stages (2x2 at the end); squeeze-excitation and grouped convs
     "regnet_y_400mf": ZooEntry("regnet", "regnet_y_400mf", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # 107x107: the smallest input whose last grid (Mixed_7b/7c) is 2x2, so the 1x3 and 3x1 convs' padding counts
+    # (75x75, torchvision's minimum, leaves it 1x1); the auxiliary classifier holds weights, emits nothing
+    "inception_v3": ZooEntry("inception", "inception_v3", test_inputs=_img(1, 107), full_inputs=_img(1, 299), **_TOL),
     # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
     # 64x64: five stride-2 stages end at 2x2
     "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),

@@ -44,6 +44,7 @@ CASES = {
     "squeezenet1_1": ("torchvision", lambda tv: tv.models.squeezenet1_1()),
     "densenet121": ("torchvision", lambda tv: tv.models.densenet121()),
     "googlenet": ("torchvision", lambda tv: tv.models.googlenet(aux_logits=True, init_weights=True)),
+    "inception_v3": ("torchvision", lambda tv: tv.models.inception_v3(init_weights=True)),
     "regnet_y_400mf": ("torchvision", lambda tv: tv.models.regnet_y_400mf()),
     "mobilenet_v2": ("torchvision", lambda tv: tv.models.mobilenet_v2()),
     "mobilenet_v3_large": ("torchvision", lambda tv: tv.models.mobilenet_v3_large()),
@@ -119,6 +120,7 @@ THROUGH_INTERPRETER = {
     "resnet18@timm",
     "mnasnet1_0",
     "seresnet50",
+    "inception_v3",
 }
 
 
