@@ -123,6 +123,8 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 224),
         **_TOL,
     ),
+    # timm's GhostNet (tensorrtx's ghostnet); 64x64: the five stride-2 stages end at 2x2
+    "ghostnet_100": ZooEntry("ghostnet", "ghostnet_100", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "efficientnet_b0": ZooEntry(
         "efficientnet",
         "efficientnet_b0",

@@ -44,7 +44,8 @@ CASES = {
     "squeezenet1_1": ("torchvision", lambda tv: tv.models.squeezenet1_1()),
     "densenet121": ("torchvision", lambda tv: tv.models.densenet121()),
     "googlenet": ("torchvision", lambda tv: tv.models.googlenet(aux_logits=True, init_weights=True)),
-    "inception_v3": ("torchvision", lambda tv: tv.models.inception_v3(init_weights=True)),
+    # init_weights=False: torch's default initialization (torchvision's truncated normal costs seconds here)
+    "inception_v3": ("torchvision", lambda tv: tv.models.inception_v3(init_weights=False)),
     "regnet_y_400mf": ("torchvision", lambda tv: tv.models.regnet_y_400mf()),
     "mobilenet_v2": ("torchvision", lambda tv: tv.models.mobilenet_v2()),
     "mobilenet_v3_large": ("torchvision", lambda tv: tv.models.mobilenet_v3_large()),
@@ -67,6 +68,7 @@ CASES = {
     # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too.
     # zero_init_last=False: timm zeroes each block's last BatchNorm scale, which would hide every residual branch
     "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
+    "ghostnet_100": ("timm", lambda timm: timm.create_model("ghostnet_100", pretrained=False)),
     "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
@@ -121,6 +123,7 @@ THROUGH_INTERPRETER = {
     "mnasnet1_0",
     "seresnet50",
     "inception_v3",
+    "ghostnet_100",
 }
 
 
