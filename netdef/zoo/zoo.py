@@ -142,6 +142,11 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 224),
         **_TOL,
     ),
+    # timm's ConvNeXt V2 (tensorrtx's convnextv2): V1's block without layer scale, with Global Response Norm;
+    # 64x64: the last stage runs at 2x2 (GRN's spatial norm over four pixels)
+    "convnextv2_atto": ZooEntry(
+        "convnextv2", "convnextv2_atto", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL
+    ),
     # a tiny ViT (vit_b_16's names and structure; netdef.zoo.vision_transformer.vit_b_16 is the full one)
     "vit": ZooEntry(
         "vision_transformer",

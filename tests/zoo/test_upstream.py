@@ -34,6 +34,16 @@ def _bert(transformers):
     return transformers.BertModel(config)
 
 
+def _random_grn(model: torch.nn.Module) -> torch.nn.Module:
+    """timm starts every GlobalResponseNorm at weight = bias = 0 (the identity): random values make them count."""
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".grn." in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return model
+
+
 #: zoo name -> (package, builder of the upstream model from the imported package)
 CASES = {
     "resnet18": ("torchvision", lambda tv: tv.models.resnet18()),
@@ -69,6 +79,7 @@ CASES = {
     # zero_init_last=False: timm zeroes each block's last BatchNorm scale, which would hide every residual branch
     "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
     "ghostnet_100": ("timm", lambda timm: timm.create_model("ghostnet_100", pretrained=False)),
+    "convnextv2_atto": ("timm", lambda timm: _random_grn(timm.create_model("convnextv2_atto", pretrained=False))),
     "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
@@ -124,6 +135,7 @@ THROUGH_INTERPRETER = {
     "seresnet50",
     "inception_v3",
     "ghostnet_100",
+    "convnextv2_atto",
 }
 
 
