@@ -11,6 +11,7 @@ import math
 
 from netdef import F, Input, nn
 from netdef.zoo.misc import make_divisible
+from netdef.zoo.timm_layers import ConvBnAct, SqueezeExcite
 
 #: per stage, the blocks' (kernel, expanded channels, out channels, SE ratio, stride) (GhostNet paper, table 1)
 GHOSTNET_CFGS: list[list[tuple[int, int, int, float, int]]] = [
@@ -24,43 +25,6 @@ GHOSTNET_CFGS: list[list[tuple[int, int, int, float, int]]] = [
     [(5, 672, 160, 0.25, 2)],
     [(5, 960, 160, 0, 1), (5, 960, 160, 0.25, 1), (5, 960, 160, 0, 1), (5, 960, 160, 0.25, 1)],
 ]
-
-
-class BatchNormAct2d(nn.BatchNorm2d):
-    """BatchNorm2d followed by an activation, one module (timm's; the state_dict is BatchNorm2d's)."""
-
-    def __init__(self, num_features: int, act_layer=nn.ReLU) -> None:
-        super().__init__(num_features)
-        self.act = act_layer() if act_layer is not None else nn.Identity()
-
-    def forward(self, x):
-        return self.act(super().forward(x))
-
-
-class ConvBnAct(nn.Module):
-    """timm's ConvBnAct without skip: ``conv`` ("same" padding, no bias), ``bn1`` (BatchNorm + ReLU)."""
-
-    def __init__(self, in_chs: int, out_chs: int, kernel_size: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride, padding=(kernel_size - 1) // 2, bias=False)
-        self.bn1 = BatchNormAct2d(out_chs)
-
-    def forward(self, x):
-        return self.bn1(self.conv(x))
-
-
-class SqueezeExcite(nn.Module):
-    """timm's EfficientNet-family SE: ``conv_reduce``, ``act1``, ``conv_expand``, then ``gate`` scales the input."""
-
-    def __init__(self, in_chs: int, rd_channels: int, act_layer=nn.ReLU, gate_layer=nn.Sigmoid) -> None:
-        super().__init__()
-        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1)
-        self.act1 = act_layer()
-        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1)
-        self.gate = gate_layer()
-
-    def forward(self, x):
-        return x * self.gate(self.conv_expand(self.act1(self.conv_reduce(x.mean([2, 3], keepdim=True)))))
 
 
 class GhostModule(nn.Module):

@@ -91,6 +91,15 @@ ZOO: dict[str, ZooEntry] = {
     # 107x107: the smallest input whose last grid (Mixed_7b/7c) is 2x2, so the 1x3 and 3x1 convs' padding counts
     # (75x75, torchvision's minimum, leaves it 1x1); the auxiliary classifier holds weights, emits nothing
     "inception_v3": ZooEntry("inception", "inception_v3", test_inputs=_img(1, 107), full_inputs=_img(1, 299), **_TOL),
+    # timm's Inception v4 (42.7 M parameters: one real build, fp16); 107x107: the last grid is 2x2, as inception_v3's
+    "inception_v4": ZooEntry(
+        "inception_v4",
+        "inception_v4",
+        test_inputs=_img(1, 107),
+        full_inputs=_img(1, 299),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
     # 64x64: five stride-2 stages end at 2x2
     "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),

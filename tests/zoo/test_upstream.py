@@ -80,6 +80,7 @@ CASES = {
     "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
     "ghostnet_100": ("timm", lambda timm: timm.create_model("ghostnet_100", pretrained=False)),
     "convnextv2_atto": ("timm", lambda timm: _random_grn(timm.create_model("convnextv2_atto", pretrained=False))),
+    "inception_v4": ("timm", lambda timm: timm.create_model("inception_v4", pretrained=False)),
     "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
@@ -136,6 +137,7 @@ THROUGH_INTERPRETER = {
     "inception_v3",
     "ghostnet_100",
     "convnextv2_atto",
+    "inception_v4",
 }
 
 
