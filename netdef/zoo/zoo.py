@@ -100,6 +100,8 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
+    # timm's HRNet-W18 classifier (tensorrtx's hrnet); 64x64: the four branches run at 16, 8, 4 and 2 pixels
+    "hrnet_w18": ZooEntry("hrnet", "hrnet_w18", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
     # 64x64: five stride-2 stages end at 2x2
     "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),

@@ -81,6 +81,7 @@ CASES = {
     "ghostnet_100": ("timm", lambda timm: timm.create_model("ghostnet_100", pretrained=False)),
     "convnextv2_atto": ("timm", lambda timm: _random_grn(timm.create_model("convnextv2_atto", pretrained=False))),
     "inception_v4": ("timm", lambda timm: timm.create_model("inception_v4", pretrained=False)),
+    "hrnet_w18": ("timm", lambda timm: timm.create_model("hrnet_w18", pretrained=False)),
     "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
@@ -138,6 +139,7 @@ THROUGH_INTERPRETER = {
     "ghostnet_100",
     "convnextv2_atto",
     "inception_v4",
+    "hrnet_w18",
 }
 
 
