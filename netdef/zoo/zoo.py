@@ -175,6 +175,9 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 32),
         **_TOL,
     ),
+    # torchvision's Swin-T (tensorrtx's swin-transformer); 112x112: stage 1 has 4x4 windows of 7x7 tokens and
+    # stage 2 2x2 (both with the shifted, masked layout), stage 3 one window, stage 4 pads 4x4 tokens to 7x7
+    "swin_t": ZooEntry("swin_transformer", "swin_t", test_inputs=_img(1, 112), full_inputs=_img(1, 224), **_TOL),
     # a tiny BERT (HF BertModel names); the random attention_mask has no all-padding row
     "bert": ZooEntry(
         "bert",

@@ -70,6 +70,7 @@ CASES = {
             image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128, num_classes=10
         ),
     ),
+    "swin_t": ("torchvision", lambda tv: tv.models.swin_t()),
     "deeplabv3_resnet50": (
         "torchvision",
         lambda tv: tv.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True),
@@ -140,6 +141,7 @@ THROUGH_INTERPRETER = {
     "convnextv2_atto",
     "inception_v4",
     "hrnet_w18",
+    "swin_t",
 }
 
 
