@@ -144,8 +144,10 @@ class HighResolutionNet(nn.Module):
         return self.classifier(y.mean((2, 3)))
 
     def init_weights(self) -> None:
-        # timm's: He-normal convs, unit BatchNorm scales; each residual stack's last BatchNorm at
-        # 1/sqrt(blocks) keeps random residual sums (and the fused branch sums) inside fp16's range
+        # timm's: He-normal convs, unit BatchNorm scales. With random weights and running statistics that do
+        # not track the activations, residual stacks and the fused branch sums grow ~3x per module (to ~1e4 at
+        # the head): each residual branch's last BatchNorm starts at 1/blocks and every fuse path's last
+        # one at 1/branches, which keeps activations near unit scale (per-element parity, fp16's range)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -156,7 +158,11 @@ class HighResolutionNet(nn.Module):
             if isinstance(m, nn.Sequential) and m and isinstance(m[0], (BasicBlock, Bottleneck)):
                 for blk in m:
                     last = blk.bn2 if isinstance(blk, BasicBlock) else blk.bn3
-                    nn.init.constant_(last.weight, len(m) ** -0.5)
+                    nn.init.constant_(last.weight, 1.0 / len(m))
+            elif isinstance(m, HighResolutionModule) and isinstance(m.fuse_layers, nn.ModuleList):
+                for path in (p for row in m.fuse_layers for p in row if not isinstance(p, nn.Identity)):
+                    norms = [b for b in path.modules() if isinstance(b, nn.BatchNorm2d)]
+                    nn.init.constant_(norms[-1].weight, 1.0 / m.num_branches)
 
 
 def hrnet_w18(num_classes: int = 1000) -> HighResolutionNet:
