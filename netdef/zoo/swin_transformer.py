@@ -5,7 +5,8 @@ Tokens stay channels-last (B, H, W, C). Each block attends within non-overlappin
 multiple of the window), every second block on windows shifted by half a window (a cyclic roll, written as two
 slices and a concatenation; the wrapped-around regions masked with -100 as torchvision does), with a learned
 relative position bias per head gathered by the checkpoint's ``relative_position_index``. Patch merging
-concatenates each 2x2 neighbourhood and projects 4C to 2C.
+concatenates each 2x2 neighbourhood and projects 4C to 2C. The batch may be dynamic; H and W are fixed at
+definition (they decide the window layout and masks).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class ShiftedWindowAttention(nn.Module):
         return bias.reshape(n, n, self.num_heads).permute(2, 0, 1).unsqueeze(0)
 
     def forward(self, x):
-        b, h, w, c = (int(d) for d in x.shape)
+        h, w, c = (int(d) for d in x.shape[1:])  # the batch may be dynamic (-1 below)
         (wh, ww), heads = self.window_size, self.num_heads
         pad_b, pad_r = (wh - h % wh) % wh, (ww - w % ww) % ww
         if pad_b or pad_r:
@@ -94,16 +95,16 @@ class ShiftedWindowAttention(nn.Module):
         if shifted:
             x = roll(x, (-shift[0], -shift[1]), (1, 2))
         windows, n = (ph // wh) * (pw // ww), wh * ww
-        x = x.reshape(b, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b * windows, n, c)
-        qkv = self.qkv(x).reshape(b * windows, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        x = x.reshape(-1, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, n, c)
+        qkv = self.qkv(x).reshape(-1, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * (c // heads) ** -0.5, qkv[1], qkv[2]
         attn = q.matmul(k.transpose(-2, -1)) + self.relative_position_bias()
         if shifted:
             mask = F.as_tensor(shifted_window_mask(ph, pw, self.window_size, shift)[None, :, None])
-            attn = (attn.reshape(b, windows, heads, n, n) + mask).reshape(b * windows, heads, n, n)
-        x = F.softmax(attn, dim=-1).matmul(v).transpose(1, 2).reshape(b * windows, n, c)
+            attn = (attn.reshape(-1, windows, heads, n, n) + mask).reshape(-1, heads, n, n)
+        x = F.softmax(attn, dim=-1).matmul(v).transpose(1, 2).reshape(-1, n, c)
         x = self.proj(x)
-        x = x.reshape(b, ph // wh, pw // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
+        x = x.reshape(-1, ph // wh, pw // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ph, pw, c)
         if shifted:
             x = roll(x, tuple(shift), (1, 2))
         return x[:, :h, :w, :] if pad_b or pad_r else x
