@@ -95,7 +95,7 @@ class GhostNet(nn.Module):
     """timm.models.GhostNet (v1): stem, ``blocks`` (nine stages and a 1x1 ConvBnAct), pooled 1x1 ``conv_head``
     with bias and ReLU, ``classifier``."""
 
-    def __init__(self, cfgs=GHOSTNET_CFGS, num_classes: int = 1000, width: float = 1.0, drop_rate: float = 0.2) -> None:
+    def __init__(self, cfgs=GHOSTNET_CFGS, num_classes: int = 1000, width: float = 1.0) -> None:
         super().__init__()
         stem_chs = make_divisible(16 * width, 4)
         self.conv_stem = nn.Conv2d(3, stem_chs, 3, 2, 1, bias=False)
