@@ -30,14 +30,6 @@ def roll(x, shifts: tuple[int, ...], dims: tuple[int, ...]):
     return x
 
 
-def relative_position_index(window_size: tuple[int, int]) -> np.ndarray:
-    """Row of the bias table for each (query, key) pair of a window, flattened: what the checkpoint's buffer holds."""
-    wh, ww = window_size
-    coords = np.stack(np.meshgrid(np.arange(wh), np.arange(ww), indexing="ij")).reshape(2, -1)
-    rel = coords[:, :, None] - coords[:, None, :]
-    return ((rel[0] + wh - 1) * (2 * ww - 1) + rel[1] + ww - 1).reshape(-1).astype(np.int64)
-
-
 def shifted_window_mask(pad_h: int, pad_w: int, window_size, shift_size) -> np.ndarray:
     """(windows, N, N) additive mask of a shifted layout: 0 within a region, -100 between regions that the roll
     brought together (torchvision's values)."""
