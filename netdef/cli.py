@@ -111,7 +111,10 @@ def _raised(exc: BaseException) -> str:
 
 
 INPUT_FORM = "name=1x3x224x224[:dtype][,min=..,opt=..,max=..]"
-FEED_HELP = "name=file.npy, one per input (repeatable; default: seeded random normal inputs)"
+FEED_HELP = (
+    "name=file.npy, one per input (repeatable; default: seeded random inputs, normal for floats, "
+    "0 or 1 for integers and bools: feed real token ids to cover a vocabulary)"
+)
 
 
 def parse_input(text: str):
@@ -207,9 +210,17 @@ def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[st
         )
     rng = np.random.default_rng(args.seed)
     return {
-        name: _load_array(given[name], f"--feed {name}=") if name in given else rng.standard_normal(shape).astype(dtype)
+        name: _load_array(given[name], f"--feed {name}=") if name in given else _random_feed(rng, shape, dtype)
         for name, (shape, dtype) in shapes.items()
     }
+
+
+def _random_feed(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Seeded random values every model takes: normals for floats; 0 or 1 for integers (token ids, indices, masks:
+    both are inside any vocabulary) and bools."""
+    if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
 
 
 def _load_array(path: str, option: str) -> np.ndarray:
