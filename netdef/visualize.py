@@ -269,6 +269,23 @@ def graph(
     return path
 
 
+def open_in_netron(path: str | os.PathLike, browse: bool = True, address=None) -> tuple[str, int]:
+    """Serve the ONNX file ``path`` (written by ``graph``) in Netron on localhost and open it in a browser; returns
+    the (host, port) it serves on. Needs the ``netron`` package; ``netron.stop()`` ends the server."""
+    import importlib.util
+
+    if Path(path).suffix.lower() != ".onnx":
+        raise NetdefError(f"Netron opens the graph as ONNX: write it to a .onnx file, not {Path(path).name}")
+    if importlib.util.find_spec("netron") is None:
+        raise NetdefError("opening the graph in Netron needs the netron package: pip install netron")
+    import netron
+
+    served = netron.start(str(path), address=address, browse=browse)
+    if not served:
+        raise NetdefError(f"Netron could not serve {path}")
+    return served
+
+
 # -- dataflow -----------------------------------------------------------------------------------------
 
 _DTYPE_SHORT = {"FLOAT": "f32", "HALF": "f16", "BF16": "bf16", "INT32": "i32", "INT64": "i64", "INT8": "i8"}
