@@ -63,6 +63,17 @@ class SizeOf:
 
 
 @dataclass(frozen=True)
+class Prod:
+    """``a * b`` of two sizes (symbolic arithmetic in netdef)."""
+
+    a: object
+    b: object
+
+    def __repr__(self) -> str:
+        return f"{self.a!r} * {self.b!r}"
+
+
+@dataclass(frozen=True)
 class W:
     """A constant array (weights, a constant operand): numpy for netdef, a tensor for torch."""
 
@@ -200,6 +211,8 @@ class Runner:
             return env[a.name]
         if isinstance(a, SizeOf):
             return env[a.name].shape[a.dim]
+        if isinstance(a, Prod):
+            return self.arg(a.a, env) * self.arg(a.b, env)
         if isinstance(a, W):
             if self.backend == "netdef":
                 return a.array
@@ -308,12 +321,14 @@ def define_case(case: Case, netdef_modules: dict) -> netdef.Network:
 
 def check_case(case: Case) -> str:
     """Define the case's network, run the interpreter at both sizes, compare with torch. Returns 'ok' or
-    'refused: <message>' (a NetdefError at definition); raises AssertionError (wrong answer) or whatever
-    escaped (a crash), with the program and seed in the message."""
+    'refused: <message>' (a NetdefError at definition that is netdef's own); raises AssertionError, with
+    the program and seed in the message, for a wrong answer, a crash, or TensorRT's raw error leaking."""
     tmods, nmods = torch_modules(case)
     try:
         net = define_case(case, nmods)
     except NetdefError as e:
+        if "Error Code" in str(e):  # TensorRT's own API error passed through: no name, no fix
+            raise AssertionError(f"unclear refusal (TensorRT's error leaked): {e}\n{case.text()}") from e
         return f"refused: {type(e).__name__}: {e}"
     except Exception as e:
         raise AssertionError(f"define crashed: {type(e).__name__}: {e}\n{case.text()}") from e
@@ -496,10 +511,29 @@ def _broadcasts(u: Value, v: Value) -> bool:
 _OPERATORS = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv"}
 
 
+def _int_other(g: Gen, v: Value, values: list[Value]) -> tuple:
+    """The second operand of a binary op on an integer or bool value: a Python int or float, an int32
+    constant, or another integer or bool value (torch's type promotion decides the result's dtype)."""
+    r = g.rng.random()
+    if r < 0.5:
+        return (g.pick([2, -3, 1.5, True]),)
+    if r < 0.7:
+        return (C(g.rng.integers(-3, 4, g.broadcastable(v)).astype(np.int32)),)
+    same = [u for u in values if u.name != v.name and not u.is_float and _broadcasts(u, v)]
+    return (Ref(g.pick(same).name),) if same else (g.pick([2, -3]),)
+
+
 def _binary(op):
     def sample(g: Gen, v: Value, values: list[Value]):
         if not v.is_float:
-            return None
+            a, b = Ref(v.name), _int_other(g, v, values)[0]
+            if op == "div" and not isinstance(b, (int, float)):
+                return None  # integer division by zero: inf in torch
+            if op in _OPERATORS and g.coin(0.5) and isinstance(b, (int, float)):
+                return Step(f"op:{_OPERATORS[op]}", (b, a) if g.coin() else (a, b), {}, "")
+            if isinstance(b, (int, float)) and op in ("maximum", "minimum"):
+                return None
+            return Step(op, (a, b), {}, "")
         other = _other(g, v, values)
         if other is None:
             return None
@@ -583,7 +617,7 @@ def _clamp(g: Gen, v: Value):
 
 def _reduce(op):
     def sample(g: Gen, v: Value):
-        if not v.is_float or v.ndim == 0:
+        if v.ndim == 0 or (not v.is_float and op in ("mean", "argmax", "argmin")):
             return None
         keep = g.coin()
         if op in ("sum", "mean", "amax", "amin") and g.coin(0.4) and v.ndim > 1:
@@ -593,10 +627,13 @@ def _reduce(op):
         d = g.dim(v)
         if op == "prod" and v.shape[d] > 6:
             return None
+        if op in ("max", "min") and not v.is_float:
+            return Step(op, (Ref(v.name), d), {"keepdim": keep}, "", index=0)  # values only: ints tie
         if op in ("max", "min"):
             if d is None or not _distinct(v, d):
                 return None
-            return Step(op, (Ref(v.name), d), {"keepdim": keep}, "", index=g.pick([0, 0, 1]))
+            index = g.pick([0, 0, 1]) if g.precision == "fp32" else 0  # fp16 rounding makes ties
+            return Step(op, (Ref(v.name), d), {"keepdim": keep}, "", index=index)
         if op in ("argmax", "argmin"):
             if not _distinct(v, d):
                 return None
@@ -635,7 +672,8 @@ def _topk(g: Gen, v: Value):
     if not v.is_float or d is None or v.shape[d] < 2 or not _distinct(v, d):
         return None
     k = g.int(1, v.shape[d])
-    return Step("topk", (Ref(v.name), k), {"dim": d, "largest": g.coin()}, "", index=g.pick([0, 0, 1]))
+    index = g.pick([0, 0, 1]) if g.precision == "fp32" else 0  # fp16 rounding makes ties
+    return Step("topk", (Ref(v.name), k), {"dim": d, "largest": g.coin()}, "", index=index)
 
 
 def _reshape(g: Gen, v: Value):
@@ -658,7 +696,7 @@ def _reshape(g: Gen, v: Value):
         for j in range(v.ndim):
             if j == i:
                 if i in v.dynamic or i + 1 in v.dynamic:
-                    target.append(-1)
+                    target.append(-1 if g.coin() else Prod(_size(g, v, i, sym=True), _size(g, v, i + 1, sym=True)))
                 else:
                     target.append(v.shape[i] * v.shape[i + 1])
             elif j != i + 1:
@@ -681,10 +719,10 @@ def _unflatten(g: Gen, v: Value):
     return Step("unflatten", (Ref(v.name), d - v.ndim if g.coin(0.3) else d, sizes), {}, "")
 
 
-def _size(g: Gen, v: Value, j: int):
+def _size(g: Gen, v: Value, j: int, sym: bool = False):
     if j in v.dynamic:
-        return SizeOf(v.name, j) if g.coin(0.7) else -1
-    return v.shape[j]
+        return SizeOf(v.name, j) if sym or g.coin(0.7) else -1
+    return SizeOf(v.name, j) if sym and g.coin(0.3) else v.shape[j]
 
 
 def _flatten(g: Gen, v: Value):
@@ -741,6 +779,13 @@ def _repeat(g: Gen, v: Value):
     return Step("repeat", (Ref(v.name), *reps), {}, "")
 
 
+#: slices and indices on a dynamic dim (they mean different elements at the two sizes)
+DYNAMIC_INDEX = [
+    slice(None), slice(1, None), slice(None, -1), slice(-2, None), slice(None, None, 2), slice(1, -1, 2),
+    slice(0, 2), slice(-3, -1), slice(None, 100), -1, 0, 1, -2,
+]  # fmt: skip
+
+
 def _getitem(g: Gen, v: Value):
     if v.ndim == 0:
         return None
@@ -748,13 +793,15 @@ def _getitem(g: Gen, v: Value):
     for i in range(v.ndim):
         n = v.shape[i]
         r = g.rng.random()
-        if i in v.dynamic or r < 0.4:
-            parts.append(slice(None) if i not in v.dynamic or g.coin(0.7) else slice(g.int(0, 1), None))
+        if r < 0.35:
+            parts.append(slice(None))
+        elif i in v.dynamic:
+            parts.append(g.pick(DYNAMIC_INDEX))
         elif r < 0.6 and n > 1:
             parts.append(g.int(-n, n - 1))
         else:
-            start = g.pick([None, 0, 1, -n])
-            stop = g.pick([None, n, -1, n + 3])
+            start = g.pick([None, 0, 1, -n, -1])
+            stop = g.pick([None, n, -1, n + 3, 1])
             step = g.pick([None, 1, 2, 3])
             parts.append(slice(start, stop, step))
     if g.coin(0.2):
@@ -767,36 +814,43 @@ def _getitem(g: Gen, v: Value):
     return Step("op:getitem", (Ref(v.name), index), {}, "")
 
 
+def _small(v: Value, d: int) -> int:
+    """The size of dim ``d`` at the smaller of the two runs."""
+    return min(v.a.shape[d], v.b.shape[d])
+
+
 def _narrow(g: Gen, v: Value):
-    d = g.dim(v, static=True)
-    if d is None or v.shape[d] < 2:
+    d = g.dim(v)
+    if d is None or _small(v, d) < 2:
         return None
-    n = v.shape[d]
+    n = _small(v, d)
     start = g.int(0, n - 1)
-    return Step("narrow", (Ref(v.name), d, start, g.int(1, n - start)), {}, "")
+    if d % v.ndim in v.dynamic and g.coin():  # up to the end, whatever the size: v.shape[d] - start
+        return Step("narrow", (Ref(v.name), d, start, SizeOf(v.name, d % v.ndim)), {}, "")
+    return Step("narrow", (Ref(v.name), d, g.pick([start, start - n]), g.int(1, n - start)), {}, "")
 
 
 def _select(g: Gen, v: Value):
-    d = g.dim(v, static=True)
-    if d is None or v.shape[d] < 1 or v.ndim < 2:
+    d = g.dim(v)
+    if d is None or _small(v, d) < 1 or v.ndim < 2:
         return None
-    n = v.shape[d]
+    n = _small(v, d)
     return Step("select", (Ref(v.name), d, g.int(-n, n - 1)), {}, "")
 
 
 def _split(op):
     def sample(g: Gen, v: Value):
-        d = g.dim(v, static=True)
-        if d is None or v.shape[d] < 2:
+        d = g.dim(v, static=op != "split")
+        if d is None or _small(v, d) < 2:
             return None
-        n = v.shape[d]
+        n = _small(v, d)
         if op == "chunk":
             c = g.int(2, min(n, 4))
             pieces = -(-n // -(-n // c))
             return Step("chunk", (Ref(v.name), c), {"dim": d}, "", index=g.int(0, pieces - 1))
         if op == "unbind":
             return Step("unbind", (Ref(v.name),), {"dim": d}, "", index=g.int(0, n - 1)) if v.ndim > 1 else None
-        if g.coin():
+        if g.coin() or d % v.ndim in v.dynamic:
             s = g.int(1, n - 1)
             return Step("split", (Ref(v.name), s), {"dim": d}, "", index=g.int(0, -(-n // s) - 1))
         a = g.int(1, n - 1)
@@ -835,11 +889,11 @@ def _cat(op):
 
 
 def _index_select(g: Gen, v: Value):
-    d = g.dim(v, static=True)
-    if d is None or v.shape[d] < 1:
+    d = g.dim(v)
+    if d is None or _small(v, d) < 1:
         return None
-    idx = g.rng.integers(0, v.shape[d], g.int(1, 4)).astype(np.int64)
-    return Step("index_select", (Ref(v.name), d, W(idx)), {}, "")
+    idx = g.rng.integers(0, _small(v, d), g.int(1, 4)).astype(g.pick([np.int64, np.int32]))
+    return Step("index_select", (Ref(v.name), d, W(idx) if g.coin() else C(idx)), {}, "")
 
 
 def _pad(g: Gen, v: Value):
@@ -881,8 +935,6 @@ def _pool(op):
         kw = {"stride": stride, "padding": pad, "ceil_mode": g.coin(0.3) and not v.dynamic & {2, 3}}
         if op.startswith("avg"):
             kw["count_include_pad"] = g.coin()
-        if op.startswith("max") and g.coin(0.2) and k > 1 and pad == 0:
-            kw["dilation"] = 2
         return Step(op, (Ref(v.name), k), kw, "")
 
     return sample
