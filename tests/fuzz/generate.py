@@ -152,7 +152,8 @@ class Case:
     #: name -> (shape with -1 for dynamic dims, shape at size A, shape at size B)
     inputs: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
     steps: list[Step]
-    output: str
+    #: the values the network returns: every value no later step reads (at most 4), the last one first
+    outputs: list[str]
     #: the inputs at size A and at size B (float32)
     feeds: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 
@@ -162,7 +163,7 @@ class Case:
             dyn = f"  # dynamic: run at {a} and {b}" if a != b else ""
             lines.append(f"{name} = Input({shape}){dyn}")
         lines += [s.text() for s in self.steps]
-        lines.append(f"return {self.output}")
+        lines.append(f"return {', '.join(self.outputs)}")
         lines.append(f"# reproduce: FUZZ_SEED={self.seed} pytest tests/fuzz/test_fuzz.py  (or generate.py --seed)")
         return "\n".join(lines)
 
@@ -248,10 +249,10 @@ class Runner:
             out = _round_half(out)
         env[step.out] = out
 
-    def run(self, steps: list[Step], env: dict, output: str):
+    def run(self, steps: list[Step], env: dict, outputs: list[str]) -> list:
         for s in steps:
             self.step(s, env)
-        return env[output]
+        return [env[o] for o in outputs]
 
 
 class Program(nn.Module):
@@ -266,7 +267,8 @@ class Program(nn.Module):
 
     def forward(self, *xs):
         env = dict(zip(self._case.inputs, xs))
-        return Runner("netdef", self._modules_by_step).run(self._case.steps, env, self._case.output)
+        outs = Runner("netdef", self._modules_by_step).run(self._case.steps, env, self._case.outputs)
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def torch_modules(case: Case) -> tuple[dict, dict]:
@@ -275,7 +277,7 @@ def torch_modules(case: Case) -> tuple[dict, dict]:
     return {k: v[0] for k, v in pairs.items()}, {k: v[1] for k, v in pairs.items()}
 
 
-def run_torch(case: Case, which: int, backend: str = "torch", modules: dict | None = None) -> torch.Tensor:
+def run_torch(case: Case, which: int, backend: str = "torch", modules: dict | None = None) -> list[torch.Tensor]:
     if modules is None:
         modules = torch_modules(case)[0]
     feeds = case.feeds[which]
@@ -287,7 +289,7 @@ def run_torch(case: Case, which: int, backend: str = "torch", modules: dict | No
         env = {n: v.double() for n, v in env.items()}
         modules = {k: copy.deepcopy(m).double() for k, m in modules.items()}
     with torch.no_grad():
-        return Runner(backend, modules).run(case.steps, env, case.output)
+        return Runner(backend, modules).run(case.steps, env, case.outputs)
 
 
 def _half_module(m: torch.nn.Module) -> Callable:
@@ -334,18 +336,26 @@ def check_case(case: Case) -> str:
         raise AssertionError(f"define crashed: {type(e).__name__}: {e}\n{case.text()}") from e
     tol = TOLERANCES[case.precision]
     for which in (0, 1):
-        want = run_torch(case, which, modules=tmods)
+        wants = run_torch(case, which, modules=tmods)
+        feeds = case.feeds[which]
+        kept = {k: v.copy() for k, v in feeds.items()}
         try:
-            got = netdef.reference.run(net, case.feeds[which])["output"]
+            got = netdef.reference.run(net, feeds)
         except Exception as e:
             raise AssertionError(
-                f"interpreter raised at input shapes {_shapes(case.feeds[which])}: {type(e).__name__}: {e}\n"
-                f"{case.text()}"
+                f"interpreter raised at input shapes {_shapes(feeds)}: {type(e).__name__}: {e}\n{case.text()}"
             ) from e
-        try:
-            compare(got, want, tol)
-        except AssertionError as e:
-            raise AssertionError(f"at input shapes {_shapes(case.feeds[which])}: {e}\n{case.text()}") from None
+        changed = [k for k in feeds if not np.array_equal(feeds[k], kept[k])]
+        assert not changed, f"the interpreter wrote into the caller's input arrays {changed}\n{case.text()}"
+        names = net.outputs
+        assert len(names) == len(wants), f"{len(names)} outputs, torch {len(wants)}\n{case.text()}"
+        for name, value, want in zip(names, case.outputs, wants):
+            try:
+                compare(got[name], want, tol)
+            except AssertionError as e:
+                raise AssertionError(
+                    f"output {name} ({value}) at input shapes {_shapes(feeds)}: {e}\n{case.text()}"
+                ) from None
     return "ok"
 
 
@@ -764,11 +774,25 @@ def _squeeze(g: Gen, v: Value):
     return Step("squeeze", (Ref(v.name), g.pick(ones)), {}, "")
 
 
-def _expand(g: Gen, v: Value):
+def _expand(g: Gen, v: Value, values: list[Value]):
+    """Dims of size 1 to 2 or 3, or to the size of a dynamic dim of another value (``u.shape[j]``), maybe
+    with a new leading dim; others kept (-1 or their own size)."""
     ones = [i for i in v.static if v.shape[i] == 1]
-    if not ones:
+    if not ones and v.ndim >= 4:
         return None
-    sizes = tuple(g.pick([2, 3]) if i in ones and g.coin(0.7) else -1 for i in range(v.ndim))
+    dyn = [(u, j) for u in values for j in u.dynamic]
+    sizes: list = []
+    for i in range(v.ndim):
+        if i in ones and g.coin(0.7):
+            if dyn and g.coin(0.4):
+                u, j = g.pick(dyn)
+                sizes.append(SizeOf(u.name, j))
+            else:
+                sizes.append(g.pick([2, 3]))
+        else:
+            sizes.append(-1 if g.coin(0.6) or i in v.dynamic else v.shape[i])
+    if g.coin(0.3):
+        sizes.insert(0, 2)
     return Step("expand", (Ref(v.name), *sizes), {}, "")
 
 
@@ -1218,14 +1242,23 @@ def _emulated_error(case: Case, backend: str) -> float:
     answer the precision cannot hold (cancellation, a norm over constant values) is not a fair case."""
     errs = []
     for which in (0, 1):
-        want = run_torch(case, which)
-        half = run_torch(case, which, backend=backend).to(want.dtype)
-        if not want.is_floating_point() or not want.numel():
-            if not torch.equal(want, half):
-                return float("inf")
-            continue
-        scale = float(want.abs().max()) or 1.0
-        errs.append(float((want - half).abs().max()) / scale)
+        wants = run_torch(case, which)
+        default = torch.get_default_dtype()
+        try:  # in double, int / int is double too
+            torch.set_default_dtype(torch.float64 if backend == "torch-fp64" else default)
+            halves = run_torch(case, which, backend=backend)
+        except RuntimeError:  # a dtype torch cannot mix at this precision: not a fair case
+            return float("inf")
+        finally:
+            torch.set_default_dtype(default)
+        for want, half in zip(wants, halves):
+            half = half.to(want.dtype)
+            if not want.is_floating_point() or not want.numel():
+                if not torch.equal(want, half):
+                    return float("inf")
+                continue
+            scale = float(want.abs().max()) or 1.0
+            errs.append(float((want - half).abs().max()) / scale)
     return max(errs, default=0.0)
 
 
@@ -1242,7 +1275,7 @@ def case(seed: int, steps: int | None = None) -> Case:
         ):
             return c
     # no well-conditioned program drawn: the last, with its steps cut to the inputs (identity)
-    c.precision, c.steps, c.output = "fp32", [], next(iter(c.inputs))
+    c.precision, c.steps, c.outputs = "fp32", [], [next(iter(c.inputs))]
     return c
 
 
@@ -1254,7 +1287,7 @@ def _draw(g: Gen, seed: int, precision: str, fold: bool, n_steps: int) -> Case:
     values = [Value(n, torch.from_numpy(feeds[0][n]), torch.from_numpy(feeds[1][n])) for n in inputs]
     ops = [op for op in SAMPLES if precision == "fp32" or op not in DISCONTINUOUS]
     steps: list[Step] = []
-    case = Case(seed, precision, fold, inputs, steps, values[-1].name, feeds)
+    case = Case(seed, precision, fold, inputs, steps, [values[-1].name], feeds)
     modules: dict = {}
     count = 0
     while count < n_steps:
@@ -1268,17 +1301,44 @@ def _draw(g: Gen, seed: int, precision: str, fold: bool, n_steps: int) -> Case:
             if added:
                 count += 1
                 if new[-1].op.startswith(("nn:Conv", "conv", "nn:Linear", "linear")) and g.coin(0.5):
-                    bn = _batch_norm(g, values[-1])  # what folding is about
-                    if bn is not None:
-                        _try(case, [bn], values, modules, len(steps))
+                    conv = values[-1]
+                    bn = _batch_norm(g, conv)  # what folding is about
+                    if bn is not None and _try(case, [bn], values, modules, len(steps)) and g.coin(0.3):
+                        # the conv's own output read again after the fold: ``bn(y) + y``
+                        _try(
+                            case,
+                            [Step("op:add", (Ref(values[-1].name), Ref(conv.name)), {}, "")],
+                            values,
+                            modules,
+                            len(steps),
+                        )
                 break
         else:
             break
-    last = values[-1]
-    if not last.is_float:
-        _try(case, [Step("cast", (Ref(last.name), Dtype("float32")), {}, "")], values, modules, len(steps))
-    case.output = values[-1].name
+    read = {a.name for s in steps for a in _refs(s)}
+    dangling = [v.name for v in values[len(inputs) :] if v.name not in read]
+    last = values[-1].name
+    case.outputs = [last, *[n for n in dangling if n != last][-3:]]
     return case
+
+
+def _refs(step: Step) -> list[Ref]:
+    """The values a step reads."""
+    found: list = []
+
+    def walk(a):
+        if isinstance(a, (Ref, SizeOf)):
+            found.append(Ref(a.name))
+        elif isinstance(a, Prod):
+            walk(a.a)
+            walk(a.b)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                walk(x)
+
+    walk(step.args)
+    walk(list(step.kwargs.values()))
+    return found
 
 
 def _sample(g: Gen, op: str, v: Value, values: list[Value]) -> list[Step] | None:

@@ -90,7 +90,7 @@ def test_a_wrong_answer_fails_with_the_program_and_seed(monkeypatch):
         fold=True,
         inputs={"x": ((2, 5), (2, 5), (2, 5))},
         steps=[gen.Step("relu", (gen.Ref("x"),), {}, "v1")],
-        output="v1",
+        outputs=["v1"],
         feeds=({"x": x}, {"x": x}),
     )
     with pytest.raises(AssertionError, match=r"(?s)elements off by more than.*seed=123.*v1 = F\.relu\(x\)"):
