@@ -321,10 +321,11 @@ def define_case(case: Case, netdef_modules: dict) -> netdef.Network:
     return netdef.define(Program(case, netdef_modules), specs, precision=case.precision, fold=case.fold)
 
 
-def check_case(case: Case) -> str:
+def check_case(case: Case, build: bool = False) -> str:
     """Define the case's network, run the interpreter at both sizes, compare with torch. Returns 'ok' or
     'refused: <message>' (a NetdefError at definition that is netdef's own); raises AssertionError, with
-    the program and seed in the message, for a wrong answer, a crash, or TensorRT's raw error leaking."""
+    the program and seed in the message, for a wrong answer, a crash, or TensorRT's raw error leaking.
+    With ``build`` the network is also built into an engine (TensorRT-RTX builds on CPU: ~1 s)."""
     tmods, nmods = torch_modules(case)
     try:
         net = define_case(case, nmods)
@@ -356,6 +357,13 @@ def check_case(case: Case) -> str:
                 raise AssertionError(
                     f"output {name} ({value}) at input shapes {_shapes(feeds)}: {e}\n{case.text()}"
                 ) from None
+    if build:
+        try:
+            netdef.build(net)
+        except Exception as e:
+            raise AssertionError(
+                f"the interpreter ran it but the build failed: {type(e).__name__}: {e}\n{case.text()}"
+            ) from e
     return "ok"
 
 
@@ -1455,6 +1463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--count", type=int, default=1, help="cases to check")
     parser.add_argument("--quiet", action="store_true", help="print failures only")
+    parser.add_argument("--build", action="store_true", help="also build each network into an engine")
     args = parser.parse_args(argv)
     failures, refused, t0 = 0, 0, time.time()
     for seed in range(args.seed, args.seed + args.count):
@@ -1462,7 +1471,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet and args.count == 1:
             print(c.text())
         try:
-            result = check_case(c)
+            result = check_case(c, build=args.build)
         except Exception as e:
             failures += 1
             print(f"=== FAIL seed={seed}: {type(e).__name__}: {e}")
