@@ -1455,6 +1455,22 @@ def _try(case: Case, new: list[Step], values: list[Value], modules: dict, first:
     return True
 
 
+def program(
+    inputs: dict[str, tuple[int, ...] | tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]],
+    steps: list[Step],
+    outputs: list[str],
+    precision: str = "fp32",
+    fold: bool = True,
+    seed: int = 0,
+) -> Case:
+    """A hand-written case (a regression test's minimal program). ``inputs`` maps a name to its shape, or
+    to (shape with -1 for dynamic dims, shape at size A, shape at size B); feeds are standard normal."""
+    rng = np.random.default_rng(seed)
+    specs = {n: (s, s, s) if isinstance(s[0], int) else s for n, s in inputs.items()}
+    feeds = tuple({n: rng.standard_normal(spec[1 + w]).astype(np.float32) for n, spec in specs.items()} for w in (0, 1))
+    return Case(seed, precision, fold, specs, steps, outputs, feeds)
+
+
 # ---------------------------------------------------------------------------------------------- command line
 
 
