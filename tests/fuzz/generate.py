@@ -109,6 +109,8 @@ class Step:
     out: str
     index: int | None = None
     module: tuple | None = None
+    #: the SAMPLES entry that drew it (not part of the program)
+    sampler: str = field(default="", compare=False)
 
     def text(self) -> str:
         args = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
@@ -1377,6 +1379,8 @@ def _sample(g: Gen, op: str, v: Value, values: list[Value]) -> list[Step] | None
     if new is None:
         return None
     new = new if isinstance(new, list) else [new]
+    for step in new:
+        step.sampler = op
     new = _constants(new)
     if pre:
         shift = len(pre)
@@ -1402,7 +1406,7 @@ def _constants(steps: list[Step]) -> list[Step]:
                 k += 1
             else:
                 args.append(a)
-        out.append(Step(s.op, tuple(args), s.kwargs, s.out, s.index, s.module))
+        out.append(Step(s.op, tuple(args), s.kwargs, s.out, s.index, s.module, s.sampler))
     return out
 
 
@@ -1416,7 +1420,8 @@ def _renumber(step: Step, shift: int) -> Step:
             return type(a)(fix(x) for x in a)
         return a
 
-    return Step(step.op, fix(step.args), {k: fix(v) for k, v in step.kwargs.items()}, step.out, step.index, step.module)
+    kwargs = {k: fix(v) for k, v in step.kwargs.items()}
+    return Step(step.op, fix(step.args), kwargs, step.out, step.index, step.module, step.sampler)
 
 
 def _try(case: Case, new: list[Step], values: list[Value], modules: dict, first: int) -> bool:
@@ -1433,7 +1438,9 @@ def _try(case: Case, new: list[Step], values: list[Value], modules: dict, first:
                 return type(a)(fix(x) for x in a)
             return a
 
-        named.append(Step(s.op, fix(s.args), {k: fix(v) for k, v in s.kwargs.items()}, out, s.index, s.module))
+        named.append(
+            Step(s.op, fix(s.args), {k: fix(v) for k, v in s.kwargs.items()}, out, s.index, s.module, s.sampler)
+        )
     env_a = {v.name: v.a for v in values}
     env_b = {v.name: v.b for v in values}
     added_modules = dict(modules)
