@@ -111,3 +111,24 @@ def test_hand_written_cases_run_in_both_precisions(precision):
         precision=precision,
     )
     _ok(case)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="in-place operators rebind instead of writing in place: netdef.Tensor has no __iadd__, so `y += 1` "
+    "makes a new proxy and an alias `z = y` keeps the old value (torch: z sees the write); needs Tensor "
+    "(tensor.py) to update the proxy in place or refuse augmented assignment on aliased tensors",
+)
+def test_an_in_place_operator_is_seen_through_an_alias():
+    """Found writing the fuzzer's operator steps: ``z = y; y += 1; return z`` is ``y + 1`` in torch, but
+    netdef returns the old ``y`` without a word (a silently wrong answer)."""
+    case = gen.program(
+        {"x": (2, 3)},
+        [
+            Step("op:mul", (Ref("x"), 2.0), {}, "v1"),
+            Step("op:iadd", (Ref("v1"), 1.0), {}, "v2"),  # v2 is v1 itself in torch
+            Step("op:mul", (Ref("v1"), 3.0), {}, "v3"),  # reads v1 after the in-place add
+        ],
+        ["v3"],
+    )
+    _ok(case)
