@@ -643,7 +643,11 @@ def _clamp(g: Gen, v: Value):
 
 def _reduce(op):
     def sample(g: Gen, v: Value):
-        if v.ndim == 0 or (not v.is_float and op in ("mean", "argmax", "argmin")):
+        if (
+            v.ndim == 0
+            or (not v.is_float and op in ("mean", "argmax", "argmin"))
+            or (v.is_bool and op in ("max", "min"))
+        ):
             return None
         keep = g.coin()
         if op in ("sum", "mean", "amax", "amin") and g.coin(0.4) and v.ndim > 1:
@@ -1280,10 +1284,11 @@ def _emulated_error(case: Case, backend: str) -> float:
     return max(errs, default=0.0)
 
 
-def case(seed: int, steps: int | None = None) -> Case:
-    """The fuzz case of ``seed``: precision, folding, inputs and 2-8 steps, all drawn from ``seed``."""
+def case(seed: int, steps: int | None = None, precision: str | None = None) -> Case:
+    """The fuzz case of ``seed``: precision (unless given), folding, inputs and 2-8 steps, all drawn from ``seed``."""
     g0 = np.random.default_rng([seed, 0])
-    precision = "fp32" if g0.random() < PRECISION_WEIGHTS["fp32"] else "fp16"
+    drawn = "fp32" if g0.random() < PRECISION_WEIGHTS["fp32"] else "fp16"
+    precision = precision or drawn
     fold = bool(g0.random() < 0.5)
     for attempt in range(10):
         g = Gen(seed * 100 + attempt, precision)
@@ -1500,10 +1505,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1, help="cases to check")
     parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument("--build", action="store_true", help="also build each network into an engine")
+    parser.add_argument("--precision", choices=sorted(TOLERANCES), help="every case at this precision")
     args = parser.parse_args(argv)
     failures, refused, t0 = 0, 0, time.time()
     for seed in range(args.seed, args.seed + args.count):
-        c = case(seed)
+        c = case(seed, precision=args.precision)
         if not args.quiet and args.count == 1:
             print(c.text())
         try:
