@@ -160,6 +160,8 @@ class Case:
     feeds: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
     #: define's ``overrides``: modules (by step name) kept in fp32 inside an fp16 network
     overrides: dict[str, str] = field(default_factory=dict)
+    #: the precision ``case(seed, precision=...)`` was asked for ('' when drawn from the seed)
+    forced: str = ""
 
     def text(self) -> str:
         lines = [f"# fuzz case seed={self.seed} precision={self.precision} fold={self.fold}"]
@@ -170,7 +172,12 @@ class Case:
             lines.append(f"{name} = Input({shape}){dyn}")
         lines += [s.text() for s in self.steps]
         lines.append(f"return {', '.join(self.outputs)}")
-        lines.append(f"# reproduce: FUZZ_SEED={self.seed} pytest tests/fuzz/test_fuzz.py  (or generate.py --seed)")
+        if self.forced:
+            lines.append(f"# reproduce: python tests/fuzz/generate.py --seed {self.seed} --precision {self.forced}")
+        else:
+            lines.append(
+                f"# reproduce: FUZZ_SEED={self.seed} pytest tests/fuzz/test_fuzz.py  (or generate.py --seed {self.seed})"
+            )
         return "\n".join(lines)
 
 
@@ -1299,6 +1306,7 @@ def case(seed: int, steps: int | None = None, precision: str | None = None) -> C
         if _emulated_error(c, "torch-fp64") < TOLERANCES["fp32"].scaled / 10 and (
             precision == "fp32" or _emulated_error(c, "torch-fp16") < TOLERANCES["fp16"].scaled / 5
         ):
+            c.forced = precision if precision != drawn else ""
             return c
     # no well-conditioned program drawn: the last, with its steps cut to the inputs (identity)
     c.precision, c.steps, c.outputs = "fp32", [], [next(iter(c.inputs))]

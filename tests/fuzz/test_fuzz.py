@@ -7,7 +7,7 @@ norms (batch norm folding on and off) as functional ops and as ``nn`` modules bo
 fp32 or fp16; static or dynamic dims (the interpreter runs at two sizes). A wrong answer or a crash fails
 with the program and its seed; a clear refusal (a NetdefError at definition) passes.
 
-``make test`` checks ``FUZZ_EXAMPLES`` cases (default 200, about 20 s of one core) and builds the first
+``make test`` checks ``FUZZ_EXAMPLES`` cases (default 200, about 25 s of one core) and builds the first
 ``FUZZ_BUILDS`` (default 3) into engines; ``make fuzz`` checks 2000. ``FUZZ_SEED=N`` checks the one case N;
 ``FUZZ_START`` moves the first seed. A failure the fuzzer
 finds becomes a named test in tests/fuzz/test_regressions.py.
