@@ -206,9 +206,13 @@ def _module_pair(step: Step, seed: int) -> tuple[torch.nn.Module, nn.Module]:
     return twin, mine
 
 
-def _round_half(t):
+#: emulating backends -> the dtype every value is rounded to
+HALF = {"torch-fp16": torch.float16, "torch-bf16": torch.bfloat16}
+
+
+def _round_half(t, dtype: torch.dtype = torch.float16):
     if isinstance(t, torch.Tensor) and t.is_floating_point():
-        return t.half().float()
+        return t.to(dtype).float()
     return t
 
 
@@ -233,7 +237,7 @@ class Runner:
             t = torch.from_numpy(a.array.copy())
             if self.backend == "torch-fp64" and t.is_floating_point():
                 return t.double()
-            return _round_half(t) if self.backend == "torch-fp16" else t
+            return _round_half(t, HALF[self.backend]) if self.backend in HALF else t
         if isinstance(a, Dtype):
             if self.backend == "torch-fp64" and a.name == "float32":
                 return torch.float64
@@ -258,8 +262,8 @@ class Runner:
             out = fn(*args, **kwargs)
         if step.index is not None:
             out = out[step.index]
-        if self.backend == "torch-fp16":
-            out = _round_half(out)
+        if self.backend in HALF:
+            out = _round_half(out, HALF[self.backend])
         env[step.out] = out
 
     def run(self, steps: list[Step], env: dict, outputs: list[str]) -> list:
@@ -295,9 +299,9 @@ def run_torch(case: Case, which: int, backend: str = "torch", modules: dict | No
         modules = torch_modules(case)[0]
     feeds = case.feeds[which]
     env = {n: torch.from_numpy(v.copy()) for n, v in feeds.items()}
-    if backend == "torch-fp16":
-        env = {n: _round_half(v) for n, v in env.items()}
-        modules = {k: _half_module(m) for k, m in modules.items()}
+    if backend in HALF:
+        env = {n: _round_half(v, HALF[backend]) for n, v in env.items()}
+        modules = {k: _half_module(m, HALF[backend]) for k, m in modules.items()}
     if backend == "torch-fp64":
         env = {n: v.double() for n, v in env.items()}
         modules = {k: copy.deepcopy(m).double() for k, m in modules.items()}
@@ -305,14 +309,14 @@ def run_torch(case: Case, which: int, backend: str = "torch", modules: dict | No
         return Runner(backend, modules).run(case.steps, env, case.outputs)
 
 
-def _half_module(m: torch.nn.Module) -> Callable:
-    """``m`` with its parameters rounded to half precision and its output rounded too."""
+def _half_module(m: torch.nn.Module, dtype: torch.dtype) -> Callable:
+    """``m`` with its parameters rounded to ``dtype`` and its output rounded too."""
     h = copy.deepcopy(m)
     with torch.no_grad():
         for p in list(h.parameters()) + list(h.buffers()):
             if p.is_floating_point():
-                p.copy_(p.half().float())
-    return lambda *a: _round_half(h(*a))
+                p.copy_(p.to(dtype).float())
+    return lambda *a: _round_half(h(*a), dtype)
 
 
 # ---------------------------------------------------------------------------------------------- checking
@@ -350,7 +354,7 @@ def check_case(case: Case, build: bool = False) -> str:
         return f"refused: {type(e).__name__}: {e}"
     except Exception as e:
         raise AssertionError(f"define crashed: {type(e).__name__}: {e}\n{case.text()}") from e
-    tol = TOLERANCES[case.precision]
+    tol = FUZZ_TOLERANCES[case.precision]
     for which in (0, 1, 0):  # size A again: what the interpreter kept from the first run must still hold
         wants = run_torch(case, which, modules=tmods)
         feeds = case.feeds[which]
@@ -1234,6 +1238,9 @@ NOT_SAMPLED: dict[str, str] = {
 # ---------------------------------------------------------------------------------------------- cases
 
 PRECISION_WEIGHTS = {"fp32": 0.7, "fp16": 0.3}
+#: netdef.testing's tolerances, and bf16's (not drawn by default: ``--precision bf16``): its unit roundoff
+#: 2**-8 is 8 times fp16's, so 8 times fp16's tolerance
+FUZZ_TOLERANCES = {**TOLERANCES, "bf16": Tolerance(scaled=8 * TOLERANCES["fp16"].scaled)}
 #: ops drawn more often than the others (weight 1): those with weights, folding and precision edges
 HEAVY = {"conv1d": 4.0, "conv2d": 4.0, "linear": 4.0, "batch_norm": 3.0, "layer_norm": 2.0, "conv_transpose2d": 2.0}
 #: a value leaving this range is drawn again (fp16 holds up to 65504; products of such values stay finite)
@@ -1301,10 +1308,10 @@ def case(seed: int, steps: int | None = None, precision: str | None = None) -> C
         g = Gen(seed * 100 + attempt, precision)
         c = _draw(g, seed, precision, fold, steps or g.int(2, 8))
         modules = [st.out for st in c.steps if st.module]
-        if precision == "fp16" and modules and g.coin(0.4):  # some modules kept in fp32 (casts at their edges)
+        if precision != "fp32" and modules and g.coin(0.4):  # some modules kept in fp32 (casts at their edges)
             c.overrides = {name: "fp32" for name in modules if g.coin()} or {modules[0]: "fp32"}
         if _emulated_error(c, "torch-fp64") < TOLERANCES["fp32"].scaled / 10 and (
-            precision == "fp32" or _emulated_error(c, "torch-fp16") < TOLERANCES["fp16"].scaled / 5
+            precision == "fp32" or _emulated_error(c, f"torch-{precision}") < FUZZ_TOLERANCES[precision].scaled / 5
         ):
             c.forced = precision if precision != drawn else ""
             return c
@@ -1513,7 +1520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1, help="cases to check")
     parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument("--build", action="store_true", help="also build each network into an engine")
-    parser.add_argument("--precision", choices=sorted(TOLERANCES), help="every case at this precision")
+    parser.add_argument("--precision", choices=sorted(FUZZ_TOLERANCES), help="every case at this precision")
     args = parser.parse_args(argv)
     failures, refused, t0 = 0, 0, time.time()
     for seed in range(args.seed, args.seed + args.count):
