@@ -10,10 +10,15 @@ the seed of per-op sample inputs (issue 21); an op of the registry without one i
 
 Generation runs torch on two concrete sizes of every dynamic dim as it goes, so each value's shape, dtype
 and range are known, and a step torch refuses, or one whose values leave a safe range, is drawn again.
-``case(seed)`` draws one whole case (program, precision, fold, dynamic dims) from ``seed`` alone;
-``check_case`` defines the network, runs the interpreter at both sizes and compares with torch.
+Results that are 0-d are not drawn (their semantics were being fixed elsewhere, issue 20). Every value no
+later step reads is an output. A program is kept only if it is well conditioned: torch in float64 (and,
+for fp16/bf16, torch with every value rounded to that dtype) stays within a fifth of the tolerance, so a
+failure is netdef's, not the precision's. ``case(seed)`` draws one whole case (program, precision, fold,
+dynamic dims, fp32 overrides) from ``seed`` alone; ``check_case`` defines the network, runs the
+interpreter at both sizes (and the first again) and compares with torch; ``program(...)`` writes one by hand.
 
-``python tests/fuzz/generate.py --seed 17`` prints case 17 and checks it; ``--count 500`` checks 500.
+``python tests/fuzz/generate.py --seed 17`` prints case 17 and checks it; ``--count 500`` checks 500;
+``--precision bf16`` draws every case at one precision; ``--build`` also builds each engine.
 """
 
 from __future__ import annotations
@@ -320,10 +325,6 @@ def _half_module(m: torch.nn.Module, dtype: torch.dtype) -> Callable:
 
 
 # ---------------------------------------------------------------------------------------------- checking
-
-
-class Refused(Exception):
-    """netdef refused the program at definition with a clear netdef error (not a failure)."""
 
 
 def define_case(case: Case, netdef_modules: dict) -> netdef.Network:
