@@ -152,6 +152,40 @@ def test_float_scalar_with_an_int_tensor_is_refused():
         _define(lambda x: x + 0.5, ((2,), "int32"))
 
 
+#: torch keeps these bool: + and maximum are or, * and minimum are and (found by tests/fuzz, seed 7039)
+BOOL_EXPRS = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "maximum": lambda a, b: F.maximum(a, b) if isinstance(a, netdef.Tensor) else torch.maximum(a, b),
+    "minimum": lambda a, b: F.minimum(a, b) if isinstance(a, netdef.Tensor) else torch.minimum(a, b),
+    "mul-python-bool": lambda a, b: True * a * b,
+}
+
+
+@pytest.mark.parametrize("name", list(BOOL_EXPRS))
+def test_arithmetic_of_two_bools_stays_bool_as_torch(name):
+    from netdef.testing import Fn, check
+
+    fn = BOOL_EXPRS[name]
+    x, y = torch.randn(3, 4), torch.randn(4)
+    net = check(Fn(lambda x, y: fn(x > 0, y < 0).to("float32")), lambda x, y: fn(x > 0, y < 0).float(), x, y)
+    assert {row["type"] for row in net.layers()} >= {"ELEMENTWISE"}
+
+
+@pytest.mark.parametrize(
+    ("expr", "match"),
+    [
+        (lambda x: (x > 0) * 2, r"mul of the bool tensor `gt` with a number: .*cast first"),
+        (lambda x: 3 * (x > 0), r"mul of the bool tensor `gt` with a number"),
+        (lambda x: (x > 0) - (x < 1), r"sub of the bool tensor `gt` with a bool: .*cast first"),
+    ],
+)
+def test_bool_arithmetic_torch_promotes_is_refused_by_name(expr, match):
+    """Before: TensorRT's own API error (PROD requires inputs with type kFLOAT...) leaked out."""
+    with pytest.raises(netdef.EmitError, match=match):
+        _define(expr, ((2, 3), "float32"))
+
+
 def test_mixed_dtypes_are_refused():
     with pytest.raises(netdef.EmitError, match=r"operands have different dtypes \(FLOAT `x0` and INT32 `x1`\)"):
         _define(lambda x, y: x * y, ((2,), "float32"), ((2,), "int32"))
