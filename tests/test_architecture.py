@@ -173,3 +173,29 @@ def test_import_netdef_loads_no_torch_and_no_optional_subsystem():
     optional = [m for m in loaded if m.split(".")[:2] in (["netdef", n] for n in netdef._LAZY)]
     assert not heavy, f"`import netdef` loads {heavy}"
     assert not optional, f"`import netdef` loads the lazy subsystems {optional}"
+
+
+# ------------------------------------------------------------------------------------- extension points
+
+
+def test_every_nn_module_is_exported_from_its_family_file():
+    """A Module subclass defined in a ``netdef/nn/<family>.py`` file is in that file's ``__all__`` (and so in
+    ``netdef.nn``), unless private or the base of another class there (``RNNBase``)."""
+    import inspect
+
+    from netdef import nn
+
+    missing = []
+    for path in sorted((PACKAGE / "nn").glob("[!_]*.py")):
+        family = sys.modules[f"netdef.nn.{path.stem}"]
+        classes = [c for _, c in inspect.getmembers(family, inspect.isclass) if c.__module__ == family.__name__]
+        bases = {b for c in classes for b in c.__mro__[1:]}
+        for cls in classes:
+            if issubclass(cls, nn.Module) and not cls.__name__.startswith("_") and cls not in bases:
+                if cls.__name__ not in family.__all__:
+                    missing.append(f"{path.relative_to(PACKAGE.parent)}: {cls.__name__}")
+    assert not missing, f"modules missing from their file's __all__ (add them there): {missing}"
+    for name in nn.__all__:
+        assert getattr(nn, name).__name__ == name
+    assert {"Conv2d", "Module", "Parameter", "BindReport", "LSTM", "ZeroPad3d"} <= set(nn.__all__)
+    assert "RNNBase" not in nn.__all__ and "F" not in nn.__all__
