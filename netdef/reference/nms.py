@@ -219,7 +219,7 @@ def select(
     return torch.cat(rows, 0)
 
 
-@register("NMS", "INMSLayer")
+@register("NMS")
 def nms(layer, inputs):
     boxes, scores, max_per_class = inputs[:3]
     iou = float(inputs[3].reshape(-1)[0]) if len(inputs) > 3 and inputs[3] is not None else 0.0
