@@ -199,3 +199,11 @@ def test_every_nn_module_is_exported_from_its_family_file():
         assert getattr(nn, name).__name__ == name
     assert {"Conv2d", "Module", "Parameter", "BindReport", "LSTM", "ZeroPad3d"} <= set(nn.__all__)
     assert "RNNBase" not in nn.__all__ and "F" not in nn.__all__
+
+
+def test_detection_owns_nms_and_the_interpreter_calls_it():
+    """NMS is one algorithm in ``netdef.detection``; the interpreter's INMSLayer handler imports it, never the
+    other way round (post-processing of engine outputs does not depend on the interpreter)."""
+    edges = import_graph()
+    assert not [e for e in edges if e.source == "detection" and e.target == "reference"]
+    assert [e for e in edges if e.source == "reference" and e.target == "detection"]
