@@ -13,7 +13,7 @@ import torch
 
 import netdef
 from netdef import F, nn
-from netdef.build import _config, _options, _serialize, backend_builds
+from netdef.build import BuildOptions, _serialize, backend_builds
 
 
 def _iou(a, b) -> float:
@@ -174,7 +174,7 @@ def test_build_checks_the_backend_can_run_nms():
     """The capability probe agrees with the real builder; an unsupported backend is refused with the way out."""
     boxes, scores = _random(np.random.default_rng(0), 1, 8, 2)
     network, _, _ = _run(boxes, scores, max_output_boxes_per_class=3)
-    config = _config(network, _options(network, None, None, (), False))
+    config = BuildOptions().config(network)
     with netdef._trt.LOGGER.quiet():
         builds = _serialize(network.network, config) is not None
     assert builds == backend_builds("NMS")
