@@ -119,13 +119,14 @@ def weight_format(
         raise ValueError(f"weight format {name!r}: a format that reads streams needs read=")
 
     def wrap(load: Callable[[str], Weights]) -> Callable[[str], Weights]:
+        lowered = tuple(s.lower() for s in suffixes)
         others = [f for f in FORMATS if f.name != name]
-        taken = [s for f in others for s in f.suffixes if s in suffixes]
+        taken = [s for f in others for s in f.suffixes if s in lowered]
         if taken:
             raise ValueError(f"weight format {name!r}: suffixes {taken} are registered by another format")
         if fallback and any(f.fallback for f in others):
             raise ValueError(f"weight format {name!r}: another format is the fallback already")
-        FORMATS[:] = [*others, WeightFormat(name, tuple(suffixes), load, sniff, read, fallback, listed)]
+        FORMATS[:] = [*others, WeightFormat(name, lowered, load, sniff, read, fallback, listed)]
         return load
 
     return wrap
