@@ -9,6 +9,7 @@ import math
 import numbers
 import os
 import time
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -59,7 +60,9 @@ class BuildOptions:
     #: what the engine is built for (filled in: TensorRT-RTX's compute capabilities, or full TensorRT's GPU)
     target: tuple = dataclasses.field(default=(), init=False)
     #: compute capability name -> its SM number (SM89 -> 89; None for a name without one), parsed once
-    sm_numbers: Mapping[str, int | None] = dataclasses.field(default_factory=dict, init=False, repr=False)
+    sm_numbers: Mapping[str, int | None] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         workspace, level, ccs = self.workspace, self.optimization_level, self.compute_capabilities
@@ -94,9 +97,8 @@ class BuildOptions:
                     f"unknown compute capability {cc!r}; use {', '.join(trt.ComputeCapability.__members__)}"
                 )
         object.__setattr__(self, "compute_capabilities", ccs)
-        object.__setattr__(
-            self, "sm_numbers", {cc: int(cc[2:]) if cc[:2] == "SM" and cc[2:].isdigit() else None for cc in ccs}
-        )
+        parsed = {cc: int(cc[2:]) if cc[:2] == "SM" and cc[2:].isdigit() else None for cc in ccs}
+        object.__setattr__(self, "sm_numbers", types.MappingProxyType(parsed))
         target: tuple = ccs
         if BACKEND != "tensorrt_rtx":  # full TensorRT builds for the GPU it runs on
             gpu = current_gpu()

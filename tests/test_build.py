@@ -176,6 +176,7 @@ def test_build_options_are_one_frozen_validated_object(lenet):
     assert options.workspace == 1_000_000 and isinstance(options.workspace, int)
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.workspace = 1
+    assert options == BuildOptions(workspace=1_000_000, optimization_level=2) and hash(options)
     for bad, phrase in (
         ({"workspace": 0}, "workspace=0"),
         ({"optimization_level": 9}, "0..5"),
