@@ -12,6 +12,7 @@ the first of torch, cuda-python, pycuda that can see a GPU.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import pkgutil
@@ -62,19 +63,19 @@ def register_provider(
     return wrap
 
 
+@functools.cache
+def _load_provider_files() -> None:
+    """Import every ``buffers_<name>.py`` beside this file once; each registers its provider."""
+    for found in sorted(pkgutil.iter_modules([os.path.dirname(__file__)]), key=lambda m: m.name):
+        if found.name.startswith("buffers_"):
+            importlib.import_module(f"{__package__}.{found.name}")
+
+
 def providers() -> dict[str, ProviderEntry]:
     """Every registered provider, those ``auto`` tries first (in its order), then the rest by name."""
-    if not _LOADED:
-        folder = os.path.dirname(__file__)
-        for found in sorted(pkgutil.iter_modules([folder]), key=lambda m: m.name):
-            if found.name.startswith("buffers_"):
-                importlib.import_module(f"{__package__}.{found.name}")  # the module registers its provider
-        _LOADED.append(True)
+    _load_provider_files()
     order = sorted(_ENTRIES.values(), key=lambda e: (e.auto is None, e.auto if e.auto is not None else 0, e.name))
     return {e.name: e for e in order}
-
-
-_LOADED: list[bool] = []
 
 
 def __getattr__(name: str):
