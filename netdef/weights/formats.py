@@ -7,6 +7,9 @@ module's shapes, while the other formats' shapes are checked against the module 
 Each format is validated the way its reference library reads it; a malformed file is one WeightsFormatError
 naming the file, the entry and what is wrong. A FIFO (``<(...)``) or device is read as a stream
 (``netdef.weights.streams``); without a known suffix its format is told by its first bytes.
+
+Each reader registers itself with ``@weight_format`` (``netdef.weights.registry``: suffixes, and how a stream of
+it is recognized and read); ``load_weights_file`` dispatches through that table, .wts (``wts.py``) included.
 """
 
 from __future__ import annotations
