@@ -1,0 +1,200 @@
+"""Sample inputs for every op of the op registry, keyed by op name (joined with ``OPS`` by name).
+
+```python
+@samples("relu")
+def _relu():
+    yield S(randn(2, 3, 4))                   # static fp32 (+ fp16)
+    yield S(randn(2, 3, 4)).dyn(0, 2)         # dims 0 and 2 of the first input are -1 (min..max), run at two sizes
+    yield S(randn(3, 4), dim=1, keepdim=True)  # kwargs variants
+```
+
+A sample's ``args``/``kwargs`` are passed to the netdef op and to its ``torch=`` target alike: every
+``torch.Tensor`` among them (also inside lists and tuples) becomes a network input, in order; every
+``np.ndarray`` is a weight (a constant for netdef, ``torch.from_numpy`` for torch). ``expr`` calls the op
+through an expression, ``expr(op, *inputs)``, with ``op`` the netdef op or the torch target (a symbolic size
+``x.shape[0]``, a Tensor method); ``ref`` replaces the torch side where torch spells the call differently
+(it gets the same args, tensors as torch tensors). ``tests/functional/test_opinfo.py`` runs every sample
+through netdef (define + the reference interpreter) against torch, and checks the layers each emits against
+the op's declared layer classes; an op with no samples fails there unless ``EXEMPT`` says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from netdef.errors import ArgumentError
+
+#: the sample families, one module per family of netdef.functional
+FAMILIES = (
+    "activation",
+    "creation",
+    "conv",
+    "elementwise",
+    "indexing",
+    "misc",
+    "normalization",
+    "pooling",
+    "reduction",
+    "shape",
+    "unary",
+)
+
+#: ops with no samples, and why (the generic test fails for any other op without samples)
+EXEMPT: dict[str, str] = {
+    "sym_check": "an assertion on symbolic sizes that returns nothing (torch._check has no tensor output); "
+    "tests/functional/test_shape.py and tests/test_symbolic.py cover it",
+    "nms": "TensorRT's batched multi-class form (B, N, 4)/(B, N, C) with a fixed-size padded output, which "
+    "torchvision.ops.batched_nms does not compute; tests/reference/test_nms.py holds it to torchvision",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One call of an op (see the module docstring)."""
+
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    #: input index -> dims declared -1 (with min = the sample's size, max = twice it; run at both)
+    dynamic: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    #: ``expr(op, *inputs)``: the op called through an expression (None: ``op(*args, **kwargs)``)
+    expr: Callable | None = None
+    #: torch's side when torch spells the call differently (None: the op's torch target, or ``expr``)
+    ref: Callable | None = None
+    #: ``prep(*args) -> args``: other ops applied to the arguments first, in netdef and torch alike, outside the
+    #: layers checked against the op's (``lambda x: (x.sum(),)``: a 0-d tensor)
+    prep: Callable | None = None
+    #: also run at fp16 (float samples only)
+    fp16: bool = True
+    #: what the sample shows, for the test id
+    note: str = ""
+
+    def dyn(self, *dims: int, input: int = 0) -> Sample:
+        """This sample with ``dims`` of input ``input`` dynamic (call again for more inputs)."""
+        return dataclasses.replace(self, dynamic={**self.dynamic, input: tuple(dims)})
+
+    def also(self, **changes) -> Sample:
+        """This sample with some fields changed (``expr=``, ``ref=``, ``prep=``, ``fp16=``, ``note=``)."""
+        return dataclasses.replace(self, **changes)
+
+    def inputs(self) -> list[torch.Tensor]:
+        """The tensors that become network inputs, in order."""
+        found: list[torch.Tensor] = []
+        _walk((self.args, self.kwargs), found)
+        return found
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic)
+
+
+def S(*args, **kwargs) -> Sample:
+    """A sample calling the op with ``args`` and ``kwargs``."""
+    return Sample(args, kwargs)
+
+
+def E(expr: Callable, *inputs, ref: Callable | None = None) -> Sample:
+    """A sample calling the op through ``expr(op, *inputs)`` (see the module docstring)."""
+    return Sample(tuple(inputs), expr=expr, ref=ref)
+
+
+def _walk(value, found: list) -> None:
+    if isinstance(value, torch.Tensor):
+        found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _walk(v, found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _walk(v, found)
+
+
+def substitute(value, tensors: Iterator, weight: Callable[[np.ndarray], object]):
+    """``value`` with each torch.Tensor replaced by the next of ``tensors`` and each ndarray by ``weight(it)``."""
+    if isinstance(value, torch.Tensor):
+        return next(tensors)
+    if isinstance(value, np.ndarray):
+        return weight(value)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(substitute(v, tensors, weight) for v in value)
+    if isinstance(value, list):
+        return [substitute(v, tensors, weight) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, tensors, weight) for k, v in value.items()}
+    return value
+
+
+#: op name -> the function yielding its samples
+GENERATORS: dict[str, Callable[[], Iterable[Sample]]] = {}
+_GEN = torch.Generator()
+
+
+def samples(*names: str) -> Callable:
+    """Register the decorated generator as the samples of the ops ``names`` (aliases share one)."""
+
+    def register(fn: Callable[[], Iterable[Sample]]) -> Callable[[], Iterable[Sample]]:
+        for name in names:
+            if name in GENERATORS:
+                raise ArgumentError(f"op {name!r} has samples registered twice")
+            GENERATORS[name] = fn
+        return fn
+
+    return register
+
+
+def load() -> dict[str, Callable[[], Iterable[Sample]]]:
+    """Import every family module and return ``GENERATORS``."""
+    for family in FAMILIES:
+        importlib.import_module(f"netdef.opsamples.{family}")
+    return GENERATORS
+
+
+def samples_of(name: str) -> list[Sample]:
+    """The samples of op ``name``, drawn from a generator seeded by the name (the same on every run)."""
+    load()
+    _GEN.manual_seed(zlib.crc32(name.encode()))
+    return list(GENERATORS[name]())
+
+
+def torch_target(path: str) -> Callable:
+    """The callable named by an op's ``torch=`` path, e.g. 'torch.nn.functional.relu', 'torch.Tensor.to'."""
+    module_name, *attrs = path.split(".")
+    obj = importlib.import_module(module_name)
+    for i, attr in enumerate(attrs):
+        if not hasattr(obj, attr):
+            obj = importlib.import_module(".".join([module_name, *attrs[: i + 1]]))
+        else:
+            obj = getattr(obj, attr)
+    return obj
+
+
+# ----------------------------------------------------------------------------- tensors for samples
+def randn(*shape: int, scale: float = 1.0) -> torch.Tensor:
+    """Standard normal float32 values (times ``scale``)."""
+    return torch.randn(shape, generator=_GEN) * scale
+
+
+def positive(*shape: int, low: float = 0.1, high: float = 4.0) -> torch.Tensor:
+    """Uniform float32 values in [low, high): the domain of log, sqrt, reciprocal."""
+    return torch.rand(shape, generator=_GEN) * (high - low) + low
+
+
+def ints(*shape: int, low: int = -5, high: int = 5, dtype: torch.dtype = torch.int32) -> torch.Tensor:
+    """Uniform integers in [low, high)."""
+    return torch.randint(low, high, shape, generator=_GEN, dtype=dtype)
+
+
+def bools(*shape: int) -> torch.Tensor:
+    """Random booleans."""
+    return torch.rand(shape, generator=_GEN) > 0.5
+
+
+def weight(*shape: int, scale: float = 1.0) -> np.ndarray:
+    """A constant (weight) argument: standard normal float32 values as a numpy array."""
+    return (torch.randn(shape, generator=_GEN) * scale).numpy()

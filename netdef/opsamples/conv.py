@@ -1,0 +1,3 @@
+"""Samples of netdef/functional/conv ops."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Samples of netdef/functional/pooling ops."""
+
+from __future__ import annotations
