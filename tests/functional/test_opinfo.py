@@ -79,8 +79,9 @@ def _grown(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return t
 
 
-def _define(name: str, sample: Sample, precision: str, method: str | None = None):
-    """(network, layer classes the op's call added) for ``sample``."""
+def _define(name: str, sample: Sample, precision: str, method: str | None, want: list[torch.Tensor]):
+    """(network, layer classes the op's call added) for ``sample``; float outputs in the dtypes of torch's ``want``
+    (define's default is float32)."""
     info = OPS[name]
     tensors = sample.inputs()
     specs = {}
@@ -104,7 +105,11 @@ def _define(name: str, sample: Sample, precision: str, method: str | None = None
         outs = _flatten(result)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
-    net = define(Fn(forward), specs, precision=precision)
+    names = ["output"] if len(want) == 1 else [f"output{i}" for i in range(len(want))]
+    dtypes = {n: str(w.dtype).removeprefix("torch.") for n, w in zip(names, want) if w.is_floating_point()}
+    if precision != "fp32":  # a reduced-precision network's float outputs are float32, compared with torch's fp32
+        dtypes = {}
+    net = define(Fn(forward), specs, precision=precision, output_dtype={n: dtypes.get(n, "float32") for n in names})
     classes = _layer_classes()
     return net, {classes.get(t, t) for t in window}
 
@@ -136,6 +141,7 @@ def _torch(name: str, sample: Sample, tensors: list[torch.Tensor], method: str |
 
 def _compare(name, sample: Sample, net, tensors: list[torch.Tensor], precision: str, what: str, method=None) -> None:
     want = _torch(name, sample, tensors, method)
+    want = [w.float() if w.dtype == torch.float16 and precision == "fp16" else w for w in want]
     feeds = {n: t.numpy() for n, t in zip(net.inputs, tensors)} if tensors else {"unused": np.zeros(1, np.float32)}
     got = netdef.reference.run(net, feeds)
     assert len(got) == len(want), f"{what}: {len(got)} outputs, torch gives {len(want)}"
@@ -152,13 +158,13 @@ def test_op_matches_torch(name, index, variant):
     sample = _samples(name)[index]
     precision = "fp16" if variant == "fp16" else "fp32"
     method = variant.removeprefix("method:") if variant.startswith("method:") else None
-    net, emitted = _define(name, sample, precision, method)
+    tensors = sample.inputs()
+    net, emitted = _define(name, sample, precision, method, _torch(name, sample, tensors, method))
     declared = set(OPS[name].layers)
     assert emitted <= declared, (
         f"F.{name} emitted {sorted(emitted - declared)}, not among its declared layers {sorted(declared)}: "
         "add them to its @register_op (docs/ops.md is written from that list)"
     )
-    tensors = sample.inputs()
     _compare(name, sample, net, tensors, precision, f"F.{name} sample {index}", method)
     if sample.is_dynamic:
         grown = [_grown(t, tuple(d % t.dim() for d in sample.dynamic.get(i, ()))) for i, t in enumerate(tensors)]
