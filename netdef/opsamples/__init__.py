@@ -34,6 +34,7 @@ from netdef.errors import ArgumentError
 #: the sample families, one module per family of netdef.functional
 FAMILIES = (
     "activation",
+    "attention",
     "creation",
     "conv",
     "elementwise",
@@ -48,10 +49,13 @@ FAMILIES = (
 
 #: ops with no samples, and why (the generic test fails for any other op without samples)
 EXEMPT: dict[str, str] = {
-    "sym_check": "an assertion on symbolic sizes that returns nothing (torch._check has no tensor output); "
-    "tests/functional/test_shape.py and tests/test_symbolic.py cover it",
     "nms": "TensorRT's batched multi-class form (B, N, 4)/(B, N, C) with a fixed-size padded output, which "
     "torchvision.ops.batched_nms does not compute; tests/reference/test_nms.py holds it to torchvision",
+}
+
+#: sampled ops with no dynamic sample, and why (the generic test fails for any other)
+STATIC_ONLY: dict[str, str] = {
+    "as_tensor": "its data is a Python or numpy value: there is no input whose size could vary",
 }
 
 
