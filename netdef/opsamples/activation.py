@@ -45,6 +45,7 @@ def _hardtanh():
 def _softplus():
     yield S(_with_kink(2, 3, 4))
     yield S(randn(4, 5, scale=10), beta=2.0, threshold=5.0)
+    yield S(randn(4, 5, scale=4), -1.0, 2.0)  # a negative beta
     yield S(_with_kink(3, 6), beta=0.5).dyn(0)
 
 

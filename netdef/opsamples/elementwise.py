@@ -40,6 +40,7 @@ def _div():
 @samples("pow")
 def _pow():
     yield S(positive(2, 3, 4), randn(4))
+    yield S(positive(2, 1, 4), randn(3, 1))
     yield S(randn(3, 4), 2)
     yield S(randn(3, 4), 3.0)
     yield S(positive(3, 4), 0.5)
