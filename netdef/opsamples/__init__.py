@@ -40,6 +40,7 @@ FAMILIES = (
     "elementwise",
     "indexing",
     "misc",
+    "modules",
     "normalization",
     "pooling",
     "reduction",
@@ -176,6 +177,84 @@ def torch_target(path: str) -> Callable:
         else:
             obj = getattr(obj, attr)
     return obj
+
+
+# ----------------------------------------------------------------------------- nn modules
+@dataclass(frozen=True)
+class ModuleSample:
+    """``netdef.nn.<name>(*args, **kwargs)`` against ``torch.nn.<name>(*args, **kwargs)`` (same arguments; the
+    torch module's weights, redrawn from the samples' generator, bound to netdef's) called on ``inputs``."""
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    inputs: tuple = ()
+    #: keyword arguments of the forward call (both sides)
+    call: dict = field(default_factory=dict)
+    dynamic: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    fp16: bool = True
+
+    def on(self, *inputs: torch.Tensor, **call) -> ModuleSample:
+        """This module called on ``inputs`` (with forward keyword arguments ``call``)."""
+        return dataclasses.replace(self, inputs=inputs, call=call)
+
+    def dyn(self, *dims: int, input: int = 0) -> ModuleSample:
+        """This sample with ``dims`` of input ``input`` dynamic (see ``Sample.dyn``)."""
+        return dataclasses.replace(self, dynamic={**self.dynamic, input: tuple(dims)})
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(self.dynamic)
+
+    def torch_module(self) -> torch.nn.Module:
+        """The torch module in eval mode, every parameter and running statistic drawn from the samples' generator."""
+        module = getattr(torch.nn, self.name)(*self.args, **self.kwargs).eval()
+        with torch.no_grad():
+            for key, p in module.named_parameters():
+                p.copy_(randn(*p.shape, scale=0.5) + (1.0 if key.endswith("weight") and p.dim() == 1 else 0.0))
+            for key, b in module.named_buffers():
+                if key.endswith("running_mean"):
+                    b.copy_(randn(*b.shape, scale=0.5))
+                elif key.endswith("running_var"):
+                    b.copy_(positive(*b.shape, low=0.5, high=2.0))
+        return module
+
+
+def M(name: str, *args, **kwargs) -> ModuleSample:
+    """A sample of the nn module ``name`` built with ``args``/``kwargs``; give its inputs with ``.on(x, ...)``."""
+    return ModuleSample(name, args, kwargs)
+
+
+#: nn module name -> the function yielding its samples
+MODULE_GENERATORS: dict[str, Callable[[], Iterable[ModuleSample]]] = {}
+
+#: netdef.nn classes with no samples, and why
+MODULE_EXEMPT: dict[str, str] = {
+    "Module": "the base class: every sampled module is one",
+    "Sequential": "a container: it calls its children in order (tests/nn/test_container.py)",
+    "ModuleList": "a container of modules, not called itself (tests/nn/test_container.py)",
+    "ModuleDict": "a container of modules, not called itself (tests/nn/test_container.py)",
+}
+
+
+def module_samples(*names: str) -> Callable:
+    """Register the decorated generator as the samples of the nn modules ``names``."""
+
+    def register(fn: Callable[[], Iterable[ModuleSample]]) -> Callable[[], Iterable[ModuleSample]]:
+        for name in names:
+            if name in MODULE_GENERATORS:
+                raise ArgumentError(f"nn module {name!r} has samples registered twice")
+            MODULE_GENERATORS[name] = fn
+        return fn
+
+    return register
+
+
+def module_samples_of(name: str) -> list[ModuleSample]:
+    """The samples of nn module ``name`` (the same on every run)."""
+    load()
+    _GEN.manual_seed(zlib.crc32(f"nn.{name}".encode()))
+    return [dataclasses.replace(s, name=name) for s in MODULE_GENERATORS[name]()]
 
 
 # ----------------------------------------------------------------------------- tensors for samples

@@ -9,6 +9,7 @@ the network) must be among the op's declared layer classes, which docs/ops.md's 
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 import pytest
@@ -16,11 +17,24 @@ import torch
 
 import netdef
 import netdef.functional
+from netdef import nn
 from netdef.define import Input, define
 from netdef.functional.registry import OPS
-from netdef.opsamples import EXEMPT, GENERATORS, STATIC_ONLY, Sample, load, samples_of, substitute, torch_target
+from netdef.opsamples import (
+    EXEMPT,
+    GENERATORS,
+    MODULE_EXEMPT,
+    MODULE_GENERATORS,
+    STATIC_ONLY,
+    Sample,
+    load,
+    module_samples_of,
+    samples_of,
+    substitute,
+    torch_target,
+)
 from netdef.tensor import Tensor
-from netdef.testing import Fn, assert_close
+from netdef.testing import Fn, assert_close, torch_weights
 
 load()
 
@@ -79,20 +93,30 @@ def _grown(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return t
 
 
-def _define(name: str, sample: Sample, precision: str, method: str | None, want: list[torch.Tensor]):
-    """(network, layer classes the op's call added) for ``sample``; float outputs in the dtypes of torch's ``want``
-    (define's default is float32)."""
-    info = OPS[name]
-    tensors = sample.inputs()
+def _dims(dynamic: dict, i: int, t: torch.Tensor) -> tuple[int, ...]:
+    return tuple(d % t.dim() for d in dynamic.get(i, ()))
+
+
+def _input_specs(tensors: list[torch.Tensor], dynamic: dict) -> dict[str, Input]:
+    """One Input per tensor, x0, x1...: its marked dims -1, from its size (min) to twice it (max)."""
     specs = {}
     for i, t in enumerate(tensors):
-        dims = tuple(d % t.dim() for d in sample.dynamic.get(i, ()))
+        dims = _dims(dynamic, i, t)
         dtype = str(t.dtype).removeprefix("torch.")
         if dims:
             shape = tuple(-1 if d in dims else s for d, s in enumerate(t.shape))
             specs[f"x{i}"] = Input(shape, dtype, min=tuple(t.shape), max=tuple(_grown(t, dims).shape))
         else:
             specs[f"x{i}"] = Input(tuple(t.shape), dtype)
+    return specs
+
+
+def _define(name: str, sample: Sample, precision: str, method: str | None, want: list[torch.Tensor]):
+    """(network, layer classes the op's call added) for ``sample``; float outputs in the dtypes of torch's ``want``
+    (define's default is float32)."""
+    info = OPS[name]
+    tensors = sample.inputs()
+    specs = _input_specs(tensors, sample.dynamic)
     if not specs:  # an op of Python values only (zeros(2, 3)): a network needs one input
         specs["unused"] = Input((1,))
     window = []
@@ -144,8 +168,13 @@ def _compare(name, sample: Sample, net, tensors: list[torch.Tensor], precision: 
     want = [w.float() if w.dtype == torch.float16 and precision == "fp16" else w for w in want]
     feeds = {n: t.numpy() for n, t in zip(net.inputs, tensors)} if tensors else {"unused": np.zeros(1, np.float32)}
     got = netdef.reference.run(net, feeds)
+    _check_outputs(list(got.values()), want, precision, what)
+
+
+def _check_outputs(got: list[np.ndarray], want: list[torch.Tensor], precision: str, what: str) -> None:
+    """The same number of outputs as torch's, each of torch's dtype and shape, and values within tolerance."""
     assert len(got) == len(want), f"{what}: {len(got)} outputs, torch gives {len(want)}"
-    for i, (out, w) in enumerate(zip(got.values(), want)):
+    for i, (out, w) in enumerate(zip(got, want)):
         label = f"{what}, output {i}"
         w = torch.as_tensor(w)
         want_dtype = np.dtype(str(w.dtype).removeprefix("torch."))
@@ -167,7 +196,7 @@ def test_op_matches_torch(name, index, variant):
     )
     _compare(name, sample, net, tensors, precision, f"F.{name} sample {index}", method)
     if sample.is_dynamic:
-        grown = [_grown(t, tuple(d % t.dim() for d in sample.dynamic.get(i, ()))) for i, t in enumerate(tensors)]
+        grown = [_grown(t, _dims(sample.dynamic, i, t)) for i, t in enumerate(tensors)]
         _compare(name, sample, net, grown, precision, f"F.{name} sample {index} at the larger size")
 
 
@@ -183,3 +212,67 @@ def test_every_op_has_samples_or_a_reason():
 def test_every_sampled_op_has_a_dynamic_sample():
     static = [name for name in GENERATORS if not any(s.is_dynamic for s in _samples(name)) and name not in STATIC_ONLY]
     assert not static, f"ops whose samples are all static: {sorted(static)}; add one with .dyn(...)"
+
+
+# ----------------------------------------------------------------------------------------------- nn modules
+_module_samples = functools.cache(module_samples_of)
+
+
+def _module_cases() -> list:
+    cases = []
+    for name in sorted(MODULE_GENERATORS):
+        for i, sample in enumerate(_module_samples(name)):
+            variants = ["dynamic"] if sample.is_dynamic else ["fp32"]
+            if not sample.is_dynamic and sample.fp16 and any(t.is_floating_point() for t in sample.inputs):
+                variants.append("fp16")
+            for variant in variants:
+                suffix = "" if variant == "fp32" else f"-{variant}"
+                cases.append(pytest.param(name, i, variant, id=f"{name}-{i}{suffix}"))
+    return cases
+
+
+class _Call(nn.Module):
+    """Calls ``module`` on the inputs with ``call`` keyword arguments, its outputs flattened."""
+
+    def __init__(self, module: nn.Module, call: dict) -> None:
+        super().__init__()
+        self.module, self.call = module, call
+
+    def forward(self, *xs):
+        outs = _flatten(self.module(*xs, **self.call))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+@pytest.mark.parametrize(("name", "index", "variant"), _module_cases())
+def test_module_matches_torch(name, index, variant):
+    sample = _module_samples(name)[index]
+    precision = "fp16" if variant == "fp16" else "fp32"
+    ref = sample.torch_module()
+    ours = getattr(nn, name)(*sample.args, **sample.kwargs)
+    if ours.state_dict():
+        report = ours.load_weights(torch_weights(ref), strict=True)
+        assert not report.missing and not report.unexpected, str(report)
+
+    def run_torch(tensors):
+        with torch.no_grad():
+            return [w.float() if precision == "fp16" else w for w in _flatten(ref(*tensors, **sample.call))]
+
+    specs = _input_specs(list(sample.inputs), sample.dynamic)
+    net = define(_Call(ours, sample.call), specs, precision=precision)
+    sizes = [list(sample.inputs)]
+    if sample.is_dynamic:
+        sizes.append([_grown(t, _dims(sample.dynamic, i, t)) for i, t in enumerate(sample.inputs)])
+    for tensors in sizes:
+        want = run_torch(tensors)
+        got = netdef.reference.run(net, {n: t.numpy() for n, t in zip(net.inputs, tensors)})
+        _check_outputs(list(got.values()), want, precision, f"nn.{name} sample {index} at {tuple(tensors[0].shape)}")
+
+
+def test_every_module_has_samples_or_a_reason():
+    classes = {n for n in nn.__all__ if inspect.isclass(getattr(nn, n)) and issubclass(getattr(nn, n), nn.Module)}
+    missing = sorted(classes - set(MODULE_GENERATORS) - set(MODULE_EXEMPT))
+    assert not missing, f"nn modules without samples: {missing}; add them in netdef/opsamples/modules.py"
+    stale = sorted((set(MODULE_GENERATORS) | set(MODULE_EXEMPT)) - classes)
+    assert not stale, f"samples or exemptions for modules netdef.nn does not have: {stale}"
+    static = [n for n in MODULE_GENERATORS if not any(s.is_dynamic for s in _module_samples(n))]
+    assert not static, f"nn modules whose samples are all static: {static}"
