@@ -61,6 +61,7 @@ def _interpolate():
     yield S(randn(1, 2, 4, 5), size=(7, 3))
     yield S(randn(1, 2, 4, 5), scale_factor=2, mode="bilinear")
     yield S(randn(1, 2, 4, 5), size=(6, 8), mode="bilinear", align_corners=True)
+    yield S(randn(2, 3, 4, 6), scale_factor=(1.5, 2.5), mode="bilinear", align_corners=True)
     yield S(randn(1, 2, 4, 5), scale_factor=1.5, mode="bicubic")
     yield S(randn(1, 2, 6), scale_factor=2, mode="linear")
     yield S(randn(1, 2, 3, 4, 4), scale_factor=2, mode="trilinear")
@@ -72,6 +73,7 @@ def _interpolate():
 @samples("upsample")
 def _upsample():
     yield S(randn(1, 2, 4, 5), scale_factor=2)
+    yield S(randn(2, 3, 4, 6), size=(3, 8))
     yield S(randn(1, 2, 4, 5), size=(6, 6), mode="bilinear", align_corners=False)
     yield S(randn(1, 2, 4, 5), scale_factor=2).dyn(0)
 
@@ -79,5 +81,7 @@ def _upsample():
 @samples("upsample_bilinear", "upsample_nearest")
 def _upsample_fixed():
     yield S(randn(1, 2, 4, 5), scale_factor=2)
+    yield S(randn(2, 3, 4, 6), scale_factor=3)
     yield S(randn(1, 2, 4, 5), size=(6, 7))
+    yield S(randn(2, 3, 4, 6), size=(8, 3))
     yield S(randn(1, 2, 4, 5), scale_factor=2).dyn(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from netdef.opsamples import E, S, ints, randn, samples
 
 
@@ -10,6 +12,8 @@ def _reshape():
     yield S(randn(2, 3, 4), (6, 4))
     yield S(randn(2, 3, 4), (4, -1))
     yield S(randn(2, 3, 4), (24,))
+    yield S(randn(2, 4, 3), (-1,))
+    yield S(randn(2, 4, 3), 4, -1).also(ref=lambda x, *shape: torch.reshape(x, shape))  # sizes as arguments
     yield S(ints(2, 6), (3, 2, 2))
     yield S(randn(2, 3, 4), (-1, 12)).dyn(0)
     yield E(lambda op, x, n: op(x, (n, -1, 2)), randn(2, 3, 4)).also(prep=lambda x: (x, x.shape[0])).dyn(0)

@@ -182,6 +182,7 @@ def _check_outputs(got: list[np.ndarray], want: list[torch.Tensor], precision: s
         assert_close(out, w, precision, what=label)
 
 
+@pytest.mark.filterwarnings("ignore:`nn.functional.upsample.*` is deprecated:UserWarning")  # torch's own call
 @pytest.mark.parametrize(("name", "index", "variant"), _cases())
 def test_op_matches_torch(name, index, variant):
     sample = _samples(name)[index]
