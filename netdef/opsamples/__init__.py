@@ -77,15 +77,17 @@ class Sample:
     prep: Callable | None = None
     #: also run at fp16 (float samples only)
     fp16: bool = True
-    #: what the sample shows, for the test id
+    #: what the sample shows
     note: str = ""
+    #: why netdef is known to disagree with torch here (the test expects the failure, strictly): '' when it agrees
+    known_mismatch: str = ""
 
     def dyn(self, *dims: int, input: int = 0) -> Sample:
         """This sample with ``dims`` of input ``input`` dynamic (call again for more inputs)."""
         return dataclasses.replace(self, dynamic={**self.dynamic, input: tuple(dims)})
 
     def also(self, **changes) -> Sample:
-        """This sample with some fields changed (``expr=``, ``ref=``, ``prep=``, ``fp16=``, ``note=``)."""
+        """This sample with some fields changed (``expr=``, ``ref=``, ``prep=``, ``fp16=``, ``known_mismatch=``...)."""
         return dataclasses.replace(self, **changes)
 
     def inputs(self) -> list[torch.Tensor]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netdef.opsamples import S, randn, samples, weight
+from netdef.opsamples import E, S, randn, samples, weight
 
 
 def _var(n: int) -> np.ndarray:
@@ -68,6 +68,9 @@ def _interpolate():
     yield S(randn(1, 2, 4, 5), size=(6, 7), mode="nearest-exact")
     yield S(randn(1, 2, 4, 5), scale_factor=2, mode="bilinear").dyn(0, 2, 3)
     yield S(randn(1, 2, 4, 5), size=(3, 3)).dyn(2, 3)
+    yield S(randn(1, 2, 6, 7), size=(3, 2), mode="area")  # adaptive average pooling, as torch
+    yield S(randn(1, 2, 4, 6), scale_factor=1.3, mode="bilinear")  # a fractional scale: torch maps by 1 / scale
+    yield E(lambda op, x, n: op(x, size=(n, 4)), randn(1, 2, 4, 5)).also(prep=lambda x: (x, x.shape[2] * 2)).dyn(2)
 
 
 @samples("upsample")

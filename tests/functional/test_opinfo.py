@@ -38,13 +38,6 @@ from netdef.testing import Fn, assert_close, torch_weights
 
 load()
 
-#: (op, sample index, variant) -> why the sample is known to disagree with torch (strict xfail)
-KNOWN: dict[tuple[str, int, str], str] = {
-    ("sum", 10, "fp32"): "a torch dtype object (torch.float32) is refused where netdef takes dtype names (issue 22, 1)",
-    ("sum", 10, "fp16"): "a torch dtype object (torch.float32) is refused where netdef takes dtype names (issue 22, 1)",
-}
-
-
 _samples = functools.cache(samples_of)
 
 
@@ -61,11 +54,7 @@ def _cases() -> list:
                 variants += [f"method:{m}" for m in OPS[name].methods]  # x.relu(), x + y: the same call
             for variant in variants:
                 suffix = "" if variant == "fp32" else f"-{variant.replace(':', '-')}"
-                marks = (
-                    [pytest.mark.xfail(strict=True, reason=KNOWN[name, i, variant])]
-                    if (name, i, variant) in KNOWN
-                    else []
-                )
+                marks = [pytest.mark.xfail(strict=True, reason=sample.known_mismatch)] if sample.known_mismatch else []
                 cases.append(pytest.param(name, i, variant, id=f"{name}-{i}{suffix}", marks=marks))
     return cases
 
