@@ -66,8 +66,10 @@ class Sample:
 
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
-    #: input index -> dims declared -1 (with min = the sample's size, max = twice it; run at both)
+    #: input index -> dims declared -1 (min = the sample's size, max = the grown size; run at both)
     dynamic: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    #: how much the dynamic dims grow for the second run: 0 doubles them, n > 0 adds n (at most their size)
+    grow: int = 0
     #: ``expr(op, *inputs)``: the op called through an expression (None: ``op(*args, **kwargs)``)
     expr: Callable | None = None
     #: torch's side when torch spells the call differently (None: the op's torch target, or ``expr``)
@@ -82,9 +84,9 @@ class Sample:
     #: why netdef is known to disagree with torch here (the test expects the failure, strictly): '' when it agrees
     known_mismatch: str = ""
 
-    def dyn(self, *dims: int, input: int = 0) -> Sample:
-        """This sample with ``dims`` of input ``input`` dynamic (call again for more inputs)."""
-        return dataclasses.replace(self, dynamic={**self.dynamic, input: tuple(dims)})
+    def dyn(self, *dims: int, input: int = 0, grow: int = 0) -> Sample:
+        """This sample with ``dims`` of input ``input`` dynamic (call again for more inputs); ``grow``: see the field."""
+        return dataclasses.replace(self, dynamic={**self.dynamic, input: tuple(dims)}, grow=grow or self.grow)
 
     def also(self, **changes) -> Sample:
         """This sample with some fields changed (``expr=``, ``ref=``, ``prep=``, ``fp16=``, ``known_mismatch=``...)."""

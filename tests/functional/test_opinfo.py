@@ -75,10 +75,11 @@ def _layer_classes() -> dict[str, str]:
     return {t: cls.__name__ for t, cls in _layer_classes().items()}
 
 
-def _grown(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
-    """``t`` twice as long along each of ``dims`` (its values repeated: same domain, valid indices)."""
+def _grown(t: torch.Tensor, dims: tuple[int, ...], by: int = 0) -> torch.Tensor:
+    """``t`` longer along each of ``dims``, twice (``by`` 0) or by ``by``: its leading values repeated (same
+    domain, valid indices)."""
     for d in dims:
-        t = torch.cat([t, t], dim=d)
+        t = torch.cat([t, t.narrow(d, 0, by or t.shape[d])], dim=d)
     return t
 
 
@@ -86,15 +87,15 @@ def _dims(dynamic: dict, i: int, t: torch.Tensor) -> tuple[int, ...]:
     return tuple(d % t.dim() for d in dynamic.get(i, ()))
 
 
-def _input_specs(tensors: list[torch.Tensor], dynamic: dict) -> dict[str, Input]:
-    """One Input per tensor, x0, x1...: its marked dims -1, from its size (min) to twice it (max)."""
+def _input_specs(tensors: list[torch.Tensor], dynamic: dict, grow: int = 0) -> dict[str, Input]:
+    """One Input per tensor, x0, x1...: its marked dims -1, from its size (min) to the grown size (max)."""
     specs = {}
     for i, t in enumerate(tensors):
         dims = _dims(dynamic, i, t)
         dtype = str(t.dtype).removeprefix("torch.")
         if dims:
             shape = tuple(-1 if d in dims else s for d, s in enumerate(t.shape))
-            specs[f"x{i}"] = Input(shape, dtype, min=tuple(t.shape), max=tuple(_grown(t, dims).shape))
+            specs[f"x{i}"] = Input(shape, dtype, min=tuple(t.shape), max=tuple(_grown(t, dims, grow).shape))
         else:
             specs[f"x{i}"] = Input(tuple(t.shape), dtype)
     return specs
@@ -105,7 +106,7 @@ def _define(name: str, sample: Sample, precision: str, method: str | None, want:
     (define's default is float32)."""
     info = OPS[name]
     tensors = sample.inputs()
-    specs = _input_specs(tensors, sample.dynamic)
+    specs = _input_specs(tensors, sample.dynamic, sample.grow)
     if not specs:  # an op of Python values only (zeros(2, 3)): a network needs one input
         specs["unused"] = Input((1,))
     window = []
@@ -186,7 +187,7 @@ def test_op_matches_torch(name, index, variant):
     )
     _compare(name, sample, net, tensors, precision, f"F.{name} sample {index}", method)
     if sample.is_dynamic:
-        grown = [_grown(t, _dims(sample.dynamic, i, t)) for i, t in enumerate(tensors)]
+        grown = [_grown(t, _dims(sample.dynamic, i, t), sample.grow) for i, t in enumerate(tensors)]
         _compare(name, sample, net, grown, precision, f"F.{name} sample {index} at the larger size")
 
 
