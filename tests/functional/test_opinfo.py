@@ -52,6 +52,8 @@ def _cases() -> list:
                 variants.append("fp16")
             if i == 0 and sample.expr is None and sample.args and isinstance(sample.args[0], torch.Tensor):
                 variants += [f"method:{m}" for m in OPS[name].methods]  # x.relu(), x + y: the same call
+                if len(sample.args) >= 2 and isinstance(sample.args[1], torch.Tensor):
+                    variants += [f"method:{m}" for m in OPS[name].reflected]  # y.__radd__(x) is x + y
             for variant in variants:
                 suffix = "" if variant == "fp32" else f"-{variant.replace(':', '-')}"
                 marks = [pytest.mark.xfail(strict=True, reason=sample.known_mismatch)] if sample.known_mismatch else []
@@ -130,7 +132,8 @@ def _define(name: str, sample: Sample, precision: str, method: str | None, want:
 
 def _call(op, sample: Sample, tensors, weight, ref=None, method: str | None = None, start: list | None = None):
     """``sample`` applied to ``op`` with its tensors replaced by ``tensors`` and its weights by ``weight(w)``
-    (called as ``args[0].<method>(*args[1:])`` when ``method`` is given); ``start[0]`` is set to the layer
+    (called as ``args[0].<method>(*args[1:])`` when ``method`` is given, ``args[1].<method>(args[0])`` for a
+    reflected operator such as ``__radd__``); ``start[0]`` is set to the layer
     count where the op's own call begins (after ``sample.prep``)."""
     given = iter(tensors)
     args = substitute(sample.args, given, weight)
@@ -140,6 +143,8 @@ def _call(op, sample: Sample, tensors, weight, ref=None, method: str | None = No
         if start is not None:
             start[0] = tensors[0].ctx.network.num_layers
     if method is not None and ref is None:
+        if method.startswith("__r") and method != "__rshift__":  # reflected: y.__radd__(x) is x + y
+            return getattr(args[1], method)(args[0], *args[2:], **kwargs)
         return getattr(args[0], method)(*args[1:], **kwargs)
     if sample.expr is not None:
         return ref(*args) if ref is not None else sample.expr(op, *args)
