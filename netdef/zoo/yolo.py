@@ -114,6 +114,9 @@ FAMILIES = {
 #: the scales the classification yamls set otherwise (yolov8-cls keeps max_channels at 1024)
 CLS_SCALES = {"yolov8": {"m": (0.67, 0.75, 1024), "l": (1.00, 1.00, 1024), "x": (1.00, 1.25, 1024)}}
 
+#: the classifiers' BatchNorm eps: torch's default, where the other tasks' models set 1e-3 (yolov5.BN_EPS)
+CLS_BN_EPS = 1e-5
+
 #: task -> (ultralytics' checkpoint suffix, default number of classes: COCO, COCO person, DOTAv1, ImageNet)
 TASKS = {
     "detect": ("", 80),
@@ -510,6 +513,10 @@ class DetectionModel(nn.Module):
                 layers.append(MODULES[m](*args))
             self.froms.append(f)
         self.model = nn.Sequential(*layers)
+        if task == "classify":  # ultralytics' ClassificationModel keeps torch's BatchNorm eps (no initialize_weights)
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eps = CLS_BN_EPS
         #: layers whose output a later layer reads by index
         self.save = {j for f in self.froms if f != -1 for j in ((f,) if isinstance(f, int) else f) if j != -1}
 
