@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 from netdef import F, Input, nn
+from netdef.zoo import yolov5
 from netdef.zoo.yolov5 import SPPF, Concat, Conv, check_stride, make_divisible
 
 #: (from, repeats, module, args) rows of ultralytics' yolov8.yaml: backbone, then the PAN head
@@ -87,6 +88,68 @@ YOLO11 = (
     ((16, 19, 22), 1, "Detect", ()),  # 23
 )
 
+#: ultralytics' yolov5.yaml (the anchor-free "u" models: yolov5nu.pt ...): C3 blocks, the v8 Detect head
+YOLOV5U = (
+    (-1, 1, "Conv", (64, 6, 2, 2)),  # 0 P1/2
+    (-1, 1, "Conv", (128, 3, 2)),  # 1 P2/4
+    (-1, 3, "C3", (128,)),
+    (-1, 1, "Conv", (256, 3, 2)),  # 3 P3/8
+    (-1, 6, "C3", (256,)),
+    (-1, 1, "Conv", (512, 3, 2)),  # 5 P4/16
+    (-1, 9, "C3", (512,)),
+    (-1, 1, "Conv", (1024, 3, 2)),  # 7 P5/32
+    (-1, 3, "C3", (1024,)),
+    (-1, 1, "SPPF", (1024, 5)),  # 9
+    (-1, 1, "Conv", (512, 1, 1)),
+    (-1, 1, "Upsample", (None, 2, "nearest")),
+    ((-1, 6), 1, "Concat", (1,)),  # cat backbone P4
+    (-1, 3, "C3", (512, False)),  # 13
+    (-1, 1, "Conv", (256, 1, 1)),
+    (-1, 1, "Upsample", (None, 2, "nearest")),
+    ((-1, 4), 1, "Concat", (1,)),  # cat backbone P3
+    (-1, 3, "C3", (256, False)),  # 17 (P3/8 small)
+    (-1, 1, "Conv", (256, 3, 2)),
+    ((-1, 14), 1, "Concat", (1,)),  # cat head P4
+    (-1, 3, "C3", (512, False)),  # 20 (P4/16 medium)
+    (-1, 1, "Conv", (512, 3, 2)),
+    ((-1, 10), 1, "Concat", (1,)),  # cat head P5
+    (-1, 3, "C3", (1024, False)),  # 23 (P5/32 large)
+    ((17, 20, 23), 1, "Detect", ()),  # 24
+)
+
+#: ultralytics' yolov6.yaml: plain Conv stacks (ReLU), transposed-conv upsampling, the v8 Detect head
+YOLOV6 = (
+    (-1, 1, "Conv", (64, 3, 2)),  # 0 P1/2
+    (-1, 1, "Conv", (128, 3, 2)),  # 1 P2/4
+    (-1, 6, "Conv", (128, 3, 1)),
+    (-1, 1, "Conv", (256, 3, 2)),  # 3 P3/8
+    (-1, 12, "Conv", (256, 3, 1)),
+    (-1, 1, "Conv", (512, 3, 2)),  # 5 P4/16
+    (-1, 18, "Conv", (512, 3, 1)),
+    (-1, 1, "Conv", (1024, 3, 2)),  # 7 P5/32
+    (-1, 6, "Conv", (1024, 3, 1)),
+    (-1, 1, "SPPF", (1024, 5)),  # 9
+    (-1, 1, "Conv", (256, 1, 1)),
+    (-1, 1, "ConvTranspose2d", (256, 2, 2, 0)),
+    ((-1, 6), 1, "Concat", (1,)),  # cat backbone P4
+    (-1, 1, "Conv", (256, 3, 1)),
+    (-1, 9, "Conv", (256, 3, 1)),  # 14
+    (-1, 1, "Conv", (128, 1, 1)),
+    (-1, 1, "ConvTranspose2d", (128, 2, 2, 0)),
+    ((-1, 4), 1, "Concat", (1,)),  # cat backbone P3
+    (-1, 1, "Conv", (128, 3, 1)),
+    (-1, 9, "Conv", (128, 3, 1)),  # 19
+    (-1, 1, "Conv", (128, 3, 2)),
+    ((-1, 15), 1, "Concat", (1,)),  # cat head P4
+    (-1, 1, "Conv", (256, 3, 1)),
+    (-1, 9, "Conv", (256, 3, 1)),  # 23
+    (-1, 1, "Conv", (256, 3, 2)),
+    ((-1, 10), 1, "Concat", (1,)),  # cat head P5
+    (-1, 1, "Conv", (512, 3, 1)),
+    (-1, 9, "Conv", (512, 3, 1)),  # 27
+    ((19, 23, 27), 1, "Detect", ()),  # 28
+)
+
 #: (architecture, {scale: (depth_multiple, width_multiple, max_channels)}) as the yamls' ``scales``
 FAMILIES = {
     "yolov8": (
@@ -109,7 +172,33 @@ FAMILIES = {
             "x": (1.00, 1.50, 512),
         },
     ),
+    "yolov5": (
+        YOLOV5U,
+        {
+            "n": (0.33, 0.25, 1024),
+            "s": (0.33, 0.50, 1024),
+            "m": (0.67, 0.75, 1024),
+            "l": (1.00, 1.00, 1024),
+            "x": (1.33, 1.25, 1024),
+        },
+    ),
+    "yolov6": (
+        YOLOV6,
+        {
+            "n": (0.33, 0.25, 1024),
+            "s": (0.33, 0.50, 1024),
+            "m": (0.67, 0.75, 768),
+            "l": (1.00, 1.00, 512),
+            "x": (1.00, 1.25, 512),
+        },
+    ),
 }
+#: the tasks ultralytics ships a yaml of, per family (all of TASKS where not listed)
+FAMILY_TASKS = {"yolov5": ("detect",), "yolov6": ("detect",)}
+#: what ultralytics appends to the checkpoint name (yolov5nu: the anchor-free YOLOv5, not netdef.zoo.yolov5's)
+FAMILY_SUFFIX = {"yolov5": "u"}
+#: the families whose yaml sets another activation for every Conv (ultralytics' ``activation:``)
+FAMILY_ACTIVATION = {"yolov6": "ReLU"}
 
 #: the scales the classification yamls set otherwise (yolov8-cls keeps max_channels at 1024)
 CLS_SCALES = {"yolov8": {"m": (0.67, 0.75, 1024), "l": (1.00, 1.00, 1024), "x": (1.00, 1.25, 1024)}}
@@ -130,13 +219,15 @@ HEADS = {"detect": "Detect", "segment": "Segment", "pose": "Pose", "obb": "OBB"}
 
 #: the Detect maps' strides (P3, P4, P5): what ultralytics measures at build time for these yamls
 STRIDES = (8, 16, 32)
-_REPEATED = ("C2f", "C3k2", "C2PSA")
+_REPEATED = ("C2f", "C3k2", "C2PSA", "C3")
 
 
 def plan(
     family: str, scale: str, nc: int = 80, ch: int = 3, task: str = "detect", kpt_shape: tuple[int, int] = (17, 3)
 ) -> list[tuple]:
-    """The layers as (from, module, args) with widths and repeats scaled, as ultralytics' parse_model does."""
+    """The layers as (from, module, args, copies) with widths and repeats scaled, as ultralytics' parse_model does
+    (``copies`` > 1: a Sequential of that many modules with the same args, for a repeated module without its own
+    repeat argument, e.g. YOLOv6's Conv stacks)."""
     table, scales = FAMILIES[family]
     depth, width, max_channels = scales[scale]
     legacy = not any(m == "C3k2" for _, _, m, _ in table)  # YOLOv8's Detect keeps the v3/v5/v8 class head
@@ -151,11 +242,14 @@ def plan(
     rows = []
     for i, (f, n, m, args) in enumerate(table):
         n = max(round(n * depth), 1) if n > 1 else n
-        if m in ("Conv", "SPPF", *_REPEATED):
+        copies = 1
+        if m in ("Conv", "SPPF", "ConvTranspose2d", *_REPEATED):
             c1, c2 = channels[f], make_divisible(min(args[0], max_channels) * width, 8)
             args = (c1, c2, *args[1:])
             if m in _REPEATED:
                 args = (*args[:2], n, *args[2:])
+            else:
+                copies = n
             if m == "C3k2" and scale in ("m", "l", "x"):
                 args = (*args[:3], True, *args[4:])  # c3k blocks for the larger scales
         elif m == "Concat":
@@ -173,7 +267,7 @@ def plan(
             args, c2 = (channels[f], nc), nc
         else:
             c2 = channels[f]
-        rows.append((f, m, args))
+        rows.append((f, m, args, copies))
         channels = [*channels, c2] if i else [c2]
     return rows
 
@@ -470,14 +564,24 @@ def make_anchors(feats, strides: tuple[int, ...], offset: float = 0.5):
     return F.cat(points, 1), F.cat(scale, 1)
 
 
-MODULES = {"Conv": Conv, "C2f": C2f, "C3k2": C3k2, "SPPF": SPPF, "C2PSA": C2PSA, "Concat": Concat}
+MODULES = {
+    "Conv": Conv,
+    "C2f": C2f,
+    "C3k2": C3k2,
+    "SPPF": SPPF,
+    "C2PSA": C2PSA,
+    "Concat": Concat,
+    "C3": yolov5.C3,  # ultralytics' C3: Bottlenecks of a 1x1 then a 3x3 Conv (yolo.C3, C3k's base, has two 3x3)
+    "ConvTranspose2d": nn.ConvTranspose2d,
+}
 HEAD_MODULES = {"Detect": Detect, "Segment": Segment, "Pose": Pose, "OBB": OBB, "Classify": Classify}
 
-#: every model by ultralytics' checkpoint stem (``yolov8n``, ``yolo11s-seg``, ``yolov8x-cls``): (family, scale, task)
+#: every model by ultralytics' checkpoint stem (``yolov8n``, ``yolo11s-seg``, ``yolov8x-cls``, ``yolov5nu``):
+#: (family, scale, task)
 MODELS = {
-    f"{family}{scale}{suffix}": (family, scale, task)
+    f"{family}{scale}{FAMILY_SUFFIX.get(family, '')}{TASKS[task][0]}": (family, scale, task)
     for family, (_, scales) in FAMILIES.items()
-    for task, (suffix, _) in TASKS.items()
+    for task in FAMILY_TASKS.get(family, TASKS)
     for scale in scales
 }
 
@@ -498,21 +602,27 @@ class DetectionModel(nn.Module):
         if family not in FAMILIES or scale not in FAMILIES[family][1]:
             known = ", ".join(f"{f}{s}" for f, (_, scales) in FAMILIES.items() for s in scales)
             raise ValueError(f"no YOLO model {family}{scale}; known: {known}")
-        if task not in TASKS:
-            raise ValueError(f"no YOLO task {task!r}; known: {', '.join(TASKS)}")
+        tasks = FAMILY_TASKS.get(family, tuple(TASKS))
+        if task not in tasks:
+            raise ValueError(f"no YOLO task {task!r} for {family}; known: {', '.join(tasks)}")
         nc = TASKS[task][1] if nc is None else nc
         self.family, self.scale, self.nc, self.task = family, scale, nc, task
-        self.name = f"{family}{scale}{TASKS[task][0]}"
+        self.name = f"{family}{scale}{FAMILY_SUFFIX.get(family, '')}{TASKS[task][0]}"
         layers, self.froms = [], []
-        for f, m, args in plan(family, scale, nc, task=task, kpt_shape=kpt_shape):
+        for f, m, args, copies in plan(family, scale, nc, task=task, kpt_shape=kpt_shape):
             if m == "Upsample":
-                layers.append(nn.Upsample(*args))
+                make = nn.Upsample
             elif m in HEAD_MODULES:
-                layers.append(HEAD_MODULES[m](*args))
+                make = HEAD_MODULES[m]
             else:
-                layers.append(MODULES[m](*args))
+                make = MODULES[m]
+            layers.append(make(*args) if copies == 1 else nn.Sequential(*(make(*args) for _ in range(copies))))
             self.froms.append(f)
         self.model = nn.Sequential(*layers)
+        if family in FAMILY_ACTIVATION:  # every Conv's activation, the head's included (ultralytics' default_act)
+            for module in self.modules():
+                if isinstance(module, Conv) and isinstance(module.act, nn.SiLU):
+                    module.act = getattr(nn, FAMILY_ACTIVATION[family])()
         if task == "classify":  # ultralytics' ClassificationModel keeps torch's BatchNorm eps (no initialize_weights)
             for module in self.modules():
                 if isinstance(module, nn.BatchNorm2d):

@@ -166,7 +166,7 @@ ZOO: dict[str, ZooEntry] = {
     ),
     # 64x64: three raw head maps at 8x8, 4x4, 2x2
     "yolov5n": ZooEntry("yolov5", "yolov5n", test_inputs=_img(1, 64), full_inputs=_img(1, 640), **_TOL),
-    # YOLOv8 / YOLO11, every task, named as ultralytics' checkpoints (the twin is ultralytics' own model of that
+    # YOLOv8 / YOLO11, every task, and the anchor-free YOLOv5u / YOLOv6, named as ultralytics' checkpoints (the twin is ultralytics' own model of that
     # yaml, decode included). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails);
     # detection observed within 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|, the other heads within 1e-6
     # (fp32). One real build each (fp16, what a deployment builds). The classifiers at 64x64 (2x2 before the
@@ -181,7 +181,7 @@ ZOO: dict[str, ZooEntry] = {
             **_TOL,
         )
         for name in (
-            *("yolov8n", "yolov8s", "yolo11n"),
+            *("yolov8n", "yolov8s", "yolo11n", "yolov5nu", "yolov6n"),
             *(f"{family}n-{task}" for family in ("yolov8", "yolo11") for task in ("seg", "pose", "obb", "cls")),
         )
     },

@@ -20,9 +20,11 @@ PUBLISHED = {
     "yolov8s": 11_166_560,
     "yolo11n": 2_624_080,
     "yolo11n-seg": 2_876_848,
-    # ultralytics' own summary of yolov8n-cls.yaml / yolo11n-cls.yaml at their 1000 classes
+    # ultralytics' own summaries of yolov8n-cls.yaml / yolo11n-cls.yaml (1000 classes), yolov5nu and yolov6n
     "yolov8n-cls": 2_719_288,
     "yolo11n-cls": 2_812_104,
+    "yolov5nu": 2_654_816,
+    "yolov6n": 4_500_080,
 }
 
 #: a few upstream keys and shapes: the DFL integral, the v8 (legacy) and v11 (depth-wise) class heads, C2PSA
@@ -34,6 +36,8 @@ KEYS = {
         "model.22.cv2.2.2.bias": (64,),
         "model.22.dfl.conv.weight": (1, 16, 1, 1),
     },
+    "yolov6n": {"model.2.1.conv.weight": (32, 32, 3, 3), "model.11.weight": (64, 64, 2, 2)},
+    "yolov5nu": {"model.0.conv.weight": (16, 3, 6, 6), "model.2.m.0.cv1.conv.weight": (16, 16, 1, 1)},
     "yolov8n-seg": {"model.22.proto.upsample.weight": (64, 64, 2, 2), "model.22.cv4.2.2.weight": (32, 16, 1, 1)},
     "yolov8n-pose": {"model.22.cv4.0.2.weight": (51, 51, 1, 1), "model.22.cv3.0.2.bias": (1,)},
     "yolo11n-obb": {"model.23.cv4.1.2.weight": (1, 16, 1, 1), "model.23.cv3.0.2.bias": (15,)},
@@ -62,8 +66,10 @@ def test_sizes_are_ultralytics_published_ones(name):
 def test_unknown_scale_task_and_name_are_refused():
     with pytest.raises(ValueError, match=r"no YOLO model yolo11q; known: .*yolo11n"):
         yolo.DetectionModel("yolo11", "q")
-    with pytest.raises(ValueError, match=r"no YOLO task 'seg'; known: detect, segment, pose, obb, classify"):
+    with pytest.raises(ValueError, match=r"no YOLO task 'seg' for yolo11; known: detect, segment, pose, obb, classify"):
         yolo.DetectionModel("yolo11", "n", task="seg")
+    with pytest.raises(ValueError, match=r"no YOLO task 'segment' for yolov6; known: detect"):
+        yolo.DetectionModel("yolov6", "n", task="segment")
     with pytest.raises(ValueError, match=r"no YOLO model 'yolo11n-segment'; known: .*yolo11n-seg"):
         yolo.yolo("yolo11n-segment")
 
@@ -71,7 +77,8 @@ def test_unknown_scale_task_and_name_are_refused():
 def test_every_scale_and_task_is_named_as_ultralytics_checkpoints():
     assert {"yolov8x-seg", "yolo11s-pose", "yolo11m-obb", "yolov8l-cls", "yolo11x"} <= set(yolo.MODELS)
     assert yolo.yolo11s_pose().name == "yolo11s-pose" and yolo.yolo11s_pose().task == "pose"
-    assert len(yolo.MODELS) == 2 * 5 * 5
+    assert {"yolov5nu", "yolov5xu", "yolov6n", "yolov6l"} <= set(yolo.MODELS)
+    assert len(yolo.MODELS) == 2 * 5 * 5 + 2 * 5  # v8 and 11: five tasks; v5u and v6: detection
 
 
 def _bound(model):
@@ -130,7 +137,9 @@ PARTS = {
 }
 
 
-@pytest.mark.parametrize("name", [f"{f}n-{t}" for f in ("yolov8", "yolo11") for t in ("seg", "pose", "obb", "cls")])
+@pytest.mark.parametrize(
+    "name", [*(f"{f}n-{t}" for f in ("yolov8", "yolo11") for t in ("seg", "pose", "obb", "cls")), "yolov5nu", "yolov6n"]
+)
 def test_every_task_matches_ultralytics_at_two_sizes_of_one_network(name):
     """One network of dynamic batch, H and W; at two sizes, every output equals ultralytics' eval output (same
     tensors, order and shapes), each part within 1e-4 of its own largest magnitude."""
