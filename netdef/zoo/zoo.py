@@ -247,19 +247,24 @@ ZOO: dict[str, ZooEntry] = {
     ),
     # 64x64: three raw head maps at 8x8, 4x4, 2x2
     "yolov5n": ZooEntry("yolov5", "yolov5n", test_inputs=_img(1, 64), full_inputs=_img(1, 640), **_TOL),
-    # YOLOv8 / YOLO11 (ultralytics' names; the twin is ultralytics' own DetectionModel, decode included).
-    # 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails); observed within
-    # 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|. One real build each (fp16, what a deployment builds).
+    # YOLOv8 / YOLO11, every task, and the anchor-free YOLOv5u / YOLOv6, named as ultralytics' checkpoints (the twin is ultralytics' own model of that
+    # yaml, decode included). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails);
+    # detection observed within 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|, the other heads within 1e-6
+    # (fp32). One real build each (fp16, what a deployment builds). The classifiers at 64x64 (2x2 before the
+    # pool).
     **{
         name: ZooEntry(
             "yolo",
-            name,
-            test_inputs={"x": ((1, 3, 64, 96), "float32")},
-            full_inputs=_img(1, 640),
+            name.replace("-", "_"),
+            test_inputs={"x": ((1, 3, 64, 64) if name.endswith("-cls") else (1, 3, 64, 96), "float32")},
+            full_inputs=_img(1, 224 if name.endswith("-cls") else 640),
             build_precisions=("fp16",),
             **_TOL,
         )
-        for name in ("yolov8n", "yolov8s", "yolo11n")
+        for name in (
+            *("yolov8n", "yolov8s", "yolo11n", "yolov5nu", "yolov6n"),
+            *(f"{family}n-{task}" for family in ("yolov8", "yolo11") for task in ("seg", "pose", "obb", "cls")),
+        )
     },
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
