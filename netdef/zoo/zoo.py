@@ -281,6 +281,17 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs={"x": ((1, 1, 32, 100), "float32")},
         **_TOL,
     ),
+    # -- tensorrtx detection families outside ultralytics (twins follow the original repositories) -------------
+    # yolov7-tiny (WongKinYiu/yolov7 deploy yaml, decode included). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3;
+    # observed within 7.9e-7 (fp32) and 1.4e-3 (fp16) of max|twin|. One real build (fp16).
+    "yolov7-tiny": ZooEntry(
+        "yolov7",
+        "yolov7_tiny",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
 }
 
 
