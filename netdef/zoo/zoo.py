@@ -292,6 +292,16 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
+    # YOLOP (hustvl/YOLOP): detection (decoded) plus drivable-area and lane-line maps at the input size; 64x96
+    # as above, observed within 7.7e-7 (fp32) and 9.6e-4 (fp16) of max|twin|. One real build (fp16).
+    "yolop": ZooEntry(
+        "yolop",
+        "yolop",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
 }
 
 
