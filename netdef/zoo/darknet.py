@@ -1,5 +1,6 @@
-"""Darknet-cfg models as WongKinYiu/ScaledYOLOv4 (branch ``yolov4-csp``, ``models/models.py``) builds them:
-YOLOv4-CSP (tensorrtx's scaled-yolov4 folder), with the repository's state_dict names.
+"""Darknet-cfg models as the PyTorch Darknet of ultralytics/yolov3 (branch ``archive``, ``models.py``) and its
+descendant WongKinYiu/ScaledYOLOv4 (branch ``yolov4-csp``) build them, with their state_dict names: YOLOv4
+(``cfg/yolov4.cfg``, tensorrtx's yolov4 folder) and YOLOv4-CSP (tensorrtx's scaled-yolov4 folder).
 
 The network is ``module_list``: one module per cfg section, so names read ``module_list.0.Conv2d.weight``,
 ``module_list.0.BatchNorm2d.running_mean`` and, for a detection conv (no BatchNorm), ``module_list.143.Conv2d.bias``;
@@ -9,7 +10,9 @@ routes, shortcuts, pools, upsamples and yolo layers hold no weights. A released 
 Layers are rows of :data:`YOLOV4_CSP`, written out from the cfg's sections:
 ``("convolutional", filters, size, stride, activation, batch_normalize)``, ``("shortcut", from)``,
 ``("route", layers)``, ``("maxpool", size, stride)``, ``("upsample", stride)`` and ``("yolo", mask)``; relative
-indices count back from the row, as in a cfg. The outputs are the eval-mode Darknet's, flattened: the decoded
+indices count back from the row, as in a cfg. The yolo layers decode as their repository does: YOLOv4-CSP's
+``xy = 2 sigmoid - 0.5``, ``wh = (2 sigmoid)^2 * anchor``; YOLOv4's (ultralytics) ``xy = sigmoid``,
+``wh = exp * anchor``, both plus the cell and times the stride. The outputs are the eval-mode Darknet's, flattened: the decoded
 predictions (N, 3 * sum(H_i * W_i), 5 + nc) as (cx, cy, w, h) in input pixels, objectness and class scores
 (sigmoid), then each yolo layer's raw map (N, 3, H/s, W/s, 5 + nc), strides 8, 16, 32. Batch, height and width may
 be dynamic; height and width must be multiples of 32 (checked when the Input is declared).
@@ -81,6 +84,53 @@ def _bottom_up(c: int, lateral: int, mask: tuple[int, ...], nc: int) -> list[tup
     return [("route", (-4,)), _conv(c, 3, 2), ("route", (-1, lateral)), *_csp_tail(c), *_head(c, mask, nc)]
 
 
+def _five(c: int) -> list[tuple]:
+    """YOLOv4's neck block: 1x1 to c and 3x3 to 2c, alternating, five convs (leaky)."""
+    return [_conv(c, 1, 1, "leaky"), _conv(2 * c, 3, 1, "leaky")] * 2 + [_conv(c, 1, 1, "leaky")]
+
+
+def yolov4_rows(nc: int = 80, width: float = 1.0) -> list[tuple]:
+    """The 162 sections of yolov4.cfg (its [net] section excluded); ``width`` as in :func:`yolov4_csp_rows`."""
+    leaky = lambda c, k=1, s=1: _conv(c, k, s, "leaky")  # noqa: E731
+
+    def head(c: int, mask: tuple[int, ...]) -> list[tuple]:
+        return [leaky(2 * c, 3), _conv(len(mask) * (nc + 5), 1, 1, "linear", False), ("yolo", mask)]
+
+    def top_down(c: int, lateral: int) -> list[tuple]:
+        return [leaky(c), ("upsample", 2), ("route", (lateral,)), leaky(c), ("route", (-1, -3)), *_five(c)]
+
+    def bottom_up(c: int, lateral: int, mask: tuple[int, ...]) -> list[tuple]:
+        return [("route", (-4,)), leaky(c, 3, 2), ("route", (-1, lateral)), *_five(c), *head(c, mask)]
+
+    rows = [
+        _conv(32, 3),
+        # the first CSP stage keeps full width in both branches (its residual unit narrows to 32 inside)
+        *(_conv(64, 3, 2), _conv(64), ("route", (-2,)), _conv(64), _conv(32), _conv(64, 3), ("shortcut", -3)),
+        *(_conv(64), ("route", (-1, -7)), _conv(64)),  # 0-10
+        *_csp_stage(128, 2),  # 11-23
+        *_csp_stage(256, 8),  # 24-54 (P3)
+        *_csp_stage(512, 8),  # 55-85 (P4)
+        *_csp_stage(1024, 4),  # 86-104 (P5)
+        # SPP
+        *(leaky(512), leaky(1024, 3), leaky(512), ("maxpool", 5, 1), ("route", (-2,)), ("maxpool", 9, 1)),
+        *(("route", (-4,)), ("maxpool", 13, 1), ("route", (-1, -3, -5, -6)), leaky(512), leaky(1024, 3), leaky(512)),
+        *top_down(256, 85),  # 117-126
+        *top_down(128, 54),  # 127-136
+        *head(128, (0, 1, 2)),  # 137-139 (P3/8)
+        *bottom_up(256, -16, (3, 4, 5)),  # 140-150 (P4/16)
+        *bottom_up(512, -37, (6, 7, 8)),  # 151-161 (P5/32)
+    ]
+    return _narrow(rows, width)
+
+
+def _narrow(rows: list[tuple], width: float) -> list[tuple]:
+    """``rows`` with every hidden conv (one with BatchNorm) ``width`` times as wide, in multiples of 8."""
+    if width == 1.0:
+        return rows
+    hidden = {i for i, r in enumerate(rows) if r[0] == "convolutional" and r[5]}  # the detection convs keep theirs
+    return [(r[0], max(8, round(r[1] * width / 8) * 8), *r[2:]) if i in hidden else r for i, r in enumerate(rows)]
+
+
 def yolov4_csp_rows(nc: int = 80, width: float = 1.0) -> list[tuple]:
     """The 175 sections of yolov4-csp.cfg (its [net] section excluded); ``width`` < 1 narrows every hidden conv
     (a CI-sized network of the same structure; the released model is ``width=1``)."""
@@ -118,8 +168,7 @@ def yolov4_csp_rows(nc: int = 80, width: float = 1.0) -> list[tuple]:
         *_bottom_up(256, -20, (3, 4, 5), nc),  # 145-159 (P4/16)
         *_bottom_up(512, -49, (6, 7, 8), nc),  # 160-174 (P5/32)
     ]
-    hidden = {i for i, r in enumerate(rows) if r[0] == "convolutional" and r[5]}  # the detection convs keep theirs
-    return [(r[0], max(8, round(r[1] * width / 8) * 8), *r[2:]) if i in hidden else r for i, r in enumerate(rows)]
+    return _narrow(rows, width)
 
 
 def _activation(name: str):
@@ -157,14 +206,21 @@ class WeightedFeatureFusion(nn.Module):
         return x
 
 
-class YOLOLayer(nn.Module):
-    """Reshapes a detection conv's map to (N, na, H, W, 5 + nc) and decodes it (eval mode): xy is
-    (2 sigmoid - 0.5 + cell) * stride, wh is (2 sigmoid)^2 * anchor (pixels), scores are sigmoids."""
+#: the yolo layers' box decodes: ScaledYOLOv4's and ultralytics/yolov3 archive's
+DECODES = ("scaled", "yolov3")
 
-    def __init__(self, anchors, nc: int, stride: int) -> None:
+
+class YOLOLayer(nn.Module):
+    """Reshapes a detection conv's map to (N, na, H, W, 5 + nc) and decodes it (eval mode), in cells then times
+    the stride: ``scaled`` xy = 2 sigmoid - 0.5 + cell, wh = (2 sigmoid)^2 * anchor; ``yolov3`` xy = sigmoid + cell,
+    wh = exp * anchor; scores are sigmoids."""
+
+    def __init__(self, anchors, nc: int, stride: int, decode: str = "scaled") -> None:
         super().__init__()
+        if decode not in DECODES:
+            raise ValueError(f"YOLOLayer decode={decode!r}; known: {', '.join(DECODES)}")
         self.anchors = tuple(tuple(float(v) for v in a) for a in anchors)
-        self.na, self.nc, self.no, self.stride = len(anchors), nc, nc + 5, stride
+        self.na, self.nc, self.no, self.stride, self.decode = len(anchors), nc, nc + 5, stride, decode
 
     def forward(self, p, outputs):
         bs, _, ny, nx = p.shape
@@ -174,15 +230,27 @@ class YOLOLayer(nn.Module):
         gy = F.arange(ny).to(io.dtype)[:, None].expand(ny, nx)
         grid = F.stack([gx, gy], 2)[None, None]  # (1, 1, ny, nx, 2) as (x, y)
         anchor_wh = F.as_tensor([[a[0] / self.stride, a[1] / self.stride] for a in self.anchors])
-        xy = (io[..., 0:2] * 2.0 - 0.5 + grid) * float(self.stride)
-        wh = (io[..., 2:4] * 2.0) ** 2 * anchor_wh.view(1, self.na, 1, 1, 2) * float(self.stride)
+        anchor_wh = anchor_wh.view(1, self.na, 1, 1, 2)
+        if self.decode == "scaled":
+            xy = (io[..., 0:2] * 2.0 - 0.5 + grid) * float(self.stride)
+            wh = (io[..., 2:4] * 2.0) ** 2 * anchor_wh * float(self.stride)
+        else:
+            xy = (io[..., 0:2] + grid) * float(self.stride)
+            wh = p[..., 2:4].exp() * anchor_wh * float(self.stride)
         return F.cat([xy, wh, io[..., 4:]], -1).reshape(bs, -1, self.no), p
 
 
 class Darknet(nn.Module):
     """The repository's Darknet built from ``rows`` (inference): ``module_list`` holds one module per row."""
 
-    def __init__(self, rows: list[tuple], anchors=ANCHORS, strides: tuple[int, ...] = STRIDES, name: str = "darknet"):
+    def __init__(
+        self,
+        rows: list[tuple],
+        anchors=ANCHORS,
+        strides: tuple[int, ...] = STRIDES,
+        decode: str = "scaled",
+        name: str = "darknet",
+    ) -> None:
         super().__init__()
         self.rows, self.name, self.strides = list(rows), name, tuple(strides)
         modules, channels, yolo_index = [], [3], 0  # channels[i + 1]: row i's output width
@@ -212,7 +280,7 @@ class Darknet(nn.Module):
             elif kind == "yolo":
                 prev = rows[i - 1]
                 nc = prev[1] // len(row[1]) - 5
-                modules.append(YOLOLayer([anchors[m] for m in row[1]], nc, self.strides[yolo_index]))
+                modules.append(YOLOLayer([anchors[m] for m in row[1]], nc, self.strides[yolo_index], decode))
                 yolo_index += 1
                 filters = channels[-1]
             else:
@@ -238,6 +306,12 @@ class Darknet(nn.Module):
     @staticmethod
     def default_inputs(batch: int = 1) -> dict[str, Input]:
         return {"x": Input((batch, 3, 512, 512))}
+
+
+def yolov4(nc: int = 80, width: float = 1.0) -> Darknet:
+    """YOLOv4 (64.4M parameters at 80 classes; the cfg's 608x608) with ultralytics' decode; ``width`` as in
+    :func:`yolov4_csp_rows`."""
+    return Darknet(yolov4_rows(nc, width), decode="yolov3", name="yolov4")
 
 
 def yolov4_csp(nc: int = 80, width: float = 1.0) -> Darknet:

@@ -302,18 +302,22 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
-    # YOLOv4-CSP (WongKinYiu/ScaledYOLOv4 yolov4-csp branch, Darknet cfg sections) at a quarter of its widths (3.4M
-    # parameters; netdef.zoo.darknet.yolov4_csp() is the released 52.9M one): 64x96 as above, observed within
-    # 9.2e-7 (fp32) and 1.3e-3 (fp16) of max|twin|. One real build (fp16).
-    "yolov4-csp": ZooEntry(
-        "darknet",
-        "yolov4_csp",
-        {"width": 0.25},
-        test_inputs={"x": ((1, 3, 64, 96), "float32")},
-        full_inputs=_img(1, 512),
-        build_precisions=("fp16",),
-        **_TOL,
-    ),
+    # YOLOv4 (ultralytics/yolov3 archive's Darknet, yolov4.cfg) and YOLOv4-CSP (WongKinYiu/ScaledYOLOv4 yolov4-csp
+    # branch) as Darknet cfg sections, at a quarter of their widths (4.1M / 3.4M parameters; netdef.zoo.darknet's
+    # yolov4() / yolov4_csp() are the released 64.4M / 52.9M ones): 64x96 as above, observed within 9.2e-7 (fp32)
+    # and 1.3e-3 (fp16) of max|twin|. One real build each (fp16).
+    **{
+        name: ZooEntry(
+            "darknet",
+            name.replace("-", "_"),
+            {"width": 0.25},
+            test_inputs={"x": ((1, 3, 64, 96), "float32")},
+            full_inputs=_img(1, 608 if name == "yolov4" else 512),
+            build_precisions=("fp16",),
+            **_TOL,
+        )
+        for name in ("yolov4", "yolov4-csp")
+    },
 }
 
 

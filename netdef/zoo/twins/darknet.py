@@ -1,7 +1,9 @@
 """Torch twin of netdef.zoo.darknet: WongKinYiu/ScaledYOLOv4, branch ``yolov4-csp``
 (commit 9336ffe48abe0df874844118d6fa47fea25b0bf5), ``models/models.py`` create_modules / Darknet / YOLOLayer and
 ``utils/layers.py``'s FeatureConcat / WeightedFeatureFusion / Mish, with the repository's state_dict names
-(``module_list.N.Conv2d.weight``, ``module_list.N.BatchNorm2d.*``).
+(``module_list.N.Conv2d.weight``, ``module_list.N.BatchNorm2d.*``); YOLOv4 as its ancestor ultralytics/yolov3,
+branch ``archive`` (commit 98068efebc699e7a652fb495f3e7a23bf296affd), ``models.py`` builds ``cfg/yolov4.cfg``
+(the same modules and names; its YOLOLayer decodes xy = sigmoid + cell, wh = exp * anchor).
 
 Written from the repository's source (no PyPI package builds it), from the same rows as the netdef model (checked
 against ``models/yolov4-csp.cfg`` section by section when written). Forward is the eval-mode Darknet's
@@ -14,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netdef.zoo.darknet import ANCHORS, BN_EPS, STRIDES, yolov4_csp_rows
+from netdef.zoo.darknet import ANCHORS, BN_EPS, STRIDES, yolov4_csp_rows, yolov4_rows
 
 
 class Mish(nn.Module):
@@ -44,8 +46,9 @@ class WeightedFeatureFusion(nn.Module):
 
 
 class YOLOLayer(nn.Module):
-    def __init__(self, anchors, nc: int, stride: int) -> None:
+    def __init__(self, anchors, nc: int, stride: int, decode: str = "scaled") -> None:
         super().__init__()
+        self.decode = decode
         self.anchors = torch.Tensor(anchors)  # a plain attribute: not in the state_dict
         self.stride, self.na, self.nc, self.no = stride, len(anchors), nc, nc + 5
         self.anchor_wh = (self.anchors / stride).view(1, self.na, 1, 1, 2)
@@ -55,10 +58,17 @@ class YOLOLayer(nn.Module):
         p = p.view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).contiguous()
         yv, xv = torch.meshgrid(torch.arange(ny), torch.arange(nx), indexing="ij")
         grid = torch.stack((xv, yv), 2).view(1, 1, ny, nx, 2).float()
-        io = p.sigmoid()
-        io[..., :2] = io[..., :2] * 2.0 - 0.5 + grid
-        io[..., 2:4] = (io[..., 2:4] * 2) ** 2 * self.anchor_wh
-        io[..., :4] *= self.stride
+        if self.decode == "scaled":  # ScaledYOLOv4
+            io = p.sigmoid()
+            io[..., :2] = io[..., :2] * 2.0 - 0.5 + grid
+            io[..., 2:4] = (io[..., 2:4] * 2) ** 2 * self.anchor_wh
+            io[..., :4] *= self.stride
+        else:  # ultralytics/yolov3 archive
+            io = p.clone()
+            io[..., :2] = torch.sigmoid(io[..., :2]) + grid
+            io[..., 2:4] = torch.exp(io[..., 2:4]) * self.anchor_wh
+            io[..., :4] *= self.stride
+            torch.sigmoid_(io[..., 4:])
         return io.view(bs, -1, self.no), p
 
 
@@ -66,7 +76,7 @@ _ACTIVATIONS = {"mish": Mish, "leaky": lambda: nn.LeakyReLU(0.1)}
 
 
 class Darknet(nn.Module):
-    def __init__(self, rows, anchors=ANCHORS, strides=STRIDES) -> None:
+    def __init__(self, rows, anchors=ANCHORS, strides=STRIDES, decode: str = "scaled") -> None:
         super().__init__()
         self.rows = list(rows)
         module_list, channels, yolo_index = nn.ModuleList(), [3], 0
@@ -95,7 +105,7 @@ class Darknet(nn.Module):
             else:  # yolo
                 filters = channels[-1]
                 nc = self.rows[i - 1][1] // len(row[1]) - 5
-                modules = YOLOLayer([anchors[m] for m in row[1]], nc, strides[yolo_index])
+                modules = YOLOLayer([anchors[m] for m in row[1]], nc, strides[yolo_index], decode)
                 yolo_index += 1
             module_list.append(modules)
             channels.append(filters)
@@ -113,6 +123,10 @@ class Darknet(nn.Module):
             out.append(x)
         io, p = zip(*yolo_out)
         return (torch.cat(io, 1), *p)
+
+
+def yolov4(nc: int = 80, width: float = 1.0) -> Darknet:
+    return Darknet(yolov4_rows(nc, width), decode="yolov3")
 
 
 def yolov4_csp(nc: int = 80, width: float = 1.0) -> Darknet:
