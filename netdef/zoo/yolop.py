@@ -15,6 +15,8 @@ may be dynamic; height and width must be multiples of 32 (checked when the Input
 
 from __future__ import annotations
 
+from functools import partial
+
 from netdef import F, Input, nn
 from netdef.zoo.yolov7 import Concat, Detect, autopad, check_stride
 
@@ -157,7 +159,7 @@ MODULES = {
     "BottleneckCSP": BottleneckCSP,
     "SPP": SPP,
     "Concat": Concat,
-    "Detect": lambda *a: Detect(*a, strides=STRIDES),
+    "Detect": partial(Detect, strides=STRIDES),
     "Upsample": nn.Upsample,
 }
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from netdef.zoo.twins.yolov7 import Concat, Detect
-from netdef.zoo.yolop import ARCHITECTURE, BN_EPS, DETECT, SEGMENTS
+from netdef.zoo.yolop import ARCHITECTURE, BN_EPS, DETECT, SEGMENTS, STRIDES
 from netdef.zoo.yolov7 import autopad
 
 
@@ -106,6 +106,7 @@ class MCnet(nn.Module):
         self.model = nn.Sequential(*(MODULES[m](*args) for _, m, args in ARCHITECTURE))
         self.save = {j for f in self.froms for j in ((f,) if isinstance(f, int) else f) if j != -1}
         detect = self.model[DETECT]
+        detect.stride = torch.tensor(STRIDES, dtype=torch.float32)  # what MCnet measures with a 128x128 forward
         detect.anchors /= detect.stride.view(-1, 1, 1)  # the repository keeps ``anchors`` in grid units
 
     def forward(self, x: torch.Tensor):
