@@ -282,11 +282,21 @@ ZOO: dict[str, ZooEntry] = {
         **_TOL,
     ),
     # -- tensorrtx detection families outside ultralytics (twins follow the original repositories) -------------
-    # yolov7-tiny (WongKinYiu/yolov7 deploy yaml, decode included). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3;
-    # observed within 7.9e-7 (fp32) and 1.4e-3 (fp16) of max|twin|. One real build (fp16).
+    # yolov7-tiny and YOLOv7 (WongKinYiu/yolov7 deploy yamls, decode included; YOLOv7 at a quarter of its widths,
+    # 2.4M parameters: netdef.zoo.yolov7.yolov7() is the released one). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3;
+    # observed within 1.1e-6 (fp32) and 1.4e-3 (fp16) of max|twin|. One real build each (fp16).
     "yolov7-tiny": ZooEntry(
         "yolov7",
         "yolov7_tiny",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    "yolov7": ZooEntry(
+        "yolov7",
+        "yolov7",
+        {"width_multiple": 0.25},
         test_inputs={"x": ((1, 3, 64, 96), "float32")},
         full_inputs=_img(1, 640),
         build_precisions=("fp16",),

@@ -1,5 +1,5 @@
-"""yolov7-tiny (netdef.zoo.yolov7) beyond test_zoo.py's fixed size: one dynamic network against its torch twin at
-two sizes and batches, the stride check, and the state_dict names of the repository's checkpoint."""
+"""YOLOv7 and yolov7-tiny (netdef.zoo.yolov7) beyond test_zoo.py's fixed size: one dynamic network against its
+torch twin at two sizes and batches, the stride check, and the state_dict names of the repository's checkpoints."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ def pair():
     return testing.twin_pair(zoo.get("yolov7-tiny"))
 
 
-def test_one_dynamic_network_matches_the_twin_at_two_sizes(pair):
-    twin, model = pair
+@pytest.mark.parametrize("name", ["yolov7-tiny", "yolov7"])
+def test_one_dynamic_network_matches_the_twin_at_two_sizes(name):
+    twin, model = testing.twin_pair(zoo.get(name))
     spec = netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), opt=(1, 3, 64, 64), max=(2, 3, 64, 64))
     network = netdef.define(model, {"x": spec})
     rng = np.random.default_rng(0)
@@ -31,7 +32,7 @@ def test_one_dynamic_network_matches_the_twin_at_two_sizes(pair):
         assert [g.shape for g in got] == [w_.shape for w_ in want]
         assert got[0].shape == (n, 3 * (h * w // 64 + h * w // 256 + h * w // 1024), 85)
         for g, w_ in zip(got, want):
-            testing.assert_close(g, w_, testing.Tolerance(scaled=1e-4), what=f"yolov7-tiny at {shape}")
+            testing.assert_close(g, w_, testing.Tolerance(scaled=1e-4), what=f"{name} at {shape}")
 
 
 def test_stride_is_checked_when_the_input_is_declared(pair):
@@ -63,3 +64,26 @@ def test_state_dict_names_are_the_repositorys():
     }
     assert {k: shapes.get(k) for k in expected} == expected
     assert not any(k.startswith(("model.8.", "model.31.", "model.39.")) for k in shapes)  # MP, SP, Upsample
+
+
+def test_yolov7_state_dict_names_are_the_repositorys():
+    """Names and shapes of yolov7.pt (cfg/deploy/yolov7.yaml, 80 classes; RepConv unfused, as released)."""
+    shapes = {k: tuple(v.shape) for k, v in yolov7.yolov7().state_dict().items()}
+    expected = {
+        "model.0.conv.weight": (32, 3, 3, 3),
+        "model.11.conv.weight": (256, 256, 1, 1),
+        "model.50.conv.weight": (1024, 1024, 1, 1),
+        "model.51.cv1.conv.weight": (512, 1024, 1, 1),
+        "model.51.cv5.conv.weight": (512, 2048, 1, 1),
+        "model.51.cv7.conv.weight": (512, 1024, 1, 1),
+        "model.63.conv.weight": (256, 1024, 1, 1),
+        "model.102.rbr_dense.0.weight": (256, 128, 3, 3),
+        "model.102.rbr_dense.1.running_var": (256,),
+        "model.102.rbr_1x1.0.weight": (256, 128, 1, 1),
+        "model.102.rbr_identity.weight": None,  # widths differ: no identity branch
+        "model.104.rbr_1x1.0.weight": (1024, 512, 1, 1),
+        "model.105.anchor_grid": (3, 1, 3, 1, 1, 2),
+        "model.105.m.2.weight": (255, 1024, 1, 1),
+    }
+    assert {k: shapes.get(k) for k in expected} == expected
+    assert not any(".rbr_reparam." in k for k in shapes)

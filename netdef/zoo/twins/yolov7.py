@@ -1,6 +1,7 @@
 """Torch twin of netdef.zoo.yolov7: WongKinYiu/yolov7 (commit a207844b1ce82d204ab36d87d496728d3d2348e7)
-``models/yolo.py`` Model / Detect and ``models/common.py`` Conv / MP / SP / Concat, built from
-``cfg/deploy/yolov7-tiny.yaml``, with the repository's state_dict names (``model.N...``).
+``models/yolo.py`` Model / Detect and ``models/common.py`` Conv / RepConv (not fused: the released checkpoints'
+branches) / SPPCSPC / MP / SP / Concat, built from ``cfg/deploy/yolov7.yaml`` and ``yolov7-tiny.yaml``, with the
+repository's state_dict names (``model.N...``).
 
 Written from the repository's source (no PyPI package builds it): BatchNorm eps 1e-3 (its initialize_weights),
 ``anchors`` divided by the strides as its Model.__init__ does, ``anchor_grid`` in pixels. Forward is the
@@ -15,15 +16,60 @@ from torch import nn
 from netdef.zoo.yolov7 import ANCHORS, BN_EPS, SLOPE, STRIDES, autopad, plan
 
 
+def _act(act: str) -> nn.Module:
+    return nn.SiLU() if act == "silu" else nn.LeakyReLU(SLOPE)
+
+
 class Conv(nn.Module):
-    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1) -> None:
+    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1, act="silu"):
         super().__init__()
         self.conv = nn.Conv2d(c1, c2, k, s, autopad(k, p), groups=g, bias=False)
         self.bn = nn.BatchNorm2d(c2, eps=BN_EPS, momentum=0.03)
-        self.act = nn.LeakyReLU(SLOPE)
+        self.act = _act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn(self.conv(x)))
+
+
+class RepConv(nn.Module):
+    def __init__(self, c1: int, c2: int, k: int = 3, s: int = 1, p: int | None = None, g: int = 1, act="silu"):
+        super().__init__()
+        assert k == 3 and autopad(k, p) == 1
+        padding_11 = autopad(k, p) - k // 2
+        self.act = _act(act)
+        self.rbr_identity = nn.BatchNorm2d(c1, eps=BN_EPS, momentum=0.03) if c2 == c1 and s == 1 else None
+        self.rbr_dense = nn.Sequential(
+            nn.Conv2d(c1, c2, k, s, autopad(k, p), groups=g, bias=False),
+            nn.BatchNorm2d(c2, eps=BN_EPS, momentum=0.03),
+        )
+        self.rbr_1x1 = nn.Sequential(
+            nn.Conv2d(c1, c2, 1, s, padding_11, groups=g, bias=False),
+            nn.BatchNorm2d(c2, eps=BN_EPS, momentum=0.03),
+        )
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        id_out = 0 if self.rbr_identity is None else self.rbr_identity(inputs)
+        return self.act(self.rbr_dense(inputs) + self.rbr_1x1(inputs) + id_out)
+
+
+class SPPCSPC(nn.Module):
+    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5, k=(5, 9, 13)):
+        super().__init__()
+        c_ = int(2 * c2 * e)
+        self.cv1 = Conv(c1, c_, 1, 1)
+        self.cv2 = Conv(c1, c_, 1, 1)
+        self.cv3 = Conv(c_, c_, 3, 1)
+        self.cv4 = Conv(c_, c_, 1, 1)
+        self.m = nn.ModuleList([nn.MaxPool2d(kernel_size=x, stride=1, padding=x // 2) for x in k])
+        self.cv5 = Conv(4 * c_, c_, 1, 1)
+        self.cv6 = Conv(c_, c_, 3, 1)
+        self.cv7 = Conv(2 * c_, c2, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = self.cv4(self.cv3(self.cv1(x)))
+        y1 = self.cv6(self.cv5(torch.cat([x1] + [m(x1) for m in self.m], 1)))
+        y2 = self.cv2(x)
+        return self.cv7(torch.cat((y1, y2), dim=1))
 
 
 class MP(nn.Module):
@@ -80,14 +126,22 @@ class Detect(nn.Module):
         return torch.cat(z, 1), raw
 
 
-MODULES = {"Conv": Conv, "MP": MP, "SP": SP, "Concat": Concat, "Detect": Detect}
+MODULES = {
+    "Conv": Conv,
+    "RepConv": RepConv,
+    "SPPCSPC": SPPCSPC,
+    "MP": MP,
+    "SP": SP,
+    "Concat": Concat,
+    "Detect": Detect,
+}
 
 
 class Model(nn.Module):
-    def __init__(self, nc: int = 80, anchors=ANCHORS, width_multiple: float = 1.0) -> None:
+    def __init__(self, name: str = "yolov7-tiny", nc: int = 80, width_multiple: float = 1.0) -> None:
         super().__init__()
         layers, self.froms = [], []
-        for f, m, args in plan(nc, anchors, width_multiple):
+        for f, m, args in plan(name, nc, width_multiple):
             layers.append(nn.Upsample(*args) if m == "Upsample" else MODULES[m](*args))
             self.froms.append(f)
         self.model = nn.Sequential(*layers)
@@ -108,4 +162,8 @@ class Model(nn.Module):
 
 
 def yolov7_tiny(nc: int = 80) -> Model:
-    return Model(nc=nc)
+    return Model("yolov7-tiny", nc=nc)
+
+
+def yolov7(nc: int = 80, width_multiple: float = 1.0) -> Model:
+    return Model("yolov7", nc=nc, width_multiple=width_multiple)
