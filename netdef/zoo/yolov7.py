@@ -3,10 +3,10 @@ repository's state_dict names.
 
 The network is ``model``, a Sequential of the yaml's layers: names read ``model.0.conv.weight``,
 ``model.7.bn.running_var``, ``model.102.rbr_dense.0.weight`` (YOLOv7's RepConv, as the released checkpoint keeps
-it: 3x3 and 1x1 branches with their BatchNorms), ``model.77.m.0.weight`` and the Detect layer's
-``model.77.anchors`` (grid units) and ``model.77.anchor_grid`` (pixels) buffers, so the released ``yolov7.pt`` and
-``yolov7-tiny.pt`` (tensorrtx's yolov7 folder) bind once their ``model.state_dict()`` is exported. Layers read
-earlier layers' outputs by their yaml "from" indices.
+it: 3x3 and 1x1 branches with their BatchNorms), ``model.77.m.0.weight`` and the Detect layer's (``model.77`` in
+yolov7-tiny, ``model.105`` in YOLOv7) ``anchors`` (grid units) and ``anchor_grid`` (pixels) buffers, so the
+released ``yolov7.pt`` and ``yolov7-tiny.pt`` (tensorrtx's yolov7 folder) bind once their ``model.state_dict()``
+is exported. Layers read earlier layers' outputs by their yaml "from" indices.
 
 The outputs are the eval-mode Detect's, flattened: the decoded predictions (N, 3 * sum(H_i * W_i), 5 + nc) as
 (cx, cy, w, h) in input pixels, objectness and class scores (sigmoid), then the three raw per-scale maps
@@ -24,6 +24,7 @@ from netdef.errors import EmitError
 #: BatchNorm eps the repository's initialize_weights sets on every BatchNorm2d
 BN_EPS = 1e-3
 
+#: yolov7-tiny's anchors (pixels; YOLOv7's are in ARCHITECTURES)
 ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
 
 #: the Detect maps' strides (P3, P4, P5), as the repository measures them when it builds the model
