@@ -286,6 +286,53 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs={"x": ((1, 1, 32, 100), "float32")},
         **_TOL,
     ),
+    # -- tensorrtx detection families outside ultralytics (twins follow the original repositories) -------------
+    # yolov7-tiny and YOLOv7 (WongKinYiu/yolov7 deploy yamls, decode included; YOLOv7 at a quarter of its widths,
+    # 2.4M parameters: netdef.zoo.yolov7.yolov7() is the released one). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3;
+    # observed within 1.1e-6 (fp32) and 1.4e-3 (fp16) of max|twin|. One real build each (fp16).
+    "yolov7-tiny": ZooEntry(
+        "yolov7",
+        "yolov7_tiny",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    "yolov7": ZooEntry(
+        "yolov7",
+        "yolov7",
+        {"width_multiple": 0.25},
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    # YOLOP (hustvl/YOLOP): detection (decoded) plus drivable-area and lane-line maps at the input size; 64x96
+    # as above, observed within 7.7e-7 (fp32) and 9.6e-4 (fp16) of max|twin|. One real build (fp16).
+    "yolop": ZooEntry(
+        "yolop",
+        "yolop",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    # YOLOv4 (ultralytics/yolov3 archive's Darknet, yolov4.cfg) and YOLOv4-CSP (WongKinYiu/ScaledYOLOv4 yolov4-csp
+    # branch) as Darknet cfg sections, at a quarter of their widths (4.1M / 3.4M parameters; netdef.zoo.darknet's
+    # yolov4() / yolov4_csp() are the released 64.4M / 52.9M ones): 64x96 as above, observed within 9.2e-7 (fp32)
+    # and 1.3e-3 (fp16) of max|twin|. One real build each (fp16).
+    **{
+        name: ZooEntry(
+            "darknet",
+            name.replace("-", "_"),
+            {"width": 0.25},
+            test_inputs={"x": ((1, 3, 64, 96), "float32")},
+            full_inputs=_img(1, 608 if name == "yolov4" else 512),
+            build_precisions=("fp16",),
+            **_TOL,
+        )
+        for name in ("yolov4", "yolov4-csp")
+    },
 }
 
 
