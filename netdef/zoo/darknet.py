@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from netdef import F, Input, nn
-from netdef.zoo.yolov7 import check_stride
+from netdef.zoo.yolov5 import check_stride
 
 #: BatchNorm eps of every convolutional section (create_modules)
 BN_EPS = 1e-4

@@ -18,7 +18,8 @@ from __future__ import annotations
 from functools import partial
 
 from netdef import F, Input, nn
-from netdef.zoo.yolov7 import Concat, Detect, autopad, check_stride
+from netdef.zoo.yolov5 import check_stride
+from netdef.zoo.yolov7 import Concat, Detect, autopad
 
 #: BatchNorm eps the repository's initialize_weights sets on every BatchNorm2d
 BN_EPS = 1e-3

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 
-from netdef import F, Input, nn
-from netdef.context import current
-from netdef.symbolic import SymInt
+from netdef import F, Input, SymInt, nn
+from netdef.errors import EmitError
 
 #: BatchNorm settings ultralytics applies to every YOLOv5 BatchNorm2d (initialize_weights)
 BN_EPS = 1e-3
@@ -99,30 +98,23 @@ def plan(depth_multiple: float, width_multiple: float, nc: int, anchors=ANCHORS,
 def check_stride(x, stride: int, model: str) -> None:
     """Require the input's height and width (dims 2, 3) to be multiples of ``stride``, the model's largest one.
 
-    Checked when the network is defined: a static size, or a dynamic size whose smallest min or largest max
-    (over the Input's profiles) is not a multiple, is an EmitError naming the dim, the multiple and the sizes to
-    use; between min and max, an assertion stops the engine and the interpreter at a size that is not one (the
-    upsampled maps would otherwise not match the skips they are concatenated with, deep inside the network).
+    When the network is defined, a static size, or a dynamic one whose min or max (over the Input's profiles) is
+    no multiple, is an EmitError naming the dim, the multiple and the sizes to use; between min and max, an
+    assertion stops the engine and the interpreter at a size that is not one.
     """
-    ctx = current()
     for dim, what in ((2, "height"), (3, "width")):
         n = x.shape[dim]
-        if isinstance(n, SymInt):
-            bad = [int(b) for b in (n.lo, n.hi) if math.isfinite(b) and int(b) % stride]
-            got = f"the Input's min/max {what} " + "/".join(
-                str(int(b)) if math.isfinite(b) else "?" for b in (n.lo, n.hi)
-            )
-        else:
-            bad = [n] if n % stride else []
-            got = f"{what} {n}"
+        symbolic = isinstance(n, SymInt)
+        bounds = [b for b in ((n.lo, n.hi) if symbolic else (n,)) if math.isfinite(b)]
+        bad = [int(b) for b in bounds if int(b) % stride]
         if bad:
+            got = f"the Input's min/max {what} " + "/".join(str(int(b)) for b in bounds) if symbolic else f"{what} {n}"
             fixes = ", ".join(f"{b} -> {max(stride, round(b / stride) * stride)}" for b in bad)
-            raise ctx.error(
-                "input",
+            raise EmitError(
                 f"{model} needs the input {what} (x.shape[{dim}]) to be a multiple of {stride} (its largest stride), "
-                f"got {got}: declare the Input with multiples of {stride} ({fixes}) and letterbox images to them",
+                f"got {got}: declare the Input with multiples of {stride} ({fixes}) and letterbox images to them"
             )
-        if isinstance(n, SymInt):
+        if symbolic:
             F.sym_check(
                 n % stride,
                 "==",

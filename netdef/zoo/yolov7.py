@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 
-from netdef import F, Input, SymInt, nn
-from netdef.errors import EmitError
+from netdef import F, Input, nn
+from netdef.zoo.yolov5 import check_stride
 
 #: BatchNorm eps the repository's initialize_weights sets on every BatchNorm2d
 BN_EPS = 1e-3
@@ -88,35 +88,6 @@ TINY = (
     (73, "Conv", (512, 3, 1)),
     ((74, 75, 76), "Detect", ()),  # 77
 )
-
-
-def check_stride(x, stride: int, model: str) -> None:
-    """Require the input's height and width (dims 2, 3) to be multiples of ``stride``, the model's largest one.
-
-    When the network is defined, a static size, or a dynamic one whose min or max (over the Input's profiles) is
-    no multiple, is an EmitError naming the dim, the multiple and the sizes to use; between min and max, an
-    assertion stops the engine and the interpreter at a size that is not one.
-    """
-    for dim, what in ((2, "height"), (3, "width")):
-        n = x.shape[dim]
-        symbolic = isinstance(n, SymInt)
-        bounds = [b for b in ((n.lo, n.hi) if symbolic else (n,)) if math.isfinite(b)]
-        bad = [int(b) for b in bounds if int(b) % stride]
-        if bad:
-            got = f"the Input's min/max {what} " + "/".join(str(int(b)) for b in bounds) if symbolic else f"{what} {n}"
-            fixes = ", ".join(f"{b} -> {max(stride, round(b / stride) * stride)}" for b in bad)
-            raise EmitError(
-                f"{model} needs the input {what} (x.shape[{dim}]) to be a multiple of {stride} (its largest stride), "
-                f"got {got}: declare the Input with multiples of {stride} ({fixes}) and letterbox images to them"
-            )
-        if symbolic:
-            F.sym_check(
-                n % stride,
-                "==",
-                0,
-                f"{model} needs the input {what} (x.shape[{dim}]) to be a multiple of {stride} (its largest stride): "
-                f"letterbox images to a multiple of {stride}",
-            )
 
 
 def _elan_backbone(c: int) -> list[tuple]:
