@@ -71,3 +71,15 @@ def test_one_dynamic_network_matches_torch_at_every_size(name):
             assert g.shape == w.shape, f"{name} at {shape}"
             err = float(np.abs(g.astype(np.float64) - w).max())
             assert err <= entry.fp32_tol * max(float(np.abs(w).max()), 1e-6), f"{name} at {shape}: {err:.3g}"
+
+
+#: entries whose dynamic dims another file checks (test_yolo.py runs yolo11n; yolov8 is the same netdef.zoo.yolo head)
+ELSEWHERE = {"vit": "test_transformers.py", "bert": "test_transformers.py", "crnn": "test_crnn.py"} | {
+    name: "test_yolo.py" for name in ("yolov8n", "yolov8s", "yolo11n")
+}
+
+
+def test_readme_dynamic_dims_are_the_tested_ones():
+    """ZooEntry.dynamic (README's tensorrtx table) is set exactly for the entries whose dynamic network is tested."""
+    declared = {n for n, e in zoo.ZOO.items() if e.dynamic}
+    assert declared == set(DYNAMIC) | set(ELSEWHERE)
