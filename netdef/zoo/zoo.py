@@ -433,6 +433,34 @@ ZOO: dict[str, ZooEntry] = {
         )
         for name in ("yolov8n", "yolov8s", "yolo11n")
     },
+    # transformers' DetrForObjectDetection (its own ResNet backbone) narrowed: a 4-stage bottleneck ResNet, one
+    # encoder and two decoder layers, d_model 32, 10 queries (netdef.zoo.detr.detr_resnet50() is the full one).
+    # 64x96: the stride-32 map is 2x3 (non-square, so swapped sine-embedding axes fail)
+    "detr_resnet50": ZooEntry(
+        "detr",
+        "DetrForObjectDetection",
+        {
+            "d_model": 32,
+            "encoder_layers": 1,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4,
+            "encoder_ffn_dim": 64,
+            "decoder_ffn_dim": 64,
+            "num_queries": 10,
+            "num_labels": 5,
+            "backbone_embedding_size": 16,
+            "backbone_hidden_sizes": (16, 32, 64, 128),
+            "backbone_depths": (1, 2, 1, 1),
+        },
+        tensorrtx="detr",
+        oracle="transformers",
+        dynamic="batch, H, W",
+        test_inputs={"pixel_values": ((1, 3, 64, 96), "float32")},
+        full_inputs={"pixel_values": ((1, 3, 800, 1066), "float32")},
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

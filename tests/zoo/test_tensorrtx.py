@@ -32,13 +32,13 @@ def test_problems_name_the_folder_and_the_fix(monkeypatch):
     """The consistency check can fail: a misspelt folder, and a folder both covered and listed as not covered."""
     entries = dict(zoo.ZOO)
     entries["lenet"] = dataclasses.replace(zoo.ZOO["lenet"], tensorrtx="le-net")
-    entries["extra"] = dataclasses.replace(zoo.ZOO["lenet"], tensorrtx="detr")
+    entries["extra"] = dataclasses.replace(zoo.ZOO["lenet"], tensorrtx="yolo11_tripy")
     monkeypatch.setattr(tensorrtx, "ZOO", entries)
     found = "\n".join(tensorrtx.problems())
     assert "'le-net', which is not one of FOLDERS" in found
-    assert "'detr' is covered by ['extra'] and listed in NOT_COVERED" in found
+    assert "'yolo11_tripy' is covered by ['extra'] and listed in NOT_COVERED" in found
     assert "tensorrtx folder 'lenet' has no zoo entry and no NOT_COVERED reason" in found
-    assert "| detr | extra | twin only |" in tensorrtx.render()
+    assert "| yolo11_tripy | extra | twin only |" in tensorrtx.render()
 
 
 def test_oracles_are_packages_or_repositories():

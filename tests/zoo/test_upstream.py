@@ -44,6 +44,13 @@ def _random_grn(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def _detr(transformers):
+    from netdef.zoo.twins.detr import detr_config, randomize
+
+    config = detr_config(**zoo.get("detr_resnet50").kwargs)
+    return randomize(transformers.DetrForObjectDetection(config))
+
+
 #: zoo name -> (package, builder of the upstream model from the imported package)
 CASES = {
     "resnet18": ("torchvision", lambda tv: tv.models.resnet18()),
@@ -76,6 +83,7 @@ CASES = {
         lambda tv: tv.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True),
     ),
     "bert": ("transformers", _bert),
+    "detr_resnet50": ("transformers", _detr),
     # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too.
     # zero_init_last=False: timm zeroes each block's last BatchNorm scale, which would hide every residual branch
     "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
@@ -107,7 +115,9 @@ def _feeds(entry: zoo.ZooEntry) -> dict[str, np.ndarray]:
 
 def _outputs(result) -> list[np.ndarray]:
     """Upstream outputs in the zoo models' order: torchvision's segmentation dict, HF's ModelOutput fields."""
-    if hasattr(result, "last_hidden_state"):
+    if hasattr(result, "pred_boxes"):  # DETR's output also holds last_hidden_state
+        result = (result.logits, result.pred_boxes)
+    elif hasattr(result, "last_hidden_state"):
         result = (result.last_hidden_state, result.pooler_output)
     elif isinstance(result, dict):
         result = list(result.values())
@@ -142,6 +152,7 @@ THROUGH_INTERPRETER = {
     "inception_v4",
     "hrnet_w18",
     "swin_t",
+    "detr_resnet50",
 }
 
 
