@@ -38,7 +38,7 @@ _YOLO_NOT_YET = (
 )  # fmt: skip
 _OTHERS_NOT_YET = (
     "arcface", "centernet", "csrnet", "dbnet", "efficient_ad", "ibnnet", "lprnet", "ppocrv5", "psenet", "rcnn",
-    "real-esrgan", "refinedet", "retinaface", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
+    "refinedet", "retinaface", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
 )  # fmt: skip
 
 #: folder -> why no zoo entry covers it ("not yet": nothing rules it out)

@@ -461,6 +461,22 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
+    # Real-ESRGAN's RRDBNet (BasicSR's names) narrowed: one RRDB, 8 features (netdef.zoo.rrdbnet.realesrgan_x4plus()
+    # is the full 23-block one); 12x20 -> 48x80. x2plus first folds 2x2 blocks into channels (pixel unshuffle).
+    **{
+        name: ZooEntry(
+            "rrdbnet",
+            "RRDBNet",
+            {"scale": scale, "num_feat": 8, "num_block": 1, "num_grow_ch": 4},
+            tensorrtx="real-esrgan",
+            oracle="XPixelGroup/BasicSR",
+            dynamic="batch, H, W" if scale == 4 else "batch, H, W (even)",
+            test_inputs={"x": ((1, 3, 12, 20), "float32")},
+            full_inputs=_img(1, 256),
+            **_TOL,
+        )
+        for name, scale in (("realesrgan_x4plus", 4), ("realesrgan_x2plus", 2))
+    },
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

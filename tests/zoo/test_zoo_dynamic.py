@@ -37,6 +37,15 @@ DYNAMIC = {
         netdef.Input((1, 3, -1, -1), min=(1, 3, 17, 17), max=(1, 3, 41, 41)),
         [(1, 3, 17, 29), (1, 3, 29, 41), (1, 3, 41, 17)],
     ),
+    # Real-ESRGAN: any size (x2plus: even sizes, folded 2x2 into channels); output 4x the input
+    "realesrgan_x4plus": (
+        netdef.Input((-1, 3, -1, -1), min=(1, 3, 4, 4), max=(2, 3, 16, 16)),
+        [(1, 3, 4, 16), (2, 3, 16, 4), (1, 3, 7, 9)],
+    ),
+    "realesrgan_x2plus": (
+        netdef.Input((-1, 3, -1, -1), min=(1, 3, 4, 4), max=(2, 3, 16, 16)),
+        [(1, 3, 4, 16), (2, 3, 16, 4), (1, 3, 6, 10)],
+    ),
     # DETR: batch, H and W; the sine position embedding is computed from the run-time feature map size
     "detr_resnet50": (
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 96, 96)),
