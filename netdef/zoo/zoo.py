@@ -477,6 +477,22 @@ ZOO: dict[str, ZooEntry] = {
         )
         for name, scale in (("realesrgan_x4plus", 4), ("realesrgan_x2plus", 2))
     },
+    # CSRNet (leeyeehoo/CSRNet-pytorch's names) at 1/8 width; 32x40: the density map is 4x5, so the backend's
+    # dilation-2 taps reach real pixels on both axes
+    "csrnet": ZooEntry(
+        "csrnet",
+        "CSRNet",
+        {
+            "frontend_feat": (8, 8, "M", 16, 16, "M", 32, 32, 32, "M", 64, 64, 64),
+            "backend_feat": (64, 64, 64, 32, 16, 8),
+        },
+        tensorrtx="csrnet",
+        oracle="leeyeehoo/CSRNet-pytorch",
+        dynamic="batch, H, W",
+        test_inputs={"x": ((1, 3, 32, 40), "float32")},
+        full_inputs=_img(1, 512),
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -348,6 +348,32 @@ CASES = {
         },
         ("backbone.fc.weight", "backbone.avgpool"),
     ),
+    # the CSRNet paper's 16.26 M parameters; leeyeehoo/CSRNet-pytorch numbers ReLUs and pools as modules too
+    "csrnet": (
+        ("csrnet", "csrnet", {}),
+        16_263_489,
+        {
+            "frontend.0.weight": (64, 3, 3, 3),
+            "frontend.21.weight": (512, 512, 3, 3),
+            "backend.0.weight": (512, 512, 3, 3),
+            "backend.10.weight": (64, 128, 3, 3),
+            "output_layer.weight": (1, 64, 1, 1),
+        },
+        ("frontend.23",),
+    ),
+    # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
+    "realesrgan_x4plus": (
+        ("rrdbnet", "realesrgan_x4plus", {}),
+        16_697_987,
+        {
+            "conv_first.weight": (64, 3, 3, 3),
+            "body.22.rdb3.conv5.weight": (64, 192, 3, 3),
+            "conv_body.weight": (64, 64, 3, 3),
+            "conv_up2.bias": (64,),
+            "conv_last.weight": (3, 64, 3, 3),
+        },
+        ("body.23",),
+    ),
 }
 
 

@@ -46,6 +46,11 @@ DYNAMIC = {
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 4, 4), max=(2, 3, 16, 16)),
         [(1, 3, 4, 16), (2, 3, 16, 4), (1, 3, 6, 10)],
     ),
+    # CSRNet: any size (three floor-mode 2x2 pools)
+    "csrnet": (
+        netdef.Input((-1, 3, -1, -1), min=(1, 3, 16, 16), max=(2, 3, 32, 32)),
+        [(1, 3, 16, 32), (2, 3, 32, 16), (1, 3, 21, 27)],
+    ),
     # DETR: batch, H and W; the sine position embedding is computed from the run-time feature map size
     "detr_resnet50": (
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 96, 96)),
