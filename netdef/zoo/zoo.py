@@ -493,6 +493,18 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 512),
         **_TOL,
     ),
+    # insightface's IResNet (arcface_torch's names; tensorrtx's arcface) with one block per stage and fc sized for
+    # 32x32 crops (netdef.zoo.iresnet.iresnet50()/iresnet100() are the 112x112 ones); layer4 runs at 2x2
+    "iresnet": ZooEntry(
+        "iresnet",
+        "IResNet",
+        {"layers": (1, 1, 1, 1), "num_features": 64, "input_size": 32},
+        tensorrtx="arcface",
+        oracle="deepinsight/insightface",
+        test_inputs=_img(2, 32),
+        full_inputs=_img(1, 32),
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -361,6 +361,21 @@ CASES = {
         },
         ("frontend.23",),
     ),
+    # arcface_torch's r50 (insightface); fc reads the 7x7x512 map of a 112x112 crop
+    "iresnet50": (
+        ("iresnet", "iresnet50", {}),
+        None,
+        {
+            "conv1.weight": (64, 3, 3, 3),
+            "prelu.weight": (64,),
+            "layer1.0.downsample.0.weight": (64, 64, 1, 1),
+            "layer3.13.conv2.weight": (256, 256, 3, 3),
+            "layer4.2.bn3.running_var": (512,),
+            "fc.weight": (512, 25088),
+            "features.running_var": (512,),
+        },
+        ("layer3.14", "layer2.0.downsample.2"),
+    ),
     # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
     "realesrgan_x4plus": (
         ("rrdbnet", "realesrgan_x4plus", {}),
