@@ -37,7 +37,7 @@ _YOLO_NOT_YET = (
     "yolov12", "yolov12-tubro", "yolov13", "yolo26", "yolop",
 )  # fmt: skip
 _OTHERS_NOT_YET = (
-    "centernet", "dbnet", "efficient_ad", "ibnnet", "lprnet", "ppocrv5", "psenet", "rcnn",
+    "centernet", "dbnet", "efficient_ad", "ibnnet", "ppocrv5", "psenet", "rcnn",
     "refinedet", "retinaface", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
 )  # fmt: skip
 

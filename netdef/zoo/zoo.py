@@ -505,6 +505,16 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 32),
         **_TOL,
     ),
+    # LPRNet (sirius-ai/LPRNet_Pytorch's names; tensorrtx's lprnet) at its fixed 24x94 plate crop, 68 classes
+    "lprnet": ZooEntry(
+        "lprnet",
+        "lprnet",
+        tensorrtx="lprnet",
+        oracle="sirius-ai/LPRNet_Pytorch",
+        test_inputs={"x": ((1, 3, 24, 94), "float32")},
+        full_inputs={"x": ((1, 3, 24, 94), "float32")},
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",
