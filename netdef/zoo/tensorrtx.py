@@ -38,7 +38,7 @@ _YOLO_NOT_YET = (
 )  # fmt: skip
 _OTHERS_NOT_YET = (
     "centernet", "dbnet", "efficient_ad", "ibnnet", "ppocrv5", "psenet", "rcnn",
-    "refinedet", "retinaface", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
+    "refinedet", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
 )  # fmt: skip
 
 #: folder -> why no zoo entry covers it ("not yet": nothing rules it out)
@@ -61,6 +61,8 @@ NOTES: dict[str, str] = {
     "yolov8": "decode included; + NMS (`F.nms`, `netdef.detection`)",
     "yolo11": "decode included; + NMS (`F.nms`, `netdef.detection`)",
     "crnn": "BiLSTMs as TensorRT loops; `examples/crnn/`",
+    "retinaface": "prior boxes and decode in numpy (`netdef.zoo.retinaface.decode`, tensorrtx's decode plugin), "
+    "then NMS",
 }
 
 

@@ -515,6 +515,21 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs={"x": ((1, 3, 24, 94), "float32")},
         **_TOL,
     ),
+    # RetinaFace-R50 (biubug6/Pytorch_Retinaface's names; tensorrtx's retinaface) with one bottleneck per stage and
+    # 64-channel FPN/SSH (netdef.zoo.retinaface.retinaface_resnet50() is the full one); 64x96: the stride-8/16/32
+    # maps are 8x12, 4x6 and 2x3 (non-square, so a swapped FPN resize fails), 252 anchors
+    "retinaface_resnet50": ZooEntry(
+        "retinaface",
+        "RetinaFace",
+        {"out_channel": 64, "layers": (1, 1, 1, 1)},
+        tensorrtx="retinaface",
+        oracle="biubug6/Pytorch_Retinaface",
+        dynamic="batch, H, W",
+        test_inputs={"x": ((1, 3, 64, 96), "float32")},
+        full_inputs=_img(1, 640),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -51,6 +51,11 @@ DYNAMIC = {
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 16, 16), max=(2, 3, 32, 32)),
         [(1, 3, 16, 32), (2, 3, 32, 16), (1, 3, 21, 27)],
     ),
+    # RetinaFace: any size; each FPN map is resized to the finer one's run-time size (odd sizes round up)
+    "retinaface_resnet50": (
+        netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 48, 48)),
+        [(1, 3, 32, 48), (2, 3, 48, 32), (1, 3, 37, 45)],
+    ),
     # DETR: batch, H and W; the sine position embedding is computed from the run-time feature map size
     "detr_resnet50": (
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 96, 96)),
