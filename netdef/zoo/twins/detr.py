@@ -22,7 +22,8 @@ def detr_config(**kwargs):
         out_features=["stage4"],
         **{"embedding_size": 64, "hidden_sizes": [256, 512, 1024, 2048], "depths": [3, 4, 6, 3], **backbone},
     )
-    detr = {k: v for k, v in kwargs.items() if not k.startswith("backbone_")}
+    # num_labels: DetrConfig's own default is PretrainedConfig's 2 labels; DETR's (and netdef's) is COCO's 91
+    detr = {"num_labels": 91, **{k: v for k, v in kwargs.items() if not k.startswith("backbone_")}}
     return transformers.DetrConfig(
         use_timm_backbone=False, use_pretrained_backbone=False, backbone_config=backbone_config, **detr
     )
