@@ -36,17 +36,29 @@ _YOLO_NOT_YET = (
     "yolov3", "yolov3-spp", "yolov3-tiny", "yolov4", "scaled-yolov4", "yolov5-lite", "yolov7", "yolov9", "yolov10",
     "yolov12", "yolov12-tubro", "yolov13", "yolo26", "yolop",
 )  # fmt: skip
-_OTHERS_NOT_YET = (
-    "centernet", "dbnet", "efficient_ad", "ibnnet", "ppocrv5", "psenet", "rcnn",
-    "refinedet", "retinafaceAntiCov", "superpoint", "tsm", "ufld",
-)  # fmt: skip
+#: the other folders no zoo entry covers yet: where their weights come from, what stands in the way
+_OTHERS_NOT_YET = {
+    "centernet": "xingyizhou/CenterNet's DLA-34 has deformable convs (tensorrtx: a DCNv2 CUDA plugin); to be "
+    "composed from grid sample and matmul",
+    "dbnet": "BaofengZan/DBNet.pytorch's names; the box polygons (tensorrtx: clipper) are post-processing",
+    "efficient_ad": "anomalib (PyPI) is the oracle to check",
+    "ibnnet": "XingangPan/IBN-Net's names (ResNet with instance-norm halves)",
+    "psenet": "TensorFlow checkpoints (liuheng92/tensorflow_PSENet): tensorrtx's converted .wts names to follow",
+    "rcnn": "detectron2 (not on PyPI); RoIAlign and the proposal decode are CUDA plugins in tensorrtx",
+    "refinedet": "luuuyi/RefineDet.PyTorch's names",
+    "retinafaceAntiCov": "MXNet checkpoints (deepinsight/insightface): no PyTorch names; tensorrtx's converted .wts",
+    "superpoint": "magicleap/SuperPointPretrainedNetwork's names",
+    "tsm": "mit-han-lab/temporal-shift-module or mmaction2's names (the shift is slices and a concatenation)",
+    "ufld": "cfzd/Ultra-Fast-Lane-Detection's names (ResNet-18 and an MLP head)",
+    "ppocrv5": "PaddlePaddle models (PaddleOCR/PaddleX): no PyTorch state_dict to bind",
+}
 
 #: folder -> why no zoo entry covers it ("not yet": nothing rules it out)
 NOT_COVERED: dict[str, str] = {
     **dict.fromkeys(_YOLO_NOT_YET, _NOT_YET),
     "yolo11_tripy": "yolo11's classifier written in NVIDIA Tripy, not in TensorRT's network API; "
     "the architecture is yolo11's",
-    **dict.fromkeys(_OTHERS_NOT_YET, _NOT_YET),
+    **{name: f"{_NOT_YET}: {why}" for name, why in _OTHERS_NOT_YET.items()},
 }
 
 #: folder -> what the row adds (how tensorrtx's model differs, what is composed from TensorRT layers)
