@@ -7,9 +7,10 @@ reference interpreter's fp32 output for one model of each kind, and for the rest
 weights (to 1e-6), the twin being tied to the interpreter by test_zoo.py. A missing package skips with the reason.
 
 Left to the hand twins (test_zoo.py): resnet34, resnet101 and vgg16_bn (the same torchvision builders as resnet18,
-resnet50 and a plain Sequential; 138 M random parameters for vgg16_bn), lenet/mlp/unet (no package ships them), and yolov5n's
-anchor-based head (ultralytics 8 ships YOLOv5 only with its anchor-free head; the backbone and neck are checked
-against it below). YOLOv8/YOLO11's twin is ultralytics itself (test_zoo.py, test_yolo.py).
+resnet50 and a plain Sequential; 138 M random parameters for vgg16_bn), lenet/mlp/unet and the research-repository
+families (csrnet, lprnet, iresnet, retinaface_resnet50, realesrgan_*: no PyPI package builds them; basicsr does
+not import beside current torchvision), and yolov5n's anchor-based head (ultralytics 8 ships YOLOv5 only with its
+anchor-free head; the backbone and neck are checked against it below). YOLOv8/YOLO11's twin is ultralytics itself (test_zoo.py, test_yolo.py).
 """
 
 from __future__ import annotations
