@@ -47,7 +47,6 @@ _OTHERS_NOT_YET = {
     "rcnn": "detectron2 (not on PyPI); RoIAlign and the proposal decode are CUDA plugins in tensorrtx",
     "refinedet": "luuuyi/RefineDet.PyTorch's names",
     "retinafaceAntiCov": "MXNet checkpoints (deepinsight/insightface): no PyTorch names; tensorrtx's converted .wts",
-    "superpoint": "magicleap/SuperPointPretrainedNetwork's names",
     "tsm": "mit-han-lab/temporal-shift-module or mmaction2's names (the shift is slices and a concatenation)",
     "ufld": "cfzd/Ultra-Fast-Lane-Detection's names (ResNet-18 and an MLP head)",
     "ppocrv5": "PaddlePaddle models (PaddleOCR/PaddleX): no PyTorch state_dict to bind",

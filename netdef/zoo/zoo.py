@@ -530,6 +530,18 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
+    # SuperPoint (magicleap/SuperPointPretrainedNetwork's names; tensorrtx's superpoint), 1.3 M parameters at full
+    # width; 32x40 grayscale: 4x5 cells
+    "superpoint": ZooEntry(
+        "superpoint",
+        "superpoint",
+        tensorrtx="superpoint",
+        oracle="magicleap/SuperPointPretrainedNetwork",
+        dynamic="batch, H, W",
+        test_inputs={"x": ((1, 1, 32, 40), "float32")},
+        full_inputs={"x": ((1, 1, 480, 640), "float32")},
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -376,6 +376,18 @@ CASES = {
         },
         ("layer3.14", "layer2.0.downsample.2"),
     ),
+    # superpoint_v1.pth: 1,300,865 parameters
+    "superpoint": (
+        ("superpoint", "superpoint", {}),
+        1_300_865,
+        {
+            "conv1a.weight": (64, 1, 3, 3),
+            "conv4b.bias": (128,),
+            "convPb.weight": (65, 256, 1, 1),
+            "convDb.weight": (256, 256, 1, 1),
+        },
+        (),
+    ),
     # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
     "realesrgan_x4plus": (
         ("rrdbnet", "realesrgan_x4plus", {}),

@@ -56,6 +56,11 @@ DYNAMIC = {
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 48, 48)),
         [(1, 3, 32, 48), (2, 3, 48, 32), (1, 3, 37, 45)],
     ),
+    # SuperPoint: any multiple of 8 (the cells)
+    "superpoint": (
+        netdef.Input((-1, 1, -1, -1), min=(1, 1, 16, 16), max=(2, 1, 40, 40)),
+        [(1, 1, 16, 40), (2, 1, 40, 16), (1, 1, 24, 32)],
+    ),
     # DETR: batch, H and W; the sine position embedding is computed from the run-time feature map size
     "detr_resnet50": (
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 96, 96)),
