@@ -48,7 +48,6 @@ _OTHERS_NOT_YET = {
     "refinedet": "luuuyi/RefineDet.PyTorch's names",
     "retinafaceAntiCov": "MXNet checkpoints (deepinsight/insightface): no PyTorch names; tensorrtx's converted .wts",
     "tsm": "mit-han-lab/temporal-shift-module or mmaction2's names (the shift is slices and a concatenation)",
-    "ufld": "cfzd/Ultra-Fast-Lane-Detection's names (ResNet-18 and an MLP head)",
     "ppocrv5": "PaddlePaddle models (PaddleOCR/PaddleX): no PyTorch state_dict to bind",
 }
 

@@ -542,6 +542,18 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs={"x": ((1, 1, 480, 640), "float32")},
         **_TOL,
     ),
+    # Ultra-Fast-Lane-Detection's parsingNet (cfzd's names; tensorrtx's ufld) with a ResNet-18 at 64x96 (the
+    # stride-32 map is 2x3, so cls reads 48 features; netdef.zoo.ufld.ufld_tusimple_18() is the 288x800 one)
+    "ufld": ZooEntry(
+        "ufld",
+        "parsingNet",
+        {"size": (64, 96), "backbone": "18", "cls_dim": (11, 6, 4)},
+        tensorrtx="ufld",
+        oracle="cfzd/Ultra-Fast-Lane-Detection",
+        test_inputs={"x": ((2, 3, 64, 96), "float32")},
+        full_inputs={"x": ((1, 3, 64, 96), "float32")},
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -388,6 +388,19 @@ CASES = {
         },
         (),
     ),
+    # tusimple_18.pth without its aux branch: cls reads the 8 x 9 x 25 map of a 288x800 image
+    "ufld_tusimple_18": (
+        ("ufld", "ufld_tusimple_18", {}),
+        None,
+        {
+            "model.conv1.weight": (64, 3, 7, 7),
+            "model.layer4.1.conv2.weight": (512, 512, 3, 3),
+            "pool.weight": (8, 512, 1, 1),
+            "cls.0.weight": (2048, 1800),
+            "cls.2.weight": (22624, 2048),
+        },
+        ("model.fc", "aux_header2"),
+    ),
     # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
     "realesrgan_x4plus": (
         ("rrdbnet", "realesrgan_x4plus", {}),
