@@ -49,8 +49,8 @@ class parsingNet(nn.Module):
 
     def forward(self, x):
         if tuple(x.shape[2:]) != self.size:
-            raise x.ctx.error("ufld", f"expects {self.size[0]}x{self.size[1]} images (the size cls was trained at), "
-                                      f"got {tuple(x.shape[2:])}")  # fmt: skip
+            h, w = self.size
+            raise x.ctx.error("ufld", f"expects {h}x{w} images (the size cls was trained at), got {tuple(x.shape[2:])}")
         _, _, fea = self.model(x)
         fea = self.pool(fea).reshape(-1, self.features)
         return self.cls(fea).reshape(-1, *self.cls_dim)
