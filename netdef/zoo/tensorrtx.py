@@ -47,7 +47,6 @@ _OTHERS_NOT_YET = {
     "rcnn": "detectron2 (not on PyPI); RoIAlign and the proposal decode are CUDA plugins in tensorrtx",
     "refinedet": "luuuyi/RefineDet.PyTorch's names",
     "retinafaceAntiCov": "MXNet checkpoints (deepinsight/insightface): no PyTorch names; tensorrtx's converted .wts",
-    "tsm": "mit-han-lab/temporal-shift-module or mmaction2's names (the shift is slices and a concatenation)",
     "ppocrv5": "PaddlePaddle models (PaddleOCR/PaddleX): no PyTorch state_dict to bind",
 }
 
@@ -70,6 +69,7 @@ NOTES: dict[str, str] = {
     "yolov5": "v6.0 P5, anchor-based head",
     "yolov8": "decode included; + NMS (`F.nms`, `netdef.detection`)",
     "yolo11": "decode included; + NMS (`F.nms`, `netdef.detection`)",
+    "tsm": "the temporal shift is slices and concatenations along the frame axis",
     "crnn": "BiLSTMs as TensorRT loops; `examples/crnn/`",
     "retinaface": "prior boxes and decode in numpy (`netdef.zoo.retinaface.decode`, tensorrtx's decode plugin), "
     "then NMS",

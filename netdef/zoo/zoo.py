@@ -554,6 +554,20 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs={"x": ((1, 3, 64, 96), "float32")},
         **_TOL,
     ),
+    # TSM (mit-han-lab/temporal-shift-module's TSN names; tensorrtx's tsm) with one bottleneck per stage and 4
+    # segments (netdef.zoo.tsm.tsm_resnet50() is the 8-segment Kinetics one); 2 clips of 4 frames at 64x64
+    "tsm": ZooEntry(
+        "tsm",
+        "TSN",
+        {"num_class": 10, "num_segments": 4, "layers": (1, 1, 1, 1)},
+        tensorrtx="tsm",
+        oracle="mit-han-lab/temporal-shift-module",
+        dynamic="batch, H, W",
+        test_inputs={"x": ((2, 12, 64, 64), "float32")},
+        full_inputs={"x": ((1, 24, 224, 224), "float32")},
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -401,6 +401,19 @@ CASES = {
         },
         ("model.fc", "aux_header2"),
     ),
+    # TSM-R50 (Kinetics-400): ResNet-50's 25,557,032 parameters less its fc (2,049,000) plus new_fc (819,600)
+    "tsm_resnet50": (
+        ("tsm", "tsm_resnet50", {}),
+        24_327_632,
+        {
+            "base_model.conv1.weight": (64, 3, 7, 7),
+            "base_model.layer1.0.conv1.net.weight": (64, 64, 1, 1),
+            "base_model.layer4.2.conv1.net.weight": (512, 2048, 1, 1),
+            "base_model.layer4.2.conv2.weight": (512, 512, 3, 3),
+            "new_fc.weight": (400, 2048),
+        },
+        ("base_model.fc", "base_model.layer1.0.conv1.weight"),
+    ),
     # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
     "realesrgan_x4plus": (
         ("rrdbnet", "realesrgan_x4plus", {}),

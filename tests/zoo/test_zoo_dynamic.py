@@ -61,6 +61,11 @@ DYNAMIC = {
         netdef.Input((-1, 1, -1, -1), min=(1, 1, 16, 16), max=(2, 1, 40, 40)),
         [(1, 1, 16, 40), (2, 1, 40, 16), (1, 1, 24, 32)],
     ),
+    # TSM: clips of 4 frames; the shift reshapes the batch of frames to (clips, 4, ...) and back
+    "tsm": (
+        netdef.Input((-1, 12, -1, -1), min=(1, 12, 32, 32), max=(2, 12, 64, 64)),
+        [(1, 12, 32, 64), (2, 12, 64, 32), (1, 12, 45, 37)],
+    ),
     # DETR: batch, H and W; the sine position embedding is computed from the run-time feature map size
     "detr_resnet50": (
         netdef.Input((-1, 3, -1, -1), min=(1, 3, 32, 32), max=(2, 3, 96, 96)),
