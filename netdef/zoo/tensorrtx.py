@@ -42,7 +42,6 @@ _OTHERS_NOT_YET = {
     "composed from grid sample and matmul",
     "dbnet": "BaofengZan/DBNet.pytorch's names; the box polygons (tensorrtx: clipper) are post-processing",
     "efficient_ad": "anomalib (PyPI) is the oracle to check",
-    "ibnnet": "XingangPan/IBN-Net's names (ResNet with instance-norm halves)",
     "psenet": "TensorFlow checkpoints (liuheng92/tensorflow_PSENet): tensorrtx's converted .wts names to follow",
     "rcnn": "detectron2 (not on PyPI); RoIAlign and the proposal decode are CUDA plugins in tensorrtx",
     "refinedet": "luuuyi/RefineDet.PyTorch's names",

@@ -568,6 +568,21 @@ ZOO: dict[str, ZooEntry] = {
         build_precisions=("fp16",),
         **_TOL,
     ),
+    # IBN-Net ResNet-50s (XingangPan/IBN-Net's names; tensorrtx's ibnnet) narrowed: two blocks in layer1/2 (IBN-b
+    # ends only a stage's last block with an InstanceNorm), one in layer3/4; 64x64 with a 2x2 final pool
+    **{
+        name: ZooEntry(
+            "ibnnet",
+            "ResNet_IBN",
+            {"layers": (2, 2, 1, 1), "ibn_cfg": cfg, "num_classes": 10, "pool_size": 2},
+            tensorrtx="ibnnet",
+            oracle="XingangPan/IBN-Net",
+            test_inputs=_img(1, 64),
+            full_inputs=_img(1, 64),
+            **_TOL,
+        )
+        for name, cfg in (("resnet50_ibn_a", ("a", "a", "a", None)), ("resnet50_ibn_b", ("b", "b", None, None)))
+    },
     # 97x120: the dilated layer4 map is 13x15, so the rate-12 ASPP taps reach real pixels; aux head included
     "deeplabv3_resnet50": ZooEntry(
         "deeplabv3",

@@ -414,6 +414,19 @@ CASES = {
         },
         ("base_model.fc", "base_model.layer1.0.conv1.weight"),
     ),
+    # IBN-a splits bn1 into IN + BN halves (ResNet-50's count); IBN-b adds InstanceNorms after layer1/layer2
+    "resnet50_ibn_a": (
+        ("ibnnet", "resnet50_ibn_a", {}),
+        25_557_032,
+        {"layer1.0.bn1.IN.weight": (32,), "layer1.0.bn1.BN.running_var": (32,), "layer3.5.bn1.IN.bias": (128,)},
+        ("layer4.0.bn1.IN", "layer1.0.IN"),
+    ),
+    "resnet50_ibn_b": (
+        ("ibnnet", "resnet50_ibn_b", {}),
+        25_558_568,
+        {"bn1.weight": (64,), "layer1.2.IN.weight": (256,), "layer2.3.IN.bias": (512,)},
+        ("bn1.running_mean", "layer1.1.IN", "layer3.5.IN"),
+    ),
     # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
     "realesrgan_x4plus": (
         ("rrdbnet", "realesrgan_x4plus", {}),
