@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib.util
 import inspect
 import json
 import re
@@ -393,3 +394,35 @@ def test_page_colours_the_first_divergent_module(network, diverging_report, tmp_
     _chromium(plain, tmp_path, f"--screenshot={shot}")
     pixels = _pixels(shot)
     assert ((pixels[:, 0] > 190) & (pixels[:, 1] < 80) & (pixels[:, 2] < 80)).sum() == 0
+
+
+def test_netron_serves_the_onnx_graph(network, tmp_path):
+    """`netdef graph --netron`: Netron (a real server on localhost) serves the written ONNX file."""
+    netron = pytest.importorskip("netron")
+    import urllib.request
+
+    from netdef.visualize import open_in_netron
+
+    path = netdef.graph(network, tmp_path / "net.onnx")
+    host, port = open_in_netron(path, browse=False, address=("localhost", 0))
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
+        with urllib.request.urlopen(f"http://{host}:{port}/data/net.onnx", timeout=10) as served:
+            assert served.read() == path.read_bytes()
+    finally:
+        netron.stop((host, port))
+
+
+def test_netron_needs_an_onnx_file_and_the_package(network, tmp_path, monkeypatch, capsys):
+    from netdef.visualize import open_in_netron
+
+    with pytest.raises(NetdefError, match=r"write it to a \.onnx file, not net\.html"):
+        open_in_netron(tmp_path / "net.html")
+    assert main(["graph", "netdef.zoo.lenet:LeNet", "-o", str(tmp_path / "g.svg"), "--netron"]) == 2
+    assert "--netron opens the graph as ONNX: give -o NAME.onnx" in capsys.readouterr().err
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "netron" else real(name, *a))
+    assert main(["graph", "netdef.zoo.lenet:LeNet", "-o", str(tmp_path / "g.onnx"), "--netron"]) == 2
+    assert "--netron needs the netron package: pip install netron" in capsys.readouterr().err
+    assert not (tmp_path / "g.onnx").exists()

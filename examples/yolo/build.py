@@ -1,13 +1,16 @@
-"""Build a YOLOv8 / YOLO11 engine from .wts weights, for any input size (multiples of 32) up to ``--imgsz``.
+"""Build a YOLOv8 / YOLO11 engine (any task) from .wts weights, for any input size (multiples of 32) up to
+``--imgsz``.
 
     python examples/yolo/build.py --model yolov8n                     # weights/yolov8n.wts -> engines/yolov8n.engine
-    python examples/yolo/build.py --model yolo11n --precision fp16 --imgsz 640 --batch 4
-    python examples/yolo/build.py --model yolov8n --nms               # NMS inside the engine (full TensorRT)
+    python examples/yolo/build.py --model yolo11n-seg --precision fp16 --imgsz 640 --batch 4
+    python examples/yolo/build.py --model yolov8n --nms               # NMS inside the engine (full TensorRT only)
 
-The engine outputs ultralytics' decoded predictions, (B, 4 + nc, anchors); ``detect.py`` applies NMS to them.
-With ``--nms`` the network ends in TensorRT's INMSLayer instead (outputs: selected (batch, class, anchor) rows and
-their count, plus the predictions): full TensorRT builds it, TensorRT-RTX's builder has no NMS runner and the
-build says so.
+The engine outputs what ultralytics' model returns in eval mode: the decoded predictions (B, 4 + nc + extra,
+anchors), plus the mask prototypes for a segmentation model, or a classifier's probabilities; ``detect.py``
+post-processes them. With ``--nms`` (detection models) the network ends in TensorRT's INMSLayer instead (outputs:
+selected (batch, class, anchor) rows and their count, plus the predictions): full TensorRT builds it, but
+TensorRT-RTX's builder has no NMS runner, so on TensorRT-RTX the build stops and says so (run the NMS after the
+engine with ``netdef.detection``, as ``detect.py`` does).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ def main() -> int:
         return 1
 
     model, nc = netdef_model(args.model, weights)
+    if args.nms and model.task != "detect":
+        parser.error(f"--nms is for detection models; {args.model} is a {model.task} model (detect.py runs its NMS)")
     if args.nms:
         model = WithNMS(model, args.max_det, args.iou, args.conf)
     size = (args.batch, 3, args.imgsz, args.imgsz)

@@ -1,8 +1,9 @@
-"""Export a YOLOv8 / YOLO11 model's weights to .wts: ultralytics' own model, randomly initialized or from a checkpoint.
+"""Export a YOLOv8 / YOLO11 model's weights (any task) to .wts: ultralytics' own model, randomly initialized or from a checkpoint.
 
     python examples/yolo/export_wts.py --model yolov8n                       # seeded random -> weights/yolov8n.wts
     python examples/yolo/export_wts.py --model yolov8n --from-checkpoint yolov8n.pt
     python examples/yolo/export_wts.py --model yolo11n --nc 3                # a 3-class head
+    python examples/yolo/export_wts.py --model yolo11n-pose                  # the task's default classes (1)
 
 An ultralytics ``.pt`` checkpoint holds a pickled model, which ultralytics' own loader unpickles (so load only
 files you trust); a weights-only state dict (``.safetensors``, ``.npz``, a plain ``state_dict()`` ``.pth``) loads
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 import torch
-from common import MODELS, ROOT
+from common import MODELS, ROOT, classes_of
 
 import netdef
 from netdef.zoo import upstream, yolo
@@ -41,11 +42,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--from-checkpoint", type=Path, help="ultralytics .pt, or a state dict file")
-    parser.add_argument("--nc", type=int, default=80, help="classes of the random model (a checkpoint has its own)")
+    parser.add_argument(
+        "--nc", type=int, help="classes of the random model (default: the task's, e.g. 80; a checkpoint has its own)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     parser.add_argument("--output", type=Path, help="default: weights/<model>.wts")
     args = parser.parse_args()
     output = args.output or ROOT / "weights" / f"{args.model}.wts"
+    task = MODELS[args.model][2]
+    args.nc = args.nc or yolo.TASKS[task][1]
 
     if args.from_checkpoint is not None:
         state = _checkpoint_state(args.from_checkpoint)
@@ -56,13 +61,12 @@ def main() -> int:
             print(f"random weights come from ultralytics' own model: {reason}", file=sys.stderr)
             return 1
         torch.manual_seed(args.seed)
-        twin = upstream.ultralytics_detection_model(f"{args.model}.yaml", nc=args.nc)
+        twin = upstream.ultralytics_model(f"{args.model}.yaml", nc=args.nc)
         state = {k: v.numpy() for k, v in twin.state_dict().items()}
         source = f"ultralytics' {args.model}.yaml, random initialization (seed {args.seed})"
-    head = [k for k in state if k.endswith(".cv3.0.2.bias")]
-    nc = int(state[head[0]].size) if head else args.nc
+    nc = classes_of(state) or args.nc
     try:  # strict: every name and shape of the netdef model, before anything is written
-        yolo.DetectionModel(*MODELS[args.model], nc=nc).load_weights(state, strict=True)
+        yolo.yolo(args.model, nc).load_weights(state, strict=True)
     except netdef.BindError as exc:
         print(f"{source} does not fit {args.model}:\n{exc}", file=sys.stderr)
         return 1

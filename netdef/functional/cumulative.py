@@ -6,13 +6,15 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import is_float, norm_dim, require_tensor, wrap
+from netdef.functional.dtype import cast
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
-@register_op("IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
+@register_op("ICastLayer", "IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
 def cumsum(input: Tensor, dim: int) -> Tensor:
-    """The running sum along ``dim`` (torch.cumsum), in the input's dtype; ``dim``'s size may be dynamic."""
+    """The running sum along ``dim`` (torch.cumsum): in a float input's dtype, in int64 for an integer input (as
+    torch); ``dim``'s size may be dynamic."""
     op = "cumsum"
     input = require_tensor(op, input)
     ctx = input.ctx
@@ -20,6 +22,8 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
         raise ctx.error(op, "expects a tensor of rank >= 1")
     if not is_float(input) and input.dtype not in (trt.int32, trt.int64):
         raise ctx.error(op, f"expects a float, int32 or int64 tensor, got {input.dtype.name} `{input.name}`")
+    if input.dtype == trt.int32:  # torch sums integers in int64
+        input = cast(input, trt.int64)
     weights = ctx.weights(np.asarray(norm_dim(ctx, op, dim, input.ndim), dtype=np.int32), trt.int32)
     axis = wrap(ctx.add_layer(op + "_axis", lambda net: net.add_constant((), weights)).get_output(0), ctx)
     layer = ctx.add_layer(

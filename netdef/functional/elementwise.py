@@ -25,8 +25,24 @@ from netdef.tensor import Tensor
 _OPS = trt.ElementWiseOperation
 
 
+_ARITHMETIC = (_OPS.SUM, _OPS.SUB, _OPS.PROD, _OPS.DIV, _OPS.MAX, _OPS.MIN, _OPS.POW, _OPS.FLOOR_DIV)
+#: torch's arithmetic on two bools stays bool: ``+`` and ``maximum`` are or, ``*`` and ``minimum`` are and
+_ON_BOOLS = {_OPS.SUM: _OPS.OR, _OPS.MAX: _OPS.OR, _OPS.PROD: _OPS.AND, _OPS.MIN: _OPS.AND}
+
+
 def _elementwise(op: str, operation: trt.ElementWiseOperation, a, b) -> Tensor:
+    given = (a, b)
     ctx, a, b = binary_operands(op, a, b)
+    if a.dtype == trt.bool and operation in _ARITHMETIC:  # TensorRT has no arithmetic on bool
+        if operation not in _ON_BOOLS or not all(isinstance(v, (Tensor, bool)) for v in given):
+            raise ctx.error(
+                op,
+                f"{op} of the bool tensor `{a.name if isinstance(given[0], Tensor) else b.name}` with "
+                f"{'a number' if not all(isinstance(v, (Tensor, bool)) for v in given) else 'a bool'}: torch "
+                "promotes bools to the other operand's type, TensorRT has no arithmetic on bool; cast first, "
+                "e.g. `mask.to('int32')` or `mask.to('float32')`",
+            )
+        operation = _ON_BOOLS[operation]
     layer = ctx.add_layer(op, lambda net: net.add_elementwise(a.itensor, b.itensor, operation))
     return wrap(layer.get_output(0), ctx)
 

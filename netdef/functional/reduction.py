@@ -82,16 +82,24 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _reduce("mean", _REDUCE.AVG, input, dim, keepdim)
 
 
-@register_op("IReduceLayer", torch="torch.amax", methods="amax")
+@register_op("ICastLayer", "IReduceLayer", torch="torch.amax", methods="amax")
 def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-    """Maximum over ``dim`` (every dim when empty)."""
-    return _reduce("amax", _REDUCE.MAX, input, dim, keepdim)
+    """Maximum over ``dim`` (every dim when empty); of a bool tensor: any, as torch."""
+    return _bool_through_int("amax", _REDUCE.MAX, input, dim, keepdim)
 
 
-@register_op("IReduceLayer", torch="torch.amin", methods="amin")
+@register_op("ICastLayer", "IReduceLayer", torch="torch.amin", methods="amin")
 def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-    """Minimum over ``dim`` (every dim when empty)."""
-    return _reduce("amin", _REDUCE.MIN, input, dim, keepdim)
+    """Minimum over ``dim`` (every dim when empty); of a bool tensor: all, as torch."""
+    return _bool_through_int("amin", _REDUCE.MIN, input, dim, keepdim)
+
+
+def _bool_through_int(op: str, operation: trt.ReduceOperation, input: Tensor, dim, keepdim: bool) -> Tensor:
+    """``_reduce``, with a bool tensor reduced as int32 and the result cast back (TensorRT reduces no bools)."""
+    input = require_tensor(op, input)
+    if input.dtype != trt.bool:
+        return _reduce(op, operation, input, dim, keepdim)
+    return cast(_reduce(op, operation, cast(input, trt.int32), dim, keepdim), trt.bool)
 
 
 @register_op("IReduceLayer", torch="torch.prod", methods="prod")
@@ -164,7 +172,16 @@ def _extreme(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> MaxMi
     return MaxMin(squeeze(values, axis), squeeze(indices, axis))
 
 
-@register_op("IElementWiseLayer", "IReduceLayer", "IShuffleLayer", "ITopKLayer", torch="torch.max", methods="max")
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    torch="torch.max",
+    methods="max",
+)
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """torch.max: ``max(x)`` -> the maximum (0-d); ``max(x, dim)`` -> ``(values, indices)``;
     ``max(x, other_tensor)`` -> elementwise maximum.
@@ -181,7 +198,16 @@ def max(input: Tensor, dim=None, keepdim: bool = False):
     return _extreme("max", True, require_tensor("max", input), dim, keepdim)
 
 
-@register_op("IElementWiseLayer", "IReduceLayer", "ITopKLayer", torch="torch.min", methods="min")
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    torch="torch.min",
+    methods="min",
+)
 def min(input: Tensor, dim=None, keepdim: bool = False):
     """torch.min: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(x, other_tensor)`` (see ``max``)."""
     if isinstance(dim, Tensor):
@@ -203,13 +229,39 @@ def _arg(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> Tensor:
     return _extreme(op, largest, input, dim, keepdim).indices
 
 
-@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmax", methods="argmax")
+@register_op(
+    "IAssertionLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    "IUnaryLayer",
+    "IUnsqueezeLayer",
+    torch="torch.argmax",
+    methods="argmax",
+)
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the maximum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmax", True, input, dim, keepdim)
 
 
-@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmin", methods="argmin")
+@register_op(
+    "IAssertionLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    "IUnaryLayer",
+    "IUnsqueezeLayer",
+    torch="torch.argmin",
+    methods="argmin",
+)
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the minimum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmin", False, input, dim, keepdim)

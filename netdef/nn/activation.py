@@ -5,6 +5,26 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = [
+    "ELU",
+    "GELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SELU",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+]
+
 
 class ReLU(Module):
     """max(x, 0) (torch.nn.ReLU)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["Embedding"]
+
 
 class Embedding(Module):
     """torch.nn.Embedding; feed int32 or int64 indices (``netdef.Input(shape, dtype='int64')``).

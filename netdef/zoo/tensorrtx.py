@@ -65,9 +65,11 @@ NOTES: dict[str, str] = {
     "swin-transformer": "shifted windows: the roll is two slices and a concatenation",
     "hrnet": "the classifier; hrnet-semantic-segmentation not yet",
     "repvgg": "timm's checkpoints bind after `netdef.zoo.twins.repvgg.rename_checkpoint_key`",
-    "yolov5": "v6.0 P5, anchor-based head",
-    "yolov8": "decode included; + NMS (`F.nms`, `netdef.detection`)",
-    "yolo11": "decode included; + NMS (`F.nms`, `netdef.detection`)",
+    "yolov5": "yolov5n: v6.0 P5, anchor-based head; yolov5nu: ultralytics' anchor-free head, decode included",
+    "yolov8": "every task and scale by ultralytics' names (netdef.zoo.yolo); decode included; + each task's "
+    "post-processing and NMS (`F.nms`, `netdef.detection`, rotated NMS)",
+    "yolo11": "every task and scale by ultralytics' names (netdef.zoo.yolo); decode included; + each task's "
+    "post-processing and NMS (`F.nms`, `netdef.detection`, rotated NMS)",
     "tsm": "the temporal shift is slices and concatenations along the frame axis",
     "crnn": "BiLSTMs as TensorRT loops; `examples/crnn/`",
     "retinaface": "prior boxes and decode in numpy (`netdef.zoo.retinaface.decode`, tensorrtx's decode plugin), "

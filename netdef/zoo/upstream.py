@@ -96,17 +96,35 @@ def available(name: str) -> str | None:
     return None
 
 
-def ultralytics_detection_model(cfg: str, nc: int = 80):
-    """ultralytics' ``DetectionModel(cfg)`` (e.g. ``'yolov8n.yaml'``), randomly initialized, in eval and export mode.
+#: ultralytics' model class of each task, by the yaml stem's suffix
+_ULTRALYTICS_TASKS = {
+    "-seg": "SegmentationModel",
+    "-pose": "PoseModel",
+    "-obb": "OBBModel",
+    "-cls": "ClassificationModel",
+}
 
-    Export mode makes the Detect head return only the decoded predictions, (B, 4 + nc, anchors): boxes as
-    (cx, cy, w, h) in input pixels, then each class's sigmoid score.
+
+def ultralytics_model(cfg: str, nc: int = 80):
+    """ultralytics' model of ``cfg`` (e.g. ``'yolov8n.yaml'``, ``'yolo11n-seg.yaml'``): DetectionModel, or the
+    Segmentation/Pose/OBB/ClassificationModel its suffix names, randomly initialized, in eval and export mode.
+
+    Export mode makes the head return only its decoded predictions: (B, 4 + nc, anchors) for Detect (boxes as
+    (cx, cy, w, h) in input pixels, then each class's sigmoid score), with the mask coefficients, keypoints or
+    angle after the scores, plus the prototypes for Segment; the softmax probabilities for Classify.
     """
     require("ultralytics")
-    from ultralytics.nn.tasks import DetectionModel
+    from ultralytics.nn import tasks
 
+    stem = cfg.rsplit(".", 1)[0]
+    name = next((cls for suffix, cls in _ULTRALYTICS_TASKS.items() if stem.endswith(suffix)), "DetectionModel")
     with contextlib.redirect_stdout(io.StringIO()):
-        model = DetectionModel(cfg, nc=nc, verbose=False)
+        model = getattr(tasks, name)(cfg, nc=nc, verbose=False)
     model.eval()
     model.model[-1].export = True
     return model
+
+
+def ultralytics_detection_model(cfg: str, nc: int = 80):
+    """ultralytics' ``DetectionModel(cfg)`` (:func:`ultralytics_model` of a detection yaml)."""
+    return ultralytics_model(cfg, nc)

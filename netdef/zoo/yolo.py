@@ -1,4 +1,5 @@
-"""YOLOv8 and YOLO11 detection models with ultralytics' module tree and state_dict names, decode included.
+"""YOLOv8 and YOLO11 (detect, segment, pose, obb, classify) with ultralytics' module tree and state_dict names,
+decode included.
 
 The network is ``model``: a Sequential of the yaml's layers, as ultralytics' ``DetectionModel('yolov8n.yaml')``
 builds it, so names read ``model.0.conv.weight``, ``model.2.m.0.cv1.bn.running_var``, ``model.10.m.0.attn.qkv``
@@ -8,8 +9,20 @@ builds it, so names read ``model.0.conv.weight``, ``model.2.m.0.cv1.bn.running_v
 The output is what ultralytics' Detect returns in eval mode: (B, 4 + nc, anchors), each anchor's box as
 (cx, cy, w, h) in input pixels (distribution focal loss integral, anchor points at cell centres, strides 8, 16,
 32), then the sigmoid score of each class. Anchors run over the P3, P4 and P5 maps in row-major order. The input
-height and width must be multiples of 32; batch, H and W may be dynamic (the forward is ultralytics' torch code,
+height and width must be multiples of 32 (checked when the network is defined, and at run time between a dynamic
+input's min and max); batch, H and W may be dynamic (the forward is ultralytics' torch code,
 ``B, C, H, W = x.shape`` included, with symbolic sizes).
+
+The other tasks are the same network with another head, each returning what ultralytics' head returns in eval
+(export) mode, and named as ultralytics' checkpoints (:data:`MODELS`: ``yolov8n-seg``, ``yolo11s-pose``, ...):
+
+- segment (Segment): ((B, 4 + nc + 32, anchors), (B, 32, H/4, W/4)): the detection rows then each anchor's 32
+  mask coefficients; and the mask prototypes.
+- pose (Pose): (B, 4 + nc + 17 * 3, anchors): the detection rows then each keypoint's (x, y) in input pixels and
+  its visibility (sigmoid), keypoint by keypoint.
+- obb (OBB): (B, 4 + nc + 1, anchors): the rotated box's centre and size (cx, cy, w, h) in input pixels, the class
+  scores, then its angle in radians, in [-pi/4, 3pi/4).
+- classify (Classify, on the backbone alone): (B, nc) softmax probabilities; any input size.
 """
 
 from __future__ import annotations
@@ -17,7 +30,8 @@ from __future__ import annotations
 import math
 
 from netdef import F, Input, nn
-from netdef.zoo.yolov5 import SPPF, Concat, Conv, make_divisible
+from netdef.zoo import yolov5
+from netdef.zoo.yolov5 import SPPF, Concat, Conv, check_stride, make_divisible
 
 #: (from, repeats, module, args) rows of ultralytics' yolov8.yaml: backbone, then the PAN head
 YOLOV8 = (
@@ -74,6 +88,68 @@ YOLO11 = (
     ((16, 19, 22), 1, "Detect", ()),  # 23
 )
 
+#: ultralytics' yolov5.yaml (the anchor-free "u" models: yolov5nu.pt ...): C3 blocks, the v8 Detect head
+YOLOV5U = (
+    (-1, 1, "Conv", (64, 6, 2, 2)),  # 0 P1/2
+    (-1, 1, "Conv", (128, 3, 2)),  # 1 P2/4
+    (-1, 3, "C3", (128,)),
+    (-1, 1, "Conv", (256, 3, 2)),  # 3 P3/8
+    (-1, 6, "C3", (256,)),
+    (-1, 1, "Conv", (512, 3, 2)),  # 5 P4/16
+    (-1, 9, "C3", (512,)),
+    (-1, 1, "Conv", (1024, 3, 2)),  # 7 P5/32
+    (-1, 3, "C3", (1024,)),
+    (-1, 1, "SPPF", (1024, 5)),  # 9
+    (-1, 1, "Conv", (512, 1, 1)),
+    (-1, 1, "Upsample", (None, 2, "nearest")),
+    ((-1, 6), 1, "Concat", (1,)),  # cat backbone P4
+    (-1, 3, "C3", (512, False)),  # 13
+    (-1, 1, "Conv", (256, 1, 1)),
+    (-1, 1, "Upsample", (None, 2, "nearest")),
+    ((-1, 4), 1, "Concat", (1,)),  # cat backbone P3
+    (-1, 3, "C3", (256, False)),  # 17 (P3/8 small)
+    (-1, 1, "Conv", (256, 3, 2)),
+    ((-1, 14), 1, "Concat", (1,)),  # cat head P4
+    (-1, 3, "C3", (512, False)),  # 20 (P4/16 medium)
+    (-1, 1, "Conv", (512, 3, 2)),
+    ((-1, 10), 1, "Concat", (1,)),  # cat head P5
+    (-1, 3, "C3", (1024, False)),  # 23 (P5/32 large)
+    ((17, 20, 23), 1, "Detect", ()),  # 24
+)
+
+#: ultralytics' yolov6.yaml: plain Conv stacks (ReLU), transposed-conv upsampling, the v8 Detect head
+YOLOV6 = (
+    (-1, 1, "Conv", (64, 3, 2)),  # 0 P1/2
+    (-1, 1, "Conv", (128, 3, 2)),  # 1 P2/4
+    (-1, 6, "Conv", (128, 3, 1)),
+    (-1, 1, "Conv", (256, 3, 2)),  # 3 P3/8
+    (-1, 12, "Conv", (256, 3, 1)),
+    (-1, 1, "Conv", (512, 3, 2)),  # 5 P4/16
+    (-1, 18, "Conv", (512, 3, 1)),
+    (-1, 1, "Conv", (1024, 3, 2)),  # 7 P5/32
+    (-1, 6, "Conv", (1024, 3, 1)),
+    (-1, 1, "SPPF", (1024, 5)),  # 9
+    (-1, 1, "Conv", (256, 1, 1)),
+    (-1, 1, "ConvTranspose2d", (256, 2, 2, 0)),
+    ((-1, 6), 1, "Concat", (1,)),  # cat backbone P4
+    (-1, 1, "Conv", (256, 3, 1)),
+    (-1, 9, "Conv", (256, 3, 1)),  # 14
+    (-1, 1, "Conv", (128, 1, 1)),
+    (-1, 1, "ConvTranspose2d", (128, 2, 2, 0)),
+    ((-1, 4), 1, "Concat", (1,)),  # cat backbone P3
+    (-1, 1, "Conv", (128, 3, 1)),
+    (-1, 9, "Conv", (128, 3, 1)),  # 19
+    (-1, 1, "Conv", (128, 3, 2)),
+    ((-1, 15), 1, "Concat", (1,)),  # cat head P4
+    (-1, 1, "Conv", (256, 3, 1)),
+    (-1, 9, "Conv", (256, 3, 1)),  # 23
+    (-1, 1, "Conv", (256, 3, 2)),
+    ((-1, 10), 1, "Concat", (1,)),  # cat head P5
+    (-1, 1, "Conv", (512, 3, 1)),
+    (-1, 9, "Conv", (512, 3, 1)),  # 27
+    ((19, 23, 27), 1, "Detect", ()),  # 28
+)
+
 #: (architecture, {scale: (depth_multiple, width_multiple, max_channels)}) as the yamls' ``scales``
 FAMILIES = {
     "yolov8": (
@@ -96,37 +172,102 @@ FAMILIES = {
             "x": (1.00, 1.50, 512),
         },
     ),
+    "yolov5": (
+        YOLOV5U,
+        {
+            "n": (0.33, 0.25, 1024),
+            "s": (0.33, 0.50, 1024),
+            "m": (0.67, 0.75, 1024),
+            "l": (1.00, 1.00, 1024),
+            "x": (1.33, 1.25, 1024),
+        },
+    ),
+    "yolov6": (
+        YOLOV6,
+        {
+            "n": (0.33, 0.25, 1024),
+            "s": (0.33, 0.50, 1024),
+            "m": (0.67, 0.75, 768),
+            "l": (1.00, 1.00, 512),
+            "x": (1.00, 1.25, 512),
+        },
+    ),
 }
+#: the tasks ultralytics ships a yaml of, per family (all of TASKS where not listed)
+FAMILY_TASKS = {"yolov5": ("detect",), "yolov6": ("detect",)}
+#: what ultralytics appends to the checkpoint name (yolov5nu: the anchor-free YOLOv5, not netdef.zoo.yolov5's)
+FAMILY_SUFFIX = {"yolov5": "u"}
+#: the families whose yaml sets another activation for every Conv (ultralytics' ``activation:``)
+FAMILY_ACTIVATION = {"yolov6": "ReLU"}
+
+#: the scales the classification yamls set otherwise (yolov8-cls keeps max_channels at 1024)
+CLS_SCALES = {"yolov8": {"m": (0.67, 0.75, 1024), "l": (1.00, 1.00, 1024), "x": (1.00, 1.25, 1024)}}
+
+#: the classifiers' BatchNorm eps: torch's default, where the other tasks' models set 1e-3 (yolov5.BN_EPS)
+CLS_BN_EPS = 1e-5
+
+#: task -> (ultralytics' checkpoint suffix, default number of classes: COCO, COCO person, DOTAv1, ImageNet)
+TASKS = {
+    "detect": ("", 80),
+    "segment": ("-seg", 80),
+    "pose": ("-pose", 1),
+    "obb": ("-obb", 15),
+    "classify": ("-cls", 1000),
+}
+#: the head each task puts after the body
+HEADS = {"detect": "Detect", "segment": "Segment", "pose": "Pose", "obb": "OBB"}
 
 #: the Detect maps' strides (P3, P4, P5): what ultralytics measures at build time for these yamls
 STRIDES = (8, 16, 32)
-_REPEATED = ("C2f", "C3k2", "C2PSA")
+_REPEATED = ("C2f", "C3k2", "C2PSA", "C3")
 
 
-def plan(family: str, scale: str, nc: int = 80, ch: int = 3) -> list[tuple]:
-    """The layers as (from, module, args) with widths and repeats scaled, as ultralytics' parse_model does."""
+def plan(
+    family: str, scale: str, nc: int = 80, ch: int = 3, task: str = "detect", kpt_shape: tuple[int, int] = (17, 3)
+) -> list[tuple]:
+    """The layers as (from, module, args, copies) with widths and repeats scaled, as ultralytics' parse_model does
+    (``copies`` > 1: a Sequential of that many modules with the same args, for a repeated module without its own
+    repeat argument, e.g. YOLOv6's Conv stacks)."""
     table, scales = FAMILIES[family]
     depth, width, max_channels = scales[scale]
     legacy = not any(m == "C3k2" for _, _, m, _ in table)  # YOLOv8's Detect keeps the v3/v5/v8 class head
+    if task == "classify":
+        depth, width, max_channels = CLS_SCALES.get(family, {}).get(scale, scales[scale])
+        backbone = table[: next(i for i, row in enumerate(table) if row[2] == "SPPF")]
+        extra = tuple((-1, n, m, args) for _, n, m, args in table if m == "C2PSA")  # YOLO11's attention stays
+        table = (*backbone, *extra, (-1, 1, "Classify", ()))
+    else:
+        table = (*table[:-1], (table[-1][0], 1, HEADS[task], ()))
     channels: list[int] = [ch]
     rows = []
     for i, (f, n, m, args) in enumerate(table):
         n = max(round(n * depth), 1) if n > 1 else n
-        if m in ("Conv", "SPPF", *_REPEATED):
+        copies = 1
+        if m in ("Conv", "SPPF", "ConvTranspose2d", *_REPEATED):
             c1, c2 = channels[f], make_divisible(min(args[0], max_channels) * width, 8)
             args = (c1, c2, *args[1:])
             if m in _REPEATED:
                 args = (*args[:2], n, *args[2:])
+            else:
+                copies = n
             if m == "C3k2" and scale in ("m", "l", "x"):
                 args = (*args[:3], True, *args[4:])  # c3k blocks for the larger scales
         elif m == "Concat":
             c2 = sum(channels[x] for x in f)
-        elif m == "Detect":
-            args = (nc, 16, tuple(channels[x] for x in f), legacy)
+        elif m in ("Detect", "Segment", "Pose", "OBB"):
+            extra = {
+                "Detect": (),
+                "Segment": (32, make_divisible(min(256, max_channels) * width, 8)),
+                "Pose": (tuple(kpt_shape),),
+                "OBB": (1,),
+            }[m]
+            args = (nc, *extra, 16, tuple(channels[x] for x in f), legacy)
             c2 = 0
+        elif m == "Classify":
+            args, c2 = (channels[f], nc), nc
         else:
             c2 = channels[f]
-        rows.append((f, m, args))
+        rows.append((f, m, args, copies))
         channels = [*channels, c2] if i else [c2]
     return rows
 
@@ -297,15 +438,117 @@ class Detect(nn.Module):
             )
         self.dfl = DFL(reg_max) if reg_max > 1 else nn.Identity()
 
-    def forward(self, xs):
+    def branch(self, heads, xs, channels: int):
+        """Each map through its branch of ``heads``, flattened and concatenated over the maps: (B, channels, A)."""
         bs = xs[0].shape[0]
-        boxes = F.cat([head(x).view(bs, 4 * self.reg_max, -1) for head, x in zip(self.cv2, xs)], 2)  # (B, 64, A)
-        scores = F.cat([head(x).view(bs, self.nc, -1) for head, x in zip(self.cv3, xs)], 2)  # (B, nc, A)
+        return F.cat([head(x).view(bs, channels, -1) for head, x in zip(heads, xs)], 2)
+
+    def decode(self, xs):
+        """(boxes (B, 4, A) as (cx, cy, w, h) in input pixels, class scores (B, nc, A), anchors, strides)."""
+        boxes = self.branch(self.cv2, xs, 4 * self.reg_max)  # (B, 64, A)
+        scores = self.branch(self.cv3, xs, self.nc).sigmoid()  # (B, nc, A)
         anchors, strides = make_anchors(xs, self.strides)  # (2, A), (1, A)
         lt, rb = self.dfl(boxes).chunk(2, 1)  # distances to the box sides, in cells
         x1y1, x2y2 = anchors - lt, anchors + rb
         box = F.cat([(x1y1 + x2y2) / 2, x2y2 - x1y1], 1) * strides  # (cx, cy, w, h) in input pixels
-        return F.cat([box, scores.sigmoid()], 1)
+        return box, scores, anchors, strides
+
+    def forward(self, xs):
+        box, scores, _, _ = self.decode(xs)
+        return F.cat([box, scores], 1)
+
+
+def _branches(ch, c4: int, out: int) -> nn.ModuleList:
+    """Two 3x3 Convs of width ``c4`` and a 1x1 conv to ``out`` channels, per map (the task heads' cv4)."""
+    return nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, out, 1)) for x in ch)
+
+
+class Proto(nn.Module):
+    """Mask prototypes from the P3 map: 3x3 Conv, 2x transposed conv, 3x3 Conv, 1x1 Conv to ``c2`` prototypes."""
+
+    def __init__(self, c1: int, c_: int = 256, c2: int = 32) -> None:
+        super().__init__()
+        self.cv1 = Conv(c1, c_, 3)
+        self.upsample = nn.ConvTranspose2d(c_, c_, 2, 2, 0, bias=True)
+        self.cv2 = Conv(c_, c_, 3)
+        self.cv3 = Conv(c_, c2)
+
+    def forward(self, x):
+        return self.cv3(self.cv2(self.upsample(self.cv1(x))))
+
+
+class Segment(Detect):
+    """Detect plus ``nm`` mask coefficients per anchor (cv4) and the prototypes (proto) of the P3 map."""
+
+    def __init__(self, nc: int = 80, nm: int = 32, npr: int = 256, reg_max: int = 16, ch=(), legacy=False) -> None:
+        super().__init__(nc, reg_max, ch, legacy)
+        self.nm, self.npr = nm, npr
+        self.proto = Proto(ch[0], npr, nm)
+        self.cv4 = _branches(ch, max(ch[0] // 4, nm), nm)
+
+    def forward(self, xs):
+        box, scores, _, _ = self.decode(xs)
+        coefficients = self.branch(self.cv4, xs, self.nm)
+        return F.cat([box, scores, coefficients], 1), self.proto(xs[0])
+
+
+class Pose(Detect):
+    """Detect plus ``kpt_shape`` keypoints per anchor (cv4): (x, y) decoded to input pixels, visibility sigmoid."""
+
+    def __init__(self, nc: int = 1, kpt_shape=(17, 3), reg_max: int = 16, ch=(), legacy=False) -> None:
+        super().__init__(nc, reg_max, ch, legacy)
+        if kpt_shape[1] not in (2, 3):
+            raise ValueError(f"Pose: kpt_shape is (keypoints, 2 or 3 values each), got {tuple(kpt_shape)}")
+        self.kpt_shape = tuple(kpt_shape)
+        self.nk = kpt_shape[0] * kpt_shape[1]
+        self.cv4 = _branches(ch, max(ch[0] // 4, self.nk), self.nk)
+
+    def forward(self, xs):
+        box, scores, anchors, strides = self.decode(xs)
+        kpts = self.branch(self.cv4, xs, self.nk)
+        bs = xs[0].shape[0]
+        y = kpts.view(bs, *self.kpt_shape, -1)  # (B, K, ndim, A)
+        xy = (y[:, :, :2] * 2.0 + (anchors - 0.5)) * strides  # offsets from the cell corner, in cells x 2
+        if self.kpt_shape[1] == 3:
+            xy = F.cat([xy, y[:, :, 2:3].sigmoid()], 2)
+        return F.cat([box, scores, xy.view(bs, self.nk, -1)], 1)
+
+
+class OBB(Detect):
+    """Detect plus ``ne`` angle per anchor (cv4): boxes rotated about their centre, the angle in [-pi/4, 3pi/4)."""
+
+    def __init__(self, nc: int = 15, ne: int = 1, reg_max: int = 16, ch=(), legacy=False) -> None:
+        super().__init__(nc, reg_max, ch, legacy)
+        self.ne = ne
+        self.cv4 = _branches(ch, max(ch[0] // 4, ne), ne)
+
+    def forward(self, xs):
+        boxes = self.branch(self.cv2, xs, 4 * self.reg_max)
+        scores = self.branch(self.cv3, xs, self.nc).sigmoid()
+        angle = (self.branch(self.cv4, xs, self.ne).sigmoid() - 0.25) * math.pi  # (B, 1, A)
+        anchors, strides = make_anchors(xs, self.strides)
+        lt, rb = self.dfl(boxes).chunk(2, 1)
+        cos, sin = angle.cos(), angle.sin()
+        dx, dy = ((rb - lt) / 2).chunk(2, 1)  # the centre's offset from the anchor, before the rotation
+        centre = F.cat([dx * cos - dy * sin, dx * sin + dy * cos], 1) + anchors
+        box = F.cat([centre, lt + rb], 1) * strides  # (cx, cy, w, h) in input pixels
+        return F.cat([box, scores, angle], 1)
+
+
+class Classify(nn.Module):
+    """1x1 Conv to 1280 channels, global average pool, (dropout), Linear to ``c2`` classes, softmax."""
+
+    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1) -> None:
+        super().__init__()
+        self.conv = Conv(c1, 1280, k, s, p, g)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(p=0.0)
+        self.linear = nn.Linear(1280, c2)
+
+    def forward(self, x):
+        if isinstance(x, (list, tuple)):
+            x = F.cat(list(x), 1)
+        return self.linear(self.drop(self.pool(self.conv(x)).flatten(1))).softmax(1)
 
 
 def make_anchors(feats, strides: tuple[int, ...], offset: float = 0.5):
@@ -321,32 +564,75 @@ def make_anchors(feats, strides: tuple[int, ...], offset: float = 0.5):
     return F.cat(points, 1), F.cat(scale, 1)
 
 
-MODULES = {"Conv": Conv, "C2f": C2f, "C3k2": C3k2, "SPPF": SPPF, "C2PSA": C2PSA, "Concat": Concat}
+MODULES = {
+    "Conv": Conv,
+    "C2f": C2f,
+    "C3k2": C3k2,
+    "SPPF": SPPF,
+    "C2PSA": C2PSA,
+    "Concat": Concat,
+    "C3": yolov5.C3,  # ultralytics' C3: Bottlenecks of a 1x1 then a 3x3 Conv (yolo.C3, C3k's base, has two 3x3)
+    "ConvTranspose2d": nn.ConvTranspose2d,
+}
+HEAD_MODULES = {"Detect": Detect, "Segment": Segment, "Pose": Pose, "OBB": OBB, "Classify": Classify}
+
+#: every model by ultralytics' checkpoint stem (``yolov8n``, ``yolo11s-seg``, ``yolov8x-cls``, ``yolov5nu``):
+#: (family, scale, task)
+MODELS = {
+    f"{family}{scale}{FAMILY_SUFFIX.get(family, '')}{TASKS[task][0]}": (family, scale, task)
+    for family, (_, scales) in FAMILIES.items()
+    for task in FAMILY_TASKS.get(family, TASKS)
+    for scale in scales
+}
 
 
 class DetectionModel(nn.Module):
-    """ultralytics DetectionModel for yolov8 / yolo11 (inference, decoded): ``model`` holds the yaml's layers."""
+    """ultralytics' DetectionModel / SegmentationModel / PoseModel / OBBModel / ClassificationModel for yolov8 and
+    yolo11 (inference, decoded): ``model`` holds the yaml's layers; ``task`` picks the head (:data:`TASKS`)."""
 
-    def __init__(self, family: str = "yolov8", scale: str = "n", nc: int = 80) -> None:
+    def __init__(
+        self,
+        family: str = "yolov8",
+        scale: str = "n",
+        nc: int | None = None,
+        task: str = "detect",
+        kpt_shape: tuple[int, int] = (17, 3),
+    ) -> None:
         super().__init__()
         if family not in FAMILIES or scale not in FAMILIES[family][1]:
             known = ", ".join(f"{f}{s}" for f, (_, scales) in FAMILIES.items() for s in scales)
             raise ValueError(f"no YOLO model {family}{scale}; known: {known}")
-        self.family, self.scale, self.nc = family, scale, nc
+        tasks = FAMILY_TASKS.get(family, tuple(TASKS))
+        if task not in tasks:
+            raise ValueError(f"no YOLO task {task!r} for {family}; known: {', '.join(tasks)}")
+        nc = TASKS[task][1] if nc is None else nc
+        self.family, self.scale, self.nc, self.task = family, scale, nc, task
+        self.name = f"{family}{scale}{FAMILY_SUFFIX.get(family, '')}{TASKS[task][0]}"
         layers, self.froms = [], []
-        for f, m, args in plan(family, scale, nc):
+        for f, m, args, copies in plan(family, scale, nc, task=task, kpt_shape=kpt_shape):
             if m == "Upsample":
-                layers.append(nn.Upsample(*args))
-            elif m == "Detect":
-                layers.append(Detect(*args))
+                make = nn.Upsample
+            elif m in HEAD_MODULES:
+                make = HEAD_MODULES[m]
             else:
-                layers.append(MODULES[m](*args))
+                make = MODULES[m]
+            layers.append(make(*args) if copies == 1 else nn.Sequential(*(make(*args) for _ in range(copies))))
             self.froms.append(f)
         self.model = nn.Sequential(*layers)
+        if family in FAMILY_ACTIVATION:  # every Conv's activation, the head's included (ultralytics' default_act)
+            for module in self.modules():
+                if isinstance(module, Conv) and isinstance(module.act, nn.SiLU):
+                    module.act = getattr(nn, FAMILY_ACTIVATION[family])()
+        if task == "classify":  # ultralytics' ClassificationModel keeps torch's BatchNorm eps (no initialize_weights)
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eps = CLS_BN_EPS
         #: layers whose output a later layer reads by index
         self.save = {j for f in self.froms if f != -1 for j in ((f,) if isinstance(f, int) else f) if j != -1}
 
     def forward(self, x):
+        if self.task != "classify":  # the classifier pools whatever size its backbone ends at
+            check_stride(x, max(STRIDES), self.name)
         outputs: dict[int, object] = {}
         for i, (f, m) in enumerate(zip(self.froms, self.model)):
             if f != -1:
@@ -356,26 +642,27 @@ class DetectionModel(nn.Module):
                 outputs[i] = x
         return x
 
-    @staticmethod
-    def default_inputs(batch: int = 1) -> dict[str, Input]:
-        return {"x": Input((batch, 3, 640, 640))}
+    def default_inputs(self, batch: int = 1) -> dict[str, Input]:
+        size = 224 if self.task == "classify" else 640
+        return {"x": Input((batch, 3, size, size))}
 
 
-def yolov8n(nc: int = 80) -> DetectionModel:
-    return DetectionModel("yolov8", "n", nc)
+def yolo(name: str, nc: int | None = None) -> DetectionModel:
+    """The model ``name`` as ultralytics names its checkpoint (``yolov8n``, ``yolo11s-pose``; :data:`MODELS`)."""
+    if name not in MODELS:
+        raise ValueError(f"no YOLO model {name!r}; known: {', '.join(MODELS)}")
+    family, scale, task = MODELS[name]
+    return DetectionModel(family, scale, nc, task)
 
 
-def yolov8s(nc: int = 80) -> DetectionModel:
-    return DetectionModel("yolov8", "s", nc)
+def _constructor(name: str):
+    def build(nc: int | None = None) -> DetectionModel:
+        return yolo(name, nc)
+
+    build.__name__ = build.__qualname__ = name.replace("-", "_")
+    build.__doc__ = f"ultralytics' {name} (:func:`yolo`)."
+    return build
 
 
-def yolov8m(nc: int = 80) -> DetectionModel:
-    return DetectionModel("yolov8", "m", nc)
-
-
-def yolo11n(nc: int = 80) -> DetectionModel:
-    return DetectionModel("yolo11", "n", nc)
-
-
-def yolo11s(nc: int = 80) -> DetectionModel:
-    return DetectionModel("yolo11", "s", nc)
+# yolov8n(), yolo11s_seg(), yolov8x_cls(), ...: one constructor per name (the zoo registry looks them up)
+globals().update({name.replace("-", "_"): _constructor(name) for name in MODELS})

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 
 from netdef import F, Input, nn
+from netdef.context import current
+from netdef.symbolic import SymInt
 
 #: BatchNorm settings ultralytics applies to every YOLOv5 BatchNorm2d (initialize_weights)
 BN_EPS = 1e-3
@@ -48,6 +50,9 @@ ARCHITECTURE = (
     (-1, 3, "C3", (1024, False)),  # 23 (P5/32 large)
     ((17, 20, 23), 1, "Detect", ()),  # 24
 )
+
+#: the Detect maps' strides (P3, P4, P5)
+STRIDES = (8, 16, 32)
 
 #: (depth_multiple, width_multiple) of the released P5 models
 VARIANTS = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0), "x": (1.33, 1.25)}
@@ -89,6 +94,42 @@ def plan(depth_multiple: float, width_multiple: float, nc: int, anchors=ANCHORS,
         rows.append((f, m, args))
         channels = [*channels, c2] if i else [c2]
     return rows
+
+
+def check_stride(x, stride: int, model: str) -> None:
+    """Require the input's height and width (dims 2, 3) to be multiples of ``stride``, the model's largest one.
+
+    Checked when the network is defined: a static size, or a dynamic size whose smallest min or largest max
+    (over the Input's profiles) is not a multiple, is an EmitError naming the dim, the multiple and the sizes to
+    use; between min and max, an assertion stops the engine and the interpreter at a size that is not one (the
+    upsampled maps would otherwise not match the skips they are concatenated with, deep inside the network).
+    """
+    ctx = current()
+    for dim, what in ((2, "height"), (3, "width")):
+        n = x.shape[dim]
+        if isinstance(n, SymInt):
+            bad = [int(b) for b in (n.lo, n.hi) if math.isfinite(b) and int(b) % stride]
+            got = f"the Input's min/max {what} " + "/".join(
+                str(int(b)) if math.isfinite(b) else "?" for b in (n.lo, n.hi)
+            )
+        else:
+            bad = [n] if n % stride else []
+            got = f"{what} {n}"
+        if bad:
+            fixes = ", ".join(f"{b} -> {max(stride, round(b / stride) * stride)}" for b in bad)
+            raise ctx.error(
+                "input",
+                f"{model} needs the input {what} (x.shape[{dim}]) to be a multiple of {stride} (its largest stride), "
+                f"got {got}: declare the Input with multiples of {stride} ({fixes}) and letterbox images to them",
+            )
+        if isinstance(n, SymInt):
+            F.sym_check(
+                n % stride,
+                "==",
+                0,
+                f"{model} needs the input {what} (x.shape[{dim}]) to be a multiple of {stride} (its largest stride): "
+                f"letterbox images to a multiple of {stride}",
+            )
 
 
 class Conv(nn.Module):
@@ -200,6 +241,7 @@ class DetectionModel(nn.Module):
         self.save = {j for f in self.froms if f != -1 for j in ((f,) if isinstance(f, int) else f) if j != -1}
 
     def forward(self, x):
+        check_stride(x, max(STRIDES), "yolov5")
         outputs: dict[int, object] = {}
         for i, (f, m) in enumerate(zip(self.froms, self.model)):
             if f != -1:

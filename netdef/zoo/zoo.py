@@ -416,22 +416,28 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 640),
         **_TOL,
     ),
-    # YOLOv8 / YOLO11 (ultralytics' names; the twin is ultralytics' own DetectionModel, decode included).
-    # 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails); observed within
-    # 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|. One real build each (fp16, what a deployment builds).
+    # YOLOv8 / YOLO11, every task, and the anchor-free YOLOv5u / YOLOv6, named as ultralytics' checkpoints (the twin is ultralytics' own model of that
+    # yaml, decode included). 64x96: P3/P4/P5 maps of 8x12, 4x6, 2x3 (non-square, so a swapped anchor axis fails);
+    # detection observed within 1.3e-7 (fp32) and 5e-4 (fp16) of max|ultralytics|, the other heads within 1e-6
+    # (fp32). One real build each (fp16, what a deployment builds). The classifiers at 64x64 (2x2 before the
+    # pool).
     **{
         name: ZooEntry(
             "yolo",
-            name,
-            tensorrtx=name[:-1],  # yolov8n -> yolov8
+            name.replace("-", "_"),
+            # YOLOv5u is tensorrtx's yolov5 with ultralytics' anchor-free head; tensorrtx has no YOLOv6 folder
+            tensorrtx="" if name.startswith("yolov6") else name[:6],  # yolov8n-seg -> yolov8, yolov5nu -> yolov5
             oracle="ultralytics",
             dynamic="batch, H, W",
-            test_inputs={"x": ((1, 3, 64, 96), "float32")},
-            full_inputs=_img(1, 640),
+            test_inputs={"x": ((1, 3, 64, 64) if name.endswith("-cls") else (1, 3, 64, 96), "float32")},
+            full_inputs=_img(1, 224 if name.endswith("-cls") else 640),
             build_precisions=("fp16",),
             **_TOL,
         )
-        for name in ("yolov8n", "yolov8s", "yolo11n")
+        for name in (
+            *("yolov8n", "yolov8s", "yolo11n", "yolov5nu", "yolov6n"),
+            *(f"{family}n-{task}" for family in ("yolov8", "yolo11") for task in ("seg", "pose", "obb", "cls")),
+        )
     },
     # transformers' DetrForObjectDetection (its own ResNet backbone) narrowed: a 4-stage bottleneck ResNet, one
     # encoder and two decoder layers, d_model 32, 10 queries (netdef.zoo.detr.detr_resnet50() is the full one).

@@ -76,26 +76,14 @@ def test_expression_chain(parity):
     parity.check(parity.Fn(expr), expr, torch.randn(2, 3, 4), torch.randn(3, 1), torch.randn(4), build=True)
 
 
-FUNCTIONAL = {
-    "add": (F.add, torch.add),
-    "sub": (F.sub, torch.sub),
-    "mul": (F.mul, torch.mul),
-    "div": (F.div, torch.div),
-    "maximum": (F.maximum, torch.maximum),
-    "minimum": (F.minimum, torch.minimum),
-    "pow": (F.pow, torch.pow),
-}
-
-
-@pytest.mark.parametrize("name", list(FUNCTIONAL))
-def test_functional_ops(parity, name):
-    fn, ref = FUNCTIONAL[name]
-    parity.check(parity.Fn(fn), ref, torch.rand(2, 1, 4) + 0.5, torch.randn(3, 1))
+# F.add/sub/mul/div/maximum/minimum/pow against torch (broadcasting, ints, dynamic, methods): their samples in
+# netdef/opsamples/elementwise.py, run by tests/functional/test_opinfo.py. Here: what torch has no call for.
 
 
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "maximum", "minimum"])
 def test_functional_ops_with_scalars(parity, name):
-    fn, ref = FUNCTIONAL[name]
+    """netdef takes Python numbers where torch.maximum/minimum want tensors."""
+    fn, ref = getattr(F, name), getattr(torch, name)
     parity.check(
         parity.Fn(lambda x: fn(fn(x, 0.25), -1)),
         lambda x: ref(ref(x, torch.tensor(0.25)), torch.tensor(-1.0)),
@@ -150,6 +138,40 @@ def test_float_scalar_with_an_int_tensor_is_refused():
         netdef.EmitError, match=r"cannot combine the INT32 tensor `x0` with the float 0.5; cast it first"
     ):
         _define(lambda x: x + 0.5, ((2,), "int32"))
+
+
+#: torch keeps these bool: + and maximum are or, * and minimum are and (found by tests/fuzz, seed 7039)
+BOOL_EXPRS = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "maximum": lambda a, b: F.maximum(a, b) if isinstance(a, netdef.Tensor) else torch.maximum(a, b),
+    "minimum": lambda a, b: F.minimum(a, b) if isinstance(a, netdef.Tensor) else torch.minimum(a, b),
+    "mul-python-bool": lambda a, b: True * a * b,
+}
+
+
+@pytest.mark.parametrize("name", list(BOOL_EXPRS))
+def test_arithmetic_of_two_bools_stays_bool_as_torch(name):
+    from netdef.testing import Fn, check
+
+    fn = BOOL_EXPRS[name]
+    x, y = torch.randn(3, 4), torch.randn(4)
+    net = check(Fn(lambda x, y: fn(x > 0, y < 0).to("float32")), lambda x, y: fn(x > 0, y < 0).float(), x, y)
+    assert {row["type"] for row in net.layers()} >= {"ELEMENTWISE"}
+
+
+@pytest.mark.parametrize(
+    ("expr", "match"),
+    [
+        (lambda x: (x > 0) * 2, r"mul of the bool tensor `gt` with a number: .*cast first"),
+        (lambda x: 3 * (x > 0), r"mul of the bool tensor `gt` with a number"),
+        (lambda x: (x > 0) - (x < 1), r"sub of the bool tensor `gt` with a bool: .*cast first"),
+    ],
+)
+def test_bool_arithmetic_torch_promotes_is_refused_by_name(expr, match):
+    """Before: TensorRT's own API error (PROD requires inputs with type kFLOAT...) leaked out."""
+    with pytest.raises(netdef.EmitError, match=match):
+        _define(expr, ((2, 3), "float32"))
 
 
 def test_mixed_dtypes_are_refused():

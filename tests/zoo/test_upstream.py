@@ -233,8 +233,8 @@ def test_yolov5n_backbone_and_neck_match_ultralytics():
 
 
 #: zoo entries whose oracle is a package but which this file leaves to their hand twin (the docstring says why);
-#: yolov8n/yolov8s/yolo11n: the twin is ultralytics' own model (test_zoo.py, test_yolo.py)
-TWIN_ONLY = {"resnet34", "resnet101", "vgg16_bn", "yolov8n", "yolov8s", "yolo11n"}
+#: every netdef.zoo.yolo entry: the twin is ultralytics' own model (test_zoo.py, test_yolo.py)
+TWIN_ONLY = {"resnet34", "resnet101", "vgg16_bn"} | {n for n, e in zoo.ZOO.items() if e.module == "yolo"}
 
 
 def test_every_package_oracle_is_checked_here():

@@ -1,29 +1,28 @@
-"""Torch twins of netdef.zoo.yolo: ultralytics' own DetectionModel, built from its yaml with random weights.
+"""Torch twins of netdef.zoo.yolo: ultralytics' own models, built from their yamls with random weights.
 
-The twin is the upstream model itself (``pip install -e .[zoo-oracles]``), in eval and export mode so it returns
-the decoded (B, 4 + nc, anchors) predictions; without ultralytics these raise ``netdef.zoo.upstream.Unavailable``.
+The twin of ``yolov8n-seg`` is ultralytics' ``SegmentationModel('yolov8n-seg.yaml')`` (DetectionModel, PoseModel,
+OBBModel, ClassificationModel for the other tasks; ``pip install -e .[zoo-oracles]``), in eval and export mode so it
+returns what netdef's network does; without ultralytics these raise ``netdef.zoo.upstream.Unavailable``.
 """
 
 from __future__ import annotations
 
-from netdef.zoo.upstream import ultralytics_detection_model
+from netdef.zoo.upstream import ultralytics_model
+from netdef.zoo.yolo import MODELS, TASKS
 
 
-def yolov8n(nc: int = 80):
-    return ultralytics_detection_model("yolov8n.yaml", nc)
+def yolo(name: str, nc: int | None = None):
+    """ultralytics' model ``name`` (its checkpoint stem: ``yolov8n``, ``yolo11s-pose``), randomly initialized."""
+    task = MODELS[name][2]
+    return ultralytics_model(f"{name}.yaml", TASKS[task][1] if nc is None else nc)
 
 
-def yolov8s(nc: int = 80):
-    return ultralytics_detection_model("yolov8s.yaml", nc)
+def _constructor(name: str):
+    def build(nc: int | None = None):
+        return yolo(name, nc)
+
+    build.__name__ = build.__qualname__ = name.replace("-", "_")
+    return build
 
 
-def yolov8m(nc: int = 80):
-    return ultralytics_detection_model("yolov8m.yaml", nc)
-
-
-def yolo11n(nc: int = 80):
-    return ultralytics_detection_model("yolo11n.yaml", nc)
-
-
-def yolo11s(nc: int = 80):
-    return ultralytics_detection_model("yolo11s.yaml", nc)
+globals().update({name.replace("-", "_"): _constructor(name) for name in MODELS})
