@@ -509,6 +509,7 @@ ZOO: dict[str, ZooEntry] = {
         oracle="deepinsight/insightface",
         test_inputs=_img(2, 32),
         full_inputs=_img(1, 32),
+        build_precisions=("fp16",),
         **_TOL,
     ),
     # LPRNet (sirius-ai/LPRNet_Pytorch's names; tensorrtx's lprnet) at its fixed 24x94 plate crop, 68 classes
@@ -558,6 +559,7 @@ ZOO: dict[str, ZooEntry] = {
         oracle="cfzd/Ultra-Fast-Lane-Detection",
         test_inputs={"x": ((2, 3, 64, 96), "float32")},
         full_inputs={"x": ((1, 3, 64, 96), "float32")},
+        build_precisions=("fp16",),
         **_TOL,
     ),
     # TSM (mit-han-lab/temporal-shift-module's TSN names; tensorrtx's tsm) with one bottleneck per stage and 4
@@ -585,6 +587,7 @@ ZOO: dict[str, ZooEntry] = {
             oracle="XingangPan/IBN-Net",
             test_inputs=_img(1, 64),
             full_inputs=_img(1, 64),
+            build_precisions=("fp16",),
             **_TOL,
         )
         for name, cfg in (("resnet50_ibn_a", ("a", "a", "a", None)), ("resnet50_ibn_b", ("b", "b", None, None)))
