@@ -46,6 +46,14 @@ FULL = {
         {n: ((1, 128), "int64") for n in ("input_ids", "attention_mask", "token_type_ids")},
         {"input_ids": 30522, "attention_mask": 2, "token_type_ids": 2},
     ),
+    # the tensorrtx families CI checks narrowed, here at their published sizes
+    "detr_resnet50": ("detr", "detr_resnet50", {"pixel_values": ((1, 3, 800, 1066), "float32")}, {}),
+    "realesrgan_x4plus": ("rrdbnet", "realesrgan_x4plus", {"x": ((1, 3, 128, 128), "float32")}, {}),
+    "csrnet": ("csrnet", "csrnet", {"x": ((1, 3, 512, 512), "float32")}, {}),
+    "iresnet50": ("iresnet", "iresnet50", {"x": ((1, 3, 112, 112), "float32")}, {}),
+    "iresnet100": ("iresnet", "iresnet100", {"x": ((1, 3, 112, 112), "float32")}, {}),
+    "lprnet": ("lprnet", "lprnet", {"x": ((1, 3, 24, 94), "float32")}, {}),
+    "retinaface_resnet50": ("retinaface", "retinaface_resnet50", {"x": ((1, 3, 640, 640), "float32")}, {}),
 }
 DEFAULT = ["resnet50", "vit_b_16", "bert_base", "vit", "bert"]
 #: goal per model: full-size ones 1.2x, the zoo's small transformers 1.5x

@@ -78,6 +78,9 @@ def require(name: str) -> ModuleType:
         return torchvision()
     if name in ("ultralytics", "timm"):
         torchvision()  # both import torchvision at import time
+    if name == "transformers":  # its modeling code imports torchvision where one is installed (transformers 5)
+        with contextlib.suppress(Unavailable):
+            torchvision()
     try:
         return importlib.import_module(name)
     except ImportError as exc:

@@ -348,6 +348,98 @@ CASES = {
         },
         ("backbone.fc.weight", "backbone.avgpool"),
     ),
+    # the CSRNet paper's 16.26 M parameters; leeyeehoo/CSRNet-pytorch numbers ReLUs and pools as modules too
+    "csrnet": (
+        ("csrnet", "csrnet", {}),
+        16_263_489,
+        {
+            "frontend.0.weight": (64, 3, 3, 3),
+            "frontend.21.weight": (512, 512, 3, 3),
+            "backend.0.weight": (512, 512, 3, 3),
+            "backend.10.weight": (64, 128, 3, 3),
+            "output_layer.weight": (1, 64, 1, 1),
+        },
+        ("frontend.23",),
+    ),
+    # arcface_torch's r50 (insightface); fc reads the 7x7x512 map of a 112x112 crop
+    "iresnet50": (
+        ("iresnet", "iresnet50", {}),
+        None,
+        {
+            "conv1.weight": (64, 3, 3, 3),
+            "prelu.weight": (64,),
+            "layer1.0.downsample.0.weight": (64, 64, 1, 1),
+            "layer3.13.conv2.weight": (256, 256, 3, 3),
+            "layer4.2.bn3.running_var": (512,),
+            "fc.weight": (512, 25088),
+            "features.running_var": (512,),
+        },
+        ("layer3.14", "layer2.0.downsample.2"),
+    ),
+    # superpoint_v1.pth: 1,300,865 parameters
+    "superpoint": (
+        ("superpoint", "superpoint", {}),
+        1_300_865,
+        {
+            "conv1a.weight": (64, 1, 3, 3),
+            "conv4b.bias": (128,),
+            "convPb.weight": (65, 256, 1, 1),
+            "convDb.weight": (256, 256, 1, 1),
+        },
+        (),
+    ),
+    # tusimple_18.pth without its aux branch: cls reads the 8 x 9 x 25 map of a 288x800 image
+    "ufld_tusimple_18": (
+        ("ufld", "ufld_tusimple_18", {}),
+        None,
+        {
+            "model.conv1.weight": (64, 3, 7, 7),
+            "model.layer4.1.conv2.weight": (512, 512, 3, 3),
+            "pool.weight": (8, 512, 1, 1),
+            "cls.0.weight": (2048, 1800),
+            "cls.2.weight": (22624, 2048),
+        },
+        ("model.fc", "aux_header2"),
+    ),
+    # TSM-R50 (Kinetics-400): ResNet-50's 25,557,032 parameters less its fc (2,049,000) plus new_fc (819,600)
+    "tsm_resnet50": (
+        ("tsm", "tsm_resnet50", {}),
+        24_327_632,
+        {
+            "base_model.conv1.weight": (64, 3, 7, 7),
+            "base_model.layer1.0.conv1.net.weight": (64, 64, 1, 1),
+            "base_model.layer4.2.conv1.net.weight": (512, 2048, 1, 1),
+            "base_model.layer4.2.conv2.weight": (512, 512, 3, 3),
+            "new_fc.weight": (400, 2048),
+        },
+        ("base_model.fc", "base_model.layer1.0.conv1.weight"),
+    ),
+    # IBN-a splits bn1 into IN + BN halves (ResNet-50's count); IBN-b adds InstanceNorms after layer1/layer2
+    "resnet50_ibn_a": (
+        ("ibnnet", "resnet50_ibn_a", {}),
+        25_557_032,
+        {"layer1.0.bn1.IN.weight": (32,), "layer1.0.bn1.BN.running_var": (32,), "layer3.5.bn1.IN.bias": (128,)},
+        ("layer4.0.bn1.IN", "layer1.0.IN"),
+    ),
+    "resnet50_ibn_b": (
+        ("ibnnet", "resnet50_ibn_b", {}),
+        25_558_568,
+        {"bn1.weight": (64,), "layer1.2.IN.weight": (256,), "layer2.3.IN.bias": (512,)},
+        ("bn1.running_mean", "layer1.1.IN", "layer3.5.IN"),
+    ),
+    # RealESRGAN_x4plus.pth's params_ema: 16.7 M parameters, 23 RRDBs
+    "realesrgan_x4plus": (
+        ("rrdbnet", "realesrgan_x4plus", {}),
+        16_697_987,
+        {
+            "conv_first.weight": (64, 3, 3, 3),
+            "body.22.rdb3.conv5.weight": (64, 192, 3, 3),
+            "conv_body.weight": (64, 64, 3, 3),
+            "conv_up2.bias": (64,),
+            "conv_last.weight": (3, 64, 3, 3),
+        },
+        ("body.23",),
+    ),
 }
 
 
