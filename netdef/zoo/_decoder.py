@@ -54,6 +54,11 @@ def config_from_kwargs(cls, config, kwargs: dict, source: str | None = None):
     if config is not None:
         if kwargs:
             raise ValueError(f"pass either a {cls.__name__} or config fields as keyword arguments, not both")
+        if type(config) is not cls:
+            raise ArgumentError(
+                f"{cls.MODEL} takes a {cls.__name__}, got a {type(config).__name__}: build the model class of "
+                f"that config ({getattr(config, 'MODEL', '?')})"
+            )
         return config
     where = source or f"the {cls.__name__} fields"
     model = cls.MODEL

@@ -49,6 +49,8 @@ class LlamaConfig:
     #: transformers' model types and architectures whose math this decoder computes
     MODEL_TYPES: ClassVar[tuple[str, ...]] = ("llama", "mistral")
     ARCHITECTURES: ClassVar[tuple[str, ...]] = ("LlamaForCausalLM", "MistralForCausalLM")
+    #: RMSNorm of each query and key head before RoPE (Qwen3's q_norm / k_norm)
+    QK_NORM: ClassVar[bool] = False
     #: fields of related families that change the math, with the value that changes nothing: anything else is
     #: refused by name (a checkpoint carrying them is not a Llama, whatever its model_type says)
     UNIMPLEMENTED: ClassVar[dict] = {
@@ -104,22 +106,24 @@ class LlamaConfig:
             self.head_dim = self.hidden_size // self.num_attention_heads
         if self.num_attention_heads % self.num_key_value_heads:
             raise ArgumentError(
-                f"LlamaConfig field num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                f"{type(self).__name__} field num_attention_heads ({self.num_attention_heads}) must be a multiple of "
                 f"num_key_value_heads ({self.num_key_value_heads})"
             )
         if self.hidden_act not in ACTIVATIONS:
             raise ArgumentError(
-                f"LlamaConfig field hidden_act {self.hidden_act!r} is not supported; use one of "
+                f"{type(self).__name__} field hidden_act {self.hidden_act!r} is not supported; use one of "
                 f"{', '.join(ACTIVATIONS)}"
             )
         if self.head_dim % 2:
-            raise ArgumentError(f"LlamaConfig field head_dim must be even (RoPE rotates pairs), got {self.head_dim}")
+            raise ArgumentError(
+                f"{type(self).__name__} field head_dim must be even (RoPE rotates pairs), got {self.head_dim}"
+            )
         if self.rope_scaling and self.rope_parameters:
             old = dict(self.rope_scaling)
             old.setdefault("rope_type", old.pop("type", "default"))
             if any(self.rope_parameters.get(k, v) != v for k, v in old.items()):
                 raise ArgumentError(
-                    f"LlamaConfig fields rope_scaling {self.rope_scaling!r} and rope_parameters "
+                    f"{type(self).__name__} fields rope_scaling {self.rope_scaling!r} and rope_parameters "
                     f"{self.rope_parameters!r} disagree: keep the one the checkpoint was trained with"
                 )
         try:
@@ -127,7 +131,7 @@ class LlamaConfig:
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             field = "rope_parameters" if self.rope_parameters else "rope_scaling"
             detail = f"misses {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ArgumentError(f"LlamaConfig field {field} {self.rope()!r}: {detail}") from None
+            raise ArgumentError(f"{type(self).__name__} field {field} {self.rope()!r}: {detail}") from None
 
     def rope(self) -> dict:
         params = dict(self.rope_scaling or {})
@@ -164,6 +168,29 @@ class LlamaConfig:
         """Mistral's sliding window where it masks anything within ``positions`` positions, else None."""
         return self.sliding_window if self.sliding_window is not None and self.sliding_window < positions else None
 
+    def layer_window(self, layer_idx: int, positions: int) -> int | None:
+        """The sliding window of layer ``layer_idx`` where it masks anything within ``positions`` positions
+        (Mistral: every layer's), else None."""
+        return self.window(positions)
+
+    def projection_bias(self) -> tuple[bool, bool]:
+        """Whether q/k/v_proj and o_proj have biases (Llama: both ``attention_bias``)."""
+        return self.attention_bias, self.attention_bias
+
+
+@dataclass
+class MistralConfig(LlamaConfig):
+    """The MistralConfig fields (transformers' names and defaults): LlamaConfig's with a sliding window."""
+
+    MODEL: ClassVar[str] = "MistralForCausalLM"
+    MODEL_TYPES: ClassVar[tuple[str, ...]] = ("mistral",)
+    ARCHITECTURES: ClassVar[tuple[str, ...]] = ("MistralForCausalLM",)
+
+    intermediate_size: int = 14336
+    num_key_value_heads: int | None = 8
+    max_position_embeddings: int = 4096 * 32
+    sliding_window: int | None = 4096
+
 
 class LlamaAttention(nn.Module):
     """q/k/v/o projections, RoPE on q and k, grouped-query scaled dot-product attention."""
@@ -173,17 +200,24 @@ class LlamaAttention(nn.Module):
         self.layer_idx = layer_idx
         self.num_heads, self.num_key_value_heads = config.num_attention_heads, config.num_key_value_heads
         self.head_dim = config.head_dim
-        bias = config.attention_bias
+        bias, o_bias = config.projection_bias()
         self.q_proj = nn.Linear(config.hidden_size, self.num_heads * self.head_dim, bias=bias)
         self.k_proj = nn.Linear(config.hidden_size, self.num_key_value_heads * self.head_dim, bias=bias)
         self.v_proj = nn.Linear(config.hidden_size, self.num_key_value_heads * self.head_dim, bias=bias)
-        self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=bias)
+        self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=o_bias)
+        self.qk_norm = config.QK_NORM
+        if self.qk_norm:
+            self.q_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps)
+            self.k_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps)
 
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
         batch, length, _ = hidden_states.shape
-        q = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
+        q = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim)
+        k = self.k_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim)
         v = self.v_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         q = rotary_embedding(q, *rope, position_ids=positions)
         k = rotary_embedding(k, *rope, position_ids=positions)
         present = None
@@ -245,18 +279,19 @@ class LlamaModel(nn.Module):
         if caches:
             max_context = caches[0][0].shape[2]
             max_positions = config.positions(max_context)
-            mask = cache_mask(positions, max_context, config.window(max_context))
+            windows = [config.layer_window(i, max_context) for i in range(len(self.layers))]
+            masks = {w: cache_mask(positions, max_context, w) for w in dict.fromkeys(windows)}
         else:
             max_positions = config.max_position_embeddings
             check_length(input_ids, max_positions, "max_position_embeddings")
-            window = config.window(max_positions)
-            mask = None if window is None else window_mask(positions, window)
+            windows = [config.layer_window(i, max_positions) for i in range(len(self.layers))]
+            masks = {w: None if w is None else window_mask(positions, w) for w in dict.fromkeys(windows)}
         rope = tuple(F.as_tensor(t) for t in rope_cache(config.head_dim, max_positions, inv_freq=config.inv_freq()))
         hidden_states = self.embed_tokens(input_ids)
         presents = []
         for i, layer in enumerate(self.layers):
             cache = caches[i] if caches else None
-            hidden_states, present = layer(hidden_states, rope, positions, mask, cache, past_length)
+            hidden_states, present = layer(hidden_states, rope, positions, masks[windows[i]], cache, past_length)
             presents.append(present)
         return self.norm(hidden_states), presents
 
@@ -268,9 +303,12 @@ class LlamaForCausalLM(nn.Module):
     cache inputs of ``cache_inputs()`` it also returns the updated caches (see ``netdef.zoo._decoder``).
     """
 
+    #: the config dataclass (transformers' config class of the same family)
+    config_class: ClassVar[type] = LlamaConfig
+
     def __init__(self, config: LlamaConfig | None = None, **kwargs) -> None:
         super().__init__()
-        self.config = config_from_kwargs(LlamaConfig, config, kwargs)
+        self.config = config_from_kwargs(self.config_class, config, kwargs)
         self.model = LlamaModel(self.config)
         if not self.config.tie_word_embeddings:
             self.lm_head = nn.Linear(self.config.hidden_size, self.config.vocab_size, bias=False)
@@ -279,7 +317,7 @@ class LlamaForCausalLM(nn.Module):
     def from_pretrained(cls, path: str | os.PathLike, strict: bool = True) -> LlamaForCausalLM:
         """The model of a ``save_pretrained`` directory: ``config.json`` checked (model_type, architectures,
         every field; errors name the file and the field), then its safetensors bound (memory-mapped)."""
-        return from_pretrained(cls, LlamaConfig, path, strict)
+        return from_pretrained(cls, cls.config_class, path, strict)
 
     def load_weights(self, weights, strict: bool = True, rename=None):
         """Module.load_weights; with tied embeddings a checkpoint's ``lm_head.weight`` (a copy of the
@@ -334,3 +372,10 @@ def _without(weights, name: str):
         if key != name:
             dict.__setitem__(kept, key, dict.__getitem__(weights, key))
     return kept
+
+
+class MistralForCausalLM(LlamaForCausalLM):
+    """transformers.MistralForCausalLM: Llama's blocks with ``sliding_window`` over every layer (computed in
+    every path). ``LlamaForCausalLM`` takes Mistral checkpoints too; this class refuses other families."""
+
+    config_class: ClassVar[type] = MistralConfig

@@ -1,0 +1,161 @@
+"""Decoder families beyond Llama/GPT-2 (Qwen2, Qwen3, Mistral...) against transformers, from tiny random configs:
+fp32 logits, 32 greedy tokens through the cached network, the state_dict bound unchanged, ``save_pretrained``
+folders picked by ``model_type`` (``netdef.zoo.hf.from_pretrained``), other families refused by name, and a
+real TensorRT build."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import netdef
+from netdef.generation import define_cached
+from netdef.zoo.hf import TINY_LLAMA, from_pretrained, import_transformers, tiny_pair
+
+if importlib.util.find_spec("transformers") is None:
+    pytest.skip("transformers is the oracle of the decoder LLM tests", allow_module_level=True)
+
+#: family -> config overrides of each variant checked
+VARIANTS = {
+    "qwen2": ("qwen2", {}),
+    "qwen2-sliding-layers": ("qwen2", {"use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1}),
+    "qwen2-tied": ("qwen2", {"tie_word_embeddings": True, "num_key_value_heads": 1, "initializer_range": 0.2}),
+    "qwen3": ("qwen3", {}),
+    "qwen3-bias-wide-heads": ("qwen3", {"attention_bias": True, "head_dim": 16}),
+    "mistral": ("mistral", {"sliding_window": 4}),
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def reference_logits(twin, ids: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return twin(torch.from_numpy(ids)).logits.numpy()
+
+
+def assert_close(got, want, tol=1e-4):
+    assert got.shape == want.shape
+    err = np.abs(got.astype(np.float64) - want).max() / np.abs(want).max()
+    assert err <= tol, f"error {err:.3g} of max|logit| > {tol}"
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_logits_and_greedy_tokens_match_transformers(variant):
+    family, overrides = VARIANTS[variant]
+    model, twin = tiny_pair(family, bos_token_id=None, eos_token_id=None, **overrides)
+    assert set(model.state_dict()) == set(twin.state_dict()) - (
+        {"lm_head.weight"} if twin.config.tie_word_embeddings else set()
+    )
+    net = netdef.define(model, model.default_inputs(max_batch=2, max_seq=24))
+    rng = np.random.default_rng(1)
+    for shape in [(1, 1), (2, 11), (2, 24)]:
+        ids = rng.integers(0, 96, shape)
+        assert_close(netdef.reference.run(net, {"input_ids": ids})["logits"], reference_logits(twin, ids))
+    cached = define_cached(model, max_context=40, max_batch=2)
+    ids = rng.integers(0, 96, (2, 6))
+    got = netdef.generate(cached, ids, max_new_tokens=32)
+    with torch.no_grad():
+        want = twin.generate(torch.from_numpy(ids), max_new_tokens=32, do_sample=False).numpy()
+    np.testing.assert_array_equal(got, want)
+    assert len(set(got[:, 6:].ravel().tolist())) > 4, "a degenerate model (one repeated token) tests little"
+
+
+def test_the_sliding_window_matters_in_the_tests():
+    """Qwen2's per-layer window changes the logits past the window: the variant above checks something."""
+    windowed, twin = tiny_pair("qwen2", **VARIANTS["qwen2-sliding-layers"][1])
+    full, _ = tiny_pair("qwen2")
+    ids = np.random.default_rng(2).integers(0, 96, (1, 12))
+    a, b = (
+        netdef.reference.run(netdef.define(m, m.default_inputs()), {"input_ids": ids})["logits"]
+        for m in (windowed, full)
+    )
+    assert np.abs(a - b)[:, 4:].max() > 1e-3 and np.abs(a - b)[:, :4].max() < 1e-5
+    assert twin.config.layer_types == ["full_attention", "sliding_attention"]
+
+
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "gpt2"])
+def test_from_pretrained_picks_the_class_by_model_type(tmp_path, family):
+    model, twin = tiny_pair(family)
+    twin.save_pretrained(tmp_path)
+    loaded = from_pretrained(tmp_path)
+    assert type(loaded) is type(model) and type(loaded).__name__ == type(twin).__name__
+    ids = np.random.default_rng(3).integers(0, 96, (1, 7))
+    got = netdef.reference.run(netdef.define(loaded, loaded.default_inputs()), {"input_ids": ids})["logits"]
+    assert_close(got, reference_logits(twin, ids))
+
+
+def test_from_pretrained_refuses_other_model_types_by_name(tmp_path):
+    transformers = import_transformers()
+    transformers.GraniteConfig(**TINY_LLAMA).save_pretrained(tmp_path)
+    with pytest.raises(
+        netdef.ArgumentError, match=r"config\.json: model_type 'granite' has no netdef decoder; .*qwen3"
+    ):
+        from_pretrained(tmp_path)
+    fields = json.loads((tmp_path / "config.json").read_text())
+    del fields["model_type"]
+    (tmp_path / "config.json").write_text(json.dumps(fields))
+    with pytest.raises(netdef.ArgumentError, match="no model_type field"):
+        from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("saved", "loader"),
+    [
+        ("qwen2", "Qwen3ForCausalLM"),
+        ("qwen3", "Qwen2ForCausalLM"),
+        ("llama", "Qwen2ForCausalLM"),
+        ("mistral", "Qwen3ForCausalLM"),
+        ("qwen2", "MistralForCausalLM"),
+        ("llama", "MistralForCausalLM"),
+    ],
+)
+def test_each_class_refuses_the_other_families(tmp_path, saved, loader):
+    from netdef.zoo import hf
+
+    _, twin = tiny_pair(saved)
+    twin.save_pretrained(tmp_path)
+    cls = next(c for c in map(hf.model_class, hf.MODELS) if c.__name__ == loader)
+    with pytest.raises(netdef.ArgumentError, match=rf"model_type '{saved}' is not what {loader} implements"):
+        cls.from_pretrained(tmp_path)
+
+
+def test_a_config_of_another_family_is_refused_by_the_class():
+    from netdef.zoo.qwen2 import Qwen2Config
+    from netdef.zoo.qwen3 import Qwen3ForCausalLM
+
+    with pytest.raises(netdef.ArgumentError, match="Qwen3ForCausalLM takes a Qwen3Config, got a Qwen2Config"):
+        Qwen3ForCausalLM(Qwen2Config(**TINY_LLAMA))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("layer_types", ["full_attention"], r"layer_types must list one attention kind per layer \(2\)"),
+        ("layer_types", ["full_attention", "chunked"], r"layer_types: 'chunked' is not one of"),
+        ("max_window_layers", 0, r"max_window_layers must be an int >= 1"),
+        ("attn_logit_softcapping", 50.0, r"attn_logit_softcapping=50.0 .* Qwen2ForCausalLM does not implement"),
+    ],
+)
+def test_qwen2_fields_are_checked_by_name(field, value, match):
+    from netdef.zoo.qwen2 import Qwen2ForCausalLM
+
+    config = import_transformers().Qwen2Config(**TINY_LLAMA).to_dict()
+    with pytest.raises(netdef.ArgumentError, match=match):
+        Qwen2ForCausalLM(**{**config, field: value})
+
+
+@pytest.mark.parametrize("family", ["qwen2", "qwen3"])
+def test_cached_network_builds_with_the_installed_builder(family):
+    model, _ = tiny_pair(family, use_sliding_window=True, sliding_window=8, max_window_layers=1)
+    engine = netdef.build(define_cached(model, max_context=32, max_batch=2, precision="fp16"))
+    assert engine.data and engine.metadata["precision"] == "fp16"
