@@ -140,24 +140,34 @@ def equals(neutral):
 
 
 class RMSNorm(nn.Module):
-    """``weight * x / sqrt(mean(x^2) + eps)`` over the last dim, computed in float32 (as transformers)."""
+    """``weight * x / sqrt(mean(x^2) + eps)`` over the last dim, computed in float32 (as transformers).
 
-    def __init__(self, hidden_size: int, eps: float = 1e-6) -> None:
+    ``unit_offset``: Gemma's ``(1 + weight) * ...`` (the checkpoint stores ``weight``, bound unchanged), the
+    product taken in float32 before the cast back, as Gemma does.
+    """
+
+    def __init__(self, hidden_size: int, eps: float = 1e-6, unit_offset: bool = False) -> None:
         super().__init__()
         self.weight = nn.Parameter(hidden_size)
         self.variance_epsilon = eps
+        self.unit_offset = unit_offset
 
     def forward(self, hidden_states):
         dtype = hidden_states.dtype
         x = hidden_states if dtype == trt.float32 else hidden_states.to("float32")
         variance = F.mean(x * x, -1, keepdim=True)
         x = x * F.rsqrt(variance + self.variance_epsilon)
+        if self.unit_offset:
+            weight = F.as_tensor(self.weight)
+            weight = weight if weight.dtype == trt.float32 else weight.to("float32")
+            x = x * (weight + 1.0)
+            return x if dtype == trt.float32 else x.to(dtype)
         if dtype != trt.float32:
             x = x.to(dtype)
         return x * F.as_tensor(self.weight)
 
     def extra_repr(self) -> str:
-        return f"{self.weight.shape[0]}, eps={self.variance_epsilon}"
+        return f"{self.weight.shape[0]}, eps={self.variance_epsilon}" + (", unit_offset" if self.unit_offset else "")
 
 
 def position_ids(input_ids, past_length=None):
@@ -194,12 +204,52 @@ def cache_mask(positions, max_context: int, window: int | None = None):
     return mask if window is None else mask & (query - slots < window)
 
 
-def window_mask(positions, window: int):
+def window_mask(positions, window: int | None):
     """(B, 1, S, S) bool for attention without a cache: causal, and each query sees the ``window`` positions
-    ending at its own (Mistral's sliding window)."""
+    ending at its own (Mistral's sliding window; None: causal only)."""
     query = positions.unsqueeze(1).unsqueeze(3)
     key = positions.unsqueeze(1).unsqueeze(2)
-    return (key <= query) & (query - key < window)
+    return key <= query if window is None else (key <= query) & (query - key < window)
+
+
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+def check_layer_types(config) -> None:
+    """``config.layer_types`` is one of LAYER_TYPES per layer; ArgumentError naming the field otherwise."""
+    types = config.layer_types
+    name = type(config).__name__
+    if not isinstance(types, list) or len(types) != config.num_hidden_layers:
+        raise ArgumentError(
+            f"{name} field layer_types must list one attention kind per layer ({config.num_hidden_layers}), "
+            f"got {types!r}"
+        )
+    bad = [t for t in types if t not in LAYER_TYPES]
+    if bad:
+        raise ArgumentError(f"{name} field layer_types: {bad[0]!r} is not one of {', '.join(LAYER_TYPES)}")
+    if "sliding_attention" in types and getattr(config, "use_sliding_window", True) and config.sliding_window is None:
+        raise ArgumentError(
+            f"{name}: layer_types has sliding_attention layers but sliding_window is null: set the window"
+        )
+
+
+def softcapped_attention(q, k, v, mask, scale: float, softcap: float | None):
+    """Grouped-query attention written out (no fused kernel computes it): ``softmax(cap * tanh(q k^T * scale /
+    cap) masked) v`` with the softmax in float32; q (B, H, S, D), k/v (B, KV, T, D), mask (B, 1, S, T) bool."""
+    batch, heads, length, dim = q.shape
+    kv_heads = k.shape[1]
+    groups = heads // kv_heads
+    dtype = q.dtype
+    q5 = q.reshape(batch, kv_heads, groups, length, dim)
+    scores = F.matmul(q5, k.unsqueeze(2).transpose(-1, -2))
+    scores = scores if dtype == trt.float32 else scores.to("float32")
+    scores = scores * scale
+    if softcap is not None:
+        scores = F.tanh(scores / softcap) * softcap
+    scores = F.where(mask.unsqueeze(1), scores, float(np.finfo(np.float32).min))
+    probs = F.softmax(scores, -1)
+    probs = probs if dtype == trt.float32 else probs.to(dtype)
+    return F.matmul(probs, v.unsqueeze(2)).reshape(batch, heads, length, dim)
 
 
 def check_length(input_ids, limit: int, field: str) -> None:

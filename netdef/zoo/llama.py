@@ -34,6 +34,7 @@ from netdef.zoo._decoder import (
     equals,
     from_pretrained,
     position_ids,
+    softcapped_attention,
     token_inputs,
     unused,
     window_mask,
@@ -51,6 +52,10 @@ class LlamaConfig:
     ARCHITECTURES: ClassVar[tuple[str, ...]] = ("LlamaForCausalLM", "MistralForCausalLM")
     #: RMSNorm of each query and key head before RoPE (Qwen3's q_norm / k_norm)
     QK_NORM: ClassVar[bool] = False
+    #: RMSNorms scale by ``1 + weight`` (Gemma)
+    NORM_UNIT_OFFSET: ClassVar[bool] = False
+    #: norms after attention and around the MLP too: ``pre/post_feedforward_layernorm`` (Gemma 2)
+    SANDWICH_NORM: ClassVar[bool] = False
     #: fields of related families that change the math, with the value that changes nothing: anything else is
     #: refused by name (a checkpoint carrying them is not a Llama, whatever its model_type says)
     UNIMPLEMENTED: ClassVar[dict] = {
@@ -177,6 +182,26 @@ class LlamaConfig:
         """Whether q/k/v_proj and o_proj have biases (Llama: both ``attention_bias``)."""
         return self.attention_bias, self.attention_bias
 
+    def activation(self) -> str:
+        """The MLP's activation (a key of ``netdef.zoo.bert.ACTIVATIONS``)."""
+        return self.hidden_act
+
+    def embedding_scale(self) -> float | None:
+        """Factor of the token embeddings (Gemma: sqrt(hidden_size)), None for none."""
+        return None
+
+    def attention_scale(self) -> float:
+        """Scale of the attention scores (1/sqrt(head_dim))."""
+        return self.head_dim**-0.5
+
+    def attention_softcap(self) -> float | None:
+        """``cap * tanh(scores / cap)`` of the attention scores (Gemma 2), None for none."""
+        return None
+
+    def logit_softcap(self) -> float | None:
+        """``cap * tanh(logits / cap)`` of the logits (Gemma 2), None for none."""
+        return None
+
 
 @dataclass
 class MistralConfig(LlamaConfig):
@@ -207,8 +232,10 @@ class LlamaAttention(nn.Module):
         self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=o_bias)
         self.qk_norm = config.QK_NORM
         if self.qk_norm:
-            self.q_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps)
-            self.k_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps)
+            self.q_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
+            self.k_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
+        self.scale = config.attention_scale()
+        self.softcap = config.attention_softcap()
 
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
         batch, length, _ = hidden_states.shape
@@ -221,14 +248,17 @@ class LlamaAttention(nn.Module):
         q = rotary_embedding(q, *rope, position_ids=positions)
         k = rotary_embedding(k, *rope, position_ids=positions)
         present = None
-        if cache is None:
-            causal = mask is None
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=True)
-        else:
+        if cache is not None:
             k = kv_cache_update(cache[0], k, past_length)
             v = kv_cache_update(cache[1], v, past_length)
             present = (k, v)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        if self.softcap is not None:
+            out = softcapped_attention(q, k, v, mask, self.scale, self.softcap)
+        else:
+            causal = mask is None and cache is None
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, is_causal=causal, scale=self.scale, enable_gqa=True
+            )
         out = out.transpose(1, 2).reshape(batch, length, self.num_heads * self.head_dim)
         return self.o_proj(out), present
 
@@ -242,24 +272,33 @@ class LlamaMLP(nn.Module):
         self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
         self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=bias)
-        self.act_fn = ACTIVATIONS[config.hidden_act]()
+        self.act_fn = ACTIVATIONS[config.activation()]()
 
     def forward(self, x):
         return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
 
 
 class LlamaDecoderLayer(nn.Module):
-    """Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x))."""
+    """Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x)). With ``SANDWICH_NORM`` (Gemma 2) the
+    attention's output is normed too (``post_attention_layernorm``), and the MLP runs between
+    ``pre_feedforward_layernorm`` and ``post_feedforward_layernorm``."""
 
     def __init__(self, config: LlamaConfig, layer_idx: int) -> None:
         super().__init__()
         self.self_attn = LlamaAttention(config, layer_idx)
         self.mlp = LlamaMLP(config)
-        self.input_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.post_attention_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.sandwich = config.SANDWICH_NORM
+        names = ["input_layernorm", "post_attention_layernorm"]
+        names += ["pre_feedforward_layernorm", "post_feedforward_layernorm"] if self.sandwich else []
+        for name in names:
+            setattr(self, name, RMSNorm(config.hidden_size, config.rms_norm_eps, config.NORM_UNIT_OFFSET))
 
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
         attn, present = self.self_attn(self.input_layernorm(hidden_states), rope, positions, mask, cache, past_length)
+        if self.sandwich:
+            hidden_states = hidden_states + self.post_attention_layernorm(attn)
+            mlp = self.mlp(self.pre_feedforward_layernorm(hidden_states))
+            return hidden_states + self.post_feedforward_layernorm(mlp), present
         hidden_states = hidden_states + attn
         hidden_states = hidden_states + self.mlp(self.post_attention_layernorm(hidden_states))
         return hidden_states, present
@@ -271,7 +310,7 @@ class LlamaModel(nn.Module):
         self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
         self.layers = nn.ModuleList([LlamaDecoderLayer(config, i) for i in range(config.num_hidden_layers)])
-        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
 
     def forward(self, input_ids, past_length=None, caches=()):
         config = self.config
@@ -285,9 +324,13 @@ class LlamaModel(nn.Module):
             max_positions = config.max_position_embeddings
             check_length(input_ids, max_positions, "max_position_embeddings")
             windows = [config.layer_window(i, max_positions) for i in range(len(self.layers))]
-            masks = {w: None if w is None else window_mask(positions, w) for w in dict.fromkeys(windows)}
+            # the written-out (softcapped) attention has no is_causal: it takes the causal mask
+            causal = config.attention_softcap() is not None
+            masks = {w: window_mask(positions, w) if w is not None or causal else None for w in dict.fromkeys(windows)}
         rope = tuple(F.as_tensor(t) for t in rope_cache(config.head_dim, max_positions, inv_freq=config.inv_freq()))
         hidden_states = self.embed_tokens(input_ids)
+        if config.embedding_scale() is not None:
+            hidden_states = hidden_states * config.embedding_scale()
         presents = []
         for i, layer in enumerate(self.layers):
             cache = caches[i] if caches else None
@@ -331,6 +374,9 @@ class LlamaForCausalLM(nn.Module):
             logits = F.linear(hidden_states, self.model.embed_tokens.weight.data)
         else:
             logits = self.lm_head(hidden_states)
+        cap = self.config.logit_softcap()
+        if cap is not None:
+            logits = F.tanh(logits / cap) * cap
         outputs = {"logits": logits}
         for i, present in enumerate(presents if caches else ()):
             outputs[f"present.{i}.key"], outputs[f"present.{i}.value"] = present

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from netdef.errors import ArgumentError
+from netdef.zoo._decoder import check_layer_types
 from netdef.zoo.llama import LlamaConfig, LlamaForCausalLM
-
-LAYER_TYPES = ("full_attention", "sliding_attention")
 
 
 @dataclass
@@ -56,22 +54,6 @@ class Qwen2Config(LlamaConfig):
 
     def projection_bias(self) -> tuple[bool, bool]:
         return True, False
-
-
-def check_layer_types(config) -> None:
-    """``layer_types`` is one of LAYER_TYPES per layer; ArgumentError naming the field otherwise."""
-    types = config.layer_types
-    name = type(config).__name__
-    if not isinstance(types, list) or len(types) != config.num_hidden_layers:
-        raise ArgumentError(
-            f"{name} field layer_types must list one attention kind per layer ({config.num_hidden_layers}), "
-            f"got {types!r}"
-        )
-    bad = [t for t in types if t not in LAYER_TYPES]
-    if bad:
-        raise ArgumentError(f"{name} field layer_types: {bad[0]!r} is not one of {', '.join(LAYER_TYPES)}")
-    if "sliding_attention" in types and getattr(config, "use_sliding_window", True) and config.sliding_window is None:
-        raise ArgumentError(f"{name}: layer_types has sliding_attention layers but sliding_window is null")
 
 
 class Qwen2ForCausalLM(LlamaForCausalLM):
