@@ -65,11 +65,19 @@ MODELS = {
     "qwen3": ("netdef.zoo.qwen3", "Qwen3ForCausalLM"),
     "gemma": ("netdef.zoo.gemma", "GemmaForCausalLM"),
     "gemma2": ("netdef.zoo.gemma", "Gemma2ForCausalLM"),
+    "phi3": ("netdef.zoo.phi3", "Phi3ForCausalLM"),
     "gpt2": ("netdef.zoo.gpt2", "GPT2LMHeadModel"),
 }
 #: tiny configs per family (transformers' config fields), for tests and examples
 TINY = {"llama": TINY_LLAMA, "mistral": TINY_LLAMA, "qwen2": TINY_LLAMA, "qwen3": {**TINY_LLAMA, "head_dim": 8}}
 TINY["gemma"] = {**TINY_LLAMA, "head_dim": 8, "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0}
+TINY["phi3"] = {
+    **TINY_LLAMA,
+    "original_max_position_embeddings": 64,
+    "bos_token_id": 1,
+    "eos_token_id": 95,
+    "pad_token_id": 95,
+}
 TINY["gemma2"] = {**TINY["gemma"], "query_pre_attn_scalar": 8, "sliding_window": 4}
 TINY["gpt2"] = TINY_GPT2
 

@@ -52,6 +52,8 @@ class LlamaConfig:
     ARCHITECTURES: ClassVar[tuple[str, ...]] = ("LlamaForCausalLM", "MistralForCausalLM")
     #: RMSNorm of each query and key head before RoPE (Qwen3's q_norm / k_norm)
     QK_NORM: ClassVar[bool] = False
+    #: one ``qkv_proj`` and one ``gate_up_proj`` instead of q/k/v and gate/up (Phi-3)
+    FUSED_PROJECTIONS: ClassVar[bool] = False
     #: RMSNorms scale by ``1 + weight`` (Gemma)
     NORM_UNIT_OFFSET: ClassVar[bool] = False
     #: norms after attention and around the MLP too: ``pre/post_feedforward_layernorm`` (Gemma 2)
@@ -132,7 +134,9 @@ class LlamaConfig:
                     f"{self.rope_parameters!r} disagree: keep the one the checkpoint was trained with"
                 )
         try:
-            self.inv_freq()
+            self.inv_freq(), self.inv_freq(True), self.attention_factor()
+            if not 0 < self.rotary_dim() <= self.head_dim or self.rotary_dim() % 2:
+                raise ValueError(f"partial_rotary_factor gives {self.rotary_dim()} rotated features of {self.head_dim}")
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             field = "rope_parameters" if self.rope_parameters else "rope_scaling"
             detail = f"misses {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -145,13 +149,22 @@ class LlamaConfig:
         params.setdefault("rope_type", params.pop("type", "default"))
         return params
 
-    def inv_freq(self) -> np.ndarray:
-        """RoPE's inverse frequencies per feature pair (default, linear and llama3 scaling)."""
+    def rotary_dim(self) -> int:
+        """How many features of each head RoPE rotates (``partial_rotary_factor`` of ``head_dim``)."""
+        return int(self.head_dim * float(self.rope().get("partial_rotary_factor", 1.0)))
+
+    def _original_positions(self, params: dict) -> int:
+        return int(params.get("original_max_position_embeddings") or self.max_position_embeddings)
+
+    def inv_freq(self, long: bool = False) -> np.ndarray:
+        """RoPE's inverse frequencies per feature pair: default, linear, dynamic (the default within the
+        positions it was trained on: see ``rope_limit``), llama3, yarn, longrope (``long``: the factors for
+        sequences past ``original_max_position_embeddings``)."""
         params = self.rope()
-        dim = self.head_dim
+        dim = self.rotary_dim()
         inv = 1.0 / float(params["rope_theta"]) ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
         kind = params["rope_type"]
-        if kind == "default":
+        if kind in ("default", "dynamic"):
             return inv
         if kind == "linear":
             return inv / float(params["factor"])
@@ -163,7 +176,71 @@ class LlamaConfig:
             smooth = (old / wavelen - low) / (high - low)
             medium = (wavelen >= old / high) & (wavelen <= old / low)
             return np.where(medium, (1 - smooth) * scaled / factor + smooth * scaled, scaled)
-        raise ValueError(f"rope_type {kind!r} is not supported; netdef implements default, linear and llama3")
+        if kind == "yarn":
+            factor, base, old = float(params["factor"]), float(params["rope_theta"]), self._original_positions(params)
+            fast, slow = float(params.get("beta_fast") or 32), float(params.get("beta_slow") or 1)
+
+            def dim_of(rotations: float) -> float:  # the feature index that turns ``rotations`` times in ``old``
+                return dim * math.log(old / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+            low, high = dim_of(fast), dim_of(slow)
+            if params.get("truncate", True):
+                low, high = math.floor(low), math.ceil(high)
+            low, high = max(low, 0), min(high, dim - 1)
+            ramp = np.clip((np.arange(dim // 2, dtype=np.float64) - low) / ((high - low) or 0.001), 0, 1)
+            return inv / factor * ramp + inv * (1 - ramp)
+        if kind == "longrope":
+            factors = np.asarray(params["long_factor" if long else "short_factor"], np.float64)
+            if factors.shape != inv.shape:
+                raise ValueError(f"long_factor/short_factor need {inv.shape[0]} values (rotary_dim / 2)")
+            return inv / factors
+        raise ValueError(
+            f"rope_type {kind!r} is not supported; netdef implements default, linear, dynamic, llama3, yarn, longrope"
+        )
+
+    def attention_factor(self) -> float:
+        """The factor of RoPE's cos and sin (yarn's and longrope's attention scaling; 1 otherwise)."""
+        params = self.rope()
+        kind = params["rope_type"]
+        if kind not in ("yarn", "longrope"):
+            return 1.0
+        if params.get("attention_factor") is not None:
+            return float(params["attention_factor"])
+        old = self._original_positions(params)
+        factor = params.get("factor")
+        factor = float(factor) if factor is not None else self.max_position_embeddings / old
+        if kind == "longrope":
+            return 1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(old))
+
+        def mscale(scale: float, m: float = 1.0) -> float:
+            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+        if params.get("mscale") and params.get("mscale_all_dim"):
+            return mscale(factor, float(params["mscale"])) / mscale(factor, float(params["mscale_all_dim"]))
+        return mscale(factor)
+
+    def rope_switch(self) -> int | None:
+        """longrope's ``original_max_position_embeddings``: a sequence whose last position is past it takes the
+        long factors (for the whole forward, as transformers), else the short ones. None for other types."""
+        params = self.rope()
+        return self._original_positions(params) if params["rope_type"] == "longrope" else None
+
+    def rope_limit(self) -> int | None:
+        """The last position + 1 the RoPE tables are exact for: dynamic scaling recomputes its frequencies
+        for longer sequences (netdef does not), so it is the default RoPE within the trained positions."""
+        params = self.rope()
+        return self._original_positions(params) if params["rope_type"] == "dynamic" else None
+
+    def rope_tables(self, max_positions: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(cos, sin) tables (max_positions, rotary_dim / 2), times ``attention_factor``; longrope's short and
+        long tables."""
+        scale = self.attention_factor()
+        kinds = (False, True) if self.rope_switch() is not None else (False,)
+        tables = []
+        for long in kinds:
+            cos, sin = rope_cache(self.rotary_dim(), max_positions, inv_freq=self.inv_freq(long))
+            tables.append(((cos * scale).astype(np.float32), (sin * scale).astype(np.float32)))
+        return tables
 
     def positions(self, max_context: int | None = None) -> int:
         """How many positions a network sees: ``max_position_embeddings``, or a cache's ``max_context``."""
@@ -217,6 +294,17 @@ class MistralConfig(LlamaConfig):
     sliding_window: int | None = 4096
 
 
+def rope_inputs(config: LlamaConfig, positions, max_positions: int):
+    """The (cos, sin) tables the attention layers index by position; longrope's short or long ones, picked at
+    run time by the sequence's last position (``LlamaConfig.rope_switch``)."""
+    tables = [tuple(F.as_tensor(t) for t in pair) for pair in config.rope_tables(max_positions)]
+    if len(tables) == 1:
+        return tables[0]
+    (short_cos, short_sin), (long_cos, long_sin) = tables
+    longer = F.amax(positions, (0, 1)) + 1 > config.rope_switch()
+    return F.where(longer, long_cos, short_cos), F.where(longer, long_sin, short_sin)
+
+
 class LlamaAttention(nn.Module):
     """q/k/v/o projections, RoPE on q and k, grouped-query scaled dot-product attention."""
 
@@ -226,27 +314,38 @@ class LlamaAttention(nn.Module):
         self.num_heads, self.num_key_value_heads = config.num_attention_heads, config.num_key_value_heads
         self.head_dim = config.head_dim
         bias, o_bias = config.projection_bias()
-        self.q_proj = nn.Linear(config.hidden_size, self.num_heads * self.head_dim, bias=bias)
-        self.k_proj = nn.Linear(config.hidden_size, self.num_key_value_heads * self.head_dim, bias=bias)
-        self.v_proj = nn.Linear(config.hidden_size, self.num_key_value_heads * self.head_dim, bias=bias)
+        self.fused = config.FUSED_PROJECTIONS
+        sizes = [self.num_heads * self.head_dim] + [self.num_key_value_heads * self.head_dim] * 2
+        if self.fused:
+            self.qkv_proj = nn.Linear(config.hidden_size, sum(sizes), bias=bias)
+            self.qkv_sizes = sizes
+        else:
+            self.q_proj = nn.Linear(config.hidden_size, sizes[0], bias=bias)
+            self.k_proj = nn.Linear(config.hidden_size, sizes[1], bias=bias)
+            self.v_proj = nn.Linear(config.hidden_size, sizes[2], bias=bias)
         self.o_proj = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=o_bias)
         self.qk_norm = config.QK_NORM
         if self.qk_norm:
             self.q_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
             self.k_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
         self.scale = config.attention_scale()
+        self.rotary_dim = config.rotary_dim() if config.rotary_dim() < self.head_dim else 0  # 0: every feature
         self.softcap = config.attention_softcap()
 
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
         batch, length, _ = hidden_states.shape
-        q = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim)
-        k = self.k_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim)
-        v = self.v_proj(hidden_states).view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
+        if self.fused:
+            q, k, v = F.split(self.qkv_proj(hidden_states), self.qkv_sizes, -1)
+        else:
+            q, k, v = self.q_proj(hidden_states), self.k_proj(hidden_states), self.v_proj(hidden_states)
+        q = q.view(batch, length, self.num_heads, self.head_dim)
+        k = k.view(batch, length, self.num_key_value_heads, self.head_dim)
+        v = v.view(batch, length, self.num_key_value_heads, self.head_dim).transpose(1, 2)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
-        q = rotary_embedding(q, *rope, position_ids=positions)
-        k = rotary_embedding(k, *rope, position_ids=positions)
+        q = rotary_embedding(q, *rope, position_ids=positions, rotary_dim=self.rotary_dim)
+        k = rotary_embedding(k, *rope, position_ids=positions, rotary_dim=self.rotary_dim)
         present = None
         if cache is not None:
             k = kv_cache_update(cache[0], k, past_length)
@@ -269,13 +368,21 @@ class LlamaMLP(nn.Module):
     def __init__(self, config: LlamaConfig) -> None:
         super().__init__()
         bias = config.mlp_bias
-        self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
-        self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
+        self.fused = config.FUSED_PROJECTIONS
+        if self.fused:  # Phi-3: gate and up halves of one projection
+            self.gate_up_proj = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=bias)
+        else:
+            self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
+            self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=bias)
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=bias)
         self.act_fn = ACTIVATIONS[config.activation()]()
 
     def forward(self, x):
-        return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+        if self.fused:
+            gate, up = F.chunk(self.gate_up_proj(x), 2, -1)
+        else:
+            gate, up = self.gate_proj(x), self.up_proj(x)
+        return self.down_proj(self.act_fn(gate) * up)
 
 
 class LlamaDecoderLayer(nn.Module):
@@ -315,19 +422,28 @@ class LlamaModel(nn.Module):
     def forward(self, input_ids, past_length=None, caches=()):
         config = self.config
         positions = position_ids(input_ids, past_length)
+        limit = config.rope_limit()
         if caches:
             max_context = caches[0][0].shape[2]
             max_positions = config.positions(max_context)
+            if limit is not None and max_context > limit:
+                raise ArgumentError(
+                    f"{type(config).__name__}: dynamic RoPE recomputes its frequencies past {limit} positions "
+                    f"(original_max_position_embeddings) and netdef does not: define the cached network with "
+                    f"max_context <= {limit}, got {max_context}"
+                )
             windows = [config.layer_window(i, max_context) for i in range(len(self.layers))]
             masks = {w: cache_mask(positions, max_context, w) for w in dict.fromkeys(windows)}
         else:
             max_positions = config.max_position_embeddings
+            if limit is not None and limit < max_positions:
+                check_length(input_ids, limit, "original_max_position_embeddings (dynamic RoPE)")
             check_length(input_ids, max_positions, "max_position_embeddings")
             windows = [config.layer_window(i, max_positions) for i in range(len(self.layers))]
             # the written-out (softcapped) attention has no is_causal: it takes the causal mask
             causal = config.attention_softcap() is not None
             masks = {w: window_mask(positions, w) if w is not None or causal else None for w in dict.fromkeys(windows)}
-        rope = tuple(F.as_tensor(t) for t in rope_cache(config.head_dim, max_positions, inv_freq=config.inv_freq()))
+        rope = rope_inputs(config, positions, max_positions)
         hidden_states = self.embed_tokens(input_ids)
         if config.embedding_scale() is not None:
             hidden_states = hidden_states * config.embedding_scale()

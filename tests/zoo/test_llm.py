@@ -274,8 +274,8 @@ def test_config_fields_are_transformers_names():
     assert model.config.num_key_value_heads == 2 and model.config.head_dim == 8
     with pytest.warns(netdef.NetdefWarning, match=r"ignoring config fields netdef does not use: \['shiny_new_field'\]"):
         LlamaForCausalLM(**config, shiny_new_field=1)
-    with pytest.raises(ValueError, match="rope_type 'yarn' is not supported"):
-        LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4, "factor": 2.0}})
+    with pytest.raises(ValueError, match="rope_type 'bogus' is not supported"):
+        LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "bogus", "rope_theta": 1e4, "factor": 2.0}})
     state = {
         k: v.numpy()
         for k, v in transformers.LlamaForCausalLM(transformers.LlamaConfig(**TINY_LLAMA)).state_dict().items()

@@ -14,11 +14,20 @@ import torch
 
 import netdef
 from netdef.generation import define_cached
-from netdef.zoo.hf import TINY_LLAMA, from_pretrained, import_transformers, tiny_pair
+from netdef.zoo.hf import TINY, TINY_LLAMA, from_pretrained, import_transformers, tiny_pair
 
 if importlib.util.find_spec("transformers") is None:
     pytest.skip("transformers is the oracle of the decoder LLM tests", allow_module_level=True)
 
+LONGROPE = {
+    "rope_type": "longrope",
+    "rope_theta": 10000.0,
+    "short_factor": [1.0, 1.1, 1.3, 1.7],
+    "long_factor": [1.5, 2.0, 3.0, 4.0],
+    "original_max_position_embeddings": 8,
+}
+OLD8 = {"original_max_position_embeddings": 8}
+YARN = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 16}
 #: family -> config overrides of each variant checked
 VARIANTS = {
     "qwen2": ("qwen2", {}),
@@ -37,6 +46,17 @@ VARIANTS = {
         {"layer_types": None, "sliding_window_pattern": 2, "num_hidden_layers": 3, "tie_word_embeddings": False},
     ),
     "gemma2-no-softcap": ("gemma2", {"attn_logit_softcapping": None, "final_logit_softcapping": None}),
+    "phi3": ("phi3", {}),
+    "phi3-sliding-partial-rotary": ("phi3", {"sliding_window": 5, "partial_rotary_factor": 0.5}),
+    # 6-token prompts and 32 new tokens cross the 8 positions: the long factors take over mid-generation
+    "phi3-longrope": ("phi3", {"rope_parameters": LONGROPE, "original_max_position_embeddings": 8}),
+    "llama-linear-rope": ("llama", {"rope_parameters": {"rope_type": "linear", "rope_theta": 1e4, "factor": 4.0}}),
+    "llama-dynamic-rope": ("llama", {"rope_parameters": {"rope_type": "dynamic", "rope_theta": 1e4, "factor": 4.0}}),
+    "qwen2-yarn-rope": ("qwen2", {"rope_parameters": YARN}),
+    "llama-yarn-mscale-rope": (
+        "llama",
+        {"rope_parameters": {**YARN, "mscale": 0.8, "mscale_all_dim": 0.5, "beta_fast": 16}},
+    ),
 }
 
 
@@ -105,7 +125,7 @@ def test_the_sliding_window_matters_in_the_tests():
     assert twin.config.layer_types == ["full_attention", "sliding_attention"]
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gpt2"])
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "gpt2"])
 def test_from_pretrained_picks_the_class_by_model_type(tmp_path, family):
     model, twin = tiny_pair(family)
     twin.save_pretrained(tmp_path)
@@ -143,6 +163,8 @@ def test_from_pretrained_refuses_other_model_types_by_name(tmp_path):
         ("gemma2", "GemmaForCausalLM"),
         ("gemma", "Qwen2ForCausalLM"),
         ("qwen3", "GemmaForCausalLM"),
+        ("phi3", "Qwen2ForCausalLM"),
+        ("llama", "Phi3ForCausalLM"),
     ],
 )
 def test_each_class_refuses_the_other_families(tmp_path, saved, loader):
@@ -185,6 +207,7 @@ BUILDS = {
     "qwen3": {},
     "gemma": {},
     "gemma2": {"sliding_window": 8},
+    "phi3": {"rope_parameters": LONGROPE, "original_max_position_embeddings": 8, "partial_rotary_factor": 1.0},
 }
 
 
@@ -193,3 +216,34 @@ def test_cached_network_builds_with_the_installed_builder(family):
     model, _ = tiny_pair(family, **BUILDS[family])
     engine = netdef.build(define_cached(model, max_context=32, max_batch=2, precision="fp16"))
     assert engine.data and engine.metadata["precision"] == "fp16"
+
+
+def test_dynamic_rope_is_refused_past_the_positions_it_is_exact_for():
+    """Dynamic RoPE recomputes its frequencies past original_max_position_embeddings: netdef's tables are the
+    default RoPE, exact only within them."""
+    model, _ = tiny_pair("llama", rope_parameters={"rope_type": "dynamic", "rope_theta": 1e4, "factor": 4.0})
+    with pytest.raises(netdef.NetdefError, match=r"dynamic RoPE .* max_context <= 64, got 80"):
+        define_cached(model, max_context=80)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"partial_rotary_factor": 0.0}, r"partial_rotary_factor must be in \(0, 1\], got 0.0"),
+        ({"partial_rotary_factor": 0.1}, r"partial_rotary_factor=0.1 and rope_parameters' partial_rotary_factor=1.0"),
+        (
+            {"partial_rotary_factor": 0.1, "rope_parameters": {"rope_type": "default", "rope_theta": 1e4}},
+            r"partial_rotary_factor gives 0 rotated features of 8",
+        ),
+        ({"rope_parameters": {**LONGROPE, "long_factor": [1.0]}, **OLD8}, r"long_factor/short_factor need 4 values"),
+        ({"rope_parameters": {**LONGROPE, "short_factor": None}, **OLD8}, r"rope_parameters .*short_factor"),
+        ({"rope_parameters": LONGROPE}, r"original_max_position_embeddings=64 and rope_parameters' .*=8 disagree"),
+        ({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}}, r"rope_parameters .*misses 'factor'"),
+    ],
+)
+def test_phi3_and_rope_fields_are_checked_by_name(overrides, match):
+    from netdef.zoo.phi3 import Phi3ForCausalLM
+
+    config = import_transformers().Phi3Config(**TINY["phi3"]).to_dict()
+    with pytest.raises(netdef.ArgumentError, match=match):
+        Phi3ForCausalLM(**{**config, **overrides})
