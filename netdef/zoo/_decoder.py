@@ -195,13 +195,27 @@ def position_ids(input_ids, past_length=None):
     return positions + past_length.to("int64").unsqueeze(1)
 
 
-def cache_mask(positions, max_context: int, window: int | None = None):
-    """(B, 1, S, max_context) bool: query s of sequence b sees cache slot j iff j <= its position (and, with a
-    sliding ``window``, its position - j < window)."""
+def cache_mask(positions, max_context: int, window: int | None = None, pad_length=None):
+    """(B, 1, S, max_context) bool: query s of sequence b (at cache slot ``positions[b, s]``) sees cache slot j
+    iff j <= its slot (and, with a sliding ``window``, its slot - j < window). With ``pad_length`` (B,) the
+    first ``pad_length[b]`` slots of row b hold left padding: no query sees them but a padding query sees
+    itself (a row of nothing would be NaN, and its K/V feed later layers' padding slots)."""
     slots = F.as_tensor(np.arange(max_context, dtype=np.int64).reshape(1, 1, 1, max_context))
     query = positions.unsqueeze(1).unsqueeze(3)
     mask = slots <= query
-    return mask if window is None else mask & (query - slots < window)
+    if window is not None:
+        mask = mask & (query - slots < window)
+    if pad_length is not None:
+        first = pad_length.to("int64").reshape(-1, 1, 1, 1)
+        mask = mask & ((slots >= first) | (slots == query))
+    return mask
+
+
+def unpadded_positions(positions, pad_length):
+    """Token positions of left-padded rows: cache slot - ``pad_length[b]`` (padding at 0, as it is masked)."""
+    if pad_length is None:
+        return positions
+    return F.clamp(positions - pad_length.to("int64").unsqueeze(1), min=0)
 
 
 def window_mask(positions, window: int | None):
@@ -269,10 +283,18 @@ def token_inputs(max_batch: int, max_seq: int) -> dict[str, Input]:
 
 
 def cache_inputs(
-    num_layers: int, kv_heads: int, head_dim: int, max_context: int, max_batch: int, dtype: str
+    num_layers: int,
+    kv_heads: int,
+    head_dim: int,
+    max_context: int,
+    max_batch: int,
+    dtype: str,
+    padded: bool = True,
 ) -> dict[str, Input]:
     """Inputs of a cached decoder: ``input_ids`` and ``past_length`` (dynamic batch; prefill and decode
-    profiles for the sequence length) and the per-layer key/value caches of ``max_context`` slots."""
+    profiles for the sequence length), with ``padded`` ``pad_length`` (B,) int32 (how many cache slots of
+    each row hold left padding: batches of prompts of different lengths), and the per-layer key/value caches
+    of ``max_context`` slots."""
     ids = Input(
         (-1, -1),
         "int64",
@@ -283,6 +305,8 @@ def cache_inputs(
     )
     batch = {"min": (1,), "opt": (max_batch,), "max": (max_batch,), "profiles": [((1,), (max_batch,), (max_batch,))]}
     out = {"input_ids": ids, "past_length": Input((-1,), "int32", **batch)}
+    if padded:
+        out["pad_length"] = Input((-1,), "int32", **batch)
     lo, hi = (1, kv_heads, max_context, head_dim), (max_batch, kv_heads, max_context, head_dim)
     for i in range(num_layers):
         for kind in ("key", "value"):

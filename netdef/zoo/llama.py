@@ -36,6 +36,7 @@ from netdef.zoo._decoder import (
     position_ids,
     softcapped_attention,
     token_inputs,
+    unpadded_positions,
     unused,
     window_mask,
 )
@@ -419,9 +420,10 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList([LlamaDecoderLayer(config, i) for i in range(config.num_hidden_layers)])
         self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
 
-    def forward(self, input_ids, past_length=None, caches=()):
+    def forward(self, input_ids, past_length=None, caches=(), pad_length=None):
         config = self.config
-        positions = position_ids(input_ids, past_length)
+        slots = position_ids(input_ids, past_length)
+        positions = unpadded_positions(slots, pad_length)
         limit = config.rope_limit()
         if caches:
             max_context = caches[0][0].shape[2]
@@ -433,7 +435,7 @@ class LlamaModel(nn.Module):
                     f"max_context <= {limit}, got {max_context}"
                 )
             windows = [config.layer_window(i, max_context) for i in range(len(self.layers))]
-            masks = {w: cache_mask(positions, max_context, w) for w in dict.fromkeys(windows)}
+            masks = {w: cache_mask(slots, max_context, w, pad_length) for w in dict.fromkeys(windows)}
         else:
             max_positions = config.max_position_embeddings
             if limit is not None and limit < max_positions:
@@ -483,9 +485,9 @@ class LlamaForCausalLM(nn.Module):
         embedding that transformers' state_dict lists) is dropped."""
         return tie_aware_load(self, weights, strict, rename, "lm_head.weight", "model.embed_tokens.weight")
 
-    def forward(self, input_ids, past_length=None, *past_key_values):
+    def forward(self, input_ids, past_length=None, *past_key_values, pad_length=None):
         caches = list(zip(past_key_values[0::2], past_key_values[1::2]))
-        hidden_states, presents = self.model(input_ids, past_length, caches)
+        hidden_states, presents = self.model(input_ids, past_length, caches, pad_length)
         if self.config.tie_word_embeddings:
             logits = F.linear(hidden_states, self.model.embed_tokens.weight.data)
         else:
@@ -503,10 +505,15 @@ class LlamaForCausalLM(nn.Module):
         ``max_position_embeddings``: longer sequences stop at an assertion)."""
         return token_inputs(max_batch, min(max_seq, self.config.max_position_embeddings))
 
-    def cache_inputs(self, max_context: int, max_batch: int = 1, dtype: str = "float32") -> dict[str, Input]:
-        """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots."""
+    def cache_inputs(
+        self, max_context: int, max_batch: int = 1, dtype: str = "float32", padded: bool = True
+    ) -> dict[str, Input]:
+        """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots; with
+        ``padded`` a ``pad_length`` input for left-padded batches."""
         c = self.config
-        return cache_inputs(c.num_hidden_layers, c.num_key_value_heads, c.head_dim, max_context, max_batch, dtype)
+        return cache_inputs(
+            c.num_hidden_layers, c.num_key_value_heads, c.head_dim, max_context, max_batch, dtype, padded
+        )
 
 
 def tie_aware_load(model: nn.Module, weights, strict, rename, head: str, embedding: str):

@@ -247,3 +247,39 @@ def test_phi3_and_rope_fields_are_checked_by_name(overrides, match):
     config = import_transformers().Phi3Config(**TINY["phi3"]).to_dict()
     with pytest.raises(netdef.ArgumentError, match=match):
         Phi3ForCausalLM(**{**config, **overrides})
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"])
+def test_a_ragged_batch_matches_transformers_with_its_attention_mask(family):
+    """Three prompts of different lengths, left-padded: per-row positions and cache lengths, token for token
+    equal to transformers given the same mask; as a list, as padded ids with attention_mask, and row by row."""
+    overrides = {"initializer_range": 0.3} if family == "gpt2" else {}
+    if family == "mistral":
+        overrides["sliding_window"] = 5
+    model, twin = tiny_pair(family, bos_token_id=None, eos_token_id=None, pad_token_id=None, **overrides)
+    net = define_cached(model, max_context=44, max_batch=3)
+    rng = np.random.default_rng(7)
+    prompts = [rng.integers(1, 96, n).tolist() for n in (3, 7, 5)]
+    ids = np.array([[0] * (7 - len(p)) + p for p in prompts])
+    mask = (ids != 0).astype(np.int64)
+    with torch.no_grad():
+        want = twin.generate(
+            torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), max_new_tokens=32, do_sample=False
+        ).numpy()
+    np.testing.assert_array_equal(netdef.generate(net, prompts, 32), want)
+    np.testing.assert_array_equal(netdef.generate(net, ids, 32, attention_mask=mask), want)
+    for p, row in zip(prompts, want):
+        np.testing.assert_array_equal(netdef.generate(net, [p], 32)[0, len(p) :], row[7:])
+    padded = netdef.generate(net, prompts, 1, pad_token_id=5)  # another pad id: masked, the same tokens
+    assert padded[0].tolist() == [5] * 4 + prompts[0] + [int(want[0, 7])]
+
+
+def test_a_network_without_pad_length_refuses_padded_prompts():
+    model, _ = tiny_pair("llama")
+    net = define_cached(model, max_context=16, padded=False)
+    assert "pad_length" not in net.inputs
+    assert netdef.generate(net, [[1, 2, 3]], 2).shape == (1, 5)
+    with pytest.raises(netdef.NetdefError, match=r"no pad_length input: define it with .*padded=True"):
+        netdef.generate(net, [[1, 2, 3], [4]], 2)
+    with pytest.raises(netdef.NetdefError, match=r"no pad_length input"):
+        netdef.generate(net, [[1, 2, 3]], 2, attention_mask=[[0, 1, 1]])
