@@ -11,11 +11,14 @@ the attention scores and of the logits (attention written out: no fused kernel c
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
+from netdef import NetdefWarning
 from netdef.errors import ArgumentError
-from netdef.zoo._decoder import check_layer_types
+from netdef.zoo._config import check_fields
+from netdef.zoo._decoder import LAYER_TYPES, check_layer_types
 from netdef.zoo.bert import ACTIVATIONS
 from netdef.zoo.llama import LlamaConfig, LlamaForCausalLM
 
@@ -97,18 +100,22 @@ class Gemma2Config(GemmaConfig):
     #: every pattern-th layer full, the others sliding (Gemma 3's legacy field); layer_types wins
     sliding_window_pattern: int | None = None
 
+    #: every how many layers one is full when neither layer_types nor sliding_window_pattern say
+    PATTERN: ClassVar[int] = 2
+
     def __post_init__(self) -> None:
+        check_fields(self)  # before the layer types are derived from num_hidden_layers
+        if self.layer_types is None:
+            pattern = self.sliding_window_pattern or getattr(self, "_sliding_window_pattern", None) or self.PATTERN
+            self.layer_types = [
+                "sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(self.num_hidden_layers)
+            ]
+        check_layer_types(self)
         super().__post_init__()
         for name in ("query_pre_attn_scalar", "final_logit_softcapping", "attn_logit_softcapping"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ArgumentError(f"{type(self).__name__} field {name} must be > 0 (or null), got {value!r}")
-        if self.layer_types is None:
-            pattern = self.sliding_window_pattern or 2
-            self.layer_types = [
-                "sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(self.num_hidden_layers)
-            ]
-        check_layer_types(self)
 
     def activation(self) -> str:
         return self.hidden_activation or "gelu_pytorch_tanh"
@@ -126,6 +133,60 @@ class Gemma2Config(GemmaConfig):
         return self.final_logit_softcapping
 
 
+@dataclass
+class Gemma3TextConfig(Gemma2Config):
+    """The Gemma3TextConfig fields the decoder uses (transformers' names and defaults): Gemma 2's with RMSNorms of
+    each query and key head, five sliding layers per full one, no soft-capping by default, and RoPE per layer
+    type (``rope_parameters`` keyed by layer type, or transformers 4's ``rope_theta`` and ``rope_scaling`` for
+    full layers and ``rope_local_base_freq`` for sliding ones)."""
+
+    MODEL: ClassVar[str] = "Gemma3ForCausalLM"
+    MODEL_TYPES: ClassVar[tuple[str, ...]] = ("gemma3_text",)
+    ARCHITECTURES: ClassVar[tuple[str, ...]] = ("Gemma3ForCausalLM",)
+    QK_NORM: ClassVar[bool] = True
+    PATTERN: ClassVar[int] = 6
+
+    vocab_size: int = 262208
+    max_position_embeddings: int = 131072
+    rope_theta: float = 1000000.0
+    rope_local_base_freq: float = 10000.0
+    final_logit_softcapping: float | None = None
+    attn_logit_softcapping: float | None = None
+    #: transformers 5's name of sliding_window_pattern
+    _sliding_window_pattern: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.attn_logit_softcapping is not None:
+            warnings.warn(
+                f"Gemma3TextConfig field attn_logit_softcapping={self.attn_logit_softcapping!r} is ignored: Gemma 3 "
+                "computes attention without it (transformers' Gemma3ForCausalLM ignores it too)",
+                NetdefWarning,
+                stacklevel=4,
+            )
+
+    def attention_softcap(self) -> None:
+        return None
+
+    def rope_key(self, layer_idx: int) -> str:
+        return self.layer_types[layer_idx]
+
+    def rope(self, key: str | None = None) -> dict:
+        layered = self.rope_parameters or {}
+        if layered and set(layered) <= set(LAYER_TYPES):
+            if key not in layered:
+                raise KeyError(f"{key} (rope_parameters has one set per layer type)")
+            params = dict(layered[key])
+            params.setdefault("rope_type", params.pop("type", "default"))
+            params.setdefault(
+                "rope_theta", self.rope_local_base_freq if key == "sliding_attention" else self.rope_theta
+            )
+            return params
+        if key == "sliding_attention":
+            return {"rope_type": "default", "rope_theta": self.rope_local_base_freq}
+        return super().rope(key)
+
+
 class GemmaForCausalLM(LlamaForCausalLM):
     """transformers.GemmaForCausalLM for inference: ``input_ids`` -> ``logits`` (B, S, vocab_size); with
     ``past_length`` and ``cache_inputs()`` the KV-cached network (see ``netdef.zoo._decoder``)."""
@@ -138,3 +199,10 @@ class Gemma2ForCausalLM(LlamaForCausalLM):
     windows); inputs and outputs as ``GemmaForCausalLM``."""
 
     config_class: ClassVar[type] = Gemma2Config
+
+
+class Gemma3ForCausalLM(LlamaForCausalLM):
+    """transformers.Gemma3ForCausalLM (the text model, model_type gemma3_text) for inference; inputs and
+    outputs as ``GemmaForCausalLM``."""
+
+    config_class: ClassVar[type] = Gemma3TextConfig

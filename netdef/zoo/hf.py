@@ -65,6 +65,7 @@ MODELS = {
     "qwen3": ("netdef.zoo.qwen3", "Qwen3ForCausalLM"),
     "gemma": ("netdef.zoo.gemma", "GemmaForCausalLM"),
     "gemma2": ("netdef.zoo.gemma", "Gemma2ForCausalLM"),
+    "gemma3_text": ("netdef.zoo.gemma", "Gemma3ForCausalLM"),
     "phi3": ("netdef.zoo.phi3", "Phi3ForCausalLM"),
     "gpt2": ("netdef.zoo.gpt2", "GPT2LMHeadModel"),
 }
@@ -79,6 +80,7 @@ TINY["phi3"] = {
     "pad_token_id": 95,
 }
 TINY["gemma2"] = {**TINY["gemma"], "query_pre_attn_scalar": 8, "sliding_window": 4}
+TINY["gemma3_text"] = {**TINY["gemma2"], "num_hidden_layers": 3, "sliding_window_pattern": 3}
 TINY["gpt2"] = TINY_GPT2
 
 
@@ -116,12 +118,10 @@ def tiny_pair(family: str, seed: int = 0, **overrides):
 
     transformers = import_transformers()
     netdef_cls = model_class(family, "tiny_pair")
-    name = netdef_cls.config_class.MODEL if hasattr(netdef_cls, "config_class") else "GPT2LMHeadModel"
-    config = getattr(transformers, name.replace("ForCausalLM", "").replace("LMHeadModel", "") + "Config")(
-        **{**TINY[family], **overrides}
-    )
+    config_name = netdef_cls.config_class.__name__ if hasattr(netdef_cls, "config_class") else "GPT2Config"
+    config = getattr(transformers, config_name)(**{**TINY[family], **overrides})  # netdef's names are theirs
     torch.manual_seed(seed)
-    twin = getattr(transformers, name)(config).eval()
+    twin = getattr(transformers, netdef_cls.__name__)(config).eval()
     model = netdef_cls(**config.to_dict())
     model.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
     return model, twin

@@ -135,34 +135,42 @@ class LlamaConfig:
                     f"{self.rope_parameters!r} disagree: keep the one the checkpoint was trained with"
                 )
         try:
-            self.inv_freq(), self.inv_freq(True), self.attention_factor()
-            if not 0 < self.rotary_dim() <= self.head_dim or self.rotary_dim() % 2:
-                raise ValueError(f"partial_rotary_factor gives {self.rotary_dim()} rotated features of {self.head_dim}")
+            for key in dict.fromkeys(self.rope_key(i) for i in range(self.num_hidden_layers)):
+                self.inv_freq(False, key), self.inv_freq(True, key), self.attention_factor(key)
+                dim = self.rotary_dim(key)
+                if not 0 < dim <= self.head_dim or dim % 2:
+                    raise ValueError(f"partial_rotary_factor gives {dim} rotated features of {self.head_dim}")
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             field = "rope_parameters" if self.rope_parameters else "rope_scaling"
             detail = f"misses {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ArgumentError(f"{type(self).__name__} field {field} {self.rope()!r}: {detail}") from None
+            raise ArgumentError(
+                f"{type(self).__name__} field {field} {self.rope_parameters or self.rope_scaling!r}: {detail}"
+            ) from None
 
-    def rope(self) -> dict:
+    def rope_key(self, layer_idx: int) -> str | None:
+        """Which RoPE parameters layer ``layer_idx`` takes (Gemma 3: its layer type); None: the one set."""
+        return None
+
+    def rope(self, key: str | None = None) -> dict:
         params = dict(self.rope_scaling or {})
         params.update(self.rope_parameters or {})
         params.setdefault("rope_theta", self.rope_theta)
         params.setdefault("rope_type", params.pop("type", "default"))
         return params
 
-    def rotary_dim(self) -> int:
+    def rotary_dim(self, key: str | None = None) -> int:
         """How many features of each head RoPE rotates (``partial_rotary_factor`` of ``head_dim``)."""
-        return int(self.head_dim * float(self.rope().get("partial_rotary_factor", 1.0)))
+        return int(self.head_dim * float(self.rope(key).get("partial_rotary_factor", 1.0)))
 
     def _original_positions(self, params: dict) -> int:
         return int(params.get("original_max_position_embeddings") or self.max_position_embeddings)
 
-    def inv_freq(self, long: bool = False) -> np.ndarray:
+    def inv_freq(self, long: bool = False, key: str | None = None) -> np.ndarray:
         """RoPE's inverse frequencies per feature pair: default, linear, dynamic (the default within the
         positions it was trained on: see ``rope_limit``), llama3, yarn, longrope (``long``: the factors for
         sequences past ``original_max_position_embeddings``)."""
-        params = self.rope()
-        dim = self.rotary_dim()
+        params = self.rope(key)
+        dim = self.rotary_dim(key)
         inv = 1.0 / float(params["rope_theta"]) ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
         kind = params["rope_type"]
         if kind in ("default", "dynamic"):
@@ -199,9 +207,9 @@ class LlamaConfig:
             f"rope_type {kind!r} is not supported; netdef implements default, linear, dynamic, llama3, yarn, longrope"
         )
 
-    def attention_factor(self) -> float:
+    def attention_factor(self, key: str | None = None) -> float:
         """The factor of RoPE's cos and sin (yarn's and longrope's attention scaling; 1 otherwise)."""
-        params = self.rope()
+        params = self.rope(key)
         kind = params["rope_type"]
         if kind not in ("yarn", "longrope"):
             return 1.0
@@ -220,26 +228,26 @@ class LlamaConfig:
             return mscale(factor, float(params["mscale"])) / mscale(factor, float(params["mscale_all_dim"]))
         return mscale(factor)
 
-    def rope_switch(self) -> int | None:
+    def rope_switch(self, key: str | None = None) -> int | None:
         """longrope's ``original_max_position_embeddings``: a sequence whose last position is past it takes the
         long factors (for the whole forward, as transformers), else the short ones. None for other types."""
-        params = self.rope()
+        params = self.rope(key)
         return self._original_positions(params) if params["rope_type"] == "longrope" else None
 
-    def rope_limit(self) -> int | None:
+    def rope_limit(self, key: str | None = None) -> int | None:
         """The last position + 1 the RoPE tables are exact for: dynamic scaling recomputes its frequencies
         for longer sequences (netdef does not), so it is the default RoPE within the trained positions."""
-        params = self.rope()
+        params = self.rope(key)
         return self._original_positions(params) if params["rope_type"] == "dynamic" else None
 
-    def rope_tables(self, max_positions: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def rope_tables(self, max_positions: int, key: str | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(cos, sin) tables (max_positions, rotary_dim / 2), times ``attention_factor``; longrope's short and
         long tables."""
-        scale = self.attention_factor()
-        kinds = (False, True) if self.rope_switch() is not None else (False,)
+        scale = self.attention_factor(key)
+        kinds = (False, True) if self.rope_switch(key) is not None else (False,)
         tables = []
         for long in kinds:
-            cos, sin = rope_cache(self.rotary_dim(), max_positions, inv_freq=self.inv_freq(long))
+            cos, sin = rope_cache(self.rotary_dim(key), max_positions, inv_freq=self.inv_freq(long, key))
             tables.append(((cos * scale).astype(np.float32), (sin * scale).astype(np.float32)))
         return tables
 
@@ -295,14 +303,14 @@ class MistralConfig(LlamaConfig):
     sliding_window: int | None = 4096
 
 
-def rope_inputs(config: LlamaConfig, positions, max_positions: int):
+def rope_inputs(config: LlamaConfig, positions, max_positions: int, key: str | None = None):
     """The (cos, sin) tables the attention layers index by position; longrope's short or long ones, picked at
     run time by the sequence's last position (``LlamaConfig.rope_switch``)."""
-    tables = [tuple(F.as_tensor(t) for t in pair) for pair in config.rope_tables(max_positions)]
+    tables = [tuple(F.as_tensor(t) for t in pair) for pair in config.rope_tables(max_positions, key)]
     if len(tables) == 1:
         return tables[0]
     (short_cos, short_sin), (long_cos, long_sin) = tables
-    longer = F.amax(positions, (0, 1)) + 1 > config.rope_switch()
+    longer = F.amax(positions, (0, 1)) + 1 > config.rope_switch(key)
     return F.where(longer, long_cos, short_cos), F.where(longer, long_sin, short_sin)
 
 
@@ -330,7 +338,8 @@ class LlamaAttention(nn.Module):
             self.q_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
             self.k_norm = RMSNorm(self.head_dim, eps=config.rms_norm_eps, unit_offset=config.NORM_UNIT_OFFSET)
         self.scale = config.attention_scale()
-        self.rotary_dim = config.rotary_dim() if config.rotary_dim() < self.head_dim else 0  # 0: every feature
+        rotary_dim = config.rotary_dim(config.rope_key(layer_idx))
+        self.rotary_dim = rotary_dim if rotary_dim < self.head_dim else 0  # 0: every feature
         self.softcap = config.attention_softcap()
 
     def forward(self, hidden_states, rope, positions, mask=None, cache=None, past_length=None):
@@ -424,7 +433,9 @@ class LlamaModel(nn.Module):
         config = self.config
         slots = position_ids(input_ids, past_length)
         positions = unpadded_positions(slots, pad_length)
-        limit = config.rope_limit()
+        keys = [config.rope_key(i) for i in range(len(self.layers))]
+        limits = [config.rope_limit(k) for k in dict.fromkeys(keys) if config.rope_limit(k) is not None]
+        limit = min(limits) if limits else None
         if caches:
             max_context = caches[0][0].shape[2]
             max_positions = config.positions(max_context)
@@ -445,14 +456,16 @@ class LlamaModel(nn.Module):
             # the written-out (softcapped) attention has no is_causal: it takes the causal mask
             causal = config.attention_softcap() is not None
             masks = {w: window_mask(positions, w) if w is not None or causal else None for w in dict.fromkeys(windows)}
-        rope = rope_inputs(config, positions, max_positions)
+        ropes = {k: rope_inputs(config, positions, max_positions, k) for k in dict.fromkeys(keys)}
         hidden_states = self.embed_tokens(input_ids)
         if config.embedding_scale() is not None:
             hidden_states = hidden_states * config.embedding_scale()
         presents = []
         for i, layer in enumerate(self.layers):
             cache = caches[i] if caches else None
-            hidden_states, present = layer(hidden_states, rope, positions, masks[windows[i]], cache, past_length)
+            hidden_states, present = layer(
+                hidden_states, ropes[keys[i]], positions, masks[windows[i]], cache, past_length
+            )
             presents.append(present)
         return self.norm(hidden_states), presents
 

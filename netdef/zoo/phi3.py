@@ -51,8 +51,8 @@ class Phi3Config(LlamaConfig):
                 )
         super().__post_init__()
 
-    def rope(self) -> dict:
-        params = super().rope()
+    def rope(self, key: str | None = None) -> dict:
+        params = super().rope(key)
         for name in ("partial_rotary_factor", "original_max_position_embeddings"):
             if getattr(self, name) is not None:
                 params.setdefault(name, getattr(self, name))

@@ -26,6 +26,10 @@ LONGROPE = {
     "long_factor": [1.5, 2.0, 3.0, 4.0],
     "original_max_position_embeddings": 8,
 }
+GEMMA3_ROPE = {
+    "full_attention": {"rope_type": "linear", "rope_theta": 1e6, "factor": 4.0},
+    "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+}
 OLD8 = {"original_max_position_embeddings": 8}
 YARN = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 16}
 #: family -> config overrides of each variant checked
@@ -46,6 +50,11 @@ VARIANTS = {
         {"layer_types": None, "sliding_window_pattern": 2, "num_hidden_layers": 3, "tie_word_embeddings": False},
     ),
     "gemma2-no-softcap": ("gemma2", {"attn_logit_softcapping": None, "final_logit_softcapping": None}),
+    "gemma3": ("gemma3_text", {"tie_word_embeddings": False}),
+    "gemma3-linear-global-rope-logit-cap": (
+        "gemma3_text",
+        {"rope_parameters": GEMMA3_ROPE, "final_logit_softcapping": 10.0, "tie_word_embeddings": False},
+    ),
     "phi3": ("phi3", {}),
     "phi3-sliding-partial-rotary": ("phi3", {"sliding_window": 5, "partial_rotary_factor": 0.5}),
     # 6-token prompts and 32 new tokens cross the 8 positions: the long factors take over mid-generation
@@ -125,7 +134,9 @@ def test_the_sliding_window_matters_in_the_tests():
     assert twin.config.layer_types == ["full_attention", "sliding_attention"]
 
 
-@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "gpt2"])
+@pytest.mark.parametrize(
+    "family", ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "gpt2"]
+)
 def test_from_pretrained_picks_the_class_by_model_type(tmp_path, family):
     model, twin = tiny_pair(family)
     twin.save_pretrained(tmp_path)
@@ -164,6 +175,8 @@ def test_from_pretrained_refuses_other_model_types_by_name(tmp_path):
         ("gemma", "Qwen2ForCausalLM"),
         ("qwen3", "GemmaForCausalLM"),
         ("phi3", "Qwen2ForCausalLM"),
+        ("gemma2", "Gemma3ForCausalLM"),
+        ("gemma3_text", "Gemma2ForCausalLM"),
         ("llama", "Phi3ForCausalLM"),
     ],
 )
@@ -207,6 +220,7 @@ BUILDS = {
     "qwen3": {},
     "gemma": {},
     "gemma2": {"sliding_window": 8},
+    "gemma3_text": {"rope_parameters": GEMMA3_ROPE},
     "phi3": {"rope_parameters": LONGROPE, "original_max_position_embeddings": 8, "partial_rotary_factor": 1.0},
 }
 
@@ -249,7 +263,9 @@ def test_phi3_and_rope_fields_are_checked_by_name(overrides, match):
         Phi3ForCausalLM(**{**config, **overrides})
 
 
-@pytest.mark.parametrize("family", ["llama", "gpt2", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"])
+@pytest.mark.parametrize(
+    "family", ["llama", "gpt2", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3"]
+)
 def test_a_ragged_batch_matches_transformers_with_its_attention_mask(family):
     """Three prompts of different lengths, left-padded: per-row positions and cache lengths, token for token
     equal to transformers given the same mask; as a list, as padded ids with attention_mask, and row by row."""
@@ -297,3 +313,21 @@ def test_fp16_logits_of_the_cached_network(family):
         if name.startswith("past_key_values"):
             feeds[name] = np.zeros((2, *spec.shape[1:]), np.float16)
     assert_close(netdef.reference.run(net, feeds)["logits"], reference_logits(twin, ids), 5e-3)
+
+
+def test_gemma3_reads_transformers_4_rope_fields_and_ignores_attention_softcapping_as_transformers():
+    """Gemma 3 checkpoints written by transformers 4 keep the full layers' RoPE in rope_theta / rope_scaling and
+    the sliding layers' base in rope_local_base_freq; its attention never soft-caps (transformers ignores the
+    field; netdef says so)."""
+    from netdef.zoo.gemma import Gemma3ForCausalLM
+
+    _, twin = tiny_pair("gemma3_text", rope_parameters=GEMMA3_ROPE)
+    fields = twin.config.to_dict()
+    fields.update(rope_parameters=None, rope_theta=1e6, rope_local_base_freq=1e4)
+    fields["rope_scaling"] = {"type": "linear", "factor": 4.0}
+    with pytest.warns(netdef.NetdefWarning, match="attn_logit_softcapping=50.0 is ignored"):
+        model = Gemma3ForCausalLM(**{**fields, "attn_logit_softcapping": 50.0})
+    model.load_weights({k: v.detach().numpy() for k, v in twin.state_dict().items()})
+    ids = np.random.default_rng(9).integers(0, 96, (2, 12))
+    got = netdef.reference.run(netdef.define(model, model.default_inputs(2, 16)), {"input_ids": ids})["logits"]
+    assert_close(got, reference_logits(twin, ids))
