@@ -10,6 +10,7 @@ KV-cache-update layer), so each cache input and its present output share one dev
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -36,7 +37,9 @@ def define_cached(
     if precision not in PRECISIONS:
         raise NetdefError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     dtype = PRECISIONS[precision]
-    inputs = model.cache_inputs(max_context, max_batch, dtype, padded=padded)
+    # a decoder of the user's own may have no pad_length input: generate then refuses padded prompts by name
+    takes_padded = "padded" in inspect.signature(model.cache_inputs).parameters
+    inputs = model.cache_inputs(max_context, max_batch, dtype, **({"padded": padded} if takes_padded else {}))
     outputs = {"logits": "float32"}
     outputs.update({name.replace("past_key_values", "present"): dtype for name in inputs if _PAST.match(name)})
     return netdef.define(model, inputs, precision=precision, output_dtype=outputs, **define_kwargs)
