@@ -263,15 +263,25 @@ def test_phi3_and_rope_fields_are_checked_by_name(overrides, match):
         Phi3ForCausalLM(**{**config, **overrides})
 
 
-@pytest.mark.parametrize(
-    "family", ["llama", "gpt2", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3"]
-)
-def test_a_ragged_batch_matches_transformers_with_its_attention_mask(family):
+RAGGED = {
+    "llama": ("llama", {}),
+    "gpt2": ("gpt2", {"initializer_range": 0.3}),
+    "mistral-sliding": ("mistral", {"sliding_window": 5}),
+    "qwen2": ("qwen2", {}),
+    "qwen3": ("qwen3", {}),
+    "gemma": ("gemma", {}),
+    "gemma2": ("gemma2", {}),
+    "gemma3": ("gemma3_text", {}),
+    "phi3": ("phi3", {}),
+    "phi3-longrope": ("phi3", {"rope_parameters": LONGROPE, **OLD8}),  # long factors once a row passes 8
+}
+
+
+@pytest.mark.parametrize("variant", list(RAGGED))
+def test_a_ragged_batch_matches_transformers_with_its_attention_mask(variant):
     """Three prompts of different lengths, left-padded: per-row positions and cache lengths, token for token
     equal to transformers given the same mask; as a list, as padded ids with attention_mask, and row by row."""
-    overrides = {"initializer_range": 0.3} if family == "gpt2" else {}
-    if family == "mistral":
-        overrides["sliding_window"] = 5
+    family, overrides = RAGGED[variant]
     model, twin = tiny_pair(family, bos_token_id=None, eos_token_id=None, pad_token_id=None, **overrides)
     net = define_cached(model, max_context=44, max_batch=3)
     rng = np.random.default_rng(7)
