@@ -10,6 +10,7 @@ KV-cache-update layer), so each cache input and its present output share one dev
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -24,16 +25,21 @@ from netdef.errors import ArgumentError, NetdefError
 _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
 
 
-def define_cached(model, max_context: int, max_batch: int = 1, precision: str = "fp32", **define_kwargs):
-    """``netdef.define`` of a zoo decoder (``netdef.zoo.llama``, ``netdef.zoo.gpt2``) with its KV-cache inputs:
-    caches of ``max_context`` slots in the network's precision, logits in float32."""
+def define_cached(
+    model, max_context: int, max_batch: int = 1, precision: str = "fp32", padded: bool = True, **define_kwargs
+):
+    """``netdef.define`` of a zoo decoder (``netdef.zoo.llama``, ``netdef.zoo.gpt2``...) with its KV-cache inputs:
+    caches of ``max_context`` slots in the network's precision, logits in float32; ``padded`` adds the
+    ``pad_length`` input that left-padded batches (prompts of different lengths, an attention mask) need."""
     import netdef
     from netdef.define import PRECISIONS
 
     if precision not in PRECISIONS:
         raise NetdefError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     dtype = PRECISIONS[precision]
-    inputs = model.cache_inputs(max_context, max_batch, dtype)
+    # a decoder of the user's own may have no pad_length input: generate then refuses padded prompts by name
+    takes_padded = "padded" in inspect.signature(model.cache_inputs).parameters
+    inputs = model.cache_inputs(max_context, max_batch, dtype, **({"padded": padded} if takes_padded else {}))
     outputs = {"logits": "float32"}
     outputs.update({name.replace("past_key_values", "present"): dtype for name in inputs if _PAST.match(name)})
     return netdef.define(model, inputs, precision=precision, output_dtype=outputs, **define_kwargs)
@@ -114,6 +120,7 @@ class ReferenceDecoder:
         specs = getattr(network, "inputs", None)
         spec = specs.get("input_ids") if isinstance(specs, Mapping) else None
         self.max_batch = max(hi[0] for _, _, hi in spec.all_profiles) if spec is not None else None
+        self.padded = any(net.get_input(i).name == "pad_length" for i in range(net.num_inputs))
         outputs = {net.get_output(i).name: net.get_output(i) for i in range(net.num_outputs)}
         vocab = tuple(outputs["logits"].shape)[-1] if "logits" in outputs else -1
         self.vocab_size = vocab if vocab > 0 else None
@@ -121,10 +128,13 @@ class ReferenceDecoder:
     def reset(self, batch: int) -> None:
         self.caches = {n: np.zeros((batch, *s[1:]), d) for n, (s, d) in self.cache_specs.items()}
 
-    def step(self, input_ids: np.ndarray, past_length: np.ndarray) -> np.ndarray:
+    def step(self, input_ids: np.ndarray, past_length: np.ndarray, pad_length: np.ndarray | None = None) -> np.ndarray:
         import netdef
 
-        out = netdef.reference.run(self.network, {"input_ids": input_ids, "past_length": past_length, **self.caches})
+        feeds = {"input_ids": input_ids, "past_length": past_length, **self.caches}
+        if self.padded:
+            feeds["pad_length"] = np.zeros_like(past_length) if pad_length is None else pad_length
+        out = netdef.reference.run(self.network, feeds)
         for name in self.caches:
             self.caches[name] = out[name.replace("past_key_values", "present")]
         return out["logits"][:, -1]
@@ -153,6 +163,7 @@ class EngineDecoder:
         self.max_context = next(iter(self.cache_specs.values()))[0][2]
         ids = specs["input_ids"]
         self.max_batch = max(hi[0] for _, _, hi in ids.profiles) if ids.profiles else ids.shape[0]
+        self.padded = "pad_length" in specs
         self.logits_dtype = specs["logits"].dtype
         vocab = cuda.get_tensor_shape("logits")[-1]
         self.vocab_size = vocab if vocab > 0 else None
@@ -172,7 +183,7 @@ class EngineDecoder:
             for n, (s, d) in self.cache_specs.items()
         }
 
-    def step(self, input_ids: np.ndarray, past_length: np.ndarray) -> np.ndarray:
+    def step(self, input_ids: np.ndarray, past_length: np.ndarray, pad_length: np.ndarray | None = None) -> np.ndarray:
         torch = self.torch
         context = self.contexts[1 if input_ids.shape[1] == 1 and len(self.contexts) > 1 else 0]
         ids = torch.from_numpy(np.ascontiguousarray(input_ids, np.int64)).cuda()
@@ -183,6 +194,9 @@ class EngineDecoder:
             device="cuda",
         )
         bindings = {"input_ids": ids, "past_length": past, "logits": logits}
+        if self.padded:
+            pad = np.zeros_like(past_length) if pad_length is None else pad_length
+            bindings["pad_length"] = torch.from_numpy(np.ascontiguousarray(pad, np.int32)).cuda()
         for name, cache in self.caches.items():
             bindings[name] = cache
             bindings[name.replace("past_key_values", "present")] = cache  # in place
@@ -220,6 +234,57 @@ def decoder_for(model):
     return ReferenceDecoder(model)
 
 
+def prompt_batch(
+    input_ids, attention_mask=None, vocab_size: int | None = None, pad_token_id: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B, S) int64 ids and (B,) int32 left-padding lengths of the prompts: a list of prompts of different
+    lengths is left-padded with ``pad_token_id`` (0 when None); an ``attention_mask`` (B, S) of 0/1 must be left
+    padding (each row zeros, then at least one 1). Ids are checked as ``prompt_ids`` does (padding too)."""
+    ragged = (
+        isinstance(input_ids, (list, tuple))
+        and input_ids
+        and all(isinstance(p, (list, tuple, np.ndarray)) for p in input_ids)
+        and len({len(p) for p in input_ids}) > 1
+    )
+    if pad_token_id is not None and not _is_int(pad_token_id):
+        raise ArgumentError(f"pad_token_id must be an int or None, got {pad_token_id!r}")
+    if ragged:
+        if attention_mask is not None:
+            raise ArgumentError(
+                "input_ids: prompts of different lengths make their own attention mask: pass either such a list "
+                "or left-padded (batch, length) ids with attention_mask"
+            )
+        empty = [i for i, p in enumerate(input_ids) if len(p) == 0]
+        if empty:
+            raise ArgumentError(f"input_ids: prompt {empty[0]} is empty; every prompt needs at least one token")
+        rows = [prompt_ids(p, vocab_size)[0] for p in input_ids]
+        length = max(len(r) for r in rows)
+        pad = 0 if pad_token_id is None else int(pad_token_id)
+        ids = np.stack([np.concatenate([np.full(length - len(r), pad, np.int64), r]) for r in rows])
+        return prompt_ids(ids, vocab_size), np.array([length - len(r) for r in rows], np.int32)
+    ids = prompt_ids(input_ids, vocab_size)
+    if attention_mask is None:
+        return ids, np.zeros(ids.shape[0], np.int32)
+    if hasattr(attention_mask, "detach"):
+        attention_mask = attention_mask.detach().cpu().numpy()
+    mask = np.asarray(attention_mask)
+    mask = mask[None] if mask.ndim == 1 else mask
+    if mask.shape != ids.shape:
+        raise ArgumentError(f"attention_mask must have the shape of input_ids {ids.shape}, got {mask.shape}")
+    if mask.dtype.kind not in "biu" or not np.isin(mask, (0, 1)).all():
+        raise ArgumentError("attention_mask must hold 0 (padding) and 1 (token) only")
+    mask = mask.astype(np.int32)
+    pad = (mask.shape[1] - mask.sum(1)).astype(np.int32)
+    left = np.arange(mask.shape[1])[None] >= pad[:, None]
+    bad = np.flatnonzero((mask != left).any(1) | (pad == mask.shape[1]))
+    if bad.size:
+        raise ArgumentError(
+            f"attention_mask row {int(bad[0])} is {mask[bad[0]].tolist()}: generate takes left padding (zeros, "
+            "then at least one 1, as a tokenizer with padding_side='left' writes): pad on the left"
+        )
+    return ids, pad
+
+
 def prompt_ids(input_ids, vocab_size: int | None = None) -> np.ndarray:
     """``input_ids`` as a (B, S) int64 array, checked: integers (no floats, which would be truncated), one length
     for every prompt, at least one token, every id in ``[0, vocab_size)``."""
@@ -231,8 +296,8 @@ def prompt_ids(input_ids, vocab_size: int | None = None) -> np.ndarray:
         lengths = [len(p) for p in input_ids]
         if len(set(lengths)) > 1:
             raise ArgumentError(
-                f"input_ids: the prompts have different lengths {lengths}; generate runs prompts of one length "
-                "together (the cached network has no padding mask): call it once per length, or per prompt"
+                f"input_ids: the prompts have different lengths {lengths}: pass them to generate / stream (which "
+                "left-pad them) or pad them and pass attention_mask"
             )
     if hasattr(input_ids, "detach"):  # a torch tensor
         input_ids = input_ids.detach().cpu().numpy()
@@ -289,12 +354,15 @@ def stream(
     top_p: float = 1.0,
     seed: int | None = None,
     eos_token_id: int | list[int] | None = None,
+    attention_mask=None,
+    pad_token_id: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the next token of every sequence, (B,) int64, as each is chosen.
 
     ``model`` is a cached decoder network (run by the reference interpreter) or engine (see ``decoder_for``);
-    ``input_ids`` is (B, S) or (S,) integer ids in ``[0, vocab_size)`` with every prompt the same length
-    (prompts of different lengths: one call per length). A sequence that produced an id of ``eos_token_id``
+    ``input_ids`` is (B, S) or (S,) integer ids in ``[0, vocab_size)``, or a list of prompts of different
+    lengths (left-padded with ``pad_token_id``, 0 by default); ``attention_mask`` (B, S) marks left padding
+    with 0, as transformers' (the network needs the ``pad_length`` input ``define_cached`` gives it). A sequence that produced an id of ``eos_token_id``
     (an int or a list) keeps producing that id; the stream ends when all have, or after ``max_new_tokens``.
     Every argument is checked before the model runs.
     """
@@ -303,12 +371,17 @@ def stream(
         raise ArgumentError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     decoder = decoder_for(model)
     vocab = getattr(decoder, "vocab_size", None)
-    ids = prompt_ids(input_ids, vocab)
+    ids, pad = prompt_batch(input_ids, attention_mask, vocab, pad_token_id)
     eos = eos_ids(eos_token_id, vocab)
-    return _stream(decoder, ids, int(max_new_tokens), config, eos)
+    if pad.any() and not getattr(decoder, "padded", False):
+        raise NetdefError(
+            "the prompts are left-padded (different lengths or an attention_mask with zeros) and the network has "
+            "no pad_length input: define it with netdef.generation.define_cached(..., padded=True)"
+        )
+    return _stream(decoder, ids, int(max_new_tokens), config, eos, pad if pad.any() else None)
 
 
-def _stream(decoder, ids: np.ndarray, max_new_tokens: int, config: SamplingConfig, eos: list[int]):
+def _stream(decoder, ids: np.ndarray, max_new_tokens: int, config: SamplingConfig, eos: list[int], pad=None):
     batch, prompt = ids.shape
     max_batch = getattr(decoder, "max_batch", None)
     if max_batch is not None and max_batch > 0 and batch > max_batch:
@@ -331,7 +404,7 @@ def _stream(decoder, ids: np.ndarray, max_new_tokens: int, config: SamplingConfi
     def run() -> Iterator[np.ndarray]:
         nonlocal past, step_ids
         for _ in range(max_new_tokens):
-            logits = decoder.step(step_ids, past)
+            logits = decoder.step(step_ids, past) if pad is None else decoder.step(step_ids, past, pad)
             past = past + step_ids.shape[1]
             token = next_tokens(logits, config, rng).astype(np.int64)
             if eos:
@@ -356,13 +429,16 @@ def generate(
     top_p: float = 1.0,
     seed: int | None = None,
     eos_token_id: int | list[int] | None = None,
+    attention_mask=None,
+    pad_token_id: int | None = None,
     streamer: Callable[[np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """Greedy (default) or sampled generation; returns the prompts followed by the new tokens, (B, S + new).
 
     ``streamer(tokens)`` is called with each step's (B,) tokens as they come (or iterate ``stream``).
     Sampling is seeded by ``seed`` (numpy's Generator) and applies temperature, then top-k, then top-p.
-    A sequence that ended is padded with the eos id it produced. Arguments are checked as ``stream`` does.
+    A sequence that ended is padded with the eos id it produced. Prompts of different lengths come back
+    left-padded with ``pad_token_id``. Arguments are checked as ``stream`` does.
     """
     tokens = stream(
         model,
@@ -374,8 +450,10 @@ def generate(
         top_p=top_p,
         seed=seed,
         eos_token_id=eos_token_id,
+        attention_mask=attention_mask,
+        pad_token_id=pad_token_id,
     )
-    ids = prompt_ids(input_ids)
+    ids, _ = prompt_batch(input_ids, attention_mask, None, pad_token_id)
     new = []
     for token in tokens:
         new.append(token)

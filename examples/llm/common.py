@@ -9,22 +9,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from netdef.zoo.gpt2 import GPT2LMHeadModel  # noqa: E402
-from netdef.zoo.llama import LlamaForCausalLM  # noqa: E402
-
-#: transformers' model_type -> the zoo decoder that takes its config fields and state_dict names
-FAMILIES = {"llama": LlamaForCausalLM, "mistral": LlamaForCausalLM, "gpt2": GPT2LMHeadModel}
+from netdef.zoo import hf  # noqa: E402
 
 
 def load_checkpoint(directory: Path):
-    """The netdef decoder described by ``directory/config.json``, bound to the directory's safetensors
-    (``model.safetensors`` or shards with ``model.safetensors.index.json``, memory-mapped)."""
+    """The netdef decoder described by ``directory/config.json`` (its class picked by ``model_type``: Llama,
+    Mistral, Qwen2/3, Gemma/Gemma 2, Phi-3, GPT-2), bound to the directory's safetensors (``model.safetensors``
+    or shards with ``model.safetensors.index.json``, memory-mapped)."""
     config = json.loads((directory / "config.json").read_text())
-    kind = config.get("model_type")
-    if kind not in FAMILIES:
-        raise SystemExit(f"{directory}: model_type {kind!r} is not in the zoo; supported: {', '.join(FAMILIES)}")
-    model = FAMILIES[kind].from_pretrained(directory)  # config.json checked field by field, weights bound strictly
-    print(f"{directory}: {kind}, {len(model.state_dict())} tensors bound (memory-mapped safetensors)")
+    try:
+        model = hf.from_pretrained(directory)  # config.json checked field by field, weights bound strictly
+    except Exception as exc:
+        raise SystemExit(f"{directory}: {exc}") from None
+    print(f"{directory}: {config.get('model_type')}, {len(model.state_dict())} tensors bound (memory-mapped)")
     return model, config
 
 

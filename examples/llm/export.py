@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from common import ROOT  # noqa: F401 - puts the repository on sys.path
 
-from netdef.zoo.hf import TINY_GPT2, TINY_LLAMA, import_transformers
+from netdef.zoo.hf import MODELS, import_transformers, tiny_pair
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--family", choices=["llama", "gpt2"], default="llama", help="random tiny model of this family")
+    parser.add_argument("--family", choices=list(MODELS), default="llama", help="random tiny model of this family")
     parser.add_argument("--from", dest="source", type=Path, help="a local transformers model directory instead")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -32,11 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         model = transformers.AutoModelForCausalLM.from_pretrained(str(args.source), local_files_only=True)
     else:
-        torch.manual_seed(args.seed)
-        if args.family == "llama":
-            model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**TINY_LLAMA))
-        else:
-            model = transformers.GPT2LMHeadModel(transformers.GPT2Config(**TINY_GPT2, initializer_range=0.3))
+        wide = {"initializer_range": 0.3} if args.family == "gpt2" else {}  # a tiny GPT-2 repeats one token
+        _, model = tiny_pair(args.family, seed=args.seed, **wide)
     model.save_pretrained(args.output, max_shard_size=args.max_shard_size)
     shards = sorted(p.name for p in args.output.glob("*.safetensors"))
     print(f"wrote {args.output}: config.json and {len(shards)} safetensors file(s)")

@@ -54,6 +54,11 @@ def config_from_kwargs(cls, config, kwargs: dict, source: str | None = None):
     if config is not None:
         if kwargs:
             raise ValueError(f"pass either a {cls.__name__} or config fields as keyword arguments, not both")
+        if type(config) is not cls:
+            raise ArgumentError(
+                f"{cls.MODEL} takes a {cls.__name__}, got a {type(config).__name__}: build the model class of "
+                f"that config ({getattr(config, 'MODEL', '?')})"
+            )
         return config
     where = source or f"the {cls.__name__} fields"
     model = cls.MODEL
@@ -135,24 +140,34 @@ def equals(neutral):
 
 
 class RMSNorm(nn.Module):
-    """``weight * x / sqrt(mean(x^2) + eps)`` over the last dim, computed in float32 (as transformers)."""
+    """``weight * x / sqrt(mean(x^2) + eps)`` over the last dim, computed in float32 (as transformers).
 
-    def __init__(self, hidden_size: int, eps: float = 1e-6) -> None:
+    ``unit_offset``: Gemma's ``(1 + weight) * ...`` (the checkpoint stores ``weight``, bound unchanged), the
+    product taken in float32 before the cast back, as Gemma does.
+    """
+
+    def __init__(self, hidden_size: int, eps: float = 1e-6, unit_offset: bool = False) -> None:
         super().__init__()
         self.weight = nn.Parameter(hidden_size)
         self.variance_epsilon = eps
+        self.unit_offset = unit_offset
 
     def forward(self, hidden_states):
         dtype = hidden_states.dtype
         x = hidden_states if dtype == trt.float32 else hidden_states.to("float32")
         variance = F.mean(x * x, -1, keepdim=True)
         x = x * F.rsqrt(variance + self.variance_epsilon)
+        if self.unit_offset:
+            weight = F.as_tensor(self.weight)
+            weight = weight if weight.dtype == trt.float32 else weight.to("float32")
+            x = x * (weight + 1.0)
+            return x if dtype == trt.float32 else x.to(dtype)
         if dtype != trt.float32:
             x = x.to(dtype)
         return x * F.as_tensor(self.weight)
 
     def extra_repr(self) -> str:
-        return f"{self.weight.shape[0]}, eps={self.variance_epsilon}"
+        return f"{self.weight.shape[0]}, eps={self.variance_epsilon}" + (", unit_offset" if self.unit_offset else "")
 
 
 def position_ids(input_ids, past_length=None):
@@ -180,21 +195,75 @@ def position_ids(input_ids, past_length=None):
     return positions + past_length.to("int64").unsqueeze(1)
 
 
-def cache_mask(positions, max_context: int, window: int | None = None):
-    """(B, 1, S, max_context) bool: query s of sequence b sees cache slot j iff j <= its position (and, with a
-    sliding ``window``, its position - j < window)."""
+def cache_mask(positions, max_context: int, window: int | None = None, pad_length=None):
+    """(B, 1, S, max_context) bool: query s of sequence b (at cache slot ``positions[b, s]``) sees cache slot j
+    iff j <= its slot (and, with a sliding ``window``, its slot - j < window). With ``pad_length`` (B,) the
+    first ``pad_length[b]`` slots of row b hold left padding: no query sees them but a padding query sees
+    itself (a row of nothing would be NaN, and its K/V feed later layers' padding slots)."""
     slots = F.as_tensor(np.arange(max_context, dtype=np.int64).reshape(1, 1, 1, max_context))
     query = positions.unsqueeze(1).unsqueeze(3)
     mask = slots <= query
-    return mask if window is None else mask & (query - slots < window)
+    if window is not None:
+        mask = mask & (query - slots < window)
+    if pad_length is not None:
+        first = pad_length.to("int64").reshape(-1, 1, 1, 1)
+        mask = mask & ((slots >= first) | (slots == query))
+    return mask
 
 
-def window_mask(positions, window: int):
+def unpadded_positions(positions, pad_length):
+    """Token positions of left-padded rows: cache slot - ``pad_length[b]`` (padding at 0, as it is masked)."""
+    if pad_length is None:
+        return positions
+    return F.clamp(positions - pad_length.to("int64").unsqueeze(1), min=0)
+
+
+def window_mask(positions, window: int | None):
     """(B, 1, S, S) bool for attention without a cache: causal, and each query sees the ``window`` positions
-    ending at its own (Mistral's sliding window)."""
+    ending at its own (Mistral's sliding window; None: causal only)."""
     query = positions.unsqueeze(1).unsqueeze(3)
     key = positions.unsqueeze(1).unsqueeze(2)
-    return (key <= query) & (query - key < window)
+    return key <= query if window is None else (key <= query) & (query - key < window)
+
+
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+def check_layer_types(config) -> None:
+    """``config.layer_types`` is one of LAYER_TYPES per layer; ArgumentError naming the field otherwise."""
+    types = config.layer_types
+    name = type(config).__name__
+    if not isinstance(types, list) or len(types) != config.num_hidden_layers:
+        raise ArgumentError(
+            f"{name} field layer_types must list one attention kind per layer ({config.num_hidden_layers}), "
+            f"got {types!r}"
+        )
+    bad = [t for t in types if t not in LAYER_TYPES]
+    if bad:
+        raise ArgumentError(f"{name} field layer_types: {bad[0]!r} is not one of {', '.join(LAYER_TYPES)}")
+    if "sliding_attention" in types and getattr(config, "use_sliding_window", True) and config.sliding_window is None:
+        raise ArgumentError(
+            f"{name}: layer_types has sliding_attention layers but sliding_window is null: set the window"
+        )
+
+
+def softcapped_attention(q, k, v, mask, scale: float, softcap: float | None):
+    """Grouped-query attention written out (no fused kernel computes it): ``softmax(cap * tanh(q k^T * scale /
+    cap) masked) v`` with the softmax in float32; q (B, H, S, D), k/v (B, KV, T, D), mask (B, 1, S, T) bool."""
+    batch, heads, length, dim = q.shape
+    kv_heads = k.shape[1]
+    groups = heads // kv_heads
+    dtype = q.dtype
+    q5 = q.reshape(batch, kv_heads, groups, length, dim)
+    scores = F.matmul(q5, k.unsqueeze(2).transpose(-1, -2))
+    scores = scores if dtype == trt.float32 else scores.to("float32")
+    scores = scores * scale
+    if softcap is not None:
+        scores = F.tanh(scores / softcap) * softcap
+    scores = F.where(mask.unsqueeze(1), scores, float(np.finfo(np.float32).min))
+    probs = F.softmax(scores, -1)
+    probs = probs if dtype == trt.float32 else probs.to(dtype)
+    return F.matmul(probs, v.unsqueeze(2)).reshape(batch, heads, length, dim)
 
 
 def check_length(input_ids, limit: int, field: str) -> None:
@@ -214,10 +283,18 @@ def token_inputs(max_batch: int, max_seq: int) -> dict[str, Input]:
 
 
 def cache_inputs(
-    num_layers: int, kv_heads: int, head_dim: int, max_context: int, max_batch: int, dtype: str
+    num_layers: int,
+    kv_heads: int,
+    head_dim: int,
+    max_context: int,
+    max_batch: int,
+    dtype: str,
+    padded: bool = True,
 ) -> dict[str, Input]:
     """Inputs of a cached decoder: ``input_ids`` and ``past_length`` (dynamic batch; prefill and decode
-    profiles for the sequence length) and the per-layer key/value caches of ``max_context`` slots."""
+    profiles for the sequence length), with ``padded`` ``pad_length`` (B,) int32 (how many cache slots of
+    each row hold left padding: batches of prompts of different lengths), and the per-layer key/value caches
+    of ``max_context`` slots."""
     ids = Input(
         (-1, -1),
         "int64",
@@ -228,6 +305,8 @@ def cache_inputs(
     )
     batch = {"min": (1,), "opt": (max_batch,), "max": (max_batch,), "profiles": [((1,), (max_batch,), (max_batch,))]}
     out = {"input_ids": ids, "past_length": Input((-1,), "int32", **batch)}
+    if padded:
+        out["pad_length"] = Input((-1,), "int32", **batch)
     lo, hi = (1, kv_heads, max_context, head_dim), (max_batch, kv_heads, max_context, head_dim)
     for i in range(num_layers):
         for kind in ("key", "value"):

@@ -26,6 +26,7 @@ from netdef.zoo._decoder import (
     from_pretrained,
     position_ids,
     token_inputs,
+    unpadded_positions,
 )
 from netdef.zoo.bert import ACTIVATIONS
 from netdef.zoo.llama import tie_aware_load
@@ -151,9 +152,10 @@ class GPT2Model(nn.Module):
         self.h = nn.ModuleList([GPT2Block(config, i) for i in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
 
-    def forward(self, input_ids, past_length=None, caches=()):
-        positions = position_ids(input_ids, past_length)
-        mask = cache_mask(positions, caches[0][0].shape[2]) if caches else None
+    def forward(self, input_ids, past_length=None, caches=(), pad_length=None):
+        slots = position_ids(input_ids, past_length)
+        positions = unpadded_positions(slots, pad_length)
+        mask = cache_mask(slots, caches[0][0].shape[2], pad_length=pad_length) if caches else None
         if not caches:
             check_length(input_ids, self.config.n_positions, "n_positions")
         hidden_states = self.wte(input_ids) + self.wpe(positions)
@@ -185,9 +187,9 @@ class GPT2LMHeadModel(nn.Module):
         """Module.load_weights, dropping a checkpoint's tied ``lm_head.weight``."""
         return tie_aware_load(self, weights, strict, rename, "lm_head.weight", "transformer.wte.weight")
 
-    def forward(self, input_ids, past_length=None, *past_key_values):
+    def forward(self, input_ids, past_length=None, *past_key_values, pad_length=None):
         caches = list(zip(past_key_values[0::2], past_key_values[1::2]))
-        hidden_states, presents = self.transformer(input_ids, past_length, caches)
+        hidden_states, presents = self.transformer(input_ids, past_length, caches, pad_length)
         outputs = {"logits": F.linear(hidden_states, self.transformer.wte.weight.data)}
         for i, present in enumerate(presents if caches else ()):
             outputs[f"present.{i}.key"], outputs[f"present.{i}.value"] = present
@@ -197,9 +199,12 @@ class GPT2LMHeadModel(nn.Module):
         """``input_ids`` with dynamic batch (1..max_batch) and length (1..max_seq)."""
         return token_inputs(max_batch, min(max_seq, self.config.n_positions))
 
-    def cache_inputs(self, max_context: int, max_batch: int = 1, dtype: str = "float32") -> dict[str, Input]:
-        """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots."""
+    def cache_inputs(
+        self, max_context: int, max_batch: int = 1, dtype: str = "float32", padded: bool = True
+    ) -> dict[str, Input]:
+        """Inputs of the cached network (prefill and decode profiles), caches of ``max_context`` slots; with
+        ``padded`` a ``pad_length`` input for left-padded batches."""
         c = self.config
         if max_context > c.n_positions:
             raise ValueError(f"max_context {max_context} exceeds n_positions={c.n_positions} (learned positions)")
-        return cache_inputs(c.n_layer, c.n_head, c.n_embd // c.n_head, max_context, max_batch, dtype)
+        return cache_inputs(c.n_layer, c.n_head, c.n_embd // c.n_head, max_context, max_batch, dtype, padded)

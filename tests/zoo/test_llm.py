@@ -118,7 +118,7 @@ def test_cached_network_prefill_then_decode_per_sequence_positions(family, preci
     seqs = [rng.integers(0, 96, 4), rng.integers(0, 96, 6)]
     caches = []
     for seq in seqs:
-        feeds = {"input_ids": seq[None], "past_length": np.zeros(1, np.int32)}
+        feeds = {"input_ids": seq[None], "past_length": np.zeros(1, np.int32), "pad_length": np.zeros(1, np.int32)}
         feeds.update({n: np.zeros((1, *net.inputs[n].shape[1:]), dtype) for n in names})
         out = netdef.reference.run(net, feeds)
         assert all(out[n.replace("past_key_values", "present")].dtype == dtype for n in names)
@@ -127,6 +127,7 @@ def test_cached_network_prefill_then_decode_per_sequence_positions(family, preci
     for _ in range(3):
         step = rng.integers(0, 96, (2, 1))
         feeds = {"input_ids": step, "past_length": np.array([len(s) for s in seqs], np.int32)}
+        feeds["pad_length"] = np.zeros(2, np.int32)
         for n in names:
             present = n.replace("past_key_values", "present")
             feeds[n] = np.concatenate([c[present] for c in caches])
@@ -184,7 +185,14 @@ def cached_llama():
 @pytest.mark.parametrize(
     ("ids", "kwargs", "match"),
     [
-        ([[1, 2, 3], [4, 5]], {}, r"prompts have different lengths \[3, 2\].*call it once per length"),
+        ([[1, 2, 3], [4, 5]], {"attention_mask": [[1, 1, 1], [0, 1, 1]]}, r"pass either such a list or left-padded"),
+        ([[1, 2, 3], [4, 5, 6]], {"attention_mask": [[1, 1, 1], [1, 1, 0]]}, r"attention_mask row 1 is \[1, 1, 0\]"),
+        ([[1, 2, 3], [4, 5, 6]], {"attention_mask": [[1, 1, 1], [0, 0, 0]]}, r"attention_mask row 1 is \[0, 0, 0\]"),
+        ([[1, 2, 3]], {"attention_mask": [[1, 1]]}, r"attention_mask must have the shape of input_ids \(1, 3\)"),
+        ([[1, 2, 3]], {"attention_mask": [[1, 2, 1]]}, r"attention_mask must hold 0 \(padding\) and 1"),
+        ([[1, 2, 3], [4]], {"pad_token_id": 96}, r"input_ids\[1, 0\] is 96, outside \[0, 96\)"),
+        ([[1, 2, 3], [4]], {"pad_token_id": 1.5}, r"pad_token_id must be an int or None"),
+        ([[1, 2, 3], []], {}, r"input_ids: prompt 1 is empty; every prompt needs at least one token"),
         (np.array([[1.0, 2.7]]), {}, r"input_ids must be integer token ids, got dtype float64"),
         ([[1, 96]], {}, r"input_ids\[0, 1\] is 96, outside \[0, 96\)"),
         ([[-1, 3]], {}, r"input_ids\[0, 0\] is -1, outside \[0, 96\)"),
@@ -275,8 +283,8 @@ def test_config_fields_are_transformers_names():
     assert model.config.num_key_value_heads == 2 and model.config.head_dim == 8
     with pytest.warns(netdef.NetdefWarning, match=r"ignoring config fields netdef does not use: \['shiny_new_field'\]"):
         LlamaForCausalLM(**config, shiny_new_field=1)
-    with pytest.raises(ValueError, match="rope_type 'yarn' is not supported"):
-        LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4, "factor": 2.0}})
+    with pytest.raises(ValueError, match="rope_type 'bogus' is not supported"):
+        LlamaForCausalLM(**{**config, "rope_parameters": {"rope_type": "bogus", "rope_theta": 1e4, "factor": 2.0}})
     state = {
         k: v.numpy()
         for k, v in transformers.LlamaForCausalLM(transformers.LlamaConfig(**TINY_LLAMA)).state_dict().items()
