@@ -24,9 +24,19 @@ from netdef.errors import ArgumentError, NetdefError
 _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
 
 
-def define_cached(model, max_context: int, max_batch: int = 1, precision: str = "fp32", **define_kwargs):
+def define_cached(
+    model, max_context: int, max_batch: int = 1, precision: str = "fp32", decode_profile: bool = True, **define_kwargs
+):
     """``netdef.define`` of a zoo decoder (``netdef.zoo.llama``, ``netdef.zoo.gpt2``) with its KV-cache inputs:
-    caches of ``max_context`` slots in the network's precision, logits in float32."""
+    caches of ``max_context`` slots in the network's precision, logits in float32.
+
+    ``decode_profile`` adds a second optimization profile for one-token steps (S = 1) beside the one for every
+    length. TensorRT-RTX then stores the weights of matmuls that share an input (q/k/v, gate/up) a second time,
+    re-laid out for its S = 1 kernels: the engine is about 1.7x the fp16 weights at the Qwen2.5-0.5B layer shape
+    (``benchmarks/llm_memory.py``). ``decode_profile=False`` keeps one profile (engine about 1.04x the weights).
+    """
+    import dataclasses
+
     import netdef
     from netdef.define import PRECISIONS
 
@@ -34,6 +44,8 @@ def define_cached(model, max_context: int, max_batch: int = 1, precision: str = 
         raise NetdefError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     dtype = PRECISIONS[precision]
     inputs = model.cache_inputs(max_context, max_batch, dtype)
+    if not decode_profile:
+        inputs = {name: dataclasses.replace(spec, profiles=()) for name, spec in inputs.items()}
     outputs = {"logits": "float32"}
     outputs.update({name.replace("past_key_values", "present"): dtype for name in inputs if _PAST.match(name)})
     return netdef.define(model, inputs, precision=precision, output_dtype=outputs, **define_kwargs)
