@@ -67,9 +67,10 @@ def freeze_weights(weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray
     """``weights`` (just read from a file, held by nobody else) with each array made read-only, so that binding
     views them instead of copying."""
     for name in weights:
-        arr = stored_array(weights, name)
-        if isinstance(arr, np.ndarray):
-            arr.flags.writeable = False
+        node = stored_array(weights, name)
+        while isinstance(node, np.ndarray):  # the array and the arrays it views (an .npz member's reshape)
+            node.flags.writeable = False
+            node = node.base
     return weights
 
 
