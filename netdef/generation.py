@@ -32,8 +32,8 @@ def define_cached(
 
     ``decode_profile`` adds a second optimization profile for one-token steps (S = 1) beside the one for every
     length. TensorRT-RTX then stores the weights of matmuls that share an input (q/k/v, gate/up) a second time,
-    re-laid out for its S = 1 kernels: the engine is about 1.7x the fp16 weights at the Qwen2.5-0.5B layer shape
-    (``benchmarks/llm_memory.py``). ``decode_profile=False`` keeps one profile (engine about 1.04x the weights).
+    re-laid out for its S = 1 kernels: the engine is 1.49x the fp16 weights at the Qwen2.5-0.5B shape
+    (``benchmarks/llm_memory.py``). ``decode_profile=False`` keeps one profile (1.01x the weights).
     """
     import dataclasses
 
