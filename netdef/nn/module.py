@@ -24,7 +24,11 @@ __all__ = ["BindReport", "Module", "Parameter"]
 
 
 class Parameter:
-    """A named weight slot of known shape; ``data`` is None until weights are bound."""
+    """A named weight slot of known shape; ``data`` is None until weights are bound.
+
+    ``dtype`` is the dtype the slot holds; a float weight that it holds exactly (fp16/bf16/fp8 in a float32 slot)
+    is bound in its stored dtype, often a read-only view of a memory-mapped file (``Module.load_weights``).
+    """
 
     __slots__ = ("data", "dtype", "shape")
 
@@ -258,6 +262,9 @@ class Module:
         unexpected and wrongly sized entries are reported together. With ``strict=False`` missing and
         unexpected names are skipped and listed in the returned report; a wrong size is always an
         error. Shapes are compared exactly where the source stores them (every format but .wts).
+        Nothing is copied where nothing needs to be: safetensors bind as read-only views of the mapped file, in
+        their stored float dtype; a writable array given in a mapping is bound as a copy (the README lists what
+        is copied and when).
         """
         if isinstance(weights, (str, os.PathLike)):
             weights = freeze_weights(load_weights_file(weights, rename=rename))  # read here: nobody else holds them
