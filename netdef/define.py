@@ -231,7 +231,8 @@ def _digest(weights: list[tuple[str, np.ndarray | None]], shapes: list | None = 
     for (name, a), shape in zip(weights, shapes):
         h.update(name.encode())
         h.update(repr(tuple(shape) if shape is not None else shape).encode())
-        if a is not None:
+        if a is not None:  # floats bind in their stored dtype: the same bytes in fp16 and bf16 are other weights
+            h.update(a.dtype.name.encode())
             h.update(np.ascontiguousarray(a).view(np.uint8).data)  # the buffer itself: no bytes copy
     digest = h.hexdigest()
     refs = [(weakref.ref(a) if a is not None else (lambda: None)) for _, a in weights]

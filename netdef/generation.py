@@ -26,11 +26,25 @@ _PAST = re.compile(r"past_key_values\.(\d+)\.(key|value)$")
 
 
 def define_cached(
-    model, max_context: int, max_batch: int = 1, precision: str = "fp32", padded: bool = True, **define_kwargs
+    model,
+    max_context: int,
+    max_batch: int = 1,
+    precision: str = "fp32",
+    padded: bool = True,
+    decode_profile: bool = True,
+    **define_kwargs,
 ):
     """``netdef.define`` of a zoo decoder (``netdef.zoo.llama``, ``netdef.zoo.gpt2``...) with its KV-cache inputs:
     caches of ``max_context`` slots in the network's precision, logits in float32; ``padded`` adds the
-    ``pad_length`` input that left-padded batches (prompts of different lengths, an attention mask) need."""
+    ``pad_length`` input that left-padded batches (prompts of different lengths, an attention mask) need.
+
+    ``decode_profile`` adds a second optimization profile for one-token steps (S = 1) beside the one for every
+    length. TensorRT-RTX then stores the weights of matmuls that share an input (q/k/v, gate/up) a second time,
+    re-laid out for its S = 1 kernels: the engine is 1.49x the fp16 weights at the Qwen2.5-0.5B shape
+    (``benchmarks/llm_memory.py``). ``decode_profile=False`` keeps one profile (1.01x the weights).
+    """
+    import dataclasses
+
     import netdef
     from netdef.define import PRECISIONS
 
@@ -40,6 +54,8 @@ def define_cached(
     # a decoder of the user's own may have no pad_length input: generate then refuses padded prompts by name
     takes_padded = "padded" in inspect.signature(model.cache_inputs).parameters
     inputs = model.cache_inputs(max_context, max_batch, dtype, **({"padded": padded} if takes_padded else {}))
+    if not decode_profile:
+        inputs = {name: dataclasses.replace(spec, profiles=()) for name, spec in inputs.items()}
     outputs = {"logits": "float32"}
     outputs.update({name.replace("past_key_values", "present"): dtype for name in inputs if _PAST.match(name)})
     return netdef.define(model, inputs, precision=precision, output_dtype=outputs, **define_kwargs)

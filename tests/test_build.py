@@ -343,3 +343,19 @@ def test_check_output_refuses_the_inputs_of_the_run_even_when_forced(tmp_path):
     with pytest.raises(netdef.BuildError, match="an input of this run"):
         check_output(tmp_path / "m.engine", force=True, inputs=[weights])
     check_output(tmp_path / "new.engine", inputs=[weights])  # nothing there yet: fine
+
+
+def test_weights_digest_tells_stored_dtypes_apart():
+    """Float weights bind in their stored dtype: the same bytes as fp16 and as bf16 are different weights."""
+    import ml_dtypes
+
+    from netdef import nn
+
+    bits = np.arange(1, 9, dtype=np.uint16).reshape(2, 4) + 0x3C00
+    digests = []
+    for dtype in (np.float16, ml_dtypes.bfloat16):
+        model = nn.Linear(4, 2, bias=False)
+        model.load_weights({"weight": bits.view(dtype).copy()})
+        assert model.weight.data.dtype == dtype
+        digests.append(weights_digest(model))
+    assert digests[0] != digests[1]

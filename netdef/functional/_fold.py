@@ -55,10 +55,19 @@ class FoldCandidate:
 
 
 def private_weights(ctx, array: np.ndarray, dtype: trt.DataType, role: str | None) -> tuple[trt.Weights, np.ndarray]:
-    """``ctx.weights`` over a copy of ``array`` that no one else holds (a fold may overwrite it)."""
-    buffer = np.array(array, order="C", copy=True)  # ctx.weights casts it, refusing values the dtype cannot hold
-    w = ctx.weights(buffer, dtype, role)
-    return w, ctx.keepalive[-1]  # the array TensorRT reads (``buffer`` itself: no further cast)
+    """``ctx.weights`` over an array that no one else holds (a fold may overwrite it)."""
+    w = ctx.weights(unshared(array, dtype), dtype, role)  # casts it, refusing values the dtype cannot hold
+    return w, ctx.keepalive[-1]  # the array TensorRT reads
+
+
+def unshared(array: np.ndarray, dtype: trt.DataType) -> np.ndarray:
+    """``array``, or a copy of it when its cast to ``dtype`` would not copy (same dtype, C order): a fold writes
+    the buffer TensorRT holds in place, which must not be the caller's (a bound weight, a memory-mapped file).
+    Where the cast makes a new array anyway, that one is private already: no second copy."""
+    array = np.asarray(array)
+    if array.dtype == dtype_to_numpy(dtype):
+        return np.array(array, order="C", copy=True)
+    return array
 
 
 def folding(ctx) -> bool:

@@ -37,7 +37,7 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     # a batch norm right after (over the features of a 2-D output) may fold into the weight and bias
     foldable = w is None and bias is not None and input.ndim == 2 and _fold.folding(ctx)
     if w is None:
-        w = constant(ctx, np.array(w_full, copy=True) if foldable else w_full, input.dtype, op + "_weight")
+        w = constant(ctx, _fold.unshared(w_full, input.dtype) if foldable else w_full, input.dtype, op + "_weight")
         w_buf = ctx.keepalive[-1]
     vec = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
     mm = ctx.add_layer(
@@ -50,7 +50,7 @@ def linear(input: Tensor, weight: np.ndarray, bias: np.ndarray | None = None) ->
     if bias.shape != (out_features,):
         raise ctx.error(op, f"bias must have shape ({out_features},), got {bias.shape}")
     b_full = bias.reshape((1,) * (out.ndim - 1) + (out_features,))
-    b = constant(ctx, np.array(b_full, copy=True) if foldable else b_full, input.dtype, op + "_bias")
+    b = constant(ctx, _fold.unshared(b_full, input.dtype) if foldable else b_full, input.dtype, op + "_bias")
     b_buf = ctx.keepalive[-1]
     layer = ctx.add_layer("bias", lambda net: net.add_elementwise(out.itensor, b.itensor, trt.ElementWiseOperation.SUM))
     result = wrap(layer.get_output(0), ctx)

@@ -18,12 +18,17 @@ from netdef.errors import ArgumentError, BindError, EmitError
 from netdef.numeric import convert
 from netdef.tensor import Tensor
 from netdef.weights import load_weights_file, rename_weights
+from netdef.weights.registry import caller_may_write, freeze_weights, is_float_dtype, stored_array
 
 __all__ = ["BindReport", "Module", "Parameter"]
 
 
 class Parameter:
-    """A named weight slot of known shape; ``data`` is None until weights are bound."""
+    """A named weight slot of known shape; ``data`` is None until weights are bound.
+
+    ``dtype`` is the dtype the slot holds; a float weight that it holds exactly (fp16/bf16/fp8 in a float32 slot)
+    is bound in its stored dtype, often a read-only view of a memory-mapped file (``Module.load_weights``).
+    """
 
     __slots__ = ("data", "dtype", "shape")
 
@@ -129,7 +134,7 @@ def _tied_conflicts(expected: Mapping[str, Parameter], arrays: Mapping[str, np.n
     lines = []
     for tied in names.values():
         first = arrays[tied[0]]
-        differ = [n for n in tied[1:] if not np.array_equal(arrays[n], first, equal_nan=first.dtype.kind == "f")]
+        differ = [n for n in tied[1:] if not np.array_equal(arrays[n], first, equal_nan=is_float_dtype(first.dtype))]
         if differ:
             lines.append(
                 f"  {tied[0]}: one parameter shared (tied) under the names {tied}, but the weights give "
@@ -257,9 +262,12 @@ class Module:
         unexpected and wrongly sized entries are reported together. With ``strict=False`` missing and
         unexpected names are skipped and listed in the returned report; a wrong size is always an
         error. Shapes are compared exactly where the source stores them (every format but .wts).
+        Nothing is copied where nothing needs to be: safetensors bind as read-only views of the mapped file, in
+        their stored float dtype; a writable array given in a mapping is bound as a copy (the README lists what
+        is copied and when).
         """
         if isinstance(weights, (str, os.PathLike)):
-            weights = load_weights_file(weights, rename=rename)
+            weights = freeze_weights(load_weights_file(weights, rename=rename))  # read here: nobody else holds them
         elif not isinstance(weights, Mapping):
             raise ArgumentError(
                 f"{type(self).__name__}.load_weights: weights must be a path to a weights file or a mapping of "
@@ -278,7 +286,7 @@ class Module:
         for name, p in expected.items():
             if name not in weights:
                 continue
-            arr = np.asarray(weights[name])
+            arr = np.asarray(stored_array(weights, name))
             module, _, leaf = name.rpartition(".")
             sub = self.get_submodule(module)
             where = f"module `{module or '<root>'}` ({type(sub).__name__})"
@@ -288,14 +296,21 @@ class Module:
                     f"{arr.shape} ({arr.size} values); the module is created at {sub.defined_at}"
                 )
                 continue
-            if arr.dtype.kind not in "biuf":
+            if arr.dtype.kind not in "biuf" and not is_float_dtype(arr.dtype):
                 unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, found {arr.dtype}")
                 continue
-            converted, problem = convert(arr, p.dtype)
-            if problem:
-                unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, but {problem}")
-                continue
-            arrays[name] = np.array(converted, copy=True).reshape(p.shape)
+            if is_float_dtype(p.dtype) and is_float_dtype(arr.dtype) and np.can_cast(arr.dtype, p.dtype, "safe"):
+                # a float p.dtype holds exactly (fp16/bf16/fp8 for an fp32 parameter) binds in its stored dtype, as
+                # a view: emission casts it to the network's compute dtype once, and not at all when they agree
+                converted = arr
+            else:
+                converted, problem = convert(arr, p.dtype)
+                if problem:
+                    unconvertible.append(f"  {name}: {where} expects {p.dtype} {leaf}, but {problem}")
+                    continue
+            if converted is arr and (caller_may_write(arr) or not arr.flags.c_contiguous):
+                converted = np.array(arr, copy=True, order="C")  # the caller's writable array: bind a snapshot
+            arrays[name] = converted.reshape(p.shape)
         unconvertible += _tied_conflicts(expected, arrays)
         modules = dict(self.named_modules(remove_duplicate=False))
         # a weight of a module this model has, which the module does not hold (a bias where it has none): the

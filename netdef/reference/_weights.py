@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import warnings
 
 import numpy as np
 import torch
@@ -45,12 +46,22 @@ def weights_tensor(weights, layer, role: str, shape=None) -> torch.Tensor | None
     arr = read_weights(weights, layer, role)
     if arr.size == 0:
         return None
-    if not arr.flags.writeable or not arr.flags.c_contiguous:  # torch views only writable C-ordered arrays
-        arr = np.array(arr, copy=True)
-    t = torch.from_numpy(arr)
+    t = torch_view(arr)
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
     t = t.reshape(shape) if shape is not None else t
     if memo is not None:
         memo[key] = t
     return t
+
+
+def torch_view(arr: np.ndarray) -> torch.Tensor:
+    """``arr`` as a torch tensor sharing its memory, a read-only one (a memory-mapped weight) included: handlers
+    never write to weights or inputs. A non-C-ordered array is copied (torch views C order only)."""
+    if not arr.flags.c_contiguous:
+        return torch.from_numpy(np.ascontiguousarray(arr))
+    if arr.flags.writeable:
+        return torch.from_numpy(arr)
+    with warnings.catch_warnings():  # torch warns that it cannot mark the tensor read-only
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(arr)

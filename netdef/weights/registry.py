@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO
+
+import numpy as np
 
 from netdef.errors import WeightsFormatError
 from netdef.weights.streams import open_weights, prefixed, read_exactly, spool
@@ -30,6 +32,46 @@ class Weights(dict):
     """
 
     shaped: bool = True
+
+
+def stored_array(weights, name: str) -> np.ndarray:
+    """``weights[name]`` as stored: a netdef ``Weights``' own array (a memory-mapped bfloat16 view stays one),
+    any other mapping's value."""
+    return dict.__getitem__(weights, name) if isinstance(weights, Weights) else weights[name]
+
+
+def is_float_dtype(dtype) -> bool:
+    """numpy floats and ml_dtypes' (bfloat16, float8_*), whose numpy kind is 'V'."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name.startswith(("bfloat", "float8")))
+
+
+def caller_may_write(array: np.ndarray) -> bool:
+    """Whether anything could still write ``array``'s values: it, or an array it views, is writeable, or the
+    buffer under them is (a read-only memory map or ``bytes`` is not). Binding keeps such an array only as a
+    copy, so that writing it later cannot change weights already bound (and their cached digest)."""
+    node = array
+    while isinstance(node, np.ndarray):
+        if node.flags.writeable:
+            return True
+        if node.base is None:
+            return False  # an array that owns its memory, made read-only
+        node = node.base
+    try:
+        return not memoryview(node).readonly
+    except TypeError:  # not a buffer: cannot tell
+        return True
+
+
+def freeze_weights(weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    """``weights`` (just read from a file, held by nobody else) with each array made read-only, so that binding
+    views them instead of copying."""
+    for name in weights:
+        node = stored_array(weights, name)
+        while isinstance(node, np.ndarray):  # the array and the arrays it views (an .npz member's reshape)
+            node.flags.writeable = False
+            node = node.base
+    return weights
 
 
 class StreamHead:

@@ -534,8 +534,9 @@ def tie_aware_load(model: nn.Module, weights, strict, rename, head: str, embeddi
     if model.config.tie_word_embeddings:
         if isinstance(weights, (str, bytes)) or hasattr(weights, "__fspath__"):
             from netdef.weights import load_weights_file
+            from netdef.weights.registry import freeze_weights
 
-            weights = load_weights_file(weights, rename=rename)
+            weights = freeze_weights(load_weights_file(weights, rename=rename))  # read here: bound without copies
             rename = None
         if head in weights:
             weights = _without(weights, head)

@@ -455,3 +455,61 @@ def test_a_weight_of_a_module_the_model_has_but_does_not_hold_is_refused_even_wi
         NoBias().load_weights(outside)
     report = NoBias().load_weights(outside, strict=False)
     assert report.unexpected == ["rotary.inv_freq"]  # outside the model's modules: skipped when asked
+
+
+def _mapped_root(array: np.ndarray):
+    """The object at the bottom of ``array``'s chain of views."""
+    while isinstance(array, np.ndarray) and array.base is not None:
+        array = array.base
+    return array.obj if isinstance(array, memoryview) else array
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_safetensors_bind_as_views_of_the_mapped_file(tmp_path, dtype):
+    import mmap
+
+    from netdef.weights import save_safetensors
+
+    torch.manual_seed(0)
+    twin = torch.nn.Linear(8, 4).to(dtype)
+    save_safetensors(twin, tmp_path / "w.safetensors")
+    model = nn.Linear(8, 4)
+    model.load_weights(tmp_path / "w.safetensors")
+    for name, tensor in twin.state_dict().items():
+        bound = getattr(model, name).data
+        assert isinstance(_mapped_root(bound), mmap.mmap), f"{name}: bound a copy, not a view of the file"
+        assert not bound.flags.writeable
+        assert str(bound.dtype) == str(tensor.dtype).removeprefix("torch.")  # the stored dtype, not float32
+        np.testing.assert_array_equal(bound.astype(np.float32), tensor.float().numpy())
+    # a network in the stored dtype hands TensorRT the file's own bytes; another precision casts once
+    precision = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype]
+    # (a 3-D input: a 2-D Linear with a bias keeps a private copy in the stored dtype, which a batch norm after it
+    # may fold into)
+    net = netdef.define(model, {"x": netdef.Input((1, 2, 8))}, precision=precision)
+    assert any(np.shares_memory(a, model.weight.data) for a in net.keepalive)
+    net32 = netdef.define(model, {"x": netdef.Input((1, 2, 8))}, precision="fp32")
+    assert all(a.dtype == np.float32 for a in net32.keepalive if a.dtype.kind in "fV")
+    y = torch.from_numpy(np.ones((1, 2, 8), np.float32))
+    np.testing.assert_allclose(
+        netdef.reference.run(net32, {"x": y.numpy()})["output"],
+        twin.float()(y).detach().numpy(),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_writable_arrays_bind_as_copies_read_only_ones_as_views():
+    weight = np.ones((4, 8), np.float32)
+    model = nn.Linear(8, 4, bias=False)
+    model.load_weights({"weight": weight})
+    assert not np.shares_memory(model.weight.data, weight)  # the caller may write it: a snapshot is bound
+    weight[:] = 2
+    assert (model.weight.data == 1).all()
+    frozen = np.ones((4, 8), np.float16)
+    frozen.flags.writeable = False
+    model.load_weights({"weight": frozen})
+    assert np.shares_memory(model.weight.data, frozen) and model.weight.data.dtype == np.float16
+    view = np.ones((4, 8), np.float32)[:, :]  # a read-only view of a writable array is still copied
+    view.flags.writeable = False
+    model.load_weights({"weight": view})
+    assert not np.shares_memory(model.weight.data, view)

@@ -501,3 +501,21 @@ def test_a_sequence_past_the_position_limit_stops_at_an_assertion(family):
         netdef.InterpreterError, match=r"input_ids is longer than (max_position_embeddings|n_positions)=8"
     ):
         netdef.reference.run(net, {"input_ids": tokens})
+
+
+def test_cached_network_without_the_decode_profile_generates_the_same_in_a_smaller_engine():
+    """decode_profile=False: one optimization profile; TensorRT-RTX then stores each weight once (with the S = 1
+    profile it keeps shared-input matmul weights twice); tokens still equal transformers'."""
+    model, twin = tiny_pair("llama", bos_token_id=None, eos_token_id=None)
+    one = define_cached(model, max_context=24, decode_profile=False)
+    assert all(not spec.profiles for spec in one.inputs.values())
+    assert any(spec.profiles for spec in define_cached(model, max_context=24).inputs.values())
+    ids = np.random.default_rng(6).integers(0, 96, (1, 5))
+    with torch.no_grad():
+        want = twin.generate(torch.from_numpy(ids), max_new_tokens=8, do_sample=False).numpy()
+    np.testing.assert_array_equal(netdef.generate(one, ids, max_new_tokens=8), want)
+    sizes = [
+        len(netdef.build(define_cached(model, max_context=24, precision="fp16", decode_profile=d)).data)
+        for d in (True, False)
+    ]
+    assert sizes[1] < 0.75 * sizes[0], sizes
