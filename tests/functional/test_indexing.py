@@ -8,6 +8,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.build import backend_builds
 from netdef.testing import Fn as _Fn
 
 # expressions applied alike to a netdef Tensor and a torch tensor of shape (4, 5, 6)
@@ -78,6 +79,54 @@ def test_index_with_a_0d_tensor_drops_the_dim(parity):
     parity.check(parity.Fn(fn), lambda x, i: x[:, i.long().reshape(())], torch.randn(3, 4), torch.tensor([-2]))
 
 
+# several index tensors (a GatherND) and bool masks (INonZeroLayer), on a (2, 3, 4, 5) tensor
+ADVANCED = {
+    "two-lists": lambda x: x[[0, 1, 1], :, [1, 2, 0]],  # not adjacent: the index dims come first
+    "adjacent": lambda x: x[:, [0, 1, 1], [1, 2, -4]],  # adjacent: in place
+    "int-then-list": lambda x: x[0, :, [1, 2, 0]],  # ints index first, as torch
+    "not-adjacent-4d": lambda x: x[:, [0, 1, 1], :, [1, 2, 0]],
+    "broadcast-2d": lambda x: x[:, [[0, 1], [2, 1]], [[1], [3]]],
+    "mask-all-dims": lambda x: x[x > 0],
+    "mask-middle-dims": lambda x: x[:, x[0, :, :, 0] > 0],
+    "mask-leading-dims": lambda x: x[x[:, :, 0, 0] > 0.2],
+    "mask-after-ellipsis": lambda x: x[..., x[0, 0, 0] > 0] * 2,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVANCED))
+def test_getitem_advanced(parity, name):
+    expr = ADVANCED[name]
+    parity.check(parity.Fn(expr), expr, torch.randn(2, 3, 4, 5), build=name == "two-lists")
+
+
+def test_bool_mask_builds_or_is_refused_naming_the_fix(parity):
+    net = parity.define(parity.Fn(lambda x: x[:, x[0] > 0]), torch.randn(2, 3, 4))
+    if backend_builds("NON_ZERO"):
+        parity.build(net)
+    else:  # TensorRT-RTX has no runner for INonZeroLayer
+        with pytest.raises(netdef.BuildError, match=r"INonZeroLayer .*x\[mask\].*F.where\(mask, x, 0\)"):
+            parity.build(net)
+
+
+def test_getitem_index_tensors_and_mask_from_inputs_dynamic(parity):
+    def fn(x, i, j):
+        return x[i, j] + x[x[:, 0] > 0].sum()
+
+    def ref(x, i, j):
+        return x[i.long(), j.long()] + x[x[:, 0] > 0].sum()
+
+    spec = {
+        "x": netdef.Input((-1, 6), min=(1, 6), max=(8, 6)),
+        "i": netdef.Input((-1,), dtype="int32", min=(1,), max=(5,)),
+        "j": netdef.Input((-1,), dtype="int64", min=(1,), max=(5,)),
+    }
+    net = netdef.define(parity.Fn(fn), spec)
+    for n, m in [(4, 3), (7, 1)]:
+        x, i, j = torch.randn(n, 6), torch.randint(-n, n, (m,), dtype=torch.int32), torch.randint(-6, 6, (m,))
+        got = netdef.reference.run(net, {"x": x.numpy(), "i": i.numpy(), "j": j.numpy()})["output"]
+        parity.assert_close(got, ref(x, i, j))
+
+
 def test_index_select(parity):
     x, idx = torch.randn(3, 5, 2), torch.tensor([4, 0, 0, 2])
     parity.check(parity.Fn(lambda x, i: F.index_select(x, 1, i)), lambda x, i: torch.index_select(x, 1, i), x, idx)
@@ -145,9 +194,11 @@ def _define(fn, shape=(4, 5, 6)):
         (lambda x: x[..., 0, ...], r"single ellipsis"),
         (lambda x: x[::-1], r"slice step must be greater than zero"),
         (lambda x: x[::0], r"slice step must be greater than zero"),
-        (lambda x: x[True], r"bool indices and bool masks are not supported"),
-        (lambda x: x[x > 0], r"bool indices and bool masks are not supported"),
-        (lambda x: x[[0, 1], [0, 1]], r"only one index tensor"),
+        (lambda x: x[True], r"a Python bool index .* is not supported"),
+        (lambda x: x[x[0] > 0], r"bool mask of shape \(5, 6\) does not match the indexed dims \[0, 1\]"),
+        (lambda x: x[x > 0, [0]], r"too many indices"),
+        (lambda x: x[x[..., 0] > 0, [0]], r"a bool mask together with other index tensors is not supported"),
+        (lambda x: x[[0, 1], [0, 1, 2]], r"cannot be broadcast"),
         (lambda x: x[:, [0, 5]], r"index \[0, 5\] is out of range for dim 1 of size 5"),
         (lambda x: x[[0.5]], r"an index list must hold ints"),
         (lambda x: x["a"], r"unsupported index 'a'"),
