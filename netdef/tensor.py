@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from netdef._trt import trt
@@ -12,15 +13,66 @@ if TYPE_CHECKING:
 
 
 class Tensor:
-    """A tensor of the network being defined. Operators and methods follow torch and emit layers."""
+    """A tensor of the network being defined. Operators and methods follow torch and emit layers.
 
-    __slots__ = ("ctx", "itensor", "uncast")
+    In-place writes (``x[:, 0] = 1``, ``x.add_(y)``) rebind the proxy to the layer computing the new value
+    (:meth:`rebind`). Views follow torch's aliasing: a view (``v = x[0]``, ``x.view(-1)``, ``x.permute(...)``)
+    remembers its base, how to compute it from the base, and the base's ``version``; read after the base was
+    written, it is computed again from the new base, and a write into it is written into the base.
+    """
+
+    __slots__ = ("_itensor", "ctx", "uncast", "version", "view_of")
 
     def __init__(self, itensor: trt.ITensor, ctx: EmitContext) -> None:
-        self.itensor = itensor
+        self._itensor = itensor
         self.ctx = ctx
         #: at a precision-override boundary, the tensor before its cast back to the outer dtype
         self.uncast: Tensor | None = None
+        #: how many in-place writes changed this proxy's value
+        self.version = 0
+        #: for a view: (base, the base's version it was computed from, how a write goes back into the base
+        #: (the index of ``base[index]``, "reshape" for the base's elements in another shape, a function
+        #: from the view's value to the base's, or None: a write is refused), the function computing the
+        #: view from the base)
+        self.view_of: tuple[Tensor, int, object, Callable[[Tensor], Tensor]] | None = None
+
+    @property
+    def itensor(self) -> trt.ITensor:
+        """The TensorRT tensor this proxy stands for now (a view is computed again after its base changed)."""
+        if self.view_of is not None:
+            self._refresh()
+        return self._itensor
+
+    def _refresh(self) -> None:
+        base, version, how, forward = self.view_of
+        base.itensor  # noqa: B018 - a base that is a view itself is brought up to date first
+        if base.version != version:
+            self._itensor = forward(base).itensor
+            self.uncast = None
+            self.version += 1  # views of this view are computed again in turn
+            self.view_of = (base, base.version, how, forward)
+
+    def rebind(self, new: Tensor, data: bool = True) -> Tensor:
+        """Make this proxy stand for ``new``'s TensorRT tensor: an in-place write (returns ``self``).
+
+        ``data=False`` for a change of shape only (``unsqueeze_``): views taken before keep their values.
+        """
+        if type(self) is not Tensor:
+            self.itensor  # noqa: B018 - a proxy whose value was folded into the next op becomes a plain one
+        self._itensor = new.itensor
+        self.uncast = None
+        self.version += data
+        if self.view_of is not None:
+            base, _, how, forward = self.view_of
+            self.view_of = (base, base.version, how, forward)
+        return self
+
+    def as_view_of(self, base: Tensor, how, forward: Callable[[Tensor], Tensor]) -> Tensor:
+        """This tensor (a new proxy when it is ``base`` itself), marked as the view ``forward(base)`` of ``base``;
+        ``how`` says how a write into it goes back into the base (see ``view_of``)."""
+        out = Tensor(base.itensor, base.ctx) if self is base else self
+        out.view_of = (base, base.version, how, forward)
+        return out
 
     # -- metadata ----------------------------------------------------------------------------
     @property

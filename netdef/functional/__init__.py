@@ -18,6 +18,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     elementwise,
     embedding,
     indexing,
+    inplace,
     linear,
     loop,
     matmul,

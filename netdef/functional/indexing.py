@@ -374,8 +374,8 @@ def getitem(input: Tensor, index) -> Tensor:
             out_pos += k
     out = slice_dims(input, slices, op, keep_one=drop)
     out = _squeeze_unsqueeze(out, drop, insert, op)
-    if not advanced:
-        return out
+    if not advanced:  # a view, as torch's: a write into it is written into `input` (setitem)
+        return out.as_view_of(input, index, lambda base: getitem(base, index))
     if len(advanced) == 1 and not _is_mask(advanced[0][1]):
         pos, it = advanced[0]
         return _gather(out, pos, _index_tensor(op, out, pos, it), op + "_gather")
@@ -465,6 +465,7 @@ def _advanced(input: Tensor, advanced: list[tuple[int, object]], op: str) -> Ten
     "ISelectLayer",
     "IShapeLayer",
     torch="torch.narrow",
+    view=True,
     methods="narrow",
 )
 def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor:

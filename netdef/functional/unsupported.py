@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from netdef.errors import UnsupportedOpError
+from netdef.functional.inplace import in_place_method
 from netdef.functional.registry import OPS, tensor_method
 from netdef.tensor import Tensor
 
@@ -47,8 +48,8 @@ def missing_method_message(name: str) -> str:
     """Why ``Tensor.<name>`` does not exist, and what to call instead."""
     if name in OPS:
         return f"netdef.Tensor has no method `{name}`; call it as a function: F.{name}(x, ...) (from netdef import F)"
-    if name.endswith("_") and (hasattr(Tensor, name[:-1]) or name[:-1] in OPS):
-        return f"netdef.Tensor has no in-place `{name}`: a network has no in-place ops; use y = x.{name[:-1]}(...)"
+    if name.endswith("_") and name[:-1] in OPS:
+        return f"netdef.Tensor has no in-place `{name}`; write x = F.{name[:-1]}(x, ...) (from netdef import F)"
     close = difflib.get_close_matches(name, [n for n in dir(Tensor) if not n.startswith("_")], n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"netdef.Tensor has no method `{name}`: the op is not supported yet ({SUPPORTED_OPS}){hint}"
@@ -81,4 +82,7 @@ def _getattr(self, name: str):
         raise AttributeError(f"'netdef.Tensor' object has no attribute {name!r}")
     if hasattr(type(self), name):  # a property that raised AttributeError itself: let its own error surface
         return object.__getattribute__(self, name)
+    if name.endswith("_") and not name.endswith("__") and callable(getattr(type(self), name[:-1], None)):
+        # torch's `op_` is `op` written into the tensor: the out-of-place method, then a rebind (inplace.py)
+        return in_place_method(name, getattr(type(self), name[:-1])).__get__(self, type(self))
     raise UnsupportedOpError(missing_method_message(name))
