@@ -87,13 +87,13 @@ def test_missing_tensor_methods_say_they_are_not_supported(parity):
 def test_missing_functional_ops_and_modules_say_where_the_list_is():
     from netdef import F, nn
 
-    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.functional has no `pixel_shuffle`: it is not supp"):
-        F.pixel_shuffle  # noqa: B018
-    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.nn has no `PixelShuffle`.*netdef.nn.__all__"):
-        nn.PixelShuffle  # noqa: B018
+    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.functional has no `fractional_max_pool2d`: it is not"):
+        F.fractional_max_pool2d  # noqa: B018
+    with pytest.raises(netdef.UnsupportedOpError, match=r"netdef.nn has no `FractionalMaxPool2d`.*netdef.nn.__all__"):
+        nn.FractionalMaxPool2d  # noqa: B018
     with pytest.raises(netdef.UnsupportedOpError, match="did you mean softmax"):
         F.softmx  # noqa: B018
-    assert hasattr(F, "relu") and not hasattr(F, "pixel_shuffle") and not hasattr(F, "_private")
+    assert hasattr(F, "relu") and not hasattr(F, "fractional_max_pool2d") and not hasattr(F, "_private")
     assert set(netdef.F.__all__) >= {"relu", "softmax", "conv2d"}
 
 

@@ -2,7 +2,7 @@
 
 Installs ``Tensor.__torch_function__`` (a netdef Tensor passed to a torch function, e.g. ``torch.sigmoid(x)``)
 and ``Tensor.__getattr__`` (a torch.Tensor method netdef lacks, e.g. ``x.cumsum(0)``); the packages
-``netdef.functional`` and ``netdef.nn`` answer unknown names (``F.pixel_shuffle``) with
+``netdef.functional`` and ``netdef.nn`` answer unknown names (``F.fractional_max_pool2d``) with
 :func:`missing_name_message`.
 """
 

@@ -26,7 +26,7 @@ from netdef.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from netdef.nn.container import ModuleDict, ModuleList, Sequential
 from netdef.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from netdef.nn.dropout import Dropout
-from netdef.nn.flatten import Flatten
+from netdef.nn.flatten import ChannelShuffle, Flatten, PixelShuffle, PixelUnshuffle, Unflatten
 from netdef.nn.linear import Identity, Linear
 from netdef.nn.module import BindReport, Module, Parameter
 from netdef.nn.normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm
@@ -100,9 +100,11 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
 
 __all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)
 
+__all__ += ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Unflatten"]  # rearranging entries
+
 
 def __getattr__(name: str):
-    """``nn.PixelShuffle`` and other modules netdef lacks: say so, and where the supported ones are listed."""
+    """``nn.FractionalMaxPool2d`` and other modules netdef lacks: say so, and where the supported ones are listed."""
     if name.startswith("_"):
         raise AttributeError(f"module 'netdef.nn' has no attribute {name!r}")
     raise UnsupportedOpError(missing_name_message("netdef.nn", name, __all__))

@@ -1,4 +1,5 @@
-"""Flatten."""
+"""Flatten, Unflatten and the modules that rearrange channels and pixels (PixelShuffle, PixelUnshuffle,
+ChannelShuffle)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,47 @@ class Flatten(Module):
 
     def forward(self, x):
         return F.flatten(x, self.start_dim, self.end_dim)
+
+
+class Unflatten(Module):
+    """torch.nn.Unflatten: dim ``dim`` split into ``unflattened_size``."""
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input):
+        return F.unflatten(input, self.dim, self.unflattened_size)
+
+
+class PixelShuffle(Module):
+    """torch.nn.PixelShuffle: (*, C * r * r, H, W) -> (*, C, H * r, W * r)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+
+class PixelUnshuffle(Module):
+    """torch.nn.PixelUnshuffle: (*, C, H * r, W * r) -> (*, C * r * r, H, W)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+
+class ChannelShuffle(Module):
+    """torch.nn.ChannelShuffle: the channels of ``groups`` groups interleaved."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)

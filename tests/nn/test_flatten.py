@@ -1,4 +1,4 @@
-"""nn.Flatten against torch.nn.Flatten."""
+"""nn.Flatten, nn.Unflatten, nn.PixelShuffle, nn.PixelUnshuffle and nn.ChannelShuffle against torch."""
 
 from __future__ import annotations
 
@@ -21,3 +21,16 @@ def test_flatten_then_linear(parity):
     ref = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))
     model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
     parity.check(model, ref, torch.randn(2, 2, 6, 6), build=True)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "shape"),
+    [
+        (nn.PixelShuffle(2), torch.nn.PixelShuffle(2), (2, 8, 3, 5)),
+        (nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), (1, 3, 4, 6)),
+        (nn.ChannelShuffle(3), torch.nn.ChannelShuffle(3), (2, 6, 2, 3)),
+        (nn.Unflatten(1, (2, 4)), torch.nn.Unflatten(1, (2, 4)), (3, 8, 2)),
+    ],
+)
+def test_unflatten_and_channel_pixel_shuffles_match_torch(parity, ours, theirs, shape):
+    parity.check(ours, theirs, torch.randn(shape), build=isinstance(ours, nn.PixelShuffle))
