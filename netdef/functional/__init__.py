@@ -22,6 +22,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     linear,
     loop,
     matmul,
+    matrix,
     normalization,
     padding,
     pooling,
