@@ -31,6 +31,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     resize,
     rnn,
     shape,
+    sorting,
     unary,
     unsupported,
 )

@@ -15,6 +15,7 @@ from netdef.functional.registry import register_op
 from netdef.symbolic import (
     SizeLike,
     SymInt,
+    assert_compare,
     assert_equal,
     assert_in_range,
     check_size,
@@ -503,3 +504,119 @@ def select(input: Tensor, dim: int, index: SizeLike) -> Tensor:
     input = require_tensor("select", input)
     axis = norm_dim(input.ctx, "select", dim, input.ndim)
     return getitem(input, (slice(None),) * axis + (index,))
+
+
+def _index_arg(op: str, input: Tensor, index, what: str = "index") -> Tensor:
+    """An int32/int64 index tensor of ``input``'s rank (torch's gather/scatter rule)."""
+    ctx = input.ctx
+    index = require_tensor(op, index, what)
+    if index.dtype not in (trt.int32, trt.int64):
+        raise ctx.error(op, f"`{what}` must be an int64 (or int32) tensor, got {index.dtype.name}")
+    if index.ndim != input.ndim:
+        raise ctx.error(op, f"`{what}` must have the rank of `input` ({input.ndim}), got shape {index.static_shape}")
+    return index
+
+
+def _fit_to(op: str, t: Tensor, index: Tensor, axis: int | None, what: str) -> Tensor:
+    """``t`` cut to ``index``'s size on every dim (but ``axis``): torch reads only that corner of it."""
+    ctx = t.ctx
+    slices = []
+    for d, (n, m) in enumerate(zip(t.shape, index.shape)):
+        if d == axis or decide("==", n, m):
+            slices.append(slice(None))
+            continue
+        if decide("<", n, m):
+            raise ctx.error(
+                op,
+                f"`index` of shape {index.static_shape} is larger than `{what}` of shape {t.static_shape} at dim {d}",
+            )
+        if decide(">=", n, m) is None:
+            assert_compare(ctx, m, "<=", n, op, f"`index` (size {m}) is larger than `{what}` (size {n}) at dim {d}")
+        slices.append(slice(0, m))
+    return slice_dims(t, slices, op + "_" + what)
+
+
+@register_op(
+    "IGatherLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    torch="torch.gather",
+    methods="gather",
+    limits="indices must be in [0, size): others read 0 in an engine where torch raises",
+)
+def gather(input: Tensor, dim: int, index: Tensor, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim`` 0 (and so on): IGatherLayer in ELEMENT mode.
+    ``out`` has ``index``'s shape; ``index`` may be smaller than ``input`` in the other dims."""
+    op = "gather"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    axis = norm_dim(ctx, op, dim, max(input.ndim, 1))
+    index = _index_arg(op, input, index)
+    data = _fit_to(op, input, index, axis, "input")
+
+    def make(net):
+        layer = net.add_gather_v2(data.itensor, index.itensor, trt.GatherMode.ELEMENT)
+        layer.axis = axis
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+@register_op(
+    "IScatterLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "ICastLayer",
+    torch="torch.scatter",
+    methods="scatter",
+    limits="no `reduce`; repeated indices: which write wins is unspecified, as in torch",
+)
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, reduce: str | None = None) -> Tensor:
+    """``input`` with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim`` 0 (and so on): IScatterLayer in
+    ELEMENT mode. ``src`` is a tensor (only its corner of ``index``'s shape is read) or a number (``value``)."""
+    from netdef.functional.creation import full_like
+    from netdef.functional.dtype import cast
+
+    op = "scatter"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if reduce is not None:
+        raise ctx.error(
+            op,
+            f"reduce={reduce!r} is not supported: TensorRT's scatter writes, it does not accumulate; for a sum of "
+            "rows per index use one_hot(index, n).to(x.dtype).transpose(-1, -2) @ src",
+        )
+    if src is None:
+        src = value
+    if src is None:
+        raise ctx.error(op, "give `src` (a tensor or a number) or `value`")
+    axis = norm_dim(ctx, op, dim, max(input.ndim, 1))
+    index = _index_arg(op, input, index)
+    for d, (n, m) in enumerate(zip(input.shape, index.shape)):
+        if d != axis and decide("<", n, m):
+            raise ctx.error(
+                op,
+                f"`index` of shape {index.static_shape} is larger than `input` of shape {input.static_shape} at dim {d}",
+            )
+    if isinstance(src, Tensor) or hasattr(type(src), "__netdef_tensor__"):
+        src = require_tensor(op, src, "src")
+        if src.ndim != input.ndim:
+            raise ctx.error(op, f"`src` must have the rank of `input` ({input.ndim}), got shape {src.static_shape}")
+        updates = cast(_fit_to(op, src, index, None, "src"), input.dtype)
+    else:
+        updates = full_like(index, src, dtype=input.dtype)
+
+    def make(net):
+        layer = net.add_scatter(input.itensor, index.itensor, updates.itensor, trt.ScatterMode.ELEMENT)
+        layer.axis = axis
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)

@@ -216,3 +216,63 @@ def test_len_and_iter_of_a_dynamic_dim_are_refused():
         netdef.define(_Fn(lambda x: x + len(x)), {"x": DYN_INPUT})
     with pytest.raises(netdef.EmitError, match=r"unbind.* needs the count"):
         netdef.define(_Fn(lambda x: next(iter(x))), {"x": DYN_INPUT})
+
+
+def test_gather_and_scatter(parity):
+    x = torch.randn(3, 4, 5)
+    idx = torch.randint(0, 3, (2, 4, 3))
+    perm = torch.stack([torch.randperm(5)[:3] for _ in range(6)]).reshape(2, 3, 3)  # distinct per row: no repeats
+
+    def ours(x, i, p):
+        a = F.gather(x, 0, i) + x.gather(-1, p[..., :2].transpose(0, 1)[:2, :2]).sum()
+        b = F.scatter(x, 2, p, x[:, :, :3] * 10) + x.scatter(2, p, -1.0) + F.scatter(x, 2, p, value=7)
+        return a.sum() + b
+
+    def theirs(x, i, p):
+        a = torch.gather(x, 0, i) + x.gather(-1, p[..., :2].transpose(0, 1)[:2, :2]).sum()
+        b = torch.scatter(x, 2, p, x[:, :, :3] * 10) + x.scatter(2, p, -1.0) + torch.scatter(x, 2, p, value=7)
+        return a.sum() + b
+
+    p = torch.cat([perm, perm[:1]])  # (3, 3, 3): index smaller than x in dims 1 and 2
+    parity.check(parity.Fn(ours), theirs, x, idx, p, build=True)
+
+
+def test_gather_and_scatter_dynamic(parity):
+    def fn(x, i):
+        return F.gather(x, 1, i) * 2 + F.scatter(x, 1, i, 5.0)[:, : i.shape[1]]
+
+    def ref(x, i):
+        return torch.gather(x, 1, i) * 2 + torch.scatter(x, 1, i, 5.0)[:, : i.shape[1]]
+
+    spec = {
+        "x": netdef.Input((-1, 6), min=(1, 6), max=(4, 6)),
+        "i": netdef.Input((-1, -1), dtype="int64", min=(1, 1), max=(4, 6)),
+    }
+    net = netdef.define(parity.Fn(fn), spec)
+    for n, m in [(3, 2), (4, 6)]:
+        x = torch.randn(n, 6)
+        i = torch.stack([torch.randperm(6)[:m] for _ in range(n)])
+        got = netdef.reference.run(net, {"x": x.numpy(), "i": i.numpy()})["output"]
+        parity.assert_close(got, ref(x, i))
+    parity.build(net)
+
+
+@pytest.mark.parametrize(
+    ("expr", "match"),
+    [
+        (lambda x: F.gather(x, 0, x), r"`index` must be an int64 \(or int32\) tensor"),
+        (lambda x: F.gather(x, 0, F.zeros(2, dtype="int64")), r"`index` must have the rank of `input`"),
+        (
+            lambda x: F.gather(x, 0, F.zeros(1, 9, 1, dtype="int64")),
+            r"larger than `input` of shape \(4, 5, 6\) at dim 1",
+        ),
+        (
+            lambda x: F.scatter(x, 0, F.zeros(1, 1, 1, dtype="int64"), 1.0, reduce="add"),
+            r"reduce='add' is not supported",
+        ),
+        (lambda x: F.scatter(x, 0, F.zeros(1, 1, 1, dtype="int64")), r"give `src`"),
+    ],
+)
+def test_gather_scatter_errors(expr, match):
+    with pytest.raises(netdef.EmitError, match=match):
+        _define(expr)
