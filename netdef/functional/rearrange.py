@@ -1,5 +1,5 @@
 """Ops that move entries around: flip, roll, movedim, broadcast_to, tile, repeat_interleave, pixel_shuffle,
-pixel_unshuffle, channel_shuffle. Sizes may be dynamic unless an op says otherwise."""
+pixel_unshuffle, channel_shuffle, unfold. Sizes may be dynamic unless an op says otherwise."""
 
 from __future__ import annotations
 
@@ -278,3 +278,50 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     x = reshape(input, n, g, c // g, *rest)
     x = permute(x, 0, 2, 1, *range(3, x.ndim))
     return _copy(reshape(x, n, c, *rest), input)
+
+
+@register_op(
+    "ISliceLayer",
+    "IPaddingLayer",
+    "IShuffleLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IUnsqueezeLayer",
+    "IFillLayer",
+    torch="torch.nn.functional.unfold",
+)
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of (N, C, H, W) as columns (N, C * kh * kw, L) (F.unfold, im2col): one strided slice
+    per kernel offset, copied exactly. A (C, H, W) input gives (C * kh * kw, L)."""
+    from netdef.functional._common import ntuple
+    from netdef.functional.padding import pad
+    from netdef.functional.shape import stack
+
+    op = "unfold"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if input.ndim not in (3, 4):
+        raise ctx.error(op, f"expects a (N, C, H, W) or (C, H, W) tensor, got shape {input.static_shape}")
+    if input.ndim == 3:
+        return unfold(unsqueeze(input, 0), kernel_size, dilation, padding, stride)[0]
+    kh, kw = ntuple(kernel_size, 2, "kernel_size", ctx, op)
+    dh, dw = ntuple(dilation, 2, "dilation", ctx, op)
+    ph, pw = ntuple(padding, 2, "padding", ctx, op)
+    sh, sw = ntuple(stride, 2, "stride", ctx, op)
+    if min(kh, kw, dh, dw, sh, sw) <= 0 or min(ph, pw) < 0:
+        raise ctx.error(op, "kernel_size, dilation and stride must be > 0 and padding >= 0")
+    x = pad(input, (pw, pw, ph, ph)) if ph or pw else input
+    n, c, h, w = x.shape
+    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    if decide("<=", oh, 0) or decide("<=", ow, 0):
+        raise ctx.error(
+            op, f"the {kh}x{kw} kernel (dilation {dh}, {dw}) does not fit the padded input {x.static_shape}"
+        )
+    slabs = [
+        emit_slice(x, [0, 0, i * dh, j * dw], [n, c, oh, ow], [1, 1, sh, sw], f"{op}_offset{i}_{j}")
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    return reshape(stack(slabs, 2), n, c * kh * kw, oh * ow)

@@ -85,6 +85,8 @@ def register_op(
     def register(fn: Fn) -> Fn:
         if view:
             fn = _viewing(fn, view if isinstance(view, str) else None)
+        if "inplace" in inspect.signature(fn).parameters:
+            fn = _writing(fn)
         _add(OpInfo(fn.__name__, fn, torch, tuple(layers), names, tuple(reflected), limits))
         for alias in aliases:
             _add(OpInfo(alias, fn, torch, tuple(layers), limits=limits))
@@ -119,6 +121,26 @@ def _viewing(fn: Fn, how: str | None) -> Fn:
             return out
         if isinstance(out, Tensor):
             return out.as_view_of(input, how, lambda base: fn(base, *args, **kwargs))
+        return out
+
+    return op  # type: ignore[return-value]
+
+
+def _writing(fn: Fn) -> Fn:
+    """``fn`` that, called with ``inplace=True``, writes its result into its first argument, as torch does
+    (``F.relu(x, inplace=True)`` changes ``x``): ``inplace.write``."""
+    names = list(inspect.signature(fn).parameters)
+    at = names.index("inplace")
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        inplace = kwargs.get("inplace", args[at] if len(args) > at else False)
+        target = args[0] if args else kwargs.get(names[0])
+        if inplace and isinstance(target, Tensor) and isinstance(out, Tensor):
+            from netdef.functional.inplace import write
+
+            return write(target, out, fn.__name__)
         return out
 
     return op  # type: ignore[return-value]

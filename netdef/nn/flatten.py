@@ -1,5 +1,5 @@
 """Flatten, Unflatten and the modules that rearrange channels and pixels (PixelShuffle, PixelUnshuffle,
-ChannelShuffle)."""
+ChannelShuffle, Unfold)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,14 @@ class ChannelShuffle(Module):
 
     def forward(self, input):
         return F.channel_shuffle(input, self.groups)
+
+
+class Unfold(Module):
+    """torch.nn.Unfold: sliding blocks as columns (im2col)."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)

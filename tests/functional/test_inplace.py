@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import netdef
+from netdef import F
 from netdef.testing import Fn, assert_close, build_engine, check
 
 
@@ -97,6 +98,20 @@ def test_in_place_ops_keep_the_dtype_and_rebind_every_name():
         return x * n.to(x.dtype) + m.to(x.dtype)
 
     check(Fn(fn), fn, torch.randn(2, 3), torch.tensor([1, 2, 3], dtype=torch.int32))
+
+
+def test_functional_inplace_true_writes_into_the_input():
+    def fn(x):
+        if isinstance(x, torch.Tensor):
+            x = x.clone()
+            y = torch.nn.functional.relu(x, inplace=True)
+            z = torch.nn.functional.leaky_relu(x[0], 0.2, True)  # positional: into a view of x
+            return x + y + z.sum()
+        y = F.relu(x, inplace=True)
+        z = F.leaky_relu(x[0], 0.2, True)
+        return x + y + z.sum()
+
+    check(Fn(fn), fn, torch.randn(3, 4))
 
 
 def test_setitem_dynamic_shapes():

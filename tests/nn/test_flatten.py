@@ -34,3 +34,28 @@ def test_flatten_then_linear(parity):
 )
 def test_unflatten_and_channel_pixel_shuffles_match_torch(parity, ours, theirs, shape):
     parity.check(ours, theirs, torch.randn(shape), build=isinstance(ours, nn.PixelShuffle))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shape"),
+    [
+        ({"kernel_size": 2}, (2, 3, 4, 5)),
+        ({"kernel_size": (2, 3), "dilation": (1, 2), "padding": 1, "stride": (2, 1)}, (1, 2, 5, 6)),
+        ({"kernel_size": 3, "padding": 1}, (2, 4, 4)),
+    ],
+)
+def test_unfold_matches_torch(parity, kwargs, shape):
+    parity.check(nn.Unfold(**kwargs), torch.nn.Unfold(**kwargs), torch.randn(shape), build="padding" in kwargs)
+
+
+def test_unfold_dynamic(parity):
+    import netdef
+
+    net = netdef.define(
+        nn.Unfold(3, padding=1, stride=2), {"input": netdef.Input((1, 2, -1, -1), min=(1, 2, 3, 3), max=(1, 2, 9, 9))}
+    )
+    for hw in [(3, 4), (9, 7)]:
+        x = torch.randn(1, 2, *hw)
+        got = netdef.reference.run(net, {"input": x.numpy()})["output"]
+        parity.assert_close(got, torch.nn.functional.unfold(x, 3, padding=1, stride=2))
+    parity.build(net)
