@@ -1,5 +1,5 @@
 """Ops that move entries around: flip, roll, movedim, broadcast_to, tile, repeat_interleave, pixel_shuffle,
-pixel_unshuffle, channel_shuffle, unfold. Sizes may be dynamic unless an op says otherwise."""
+pixel_unshuffle, channel_shuffle, unfold, fold. Sizes may be dynamic unless an op says otherwise."""
 
 from __future__ import annotations
 
@@ -325,3 +325,60 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         for j in range(kw)
     ]
     return reshape(stack(slabs, 2), n, c * kh * kw, oh * ow)
+
+
+@register_op(
+    "ISliceLayer",
+    "IShuffleLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IUnsqueezeLayer",
+    "IFillLayer",
+    "IAssertionLayer",
+    torch="torch.nn.functional.fold",
+)
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C * kh * kw, L) summed back into (N, C, H, W) (F.fold, col2im; overlaps add up): per kernel
+    offset, the block spread ``stride`` apart with zeros and shifted into place. A 2-D input gives (C, H, W)."""
+    from netdef.functional._common import ntuple
+    from netdef.functional.elementwise import add
+    from netdef.functional.shape import stack
+
+    op = "fold"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if input.ndim not in (2, 3):
+        raise ctx.error(op, f"expects a (N, C * kh * kw, L) or (C * kh * kw, L) tensor, got {input.static_shape}")
+    if input.ndim == 2:
+        return fold(unsqueeze(input, 0), output_size, kernel_size, dilation, padding, stride)[0]
+    h, w = ntuple(output_size, 2, "output_size", ctx, op)
+    kh, kw = ntuple(kernel_size, 2, "kernel_size", ctx, op)
+    dh, dw = ntuple(dilation, 2, "dilation", ctx, op)
+    ph, pw = ntuple(padding, 2, "padding", ctx, op)
+    sh, sw = ntuple(stride, 2, "stride", ctx, op)
+    if min(kh, kw, dh, dw, sh, sw) <= 0 or min(ph, pw) < 0:
+        raise ctx.error(op, "kernel_size, dilation and stride must be > 0 and padding >= 0")
+    oh, ow = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    n, ckk, length = input.shape
+    _divisible(ctx, op, ckk, kh * kw, "dim 1 (C * kh * kw)")
+    if oh <= 0 or ow <= 0:
+        raise ctx.error(op, f"the {kh}x{kw} kernel does not fit output_size {(h, w)} with padding {(ph, pw)}")
+    assert_equal(ctx, length, oh * ow, op, f"dim 2 ({length}) must be the block count {oh} * {ow} of output_size")
+    c = ckk // (kh * kw)
+    blocks = reshape(input, n, c, kh * kw, oh, ow)
+    total = None
+    for i in range(kh):
+        for j in range(kw):
+            slab = blocks[:, :, i * kw + j]  # (N, C, oh, ow): block (a, b) lands at (a * sh, b * sw) + offset
+            if sh > 1:
+                slab = reshape(stack([slab] + [slab * 0] * (sh - 1), 3), n, c, oh * sh, ow)
+            if sw > 1:
+                slab = reshape(stack([slab] + [slab * 0] * (sw - 1), 4), n, c, slab.shape[2], ow * sw)
+            top, left = i * dh - ph, j * dw - pw
+            placed = emit_slice(
+                slab, [0, 0, -top, -left], [n, c, h, w], [1, 1, 1, 1], f"{op}_place{i}_{j}", mode=trt.SampleMode.FILL
+            )
+            total = placed if total is None else add(total, placed)
+    return total

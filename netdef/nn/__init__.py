@@ -26,7 +26,7 @@ from netdef.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from netdef.nn.container import ModuleDict, ModuleList, Sequential
 from netdef.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from netdef.nn.dropout import Dropout
-from netdef.nn.flatten import ChannelShuffle, Flatten, PixelShuffle, PixelUnshuffle, Unflatten, Unfold
+from netdef.nn.flatten import ChannelShuffle, Flatten, Fold, PixelShuffle, PixelUnshuffle, Unflatten, Unfold
 from netdef.nn.linear import Identity, Linear
 from netdef.nn.module import BindReport, Module, Parameter
 from netdef.nn.normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm
@@ -100,7 +100,7 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
 
 __all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)
 
-__all__ += ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Unflatten", "Unfold"]  # rearranging entries
+__all__ += ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Fold", "Unflatten", "Unfold"]  # rearranging entries
 
 
 def __getattr__(name: str):

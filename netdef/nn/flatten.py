@@ -1,5 +1,5 @@
 """Flatten, Unflatten and the modules that rearrange channels and pixels (PixelShuffle, PixelUnshuffle,
-ChannelShuffle, Unfold)."""
+ChannelShuffle, Unfold, Fold)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,15 @@ class Unfold(Module):
 
     def forward(self, input):
         return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+
+class Fold(Module):
+    """torch.nn.Fold: columns summed back into an image (col2im)."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)

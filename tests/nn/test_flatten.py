@@ -59,3 +59,18 @@ def test_unfold_dynamic(parity):
         got = netdef.reference.run(net, {"input": x.numpy()})["output"]
         parity.assert_close(got, torch.nn.functional.unfold(x, 3, padding=1, stride=2))
     parity.build(net)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shape"),
+    [
+        ({"output_size": (4, 5), "kernel_size": 2}, (2, 12, 12)),
+        (
+            {"output_size": (5, 6), "kernel_size": (2, 3), "dilation": (1, 2), "padding": 1, "stride": (2, 1)},
+            (1, 12, 12),
+        ),
+        ({"output_size": 4, "kernel_size": 3, "padding": 1, "stride": 2}, (18, 4)),
+    ],
+)
+def test_fold_matches_torch(parity, kwargs, shape):
+    parity.check(nn.Fold(**kwargs), torch.nn.Fold(**kwargs), torch.randn(shape), build="dilation" in kwargs)
