@@ -591,3 +591,19 @@ def view_as(input: Tensor, other: Tensor) -> Tensor:
             op, f"shape {input.static_shape} ({n} elements) cannot be viewed as {other.static_shape} ({m} elements)"
         )
     return _reshape_to(input, tuple(other.shape), op)
+
+
+def _reversed_dims(self: Tensor) -> Tensor:
+    """``x.T``: the dims in reverse order (torch.Tensor.T), a view."""
+    return permute(self, *reversed(range(self.ndim)))
+
+
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """``x.mT``: the last two dims swapped (torch.Tensor.mT), a view."""
+    if self.ndim < 2:
+        raise self.ctx.error("mT", f"expects a tensor of rank >= 2, got shape {self.static_shape}")
+    return transpose(self, -2, -1)
+
+
+tensor_method("T")(property(_reversed_dims))
+tensor_method("mT")(property(_matrix_transpose))
