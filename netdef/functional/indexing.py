@@ -383,13 +383,49 @@ def getitem(input: Tensor, index) -> Tensor:
     return _advanced(out, advanced, op)
 
 
+def index_grid(op: str, input: Tensor, advanced: list[tuple[int, object]]) -> tuple[Tensor, list[SizeLike]]:
+    """Int index tensors / lists at dims ``advanced[i][0]`` of ``input``, negatives wrapped, broadcast together
+    (torch's rule) and stacked: (int64 indices of shape (*S, k) for a GatherND / ScatterND, S)."""
+    from netdef.functional.shape import cat, expand, unsqueeze
+
+    ctx = input.ctx
+    tensors = []
+    for pos, it in advanced:
+        t = _index_tensor(op, input, pos, it)
+        if t.dtype != trt.int64:
+            src = t
+            t = wrap(
+                ctx.add_layer(op + "_index_cast", lambda net, src=src: net.add_cast(src.itensor, trt.int64)).get_output(
+                    0
+                ),
+                ctx,
+            )
+        tensors.append(t)
+    rank = max(t.ndim for t in tensors)
+    shape: list[SizeLike] = [1] * rank
+    for t in tensors:
+        for i, n in enumerate((1,) * (rank - t.ndim) + tuple(t.shape)):
+            if decide("==", n, 1):
+                continue
+            if decide("==", shape[i], 1) or decide("==", shape[i], n):
+                shape[i] = n
+            elif not isinstance(n, SymInt) and not isinstance(shape[i], SymInt):
+                raise ctx.error(
+                    op, f"index tensors of shapes {[tuple(t.static_shape) for t in tensors]} cannot be broadcast"
+                )
+            else:
+                assert_equal(ctx, shape[i], n, op, "index tensors cannot be broadcast together")
+    tensors = [unsqueeze(expand(t, *shape), -1) if rank else unsqueeze(t, 0) for t in tensors]
+    return cat(tensors, -1), shape
+
+
 def _advanced(input: Tensor, advanced: list[tuple[int, object]], op: str) -> Tensor:
     """``input[..., i, ..., j, ...]`` for several index tensors (or one bool mask) at the given dims: one GatherND.
 
     As torch: the index tensors broadcast together; their result dims take the place of the indexed dims when
     those are adjacent, else they come first.
     """
-    from netdef.functional.shape import cat, expand, permute, unsqueeze
+    from netdef.functional.shape import permute
 
     ctx = input.ctx
     if any(_is_mask(it) for _, it in advanced):
@@ -416,35 +452,8 @@ def _advanced(input: Tensor, advanced: list[tuple[int, object]], op: str) -> Ten
         batch_rank = 1
     else:
         dims = [pos for pos, _ in advanced]
-        tensors = []
-        for pos, it in advanced:
-            t = _index_tensor(op, input, pos, it)
-            if t.dtype != trt.int64:
-                src = t
-                t = wrap(
-                    ctx.add_layer(
-                        op + "_index_cast", lambda net, src=src: net.add_cast(src.itensor, trt.int64)
-                    ).get_output(0),
-                    ctx,
-                )
-            tensors.append(t)
-        rank = max(t.ndim for t in tensors)
-        shape: list[SizeLike] = [1] * rank
-        for t in tensors:
-            for i, n in enumerate((1,) * (rank - t.ndim) + tuple(t.shape)):
-                if decide("==", n, 1):
-                    continue
-                if decide("==", shape[i], 1) or decide("==", shape[i], n):
-                    shape[i] = n
-                elif not isinstance(n, SymInt) and not isinstance(shape[i], SymInt):
-                    raise ctx.error(
-                        op, f"index tensors of shapes {[tuple(t.static_shape) for t in tensors]} cannot be broadcast"
-                    )
-                else:
-                    assert_equal(ctx, shape[i], n, op, "index tensors cannot be broadcast together")
-        tensors = [unsqueeze(expand(t, *shape), -1) if rank else unsqueeze(t, 0) for t in tensors]
-        indices = cat(tensors, -1)
-        batch_rank = rank
+        indices, shape = index_grid(op, input, advanced)
+        batch_rank = len(shape)
     rest = [d for d in range(input.ndim) if d not in dims]
     data = permute(input, *dims, *rest)
     layer = ctx.add_layer(

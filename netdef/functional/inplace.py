@@ -27,6 +27,7 @@ from netdef.functional.indexing import (
     _is_mask,
     _squeeze_unsqueeze,
     expand_index,
+    index_grid,
     slice_params,
 )
 from netdef.functional.registry import register_op, tensor_method
@@ -260,15 +261,15 @@ def _set_index(input: Tensor, dim: int, index, value, op: str) -> Tensor:
     "IAssertionLayer",
     "IConcatenationLayer",
     torch="torch.Tensor.__setitem__",
-    limits="one index tensor (with `:` on the other dims) or one bool mask; a tensor of values for x[mask] = v",
+    limits="index tensors or one bool mask with `:` on the other dims; a tensor of values for x[mask] = v",
 )
 def setitem(input: Tensor, index, value) -> Tensor:
     """``input`` with ``input[index] = value`` written, as a new tensor (``x[index] = value`` rebinds ``x`` to it).
 
     Ints, slices (with steps), None and Ellipsis select a region (an ISelectLayer over it; the value is placed
-    with gathers); a bool mask writes where it is True (``x[mask] = 0``); one int index tensor or list with
-    ``:`` on the other dims scatters (IScatterLayer; with repeated indices which write wins is unspecified,
-    as in torch). ``value`` is a number or a tensor broadcasting to ``input[index]``, cast to ``input``'s dtype.
+    with gathers); a bool mask writes where it is True (``x[mask] = 0``); int index tensors or lists with
+    ``:`` on the other dims scatter (IScatterLayer, ELEMENT for one, ND for several broadcast together; with
+    repeated indices which write wins is unspecified, as in torch). ``value`` is a number or a tensor broadcasting to ``input[index]``, cast to ``input``'s dtype.
     """
     op = "setitem"
     input = require_tensor(op, input)
@@ -277,24 +278,51 @@ def setitem(input: Tensor, index, value) -> Tensor:
     advanced = [(i, it) for i, it in enumerate(items) if isinstance(it, (Tensor, list, np.ndarray))]
     if not advanced:
         return _set_basic(input, items, value, op)
-    if len(advanced) > 1:
-        raise ctx.error(
-            op,
-            "assigning through several index tensors (x[i, j] = v) is not supported; assign through one index "
-            "tensor with ':' on the other dims, or build the value with torch.where",
-        )
     at, it = advanced[0]
-    others = [x for i, x in enumerate(items) if i != at]
+    others = [x for i, x in enumerate(items) if all(i != a for a, _ in advanced)]
     if any(x != slice(None) for x in others if x is not None) or None in others:
         raise ctx.error(
             op,
             "an index tensor or mask can only be combined with ':' (and ...) in an assignment, got "
             f"input{_index_text(items)}; index in two steps: y = x[...]; y[idx] = v; then write y back",
         )
+    if len(advanced) > 1:
+        if any(_is_mask(x) for _, x in advanced):
+            raise ctx.error(op, "a bool mask together with other index tensors is not supported in an assignment")
+        return _set_grid(input, [(i, x) for i, x in advanced], value, op)  # no bool masks: item i is dim i
     dim = sum(_dims_of(x) for x in items[:at])
     if _is_mask(it):
         return _set_mask(input, dim, it, value, op)
     return _set_index(input, dim, it, value, op)
+
+
+def _set_grid(input: Tensor, advanced: list[tuple[int, object]], value, op: str) -> Tensor:
+    """``input[..., i, ..., j, ...] = value`` for several index tensors: one IScatterLayer in ND mode over
+    ``input`` with the indexed dims moved first (the value laid out as torch's ``input[..., i, ..., j, ...]``)."""
+    from netdef.functional.shape import expand, permute
+
+    ctx = input.ctx
+    indices, grid = index_grid(op, input, advanced)
+    dims = [d for d, _ in advanced]
+    rest = [d for d in range(input.ndim) if d not in dims]
+    shape = input.shape
+    rest_shape = [shape[d] for d in rest]
+    adjacent = dims == list(range(dims[0], dims[0] + len(dims))) and dims[0] != 0
+    at = dims[0] if adjacent else 0
+    region = (*rest_shape[:at], *grid, *rest_shape[at:])  # the shape of torch's input[index]
+    v = _fit(op, _value(op, input, value), region, "input[index tensors]")
+    g = len(grid)
+    if at:  # the grid dims first, as ScatterND's updates
+        v = permute(v, *range(at, at + g), *range(at), *range(at + g, v.ndim))
+    updates = expand(v, *grid, *rest_shape)
+    data = permute(input, *dims, *rest)
+
+    def make(net):
+        return net.add_scatter(data.itensor, indices.itensor, updates.itensor, trt.ScatterMode.ND)
+
+    out = wrap(ctx.add_layer(op + "_scatter_nd", make).get_output(0), ctx)
+    order = dims + rest
+    return permute(out, *[order.index(d) for d in range(input.ndim)])
 
 
 def write(target: Tensor, new: Tensor, op: str) -> Tensor:

@@ -37,6 +37,9 @@ ASSIGN = {
     "mask-middle-dims": _assign(lambda x: (slice(None), x[0, :, :] > 0), -5.0),
     "index-list": _assign([2, 0], 7.0),
     "index-list-dim1": _assign((slice(None), [1, -1]), lambda x: x[:, :2] + 1),
+    "two-index-lists": _assign(([0, 2, 2], [1, 3, 0]), lambda x: x[0, :3] * 4),
+    "two-index-lists-adjacent": _assign((slice(None), [0, 3], [4, -1]), -2.0),
+    "two-index-lists-apart": _assign(([1, 0], slice(None), [[2], [3]]), lambda x: x[0, :, :1].t() * 3),
     "index-2d": _assign((Ellipsis, [[0, 1], [4, 3]]), lambda x: x[..., :2, None] * 3),
 }
 
@@ -44,7 +47,7 @@ ASSIGN = {
 @pytest.mark.parametrize("name", list(ASSIGN))
 def test_setitem(name):
     fn = ASSIGN[name]
-    check(Fn(fn), fn, torch.randn(3, 4, 5), build=name in ("step", "mask", "index-list-dim1"))
+    check(Fn(fn), fn, torch.randn(3, 4, 5), build=name in ("step", "mask", "index-list-dim1", "two-index-lists-apart"))
 
 
 def test_setitem_int_tensor_index_from_an_input():
@@ -155,7 +158,10 @@ def _write(index, value):
     [
         (_write(lambda x: x > 0, lambda x: x[0]), r"needs one value per True entry of the mask"),
         (_write((slice(None), 0), lambda x: x[:2, 0]), r"value of shape \(2,\) cannot be assigned to input\[:, 0\]"),
-        (_write(([0, 1], [1, 2]), 1.0), r"several index tensors"),
+        (
+            _write(([0, 1], [1, 2]), lambda x: x[0]),
+            r"value of shape \(4,\) cannot be assigned to input\[index tensors\]",
+        ),
         (_write((0, [1, 2]), 1.0), r"can only be combined with ':'"),
         (_write(0, "a"), r"must be a Python number or a netdef.Tensor"),
         (lambda x: x.expand(2, 3, 4).__setitem__(0, 1.0), r"made by expand"),
