@@ -12,6 +12,30 @@ if TYPE_CHECKING:
     from netdef.context import EmitContext
 
 
+#: ``view_of``'s ``how`` for a reshape of a view whose entries are not in order: torch copies or views
+#: depending on strides, so writes into it and reads after its base changed are refused
+MAYBE_COPY = "reshape of a view not in order"
+
+
+def _index_keeps_order(items: tuple) -> bool:
+    """Whether ``x[items]`` keeps ``x``'s element order contiguous: ints, then one slice of step 1, then only
+    whole dims (Nones anywhere)."""
+    sliced = False
+    for it in items:
+        if it is None:
+            continue
+        whole = it is Ellipsis or (isinstance(it, slice) and it == slice(None))
+        if sliced and not whole:
+            return False
+        if isinstance(it, slice) and it.step not in (None, 1):
+            return False
+        if whole or isinstance(it, slice):
+            sliced = True
+        elif not isinstance(it, (int, SymInt)):
+            return False
+    return True
+
+
 class Tensor:
     """A tensor of the network being defined. Operators and methods follow torch and emit layers.
 
@@ -47,6 +71,14 @@ class Tensor:
         base, version, how, forward = self.view_of
         base.itensor  # noqa: B018 - a base that is a view itself is brought up to date first
         if base.version != version:
+            if isinstance(how, str) and how == MAYBE_COPY:
+                raise self.ctx.error(
+                    "read",
+                    f"`{self._itensor.name}` is a reshape of `{base._itensor.name}`, a view whose entries are not in "
+                    f"order, and `{base._itensor.name}` was written in place after it: torch's reshape is then a copy "
+                    "or a view depending on strides, so whether it sees the write is not decided here; reshape after "
+                    "the write, or copy before it (y = x.reshape(...) + 0)",
+                )
             self._itensor = forward(base).itensor
             self.uncast = None
             self.version += 1  # views of this view are computed again in turn
@@ -73,6 +105,19 @@ class Tensor:
         out = Tensor(base.itensor, base.ctx) if self is base else self
         out.view_of = (base, base.version, how, forward)
         return out
+
+    def is_contiguous(self) -> bool:
+        """Whether torch's tensor would be contiguous, as far as netdef knows: a tensor that is not a view,
+        or a view keeping its base's element order (``x[0]``, ``x[1:3]``, a reshape of such); False where
+        unsure (a permute, ``x[:, 1:3]``)."""
+        if self.view_of is None:
+            return True
+        base, _, how, _ = self.view_of
+        if how == "reshape":
+            return base.is_contiguous()
+        if isinstance(how, (tuple, int, slice, SymInt)) or how is Ellipsis:
+            return _index_keeps_order(how if isinstance(how, tuple) else (how,)) and base.is_contiguous()
+        return False
 
     # -- metadata ----------------------------------------------------------------------------
     @property

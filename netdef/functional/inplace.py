@@ -6,7 +6,10 @@ A netdef Tensor is a proxy for a TensorRT tensor. ``x[:, 0] = 1``, ``x[mask] = 0
 torch. Views alias as torch's: a write into a view (``x[0][1] = 5``, ``x[:, :2].zero_()``,
 ``x.view(-1)[0] = 1``, ``x.transpose(0, 1)[0] = 1``, a piece of ``split``) is written into its base, and a
 view taken before its base was written is computed again from the new base when read
-(``v = x[0]; x[0] = 1; v + 1`` sees the 1s). Writes into ``expand`` views are refused.
+(``v = x[0]; x[0] = 1; v + 1`` sees the 1s). Refused, because torch decides by strides whether the
+result is a copy or a view: a write into, or a read after its base changed of, a reshape of a view whose entries
+are not in order (``x.t().reshape(-1)``, ``x[:, 1:].flatten()``; ``Tensor.is_contiguous``). Writes into
+``expand`` views are refused too.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from netdef.functional.indexing import (
 )
 from netdef.functional.registry import register_op, tensor_method
 from netdef.symbolic import SizeLike, SymInt, assert_equal, decide, sym_max
-from netdef.tensor import Tensor
+from netdef.tensor import MAYBE_COPY, Tensor
 
 _OPS = trt.ElementWiseOperation
 
@@ -340,6 +343,13 @@ def write(target: Tensor, new: Tensor, op: str) -> Tensor:
                 op,
                 f"`{target.name}` is a view of `{base.name}` made by expand / expand_as, whose entries share "
                 "memory in torch; writing into it in place is not supported: write into a copy (y = x.expand(...) + 0)",
+            )
+        if isinstance(how, str) and how == MAYBE_COPY:
+            raise target.ctx.error(
+                op,
+                f"`{target.name}` is a reshape of `{base.name}`, a view whose entries are not in order: torch's reshape "
+                "is then a copy or a view depending on strides, so whether the write reaches the base is not decided "
+                "here; write into the base with an index, or into an explicit copy (y = x.reshape(...) + 0)",
             )
         if callable(how):  # a permutation's inverse
             back = how(new)

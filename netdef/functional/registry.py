@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from netdef.tensor import Tensor
+from netdef.tensor import MAYBE_COPY, Tensor
 
 Fn = TypeVar("Fn", bound=Callable)
 
@@ -120,7 +120,10 @@ def _viewing(fn: Fn, how: str | None) -> Fn:
         if not isinstance(input, Tensor):
             return out
         if isinstance(out, Tensor):
-            return out.as_view_of(input, how, lambda base: fn(base, *args, **kwargs))
+            kind = how
+            if how == "reshape" and not input.is_contiguous():
+                kind = MAYBE_COPY  # torch copies or views depending on strides: writes and stale reads refused
+            return out.as_view_of(input, kind, lambda base: fn(base, *args, **kwargs))
         return out
 
     return op  # type: ignore[return-value]

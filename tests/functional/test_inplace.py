@@ -77,6 +77,15 @@ def _chain(x):
     return x
 
 
+def _reshape_views(x):
+    x = x.clone() if isinstance(x, torch.Tensor) else x
+    x[1].view(-1)[2] = 3.0  # x[1] keeps x's order: its reshape is a view, the write reaches x
+    x[1:3].reshape(-1)[0] = -4.0
+    r = x[0].flatten()
+    x[0, 0, 1] = 8.0  # read after the write: computed again, as torch's view
+    return x.sum() + r[:3].sum()
+
+
 def _stale_view(x):
     x = x.clone() if isinstance(x, torch.Tensor) else x
     v, w, r = x[0], x.t(), x.reshape(-1)
@@ -85,7 +94,9 @@ def _stale_view(x):
     return v.sum() + w[1, 0] * 2 + r[1:3].sum() * 3
 
 
-@pytest.mark.parametrize("fn", [_chain, _stale_view], ids=["write-through-views", "views-read-after-a-write"])
+@pytest.mark.parametrize(
+    "fn", [_chain, _stale_view, _reshape_views], ids=["write-through-views", "views-read-after-a-write", "reshapes"]
+)
 def test_in_place_writes_alias_as_torch(fn):
     check(Fn(fn), fn, torch.randn(3, 5) if fn is _stale_view else torch.randn(3, 4, 5))
 
@@ -167,6 +178,8 @@ def _write(index, value):
         (lambda x: x.expand(2, 3, 4).__setitem__(0, 1.0), r"made by expand"),
         (lambda x: x.add_(x[None]), r"the in-place result has shape \(1, 3, 4\)"),
         (lambda x: x[0].unsqueeze_(0), r"changes the shape of a view"),
+        (lambda x: x.t().reshape(-1).__setitem__(0, 1.0), r"a view whose entries are not in order"),
+        (lambda x: (x[:, 1:].reshape(-1), x.__setitem__(0, 1.0))[0] + 1, r"reshape after the write, or copy before"),
     ],
 )
 def test_assignment_errors(fn, match):
