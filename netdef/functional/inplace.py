@@ -395,7 +395,8 @@ def in_place_method(name: str, fn, data: bool = True):
         return write(self, new, name)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In place: ``self`` becomes ``self.{name[:-1]}(...)`` (torch.Tensor.{name})."
+    what = _DOCS.get(name, f"``self.{name.strip('_').removeprefix('i')}(...)``" if name.startswith("__") else None)
+    method.__doc__ = f"In place: ``self`` becomes {what or f'``self.{name[:-1]}(...)``'} (torch.Tensor.{name})."
     return method
 
 
@@ -403,6 +404,16 @@ def _in_place(name: str, fn, data: bool = True):
     """Install ``Tensor.<name>`` (:func:`in_place_method`). Other ``op_`` methods of an ``op`` method are made
     on first use (``unsupported.py``'s ``Tensor.__getattr__``)."""
     return tensor_method(name)(in_place_method(name, fn, data))
+
+
+#: what the in-place methods that are not ``op`` + ``_`` compute
+_DOCS = {
+    "fill_": "``value`` everywhere",
+    "zero_": "zeros",
+    "copy_": "``src`` (broadcast, cast to its dtype)",
+    "neg_": "``-self``",
+    "__itruediv__": "``self / other``",
+}
 
 
 def _fill(input: Tensor, value) -> Tensor:
