@@ -287,12 +287,13 @@ def build(
 
 @functools.cache
 def backend_builds(layer_type: str) -> bool:
-    """Whether this backend's builder can build a layer of ``trt.LayerType.<layer_type>`` (only 'NMS' is probed).
+    """Whether this backend's builder can build a layer of ``trt.LayerType.<layer_type>`` (only 'NMS' and
+    'NON_ZERO' are probed).
 
     Measured, not looked up: a one-layer probe network is built beside a control network without the layer
-    (TensorRT-RTX 1.7: "NMS has no runners that implement it").
+    (TensorRT-RTX 1.7: "NMS has no runners that implement it", and the same for NON_ZERO).
     """
-    if layer_type != "NMS":
+    if layer_type not in ("NMS", "NON_ZERO"):
         return True
     import numpy as np
 
@@ -300,9 +301,11 @@ def backend_builds(layer_type: str) -> bool:
         net = builder().create_network(NETWORK_FLAGS)
         boxes = net.add_input("boxes", trt.float32, (1, 2, 4))
         scores = net.add_input("scores", trt.float32, (1, 2, 1))
-        if with_layer:
+        if with_layer and layer_type == "NMS":
             limit = net.add_constant((), trt.Weights(np.ones((), np.int32)))
             out = net.add_nms(boxes, scores, limit.get_output(0)).get_output(0)
+        elif with_layer:
+            out = net.add_non_zero(boxes).get_output(0)
         else:
             out = net.add_elementwise(boxes, boxes, trt.ElementWiseOperation.SUM).get_output(0)
             net.mark_output(net.add_reduce(scores, trt.ReduceOperation.SUM, 1, False).get_output(0))
@@ -310,7 +313,7 @@ def backend_builds(layer_type: str) -> bool:
         return builder().build_serialized_network(net, builder().create_builder_config()) is not None
 
     with LOGGER.quiet():  # the probe's failure is expected
-        return probe(True) or not probe(False)  # a builder that builds nothing here says nothing about NMS
+        return probe(True) or not probe(False)  # a builder that builds nothing here says nothing about the layer
 
 
 def _layer_support(network: Network) -> None:
@@ -323,6 +326,14 @@ def _layer_support(network: Network) -> None:
                 "NMS: build the network up to its boxes and scores, and run netdef.detection.nms (same "
                 "semantics, numpy or torch, CPU or GPU) on the engine's outputs; or build with full TensorRT "
                 "(NETDEF_BACKEND=tensorrt). netdef.reference.run executes the whole network, NMS included."
+            )
+        if layer.type.name == "NON_ZERO" and not backend_builds("NON_ZERO"):
+            raise BuildError(
+                f"layer `{layer.name}` is an INonZeroLayer (from bool-mask indexing x[mask], whose size is known "
+                f"only at run time), and this backend ({BACKEND} {VERSION}) has no runner for NON_ZERO: keep the "
+                "shape fixed with F.where(mask, x, 0) / x.masked_fill(~mask, 0) (or a masked sum), return the mask "
+                "and select on the host, or build with full TensorRT (NETDEF_BACKEND=tensorrt). "
+                "netdef.reference.run executes the whole network, x[mask] included."
             )
 
 

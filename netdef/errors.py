@@ -39,7 +39,7 @@ class ArgumentError(NetdefError, TypeError, ValueError):
 
 
 class UnsupportedOpError(NetdefError, AttributeError):
-    """An op netdef does not support yet (``F.pixel_shuffle``, ``Tensor.cumsum``, a torch function on a netdef
+    """An op netdef does not support yet (``F.fractional_max_pool2d``, ``Tensor.cumsum``, a torch function on a netdef
     Tensor); the message says where the supported ops are listed."""
 
 

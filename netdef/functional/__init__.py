@@ -18,16 +18,20 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     elementwise,
     embedding,
     indexing,
+    inplace,
     linear,
     loop,
     matmul,
+    matrix,
     normalization,
     padding,
     pooling,
+    rearrange,
     reduction,
     resize,
     rnn,
     shape,
+    sorting,
     unary,
     unsupported,
 )
@@ -43,7 +47,7 @@ Loop, Recurrence = loop.Loop, loop.Recurrence
 
 
 def __getattr__(name: str):
-    """``F.pixel_shuffle`` and other ops netdef lacks: say so, and where the supported ones are listed."""
+    """``F.fractional_max_pool2d`` and other ops netdef lacks: say so, and where the supported ones are listed."""
     if name.startswith("_"):
         raise AttributeError(f"module 'netdef.functional' has no attribute {name!r}")
     raise unsupported.UnsupportedOpError(unsupported.missing_name_message("netdef.functional", name, __all__))

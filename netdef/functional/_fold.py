@@ -168,5 +168,5 @@ class _FoldedAway(Tensor):
         ctx = Tensor.ctx.__get__(self, Tensor)
         fresh = ctx.unfold.pop(id(self))[1]()
         self.__class__ = Tensor
-        self.itensor = Tensor.itensor.__get__(fresh, Tensor)
-        return self.itensor
+        self._itensor = Tensor.itensor.__get__(fresh, Tensor)
+        return self._itensor

@@ -15,6 +15,8 @@ from netdef.functional.registry import register_op
 from netdef.symbolic import (
     SizeLike,
     SymInt,
+    assert_compare,
+    assert_equal,
     assert_in_range,
     check_size,
     decide,
@@ -139,10 +141,22 @@ def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequen
     Bounds and dims may be symbolic sizes: their arithmetic becomes shape-tensor layers feeding the slice's
     start/size inputs. Dims listed in ``keep_one`` are int-indexed (size 1, start already in range).
     """
-    ctx, shape = input.ctx, input.shape
-    parts = [_check_slice(ctx, op, s) for s in slices]
+    parts = [_check_slice(input.ctx, op, s) for s in slices]
     if all(p == (None, None, 1) for p in parts):
         return input
+    starts, sizes, steps = slice_params(input, slices, op, keep_one)
+    unchanged = all(decide("==", a, 0) and decide("==", b, n) for a, b, n in zip(starts, sizes, input.shape))
+    if unchanged and set(steps) == {1}:
+        return input
+    return emit_slice(input, starts, sizes, steps, op)
+
+
+def slice_params(
+    input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequence[int] = ()
+) -> tuple[list[SizeLike], list[SizeLike], list[int]]:
+    """(starts, sizes, steps) per dim of ``input[slices[0], slices[1], ...]`` (see :func:`slice_dims`)."""
+    ctx, shape = input.ctx, input.shape
+    parts = [_check_slice(ctx, op, s) for s in slices]
     starts: list[SizeLike] = []
     sizes: list[SizeLike] = []
     steps = [p[2] for p in parts]
@@ -165,10 +179,7 @@ def slice_dims(input: Tensor, slices: Sequence[slice], op: str, keep_one: Sequen
         size = sym_max(b - a, 0)
         starts.append(a)
         sizes.append(size if step == 1 else (size + step - 1) // step)
-    unchanged = all(decide("==", a, 0) and decide("==", b, n) for a, b, n in zip(starts, sizes, shape))
-    if unchanged and set(steps) == {1}:
-        return input
-    return emit_slice(input, starts, sizes, steps, op)
+    return starts, sizes, steps
 
 
 def wrap_negative(v: SizeLike, n: SizeLike) -> SizeLike:
@@ -276,6 +287,43 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     return _gather(input, axis, idx, op)
 
 
+def expand_index(input: Tensor, index, op: str) -> list:
+    """The items of ``input[index]``, checked, with the Ellipsis expanded and trailing ``:`` added (one
+    item per input dim, plus the Nones; a bool mask tensor stands for as many dims as it has)."""
+    ctx = input.ctx
+    items = list(index) if isinstance(index, tuple) else [index]
+    for it in items:
+        if isinstance(it, (bool, np.bool_)):
+            raise ctx.error(op, "a Python bool index (x[True]) is not supported; use None to add a dim")
+        if not (
+            _is_int(it) or it is None or it is Ellipsis or isinstance(it, (SymInt, slice, Tensor, list, np.ndarray))
+        ):
+            raise ctx.error(
+                op, f"unsupported index {it!r} ({type(it).__name__}); use ints, slices, None, ... or an int tensor"
+            )
+    if sum(it is Ellipsis for it in items) > 1:
+        raise ctx.error(op, "an index can only have a single ellipsis ('...')")
+    consumed = sum(_dims_of(it) for it in items if it is not None and it is not Ellipsis)
+    if consumed > input.ndim:
+        raise ctx.error(op, f"too many indices for a tensor of rank {input.ndim}: {consumed} given")
+    fill = [slice(None)] * (input.ndim - consumed)
+    if any(it is Ellipsis for it in items):
+        at = next(i for i, it in enumerate(items) if it is Ellipsis)
+        return items[:at] + fill + items[at + 1 :]
+    return items + fill
+
+
+def _dims_of(item) -> int:
+    """How many input dims an index item consumes (a bool mask: its rank)."""
+    if isinstance(item, Tensor) and item.dtype == trt.bool:
+        return max(item.ndim, 1)
+    return 1
+
+
+def _is_mask(item) -> bool:
+    return isinstance(item, Tensor) and item.dtype == trt.bool
+
+
 @register_op(
     "IGatherLayer",
     "IShuffleLayer",
@@ -287,6 +335,8 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     "IShapeLayer",
     "ISelectLayer",
     "ISqueezeLayer",
+    "INonZeroLayer",
+    "ICastLayer",
     torch="torch.Tensor.__getitem__",
     methods="__getitem__",
 )
@@ -294,43 +344,18 @@ def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with torch semantics.
 
     Supported: ints (drop the dim), slices with positive steps (out-of-range bounds clamp), negative
-    indices, None (new dim), Ellipsis, and one int index tensor or list of ints on one dim (a gather;
-    its dims replace that dim). Bool masks and several index tensors are refused.
+    indices, None (new dim), Ellipsis, int index tensors or lists of ints (one: a gather whose dims replace
+    that dim; several: broadcast together, a GatherND, their dims in place when adjacent, else first), and
+    one bool mask (``x[mask]``: the positions of its True entries through INonZeroLayer, so the result's
+    size is known only at run time).
     """
     op = "getitem"
     input = require_tensor(op, input)
-    ctx = input.ctx
-    items = list(index) if isinstance(index, tuple) else [index]
-    for it in items:
-        if isinstance(it, bool) or (isinstance(it, Tensor) and it.dtype == trt.bool):
-            raise ctx.error(op, "bool indices and bool masks are not supported; use netdef.functional.where")
-        if not (
-            _is_int(it) or it is None or it is Ellipsis or isinstance(it, (SymInt, slice, Tensor, list, np.ndarray))
-        ):
-            raise ctx.error(
-                op, f"unsupported index {it!r} ({type(it).__name__}); use ints, slices, None, ... or an int tensor"
-            )
-    if sum(it is Ellipsis for it in items) > 1:
-        raise ctx.error(op, "an index can only have a single ellipsis ('...')")
-    consumed = sum(1 for it in items if it is not None and it is not Ellipsis)
-    if consumed > input.ndim:
-        raise ctx.error(op, f"too many indices for a tensor of rank {input.ndim}: {consumed} given")
-    fill = [slice(None)] * (input.ndim - consumed)
-    if any(it is Ellipsis for it in items):
-        at = next(i for i, it in enumerate(items) if it is Ellipsis)
-        items = items[:at] + fill + items[at + 1 :]
-    else:
-        items = items + fill
-    advanced = [it for it in items if isinstance(it, (Tensor, list, np.ndarray))]
-    if len(advanced) > 1:
-        raise ctx.error(
-            op, "only one index tensor (advanced index) per indexing is supported; index in two steps, e.g. x[a][:, b]"
-        )
-
+    items = expand_index(input, index, op)
     slices: list[slice] = []
     drop: list[int] = []  # input dims indexed by an int
     insert: list[int] = []  # output positions of None
-    gather: tuple[int, int, object] | None = None  # (output position, input dim, index)
+    advanced: list[tuple[int, object]] = []  # (output position, index tensor / list / mask)
     out_pos = 0
     for it in items:
         if it is None:
@@ -345,15 +370,103 @@ def getitem(input: Tensor, index) -> Tensor:
             slices.append(it)
             out_pos += 1
         else:
-            slices.append(slice(None))
-            gather = (out_pos, dim, it)
-            out_pos += 1
+            advanced.append((out_pos, it))
+            k = _dims_of(it)
+            slices.extend([slice(None)] * k)
+            out_pos += k
     out = slice_dims(input, slices, op, keep_one=drop)
     out = _squeeze_unsqueeze(out, drop, insert, op)
-    if gather is not None:
-        pos, dim, it = gather
-        out = _gather(out, pos, _index_tensor(op, input, dim, it), op + "_gather")
-    return out
+    if not advanced:  # a view, as torch's: a write into it is written into `input` (setitem)
+        return out.as_view_of(input, index, lambda base: getitem(base, index))
+    if len(advanced) == 1 and not _is_mask(advanced[0][1]):
+        pos, it = advanced[0]
+        return _gather(out, pos, _index_tensor(op, out, pos, it), op + "_gather")
+    return _advanced(out, advanced, op)
+
+
+def index_grid(op: str, input: Tensor, advanced: list[tuple[int, object]]) -> tuple[Tensor, list[SizeLike]]:
+    """Int index tensors / lists at dims ``advanced[i][0]`` of ``input``, negatives wrapped, broadcast together
+    (torch's rule) and stacked: (int64 indices of shape (*S, k) for a GatherND / ScatterND, S)."""
+    from netdef.functional.shape import cat, expand, unsqueeze
+
+    ctx = input.ctx
+    tensors = []
+    for pos, it in advanced:
+        t = _index_tensor(op, input, pos, it)
+        if t.dtype != trt.int64:
+            src = t
+            t = wrap(
+                ctx.add_layer(op + "_index_cast", lambda net, src=src: net.add_cast(src.itensor, trt.int64)).get_output(
+                    0
+                ),
+                ctx,
+            )
+        tensors.append(t)
+    rank = max(t.ndim for t in tensors)
+    shape: list[SizeLike] = [1] * rank
+    for t in tensors:
+        for i, n in enumerate((1,) * (rank - t.ndim) + tuple(t.shape)):
+            if decide("==", n, 1):
+                continue
+            if decide("==", shape[i], 1) or decide("==", shape[i], n):
+                shape[i] = n
+            elif not isinstance(n, SymInt) and not isinstance(shape[i], SymInt):
+                raise ctx.error(
+                    op, f"index tensors of shapes {[tuple(t.static_shape) for t in tensors]} cannot be broadcast"
+                )
+            else:
+                assert_equal(ctx, shape[i], n, op, "index tensors cannot be broadcast together")
+    tensors = [unsqueeze(expand(t, *shape), -1) if rank else unsqueeze(t, 0) for t in tensors]
+    return cat(tensors, -1), shape
+
+
+def _advanced(input: Tensor, advanced: list[tuple[int, object]], op: str) -> Tensor:
+    """``input[..., i, ..., j, ...]`` for several index tensors (or one bool mask) at the given dims: one GatherND.
+
+    As torch: the index tensors broadcast together; their result dims take the place of the indexed dims when
+    those are adjacent, else they come first.
+    """
+    from netdef.functional.shape import permute
+
+    ctx = input.ctx
+    if any(_is_mask(it) for _, it in advanced):
+        if len(advanced) > 1:
+            raise ctx.error(
+                op,
+                "a bool mask together with other index tensors is not supported; index in two steps, e.g. x[m][:, i]",
+            )
+        pos, mask = advanced[0]
+        dims = list(range(pos, pos + max(mask.ndim, 1)))
+        if mask.ndim == 0:
+            raise ctx.error(op, "a 0-d bool mask index is not supported; use torch.where / F.where")
+        for i, d in enumerate(dims):
+            a, b = mask.shape[i], input.shape[d]
+            if not isinstance(a, SymInt) and not isinstance(b, SymInt) and a != b:
+                raise ctx.error(
+                    op,
+                    f"the bool mask of shape {tuple(mask.static_shape)} does not match the indexed dims "
+                    f"{dims} of shape {input.static_shape} (size {a} against {b} at mask dim {i})",
+                )
+            assert_equal(ctx, a, b, op, f"bool mask dim {i} (size {a}) must match the indexed dim {d} ({b})")
+        rows = wrap(ctx.add_layer(op + "_nonzero", lambda net: net.add_non_zero(mask.itensor)).get_output(0), ctx)
+        indices = permute(rows, 1, 0)  # (N, k): one row of positions per True entry
+        batch_rank = 1
+    else:
+        dims = [pos for pos, _ in advanced]
+        indices, shape = index_grid(op, input, advanced)
+        batch_rank = len(shape)
+    rest = [d for d in range(input.ndim) if d not in dims]
+    data = permute(input, *dims, *rest)
+    layer = ctx.add_layer(
+        op + "_gather_nd", lambda net: net.add_gather_v2(data.itensor, indices.itensor, trt.GatherMode.ND)
+    )
+    out = wrap(layer.get_output(0), ctx)  # (*index shape, *rest)
+    if dims != list(range(dims[0], dims[0] + len(dims))) or dims[0] == 0:
+        return out
+    at = dims[0]  # adjacent: the index dims replace the indexed ones
+    lead = list(range(batch_rank, batch_rank + at))
+    order = lead + list(range(batch_rank)) + list(range(batch_rank + at, out.ndim))
+    return permute(out, *order)
 
 
 @register_op(
@@ -365,6 +478,7 @@ def getitem(input: Tensor, index) -> Tensor:
     "ISelectLayer",
     "IShapeLayer",
     torch="torch.narrow",
+    view=True,
     methods="narrow",
 )
 def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor:
@@ -413,3 +527,119 @@ def select(input: Tensor, dim: int, index: SizeLike) -> Tensor:
     input = require_tensor("select", input)
     axis = norm_dim(input.ctx, "select", dim, input.ndim)
     return getitem(input, (slice(None),) * axis + (index,))
+
+
+def _index_arg(op: str, input: Tensor, index, what: str = "index") -> Tensor:
+    """An int32/int64 index tensor of ``input``'s rank (torch's gather/scatter rule)."""
+    ctx = input.ctx
+    index = require_tensor(op, index, what)
+    if index.dtype not in (trt.int32, trt.int64):
+        raise ctx.error(op, f"`{what}` must be an int64 (or int32) tensor, got {index.dtype.name}")
+    if index.ndim != input.ndim:
+        raise ctx.error(op, f"`{what}` must have the rank of `input` ({input.ndim}), got shape {index.static_shape}")
+    return index
+
+
+def _fit_to(op: str, t: Tensor, index: Tensor, axis: int | None, what: str) -> Tensor:
+    """``t`` cut to ``index``'s size on every dim (but ``axis``): torch reads only that corner of it."""
+    ctx = t.ctx
+    slices = []
+    for d, (n, m) in enumerate(zip(t.shape, index.shape)):
+        if d == axis or decide("==", n, m):
+            slices.append(slice(None))
+            continue
+        if decide("<", n, m):
+            raise ctx.error(
+                op,
+                f"`index` of shape {index.static_shape} is larger than `{what}` of shape {t.static_shape} at dim {d}",
+            )
+        if decide(">=", n, m) is None:
+            assert_compare(ctx, m, "<=", n, op, f"`index` (size {m}) is larger than `{what}` (size {n}) at dim {d}")
+        slices.append(slice(0, m))
+    return slice_dims(t, slices, op + "_" + what)
+
+
+@register_op(
+    "IGatherLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    torch="torch.gather",
+    methods="gather",
+    limits="indices must be in [0, size): others read 0 in an engine where torch raises",
+)
+def gather(input: Tensor, dim: int, index: Tensor, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim`` 0 (and so on): IGatherLayer in ELEMENT mode.
+    ``out`` has ``index``'s shape; ``index`` may be smaller than ``input`` in the other dims."""
+    op = "gather"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    axis = norm_dim(ctx, op, dim, max(input.ndim, 1))
+    index = _index_arg(op, input, index)
+    data = _fit_to(op, input, index, axis, "input")
+
+    def make(net):
+        layer = net.add_gather_v2(data.itensor, index.itensor, trt.GatherMode.ELEMENT)
+        layer.axis = axis
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)
+
+
+@register_op(
+    "IScatterLayer",
+    "ISliceLayer",
+    "IAssertionLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "ICastLayer",
+    torch="torch.scatter",
+    methods="scatter",
+    limits="no `reduce`; repeated indices: which write wins is unspecified, as in torch",
+)
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, reduce: str | None = None) -> Tensor:
+    """``input`` with ``out[index[i][j][k]][j][k] = src[i][j][k]`` for ``dim`` 0 (and so on): IScatterLayer in
+    ELEMENT mode. ``src`` is a tensor (only its corner of ``index``'s shape is read) or a number (``value``)."""
+    from netdef.functional.creation import full_like
+    from netdef.functional.dtype import cast
+
+    op = "scatter"
+    input = require_tensor(op, input)
+    ctx = input.ctx
+    if reduce is not None:
+        raise ctx.error(
+            op,
+            f"reduce={reduce!r} is not supported: TensorRT's scatter writes, it does not accumulate; for a sum of "
+            "rows per index use one_hot(index, n).to(x.dtype).transpose(-1, -2) @ src",
+        )
+    if src is None:
+        src = value
+    if src is None:
+        raise ctx.error(op, "give `src` (a tensor or a number) or `value`")
+    axis = norm_dim(ctx, op, dim, max(input.ndim, 1))
+    index = _index_arg(op, input, index)
+    for d, (n, m) in enumerate(zip(input.shape, index.shape)):
+        if d != axis and decide("<", n, m):
+            raise ctx.error(
+                op,
+                f"`index` of shape {index.static_shape} is larger than `input` of shape {input.static_shape} at dim {d}",
+            )
+    if isinstance(src, Tensor) or hasattr(type(src), "__netdef_tensor__"):
+        src = require_tensor(op, src, "src")
+        if src.ndim != input.ndim:
+            raise ctx.error(op, f"`src` must have the rank of `input` ({input.ndim}), got shape {src.static_shape}")
+        updates = cast(_fit_to(op, src, index, None, "src"), input.dtype)
+    else:
+        updates = full_like(index, src, dtype=input.dtype)
+
+    def make(net):
+        layer = net.add_scatter(input.itensor, index.itensor, updates.itensor, trt.ScatterMode.ELEMENT)
+        layer.axis = axis
+        return layer
+
+    return wrap(ctx.add_layer(op, make).get_output(0), ctx)

@@ -17,12 +17,13 @@ Converting an op written the older way: put ``@register_op(...)`` above it, then
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from netdef.tensor import Tensor
+from netdef.tensor import MAYBE_COPY, Tensor
 
 Fn = TypeVar("Fn", bound=Callable)
 
@@ -68,16 +69,24 @@ def register_op(
     reflected: Sequence[str] = (),
     aliases: Sequence[str] = (),
     limits: str = "",
+    view: bool | str = False,
 ) -> Callable[[Fn], Fn]:
     """Register the decorated function as an op of ``netdef.functional`` (see the module docstring).
 
     ``layers`` are the TensorRT layer classes it emits; ``torch`` the torch callable it follows (None: none);
     ``methods`` the Tensor methods/operators that call it with the tensor first, ``reflected`` those
-    that call it with the tensor second; ``aliases`` further names in netdef.functional (``clip``).
+    that call it with the tensor second; ``aliases`` further names in netdef.functional (``clip``);
+    ``view`` marks the op's output as a view of its first argument, as torch's (``expand``): read after that
+    argument was written in place, it is computed again; a write into it is refused; ``view="reshape"`` for
+    views holding the argument's elements in their order, which a write goes through (``x.view(-1)[0] = 1``).
     """
     names = (methods,) if isinstance(methods, str) else tuple(methods)
 
     def register(fn: Fn) -> Fn:
+        if view:
+            fn = _viewing(fn, view if isinstance(view, str) else None)
+        if "inplace" in inspect.signature(fn).parameters:
+            fn = _writing(fn)
         _add(OpInfo(fn.__name__, fn, torch, tuple(layers), names, tuple(reflected), limits))
         for alias in aliases:
             _add(OpInfo(alias, fn, torch, tuple(layers), limits=limits))
@@ -100,6 +109,44 @@ def tensor_method(name: str) -> Callable[[Fn], Fn]:
         return fn
 
     return install
+
+
+def _viewing(fn: Fn, how: str | None) -> Fn:
+    """``fn`` with its output tensor(s) marked as views of its first argument (``Tensor.as_view_of``)."""
+
+    @functools.wraps(fn)
+    def op(input, *args, **kwargs):
+        out = fn(input, *args, **kwargs)
+        if not isinstance(input, Tensor):
+            return out
+        if isinstance(out, Tensor):
+            kind = how
+            if how == "reshape" and not input.is_contiguous():
+                kind = MAYBE_COPY  # torch copies or views depending on strides: writes and stale reads refused
+            return out.as_view_of(input, kind, lambda base: fn(base, *args, **kwargs))
+        return out
+
+    return op  # type: ignore[return-value]
+
+
+def _writing(fn: Fn) -> Fn:
+    """``fn`` that, called with ``inplace=True``, writes its result into its first argument, as torch does
+    (``F.relu(x, inplace=True)`` changes ``x``): ``inplace.write``."""
+    names = list(inspect.signature(fn).parameters)
+    at = names.index("inplace")
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        inplace = kwargs.get("inplace", args[at] if len(args) > at else False)
+        target = args[0] if args else kwargs.get(names[0])
+        if inplace and isinstance(target, Tensor) and isinstance(out, Tensor):
+            from netdef.functional.inplace import write
+
+            return write(target, out, fn.__name__)
+        return out
+
+    return op  # type: ignore[return-value]
 
 
 def _reflect(fn: Callable, name: str) -> Callable:

@@ -72,6 +72,7 @@ def _reshape_to(input: Tensor, shape: Sequence[SizeLike], op: str) -> Tensor:
     "IShapeLayer",
     "ISliceLayer",
     torch="torch.reshape",
+    view="reshape",
     methods=("reshape", "view"),
     aliases=("view",),
 )
@@ -90,6 +91,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
     "IShapeLayer",
     "ISliceLayer",
     torch="torch.flatten",
+    view="reshape",
     methods="flatten",
 )
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -135,7 +137,10 @@ def permute(input: Tensor, *dims) -> Tensor:
         layer.first_transpose = order
         return layer
 
-    return wrap(ctx.add_layer("permute", make).get_output(0), ctx)
+    inverse = tuple(order.index(d) for d in range(input.ndim))
+    # a view of `input`: a write into it is written back through the inverse permutation
+    out = wrap(ctx.add_layer("permute", make).get_output(0), ctx)
+    return out.as_view_of(input, lambda new: permute(new, inverse), lambda base: permute(base, order))
 
 
 @register_op("IShuffleLayer", torch="torch.transpose", methods="transpose")
@@ -203,7 +208,9 @@ def _dims_arg(ctx, op: str, dim, ndim: int) -> list[int]:
     return axes
 
 
-@register_op("IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.unsqueeze", methods="unsqueeze")
+@register_op(
+    "IConstantLayer", "IShuffleLayer", "IUnsqueezeLayer", torch="torch.unsqueeze", view="reshape", methods="unsqueeze"
+)
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in [-rank-1, rank], as torch)."""
     from netdef.functional.indexing import int_vector
@@ -221,7 +228,9 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     )
 
 
-@register_op("IConstantLayer", "IShuffleLayer", "ISqueezeLayer", torch="torch.squeeze", methods="squeeze")
+@register_op(
+    "IConstantLayer", "IShuffleLayer", "ISqueezeLayer", torch="torch.squeeze", view="reshape", methods="squeeze"
+)
 def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Remove size-1 dims: all of them, or those among ``dim`` (dims of another size are kept, as torch).
 
@@ -259,6 +268,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     "IShuffleLayer",
     "ISliceLayer",
     torch="torch.Tensor.expand",
+    view=True,
     methods="expand",
 )
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -323,6 +333,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
     "IShuffleLayer",
     "ISliceLayer",
     torch="torch.Tensor.expand_as",
+    view=True,
     methods="expand_as",
 )
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -403,7 +414,8 @@ def _pieces(tensor: Tensor, axis: int, sizes: Sequence[SizeLike], op: str) -> tu
     for size in sizes:
         slices = [slice(None)] * tensor.ndim
         slices[axis] = slice(start, start + size)
-        pieces.append(slice_dims(tensor, slices, op))
+        piece = slice_dims(tensor, slices, op)
+        pieces.append(piece.as_view_of(tensor, tuple(slices), lambda base, s=tuple(slices): slice_dims(base, s, op)))
         start = start + size
     return tuple(pieces)
 
@@ -540,6 +552,7 @@ def _iterate(self: Tensor):
     "IShapeLayer",
     "ISliceLayer",
     torch="torch.unflatten",
+    view="reshape",
     methods="unflatten",
 )
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
@@ -576,6 +589,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     "IShapeLayer",
     "ISliceLayer",
     torch="torch.Tensor.view_as",
+    view="reshape",
     methods=("view_as", "reshape_as"),
     aliases=("reshape_as",),
 )
@@ -589,3 +603,19 @@ def view_as(input: Tensor, other: Tensor) -> Tensor:
             op, f"shape {input.static_shape} ({n} elements) cannot be viewed as {other.static_shape} ({m} elements)"
         )
     return _reshape_to(input, tuple(other.shape), op)
+
+
+def _reversed_dims(self: Tensor) -> Tensor:
+    """``x.T``: the dims in reverse order (torch.Tensor.T), a view."""
+    return permute(self, *reversed(range(self.ndim)))
+
+
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """``x.mT``: the last two dims swapped (torch.Tensor.mT), a view."""
+    if self.ndim < 2:
+        raise self.ctx.error("mT", f"expects a tensor of rank >= 2, got shape {self.static_shape}")
+    return transpose(self, -2, -1)
+
+
+tensor_method("T")(property(_reversed_dims))
+tensor_method("mT")(property(_matrix_transpose))

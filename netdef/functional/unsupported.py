@@ -2,7 +2,7 @@
 
 Installs ``Tensor.__torch_function__`` (a netdef Tensor passed to a torch function, e.g. ``torch.sigmoid(x)``)
 and ``Tensor.__getattr__`` (a torch.Tensor method netdef lacks, e.g. ``x.cumsum(0)``); the packages
-``netdef.functional`` and ``netdef.nn`` answer unknown names (``F.pixel_shuffle``) with
+``netdef.functional`` and ``netdef.nn`` answer unknown names (``F.fractional_max_pool2d``) with
 :func:`missing_name_message`.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from netdef.errors import UnsupportedOpError
+from netdef.functional.inplace import in_place_method
 from netdef.functional.registry import OPS, tensor_method
 from netdef.tensor import Tensor
 
@@ -50,8 +51,8 @@ def missing_method_message(name: str) -> str:
     """Why ``Tensor.<name>`` does not exist, and what to call instead."""
     if name in OPS:
         return f"netdef.Tensor has no method `{name}`; call it as a function: F.{name}(x, ...) (from netdef import F)"
-    if name.endswith("_") and (hasattr(Tensor, name[:-1]) or name[:-1] in OPS):
-        return f"netdef.Tensor has no in-place `{name}`: a network has no in-place ops; use y = x.{name[:-1]}(...)"
+    if name.endswith("_") and name[:-1] in OPS:
+        return f"netdef.Tensor has no in-place `{name}`; write x = F.{name[:-1]}(x, ...) (from netdef import F)"
     reason = refusal(f"Tensor.{name}")
     if reason is not None:
         return f"netdef.Tensor has no `{name}`: {reason}"
@@ -87,31 +88,11 @@ def _getattr(self, name: str):
         raise AttributeError(f"'netdef.Tensor' object has no attribute {name!r}")
     if hasattr(type(self), name):  # a property that raised AttributeError itself: let its own error surface
         return object.__getattribute__(self, name)
+    if name.endswith("_") and not name.endswith("__") and callable(getattr(type(self), name[:-1], None)):
+        # torch's `op_` is `op` written into the tensor: the out-of-place method, then a rebind (inplace.py)
+        return in_place_method(name, getattr(type(self), name[:-1])).__get__(self, type(self))
     raise UnsupportedOpError(missing_method_message(name))
 
-
-#: augmented assignments torch computes in place, and the operator netdef computes instead
-_IN_PLACE_OPERATORS = {
-    "__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**", "__imatmul__": "@",
-    "__iand__": "&", "__ior__": "|", "__ixor__": "^", "__ifloordiv__": "//", "__imod__": "%",
-}  # fmt: skip
-
-
-def _in_place_operator(name: str, symbol: str):
-    def refuse(self, other):
-        raise UnsupportedOpError(
-            f"{self.ctx.where()}: `x {symbol}= ...` on the tensor `{self.name}` writes in place in torch, so every "
-            f"alias and view of it sees the new values; a network has no in-place writes and netdef cannot tell "
-            f"whether one is read later: write `x = x {symbol} ...` (and recompute any alias or view read after it)"
-        )
-
-    refuse.__name__ = refuse.__qualname__ = name
-    refuse.__doc__ = f"Refused: ``x {symbol}= y`` is an in-place write in torch (write ``x = x {symbol} y``)."
-    return refuse
-
-
-for _name, _symbol in _IN_PLACE_OPERATORS.items():
-    tensor_method(_name)(_in_place_operator(_name, _symbol))
 
 #: operators torch has and netdef does not (yet), with what to write instead
 _MISSING_OPERATORS = {
@@ -138,16 +119,6 @@ for _name, (_symbol, _what, _instead) in _MISSING_OPERATORS.items():
     tensor_method(_name)(_missing_operator(_name, _symbol, _what, _instead))
 
 
-@tensor_method("__setitem__")
-def _setitem(self, index, value) -> None:
-    """Refused: ``x[i] = v`` is an in-place write in torch."""
-    raise UnsupportedOpError(
-        f"{self.ctx.where()}: `x[...] = value` on the tensor `{self.name}` writes in place in torch; a network has "
-        "no in-place writes: build the new tensor instead, e.g. `x = x.masked_fill(mask, value)`, "
-        "`x = F.where(mask, value, x)` or `F.cat` of the slices"
-    )
-
-
 # ------------------------------------------------------------------------------- refused by design, and why
 _VALUE = (
     "gives a Python value, which exists only when the network runs: keep it a tensor (e.g. return it as an "
@@ -160,7 +131,10 @@ _MEMORY = "memory, storage and device placement: TensorRT owns an engine's memor
 #: and TensorRT cannot express, or what means nothing in an inference network. docs/ops.md's coverage section
 #: and the errors for these names say why; a name matching none is missing (not supported *yet*).
 REFUSALS: tuple[tuple[str, str], ...] = (
-    (r"(F|Tensor)\.[a-z][a-z0-9_]*[a-z0-9]_", "in-place: a network has no in-place ops; use the out-of-place op"),
+    (
+        r"F\.[a-z][a-z0-9_]*[a-z0-9]_",
+        "an in-place function: call F.op(x, inplace=True) or the method x.op_() (written as the op and a rebind)",
+    ),
     (
         r"nn\.\w*Loss\w*|nn\.LinearCrossEntropyOptions|F\.\w*_loss|F\.(cross_entropy|binary_cross_entropy\w*|"
         r"kl_div|linear_cross_entropy)",

@@ -8,6 +8,7 @@ import torch
 
 import netdef
 from netdef import F
+from netdef.build import backend_builds
 from netdef.testing import Fn as _Fn
 
 # expressions applied alike to a netdef Tensor and a torch tensor of shape (4, 5, 6)
@@ -78,6 +79,54 @@ def test_index_with_a_0d_tensor_drops_the_dim(parity):
     parity.check(parity.Fn(fn), lambda x, i: x[:, i.long().reshape(())], torch.randn(3, 4), torch.tensor([-2]))
 
 
+# several index tensors (a GatherND) and bool masks (INonZeroLayer), on a (2, 3, 4, 5) tensor
+ADVANCED = {
+    "two-lists": lambda x: x[[0, 1, 1], :, [1, 2, 0]],  # not adjacent: the index dims come first
+    "adjacent": lambda x: x[:, [0, 1, 1], [1, 2, -4]],  # adjacent: in place
+    "int-then-list": lambda x: x[0, :, [1, 2, 0]],  # ints index first, as torch
+    "not-adjacent-4d": lambda x: x[:, [0, 1, 1], :, [1, 2, 0]],
+    "broadcast-2d": lambda x: x[:, [[0, 1], [2, 1]], [[1], [3]]],
+    "mask-all-dims": lambda x: x[x > 0],
+    "mask-middle-dims": lambda x: x[:, x[0, :, :, 0] > 0],
+    "mask-leading-dims": lambda x: x[x[:, :, 0, 0] > 0.2],
+    "mask-after-ellipsis": lambda x: x[..., x[0, 0, 0] > 0] * 2,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVANCED))
+def test_getitem_advanced(parity, name):
+    expr = ADVANCED[name]
+    parity.check(parity.Fn(expr), expr, torch.randn(2, 3, 4, 5), build=name == "two-lists")
+
+
+def test_bool_mask_builds_or_is_refused_naming_the_fix(parity):
+    net = parity.define(parity.Fn(lambda x: x[:, x[0] > 0]), torch.randn(2, 3, 4))
+    if backend_builds("NON_ZERO"):
+        parity.build(net)
+    else:  # TensorRT-RTX has no runner for INonZeroLayer
+        with pytest.raises(netdef.BuildError, match=r"INonZeroLayer .*x\[mask\].*F.where\(mask, x, 0\)"):
+            parity.build(net)
+
+
+def test_getitem_index_tensors_and_mask_from_inputs_dynamic(parity):
+    def fn(x, i, j):
+        return x[i, j] + x[x[:, 0] > 0].sum()
+
+    def ref(x, i, j):
+        return x[i.long(), j.long()] + x[x[:, 0] > 0].sum()
+
+    spec = {
+        "x": netdef.Input((-1, 6), min=(1, 6), max=(8, 6)),
+        "i": netdef.Input((-1,), dtype="int32", min=(1,), max=(5,)),
+        "j": netdef.Input((-1,), dtype="int64", min=(1,), max=(5,)),
+    }
+    net = netdef.define(parity.Fn(fn), spec)
+    for n, m in [(4, 3), (7, 1)]:
+        x, i, j = torch.randn(n, 6), torch.randint(-n, n, (m,), dtype=torch.int32), torch.randint(-6, 6, (m,))
+        got = netdef.reference.run(net, {"x": x.numpy(), "i": i.numpy(), "j": j.numpy()})["output"]
+        parity.assert_close(got, ref(x, i, j))
+
+
 def test_index_select(parity):
     x, idx = torch.randn(3, 5, 2), torch.tensor([4, 0, 0, 2])
     parity.check(parity.Fn(lambda x, i: F.index_select(x, 1, i)), lambda x, i: torch.index_select(x, 1, i), x, idx)
@@ -145,9 +194,11 @@ def _define(fn, shape=(4, 5, 6)):
         (lambda x: x[..., 0, ...], r"single ellipsis"),
         (lambda x: x[::-1], r"slice step must be greater than zero"),
         (lambda x: x[::0], r"slice step must be greater than zero"),
-        (lambda x: x[True], r"bool indices and bool masks are not supported"),
-        (lambda x: x[x > 0], r"bool indices and bool masks are not supported"),
-        (lambda x: x[[0, 1], [0, 1]], r"only one index tensor"),
+        (lambda x: x[True], r"a Python bool index .* is not supported"),
+        (lambda x: x[x[0] > 0], r"bool mask of shape \(5, 6\) does not match the indexed dims \[0, 1\]"),
+        (lambda x: x[x > 0, [0]], r"too many indices"),
+        (lambda x: x[x[..., 0] > 0, [0]], r"a bool mask together with other index tensors is not supported"),
+        (lambda x: x[[0, 1], [0, 1, 2]], r"cannot be broadcast"),
         (lambda x: x[:, [0, 5]], r"index \[0, 5\] is out of range for dim 1 of size 5"),
         (lambda x: x[[0.5]], r"an index list must hold ints"),
         (lambda x: x["a"], r"unsupported index 'a'"),
@@ -165,3 +216,63 @@ def test_len_and_iter_of_a_dynamic_dim_are_refused():
         netdef.define(_Fn(lambda x: x + len(x)), {"x": DYN_INPUT})
     with pytest.raises(netdef.EmitError, match=r"unbind.* needs the count"):
         netdef.define(_Fn(lambda x: next(iter(x))), {"x": DYN_INPUT})
+
+
+def test_gather_and_scatter(parity):
+    x = torch.randn(3, 4, 5)
+    idx = torch.randint(0, 3, (2, 4, 3))
+    perm = torch.stack([torch.randperm(5)[:3] for _ in range(6)]).reshape(2, 3, 3)  # distinct per row: no repeats
+
+    def ours(x, i, p):
+        a = F.gather(x, 0, i) + x.gather(-1, p[..., :2].transpose(0, 1)[:2, :2]).sum()
+        b = F.scatter(x, 2, p, x[:, :, :3] * 10) + x.scatter(2, p, -1.0) + F.scatter(x, 2, p, value=7)
+        return a.sum() + b
+
+    def theirs(x, i, p):
+        a = torch.gather(x, 0, i) + x.gather(-1, p[..., :2].transpose(0, 1)[:2, :2]).sum()
+        b = torch.scatter(x, 2, p, x[:, :, :3] * 10) + x.scatter(2, p, -1.0) + torch.scatter(x, 2, p, value=7)
+        return a.sum() + b
+
+    p = torch.cat([perm, perm[:1]])  # (3, 3, 3): index smaller than x in dims 1 and 2
+    parity.check(parity.Fn(ours), theirs, x, idx, p, build=True)
+
+
+def test_gather_and_scatter_dynamic(parity):
+    def fn(x, i):
+        return F.gather(x, 1, i) * 2 + F.scatter(x, 1, i, 5.0)[:, : i.shape[1]]
+
+    def ref(x, i):
+        return torch.gather(x, 1, i) * 2 + torch.scatter(x, 1, i, 5.0)[:, : i.shape[1]]
+
+    spec = {
+        "x": netdef.Input((-1, 6), min=(1, 6), max=(4, 6)),
+        "i": netdef.Input((-1, -1), dtype="int64", min=(1, 1), max=(4, 6)),
+    }
+    net = netdef.define(parity.Fn(fn), spec)
+    for n, m in [(3, 2), (4, 6)]:
+        x = torch.randn(n, 6)
+        i = torch.stack([torch.randperm(6)[:m] for _ in range(n)])
+        got = netdef.reference.run(net, {"x": x.numpy(), "i": i.numpy()})["output"]
+        parity.assert_close(got, ref(x, i))
+    parity.build(net)
+
+
+@pytest.mark.parametrize(
+    ("expr", "match"),
+    [
+        (lambda x: F.gather(x, 0, x), r"`index` must be an int64 \(or int32\) tensor"),
+        (lambda x: F.gather(x, 0, F.zeros(2, dtype="int64")), r"`index` must have the rank of `input`"),
+        (
+            lambda x: F.gather(x, 0, F.zeros(1, 9, 1, dtype="int64")),
+            r"larger than `input` of shape \(4, 5, 6\) at dim 1",
+        ),
+        (
+            lambda x: F.scatter(x, 0, F.zeros(1, 1, 1, dtype="int64"), 1.0, reduce="add"),
+            r"reduce='add' is not supported",
+        ),
+        (lambda x: F.scatter(x, 0, F.zeros(1, 1, 1, dtype="int64")), r"give `src`"),
+    ],
+)
+def test_gather_scatter_errors(expr, match):
+    with pytest.raises(netdef.EmitError, match=match):
+        _define(expr)

@@ -141,3 +141,10 @@ def test_shape_ops_with_a_dynamic_batch(parity, name):
         parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], expr(x))
     if name == "flatten":
         parity.build(net)
+
+
+def test_T_and_mT_properties(parity):
+    parity.check(_Fn(lambda x: x.T + 0), lambda x: x.permute(2, 1, 0) + 0, torch.randn(2, 3, 4))
+    parity.check(
+        _Fn(lambda x: x[0].T @ x[1] + x.mT.sum(0)), lambda x: x[0].T @ x[1] + x.mT.sum(0), torch.randn(2, 3, 3)
+    )

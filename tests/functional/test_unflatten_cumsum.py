@@ -70,3 +70,21 @@ def test_bad_sizes_are_refused():
         define(lambda x: x.unflatten(1, (-1, 5)))
     with pytest.raises(netdef.EmitError, match=r"cannot be viewed as \(7,\)"):
         define(lambda x: x.view_as(x[0, 0, :1].expand(7)))
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_cumprod_matches_torch(parity, dim):
+    x = torch.rand(4, 6) + 0.5
+    x = x * torch.where(torch.rand(4, 6) < 0.3, -1.0, 1.0)  # signs
+    x[1, 2] = 0.0  # a zero zeroes what follows
+    x[3, 0] = 0.0
+    parity.check(parity.Fn(lambda x: x.cumprod(dim)), lambda x: x.cumprod(dim), x, build=dim == 0)
+
+
+def test_cumprod_dynamic_and_int_refused(parity):
+    net = netdef.define(parity.Fn(lambda x: F.cumprod(x, 1)), {"x": netdef.Input((2, -1), min=(2, 1), max=(2, 9))})
+    for n in (1, 9):
+        x = torch.rand(2, n) + 0.5
+        parity.assert_close(netdef.reference.run(net, {"x": x.numpy()})["output"], torch.cumprod(x, 1))
+    with pytest.raises(netdef.EmitError, match=r"cumprod .*expects a float tensor, got INT64"):
+        netdef.define(parity.Fn(lambda x: F.cumprod(F.cast(x, "int64"), 0)), {"x": netdef.Input((3,))})
