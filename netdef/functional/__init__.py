@@ -21,6 +21,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     linear,
     loop,
     matmul,
+    methods,
     normalization,
     padding,
     pooling,

@@ -77,14 +77,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     "ISoftMaxLayer",
     torch="torch.nn.functional.softmax",
     methods="softmax",
-    limits="no dtype argument (cast the input first)",
 )
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim`` (``dim`` is required, as torch recommends)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (``dim`` is required, as torch recommends); ``dtype`` casts the input
+    first."""
     input = require_tensor("softmax", input)
-    ctx = input.ctx
     if dtype is not None:
-        raise ctx.error("softmax", "the dtype argument is not supported; cast the input with .to(...) first")
+        input = cast(input, dtype)
+    ctx = input.ctx
     axis = norm_dim(ctx, "softmax", dim, input.ndim)
     if input.ndim == 1:  # TensorRT's softmax needs rank >= 2: normalize a (1, N) view
         row = static_reshape(ctx, input, (1, -1), "softmax_reshape")
@@ -205,15 +205,15 @@ def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
     "IUnaryLayer",
     torch="torch.nn.functional.log_softmax",
     methods="log_softmax",
-    limits="no dtype argument (cast the input first)",
 )
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax)."""
+    """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax); ``dtype`` casts
+    the input first."""
     op = "log_softmax"
     input = require_tensor(op, input)
-    ctx = input.ctx
     if dtype is not None:
-        raise ctx.error(op, "the dtype argument is not supported; cast the input with .to(...) first")
+        input = cast(input, dtype)
+    ctx = input.ctx
     if not is_float(input):
         raise ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
     axis = 1 << norm_dim(ctx, op, dim, max(input.ndim, 1))

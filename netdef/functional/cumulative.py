@@ -6,15 +6,21 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import is_float, norm_dim, require_tensor, wrap
+from netdef.functional.dtype import cast
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
-@register_op("IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
-def cumsum(input: Tensor, dim: int) -> Tensor:
-    """The running sum along ``dim`` (torch.cumsum), in the input's dtype; ``dim``'s size may be dynamic."""
+@register_op("ICastLayer", "IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """The running sum along ``dim`` (torch.cumsum); ``dim``'s size may be dynamic. Floats keep their dtype, bool
+    and integer inputs sum as int64 (as torch), ``dtype`` casts the input first."""
     op = "cumsum"
     input = require_tensor(op, input)
+    if dtype is not None:
+        input = cast(input, dtype)
+    elif not is_float(input):
+        input = cast(input, trt.int64)
     ctx = input.ctx
     if input.ndim == 0:
         raise ctx.error(op, "expects a tensor of rank >= 1")

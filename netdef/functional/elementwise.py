@@ -8,13 +8,15 @@ import numpy as np
 
 from netdef._trt import trt
 from netdef.functional._common import (
+    as_operand,
     binary_operands,
     broadcast_shape,
     constant,
     context_of,
     is_float,
+    promote,
     require_tensor,
-    scalar_like,
+    result_type,
     unsqueeze_to,
     wrap,
 )
@@ -25,10 +27,44 @@ from netdef.tensor import Tensor
 _OPS = trt.ElementWiseOperation
 
 
-def _elementwise(op: str, operation: trt.ElementWiseOperation, a, b) -> Tensor:
-    ctx, a, b = binary_operands(op, a, b)
+#: arithmetic on two bool tensors, as torch computes it (``a + b`` is OR, ``a * b`` AND); other arithmetic refused
+_BOOL_ARITHMETIC = {_OPS.SUM: _OPS.OR, _OPS.PROD: _OPS.AND, _OPS.MAX: _OPS.OR, _OPS.MIN: _OPS.AND}
+_ARITHMETIC = {_OPS.SUB, _OPS.DIV, _OPS.POW, _OPS.FLOOR_DIV}
+
+
+def _elementwise(op: str, operation: trt.ElementWiseOperation, a, b, dtype: trt.DataType | None = None) -> Tensor:
+    """One IElementWiseLayer over ``a`` and ``b`` promoted to torch's result type (or ``dtype``)."""
+    ctx, a, b = binary_operands(op, a, b, dtype)
+    if a.dtype == trt.bool and operation in (_OPS.GREATER, _OPS.LESS):  # TensorRT orders numbers only
+        a, b = cast(a, trt.int32), cast(b, trt.int32)
+    elif a.dtype == trt.bool and operation in _BOOL_ARITHMETIC:
+        operation = _BOOL_ARITHMETIC[operation]
+    elif a.dtype == trt.bool and operation in _ARITHMETIC:
+        raise ctx.error(
+            op, f"{op} of two bool tensors is not defined (nor in torch); cast them with .int() or .float() first"
+        )
     layer = ctx.add_layer(op, lambda net: net.add_elementwise(a.itensor, b.itensor, operation))
     return wrap(layer.get_output(0), ctx)
+
+
+def _unary_layer(op: str, t: Tensor, operation: trt.UnaryOperation) -> Tensor:
+    return wrap(t.ctx.add_layer(op, lambda net: net.add_unary(t.itensor, operation)).get_output(0), t.ctx)
+
+
+def _true_division_dtype(ctx, op: str, input, other) -> trt.DataType:
+    """torch's dtype of ``input / other``: the promoted dtype, or the float compute dtype for integers."""
+    dtype = result_type(ctx, op, as_operand(input), as_operand(other))
+    return dtype if dtype.name in ("FLOAT", "HALF", "BF16") else ctx.compute_dtype
+
+
+def _trunc(op: str, x: Tensor) -> Tensor:
+    """Float ``x`` rounded toward zero (TensorRT has no TRUNC): ceil below 0, floor elsewhere (NaN stays NaN)."""
+    negative = _elementwise(op + "_negative", _OPS.LESS, x, 0.0)
+    return where(
+        negative,
+        _unary_layer(op + "_ceil", x, trt.UnaryOperation.CEIL),
+        _unary_layer(op + "_floor", x, trt.UnaryOperation.FLOOR),
+    )
 
 
 @register_op(
@@ -76,16 +112,78 @@ def mul(input, other) -> Tensor:
     "IElementWiseLayer",
     "IShuffleLayer",
     torch="torch.div",
-    methods="__truediv__",
+    methods=("div", "__truediv__"),
     reflected=("__rtruediv__",),
 )
-def div(input, other) -> Tensor:
-    """``input / other``: true division; integer tensors are divided as floats, as in torch."""
+def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
+    """``input / other``: true division (integers are divided as floats, as in torch); ``rounding_mode='trunc'``
+    rounds the quotient toward zero, ``'floor'`` down (integer operands then give integers)."""
     ctx = context_of(input, other)
-    input, other = (
-        cast(t, ctx.compute_dtype) if isinstance(t, Tensor) and not is_float(t) else t for t in (input, other)
-    )
-    return _elementwise("div", _OPS.DIV, input, other)
+    if rounding_mode is None:
+        return _elementwise("div", _OPS.DIV, input, other, _true_division_dtype(ctx, "div", input, other))
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode != "trunc":
+        raise ctx.error("div", f"rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    quotient = _elementwise("div_trunc", _OPS.DIV, input, other)  # integers: TensorRT's DIV rounds toward zero
+    return _trunc("div_trunc", quotient) if is_float(quotient) else quotient
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.floor_divide",
+    methods=("floor_divide", "__floordiv__"),
+    reflected=("__rfloordiv__",),
+    limits="floats: floor of the rounded quotient (1 // 0.1 is 10 here; torch corrects the rounding to 9)",
+)
+def floor_divide(input, other) -> Tensor:
+    """``input // other``: the quotient rounded down, as torch (integers stay integers; NaN for x // 0.0)."""
+    ctx, a, b = binary_operands("floor_divide", input, other)
+    if a.dtype == trt.bool:
+        raise ctx.error("floor_divide", "floor division of bool tensors is not defined (nor in torch); cast them first")
+    if not is_float(a):
+        return _elementwise("floor_divide", _OPS.FLOOR_DIV, a, b)
+    return _unary_layer("floor_divide_floor", _elementwise("floor_divide", _OPS.DIV, a, b), trt.UnaryOperation.FLOOR)
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.remainder",
+    methods=("remainder", "__mod__"),
+    reflected=("__rmod__",),
+    limits="floats: input - floor(input / other) * other, which can differ from torch's fmod-based result by "
+    "a rounding",
+)
+def remainder(input, other) -> Tensor:
+    """``input % other`` with the sign of ``other`` (Python's modulo, torch.remainder)."""
+    _, a, b = binary_operands("remainder", input, other)
+    return sub(a, mul(floor_divide(a, b), b))
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.fmod",
+    methods="fmod",
+    limits="floats: input - trunc(input / other) * other, which can differ from C's fmod by a rounding",
+)
+def fmod(input, other) -> Tensor:
+    """The remainder of ``input / other`` with the sign of ``input`` (C's fmod, torch.fmod)."""
+    ctx, a, b = binary_operands("fmod", input, other)
+    if a.dtype == trt.bool:
+        raise ctx.error("fmod", "fmod of bool tensors is not defined (nor in torch); cast them first")
+    return sub(a, mul(div(a, b, rounding_mode="trunc"), b))
 
 
 @register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum")
@@ -236,16 +334,7 @@ def where(condition: Tensor, input, other) -> Tensor:
         else:
             dtype = ctx.compute_dtype
         input = constant(ctx, np.full((1,) * condition.ndim, input), dtype, op + "_scalar")
-    if not isinstance(input, Tensor):
-        input = scalar_like(ctx, input, other, op)
-    if not isinstance(other, Tensor):
-        other = scalar_like(ctx, other, input, op)
-    if input.dtype != other.dtype:
-        raise ctx.error(
-            op,
-            f"`input` and `other` have different dtypes ({input.dtype.name} `{input.name}` and "
-            f"{other.dtype.name} `{other.name}`); cast one with .to(...)",
-        )
+    input, other = promote(ctx, op, input, other)  # torch.where promotes as arithmetic does
     shape = broadcast_shape(ctx, op, condition.static_shape, input.static_shape)
     broadcast_shape(ctx, op, shape, other.static_shape)
     n = max(condition.ndim, input.ndim, other.ndim)
@@ -258,6 +347,11 @@ def where(condition: Tensor, input, other) -> Tensor:
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` (a Python number or a tensor) wherever the bool ``mask`` is True."""
     input = require_tensor("masked_fill", input)
+    value = as_operand(value)
+    if isinstance(value, Tensor):  # torch casts the value to input's dtype (masked_fill never promotes)
+        value = cast(value, input.dtype)
+    elif isinstance(value, numbers.Number) and not is_float(input):
+        value = bool(value) if input.dtype == trt.bool else int(value)  # float -> int truncates, as torch
     return where(mask, value, input)
 
 
@@ -284,5 +378,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
 
 @tensor_method("__neg__")
 def _negative(self: Tensor) -> Tensor:
-    """``-self``, as ``self * -1``."""
-    return mul(self, -1.0)
+    """``-self``, as ``self * -1`` (in ``self``'s dtype; refused for bool, as in torch)."""
+    if self.dtype == trt.bool:
+        raise self.ctx.error("neg", f"-x of the bool tensor `{self.name}` is not defined (nor in torch); use ~x")
+    return mul(self, -1)
