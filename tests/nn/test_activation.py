@@ -95,7 +95,7 @@ def test_softmax_dim_out_of_range_is_refused(dim):
 
 
 def test_softmax_float64_dtype_is_refused():
-    with pytest.raises(netdef.EmitError, match="float64.*does not exist in TensorRT networks; use float32"):
+    with pytest.raises(netdef.EmitError, match=r"float64.*does not exist in TensorRT networks; use float32"):
         _emit(lambda x: F.softmax(x, 1, dtype="float64"))
 
 
