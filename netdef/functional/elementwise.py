@@ -216,12 +216,6 @@ def pow(input, exponent) -> Tensor:
 # -- comparisons and logic (bool results, for where / masked_fill) ----------------------------------
 
 
-def _require_bool(op: str, *values) -> None:
-    for v in values:
-        if isinstance(v, Tensor) and v.dtype != trt.bool:
-            raise v.ctx.error(op, f"expects bool tensors, got {v.dtype.name} `{v.name}`; compare it first (x != 0)")
-
-
 def _not(op: str, t: Tensor) -> Tensor:
     layer = t.ctx.add_layer(op + "_not", lambda net: net.add_unary(t.itensor, trt.UnaryOperation.NOT))
     return wrap(layer.get_output(0), t.ctx)
@@ -278,35 +272,103 @@ def le(input, other) -> Tensor:
     return _or_equal("le", _OPS.LESS, input, other)
 
 
+def _truth(op: str, value):
+    """``value`` as a bool tensor (nonzero is True), as torch's logical ops read any dtype."""
+    value = as_operand(value)
+    if isinstance(value, Tensor) and value.dtype != trt.bool:
+        return ne(value, 0)
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return bool(value)
+    return value
+
+
 @register_op(
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
+    "IUnaryLayer",
     torch="torch.logical_and",
-    methods=("logical_and", "__and__", "__rand__"),
+    methods="logical_and",
 )
 def logical_and(input, other) -> Tensor:
-    """Elementwise AND of bool tensors (``a & b``)."""
-    _require_bool("logical_and", input, other)
-    return _elementwise("logical_and", _OPS.AND, input, other)
+    """Elementwise AND of the truth values (nonzero is True) of ``input`` and ``other``, as a bool tensor."""
+    return _elementwise("logical_and", _OPS.AND, _truth("logical_and", input), _truth("logical_and", other))
 
 
 @register_op(
-    "IElementWiseLayer", "IShuffleLayer", torch="torch.logical_or", methods=("logical_or", "__or__", "__ror__")
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.logical_or",
+    methods="logical_or",
 )
 def logical_or(input, other) -> Tensor:
-    """Elementwise OR of bool tensors (``a | b``)."""
-    _require_bool("logical_or", input, other)
-    return _elementwise("logical_or", _OPS.OR, input, other)
+    """Elementwise OR of the truth values (nonzero is True) of ``input`` and ``other``, as a bool tensor."""
+    return _elementwise("logical_or", _OPS.OR, _truth("logical_or", input), _truth("logical_or", other))
 
 
 @register_op(
-    "IElementWiseLayer", "IShuffleLayer", torch="torch.logical_xor", methods=("logical_xor", "__xor__", "__rxor__")
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.logical_xor",
+    methods="logical_xor",
 )
 def logical_xor(input, other) -> Tensor:
-    """Elementwise XOR of bool tensors (``a ^ b``)."""
-    _require_bool("logical_xor", input, other)
-    return _elementwise("logical_xor", _OPS.XOR, input, other)
+    """Elementwise XOR of the truth values (nonzero is True) of ``input`` and ``other``, as a bool tensor."""
+    return _elementwise("logical_xor", _OPS.XOR, _truth("logical_xor", input), _truth("logical_xor", other))
+
+
+def _require_bool(op: str, *values) -> None:
+    for v in values:
+        v = as_operand(v)
+        if isinstance(v, Tensor) and v.dtype != trt.bool:
+            raise v.ctx.error(
+                op,
+                f"expects bool tensors, got {v.dtype.name} `{v.name}`: TensorRT has no bitwise integer operations; "
+                "compare it first (x != 0) or use torch.logical_*",
+            )
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.bitwise_and",
+    methods=("bitwise_and", "__and__", "__rand__"),
+)
+def bitwise_and(input, other) -> Tensor:
+    """``a & b`` of bool tensors (elementwise AND; integers are refused: TensorRT has no bitwise operations)."""
+    _require_bool("bitwise_and", input, other)
+    return _elementwise("bitwise_and", _OPS.AND, input, other)
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.bitwise_or",
+    methods=("bitwise_or", "__or__", "__ror__"),
+)
+def bitwise_or(input, other) -> Tensor:
+    """``a | b`` of bool tensors (elementwise OR)."""
+    _require_bool("bitwise_or", input, other)
+    return _elementwise("bitwise_or", _OPS.OR, input, other)
+
+
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    torch="torch.bitwise_xor",
+    methods=("bitwise_xor", "__xor__", "__rxor__"),
+)
+def bitwise_xor(input, other) -> Tensor:
+    """``a ^ b`` of bool tensors (elementwise XOR)."""
+    _require_bool("bitwise_xor", input, other)
+    return _elementwise("bitwise_xor", _OPS.XOR, input, other)
 
 
 # -- selection ---------------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_integer_clamp_and_square(parity):
     [
         (lambda x: F.where(x, x, x), r"`condition` must be a bool tensor \(e.g. x > 0\), got FLOAT"),
         (lambda x: F.where(x > 0, x, "a"), r"expected a netdef.Tensor or a Python number, got str"),
-        (lambda x: (x > 0) & x, r"logical_and.*expects bool tensors, got FLOAT"),
+        (lambda x: (x > 0) & x, r"bitwise_and.*expects bool tensors, got FLOAT"),
         (lambda x: F.clamp(x), r"give at least one of `min` and `max`"),
         (lambda x: F.where(x[:, :2] > 0, x, 0.0), r"cannot be broadcast together"),
     ],
