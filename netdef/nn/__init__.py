@@ -3,23 +3,34 @@
 from netdef.errors import UnsupportedOpError
 from netdef.functional.unsupported import missing_name_message
 from netdef.nn.activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
     SELU,
+    Hardshrink,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
     Mish,
     PReLU,
     ReLU,
     ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
+    Softmin,
     Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from netdef.nn.attention import MultiheadAttention
 from netdef.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
@@ -96,6 +107,11 @@ __all__ += [  # convolutions, normalization, activations, pooling, resizing, pad
     "MaxPool1d", "Mish", "PReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "SELU", "Softplus", "Upsample",
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+]  # fmt: skip
+
+__all__ += [  # the rarer activations
+    "CELU", "GLU", "Hardshrink", "LogSigmoid", "RReLU", "Softmax2d", "Softmin", "Softshrink", "Softsign",
+    "Tanhshrink", "Threshold",
 ]  # fmt: skip
 
 __all__ += ["GRU", "LSTM", "RNN"]  # recurrent layers (TensorRT loops)
