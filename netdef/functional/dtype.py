@@ -101,3 +101,9 @@ def _type(self: Tensor, dtype=None, non_blocking: bool = False) -> Tensor:
     if dtype is None:
         raise self.ctx.error("type", "x.type() without a dtype returns a type name in torch; use x.dtype instead")
     return cast(self, dtype)
+
+
+@tensor_method("is_floating_point")
+def _is_floating_point(self: Tensor) -> bool:
+    """Whether the dtype is a float dtype (torch.Tensor.is_floating_point)."""
+    return self.dtype.name in ("FLOAT", "HALF", "BF16")

@@ -75,7 +75,7 @@ class Softmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:
-            raise ValueError("Softmax needs an explicit dim (torch's implicit choice is deprecated)")
+            raise ArgumentError("Softmax needs an explicit dim (torch's implicit choice is deprecated); pass dim=...")
         self.dim = dim
 
     def forward(self, x):
@@ -101,7 +101,7 @@ class Hardtanh(Module):
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if min_val > max_val:
-            raise ValueError(f"min_val={min_val} must not be greater than max_val={max_val}")
+            raise ArgumentError(f"Hardtanh: min_val={min_val} must not be greater than max_val={max_val}")
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, x):
@@ -200,7 +200,9 @@ class LogSoftmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:
-            raise ValueError("LogSoftmax needs an explicit dim (torch's implicit choice is deprecated)")
+            raise ArgumentError(
+                "LogSoftmax needs an explicit dim (torch's implicit choice is deprecated); pass dim=..."
+            )
         self.dim = dim
 
     def forward(self, x):

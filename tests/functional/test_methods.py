@@ -41,11 +41,23 @@ def test_new_empty_has_the_shape_and_dtype():
 
 def test_transposes_with_a_dynamic_shape():
     network = netdef.define(
-        Fn(lambda x: x.T.clone() + x.mT.detach().mT.T), {"x": netdef.Input((-1, 3), min=(1, 3), opt=(2, 3), max=(8, 3))}
+        Fn(lambda x: x.T.clone() + x.mT.detach().mT.T + x.new_zeros(x.shape[1], x.shape[0]) + x.new_ones(x.T.shape)),
+        {"x": netdef.Input((-1, 3), min=(1, 3), opt=(2, 3), max=(8, 3))},
     )
     for n in (2, 5):
         x = torch.randn(n, 3)
-        assert_close(netdef.reference.run(network, {"x": x.numpy()})["output"], 2 * x.T)
+        assert_close(netdef.reference.run(network, {"x": x.numpy()})["output"], 2 * x.T + 1)
+
+
+def test_is_floating_point():
+    seen = {}
+
+    def grab(x):
+        seen["float"], seen["int"] = x.is_floating_point(), x.long().is_floating_point()
+        return x
+
+    netdef.define(Fn(grab), {"x": netdef.Input((2,))})
+    assert seen == {"float": True, "int": False}
 
 
 def test_mT_needs_a_matrix():

@@ -76,7 +76,7 @@ def test_softmax_functional_matches_torch(parity):
 
 
 def test_softmax_needs_a_dim():
-    with pytest.raises(ValueError, match="explicit dim"):
+    with pytest.raises(netdef.ArgumentError, match="explicit dim"):
         nn.Softmax()
 
 
@@ -187,9 +187,9 @@ def test_prelu_channel_mismatch_is_refused(parity):
 
 
 def test_more_constructor_errors():
-    with pytest.raises(ValueError, match="explicit dim"):
+    with pytest.raises(netdef.ArgumentError, match="explicit dim"):
         nn.LogSoftmax()
-    with pytest.raises(ValueError, match="min_val=1 must not be greater than max_val=0"):
+    with pytest.raises(netdef.ArgumentError, match="min_val=1 must not be greater than max_val=0"):
         nn.Hardtanh(1, 0)
 
 
