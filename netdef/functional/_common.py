@@ -175,7 +175,7 @@ def promote_types(ctx: EmitContext, op: str, a: trt.DataType, b: trt.DataType) -
 
 def _scalar_dtype(ctx: EmitContext, value) -> trt.DataType:
     """The dtype torch gives a Python number in an expression (floats: the network's float compute dtype)."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return trt.bool
     if isinstance(value, (numbers.Integral, SymInt)):
         return trt.int64

@@ -28,7 +28,9 @@ def as_dtype(input: Tensor, dtype, op: str = "cast") -> trt.DataType:
 
 
 @register_op("ICastLayer", torch="torch.Tensor.to", methods="to", limits="device arguments are accepted and ignored")
-def cast(input: Tensor, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False) -> Tensor:
+def cast(
+    input: Tensor, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False, memory_format=None
+) -> Tensor:
     """``input`` converted to ``dtype`` ('float16', torch.float16, a trt.DataType...), as ``Tensor.to``:
     ``x.to(torch.float16)``, ``x.to(other)`` (other's dtype), ``x.to('cuda', torch.float16)``; devices are ignored."""
     input = require_tensor("cast", input)

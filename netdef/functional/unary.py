@@ -92,10 +92,21 @@ def ceil(input: Tensor) -> Tensor:
     return _rounding("ceil", _OPS.CEIL, input)
 
 
-@register_op("IUnaryLayer", torch="torch.round", methods="round")
-def round(input: Tensor) -> Tensor:
-    """Round to the nearest integer value, halves to even (torch.round with decimals=0)."""
-    return _rounding("round", _OPS.ROUND, input)
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.round", methods="round"
+)
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round to the nearest integer value, halves to even; with ``decimals``, to that many decimal places (as torch:
+    ``round(x * 10**decimals) / 10**decimals``)."""
+    if decimals == 0:
+        return _rounding("round", _OPS.ROUND, input)
+    input = require_tensor("round", input)
+    if not is_float(input):
+        raise input.ctx.error(
+            "round", f"decimals= needs a float tensor, got {input.dtype.name} `{input.name}` (as torch)"
+        )
+    scale = 10.0 ** int(decimals)
+    return div(_unary("round", _OPS.ROUND, mul(input, scale)), scale)
 
 
 @register_op("IUnaryLayer", torch="torch.abs", methods=("abs", "__abs__"))

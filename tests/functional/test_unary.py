@@ -116,6 +116,8 @@ MORE = {
     "expm1": (lambda x: x.expm1(), ANY, True),
     "expm1-small": (lambda x: x.expm1() / x.abs().amax(), SMALL, False),
     "trunc": (lambda x: x.trunc(), ANY, True),
+    "round-decimals": (lambda x: x.round(decimals=2), ANY, False),
+    "round-decimals-negative": (lambda x: _on(x).round(x * 100, decimals=-1), ANY, False),
     "fix": (lambda x: _on(x).fix(x), ANY, False),
     "frac": (lambda x: x.frac(), ANY, True),
     "isnan": (lambda x: x.isnan(), SPECIAL, True),
