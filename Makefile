@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch 2.13.0 is pinned so a machine with its CPU wheel on disk never downloads a CUDA build
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test lint format clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -34,3 +34,8 @@ format: setup
 
 clean:
 	rm -rf $(VENV) engines weights/*.wts .pytest_cache .ruff_cache
+
+# differential fuzzing of the interpreter against torch (tests/fuzz): `make test` checks 200 cases, this many
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -n 2 tests/fuzz/test_fuzz.py

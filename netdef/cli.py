@@ -111,7 +111,10 @@ def _raised(exc: BaseException) -> str:
 
 
 INPUT_FORM = "name=1x3x224x224[:dtype][,min=..,opt=..,max=..]"
-FEED_HELP = "name=file.npy, one per input (repeatable; default: seeded random normal inputs)"
+FEED_HELP = (
+    "name=file.npy, one per input (repeatable; default: seeded random inputs, normal for floats, "
+    "0 or 1 for integers and bools: feed real token ids to cover a vocabulary)"
+)
 
 
 def parse_input(text: str):
@@ -207,9 +210,17 @@ def _feeds(args, shapes: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[st
         )
     rng = np.random.default_rng(args.seed)
     return {
-        name: _load_array(given[name], f"--feed {name}=") if name in given else rng.standard_normal(shape).astype(dtype)
+        name: _load_array(given[name], f"--feed {name}=") if name in given else _random_feed(rng, shape, dtype)
         for name, (shape, dtype) in shapes.items()
     }
+
+
+def _random_feed(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Seeded random values every model takes: normals for floats; 0 or 1 for integers (token ids, indices, masks:
+    both are inside any vocabulary) and bools."""
+    if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
 
 
 def _load_array(path: str, option: str) -> np.ndarray:
@@ -586,12 +597,30 @@ def cmd_graph(args) -> None:
     from netdef.visualize import graph_format
 
     graph_format(args.output)  # before the model is defined, which may take a while
+    if args.netron and Path(args.output).suffix.lower() != ".onnx":
+        raise NetdefError(f"--netron opens the graph as ONNX: give -o NAME.onnx, not {args.output}")
+    if args.netron and importlib.util.find_spec("netron") is None:
+        raise NetdefError("--netron needs the netron package: pip install netron")
     new_output(args.output, "-o", args.force)
     model, inputs = _model_and_inputs(args, needs_weights=args.with_weights)
     _placeholder_weights(model, args, "the graph is drawn")
     network = _define(model, inputs, precision=args.precision)
-    path = netdef.graph(network, args.output, parity=args.parity, weights=args.with_weights, force=args.force)
+    collapse = () if args.expand_all else (args.collapse or None)
+    path = netdef.graph(
+        network, args.output, parity=args.parity, weights=args.with_weights, force=args.force, collapse=collapse
+    )
     print(f"wrote {path} ({network.network.num_layers} layers)")
+    if args.netron:
+        import netron
+
+        from netdef.visualize import open_in_netron
+
+        host, port = open_in_netron(path)
+        print(f"Netron serves {path} at http://{host}:{port} (Ctrl-C ends)")
+        try:
+            netron.wait()
+        except KeyboardInterrupt:
+            netron.stop()
 
 
 def cmd_doctor(args) -> int:
@@ -767,13 +796,23 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parity)
 
     p = sub.add_parser(
-        "graph", help="draw a model's network: module tree, layer types, shapes, weights (html/svg/onnx)"
+        "graph", help="draw a model's dataflow: layers, tensors with shapes, collapsible modules (html/svg/onnx)"
     )
     _model_args(p)
     p.add_argument("-o", "--output", required=True, help="net.html (collapsible), net.svg, or net.onnx (for Netron)")
     p.add_argument("--parity", help="a `netdef parity --json` report to overlay (first divergent module highlighted)")
     p.add_argument("--with-weights", action="store_true", help="put weight values into the .onnx file")
+    p.add_argument(
+        "--collapse",
+        action="append",
+        metavar="MODULE",
+        help="draw this module as one node (repeatable; default: the deeper modules of a large network)",
+    )
+    p.add_argument("--expand-all", action="store_true", help="draw every module expanded, however large")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--netron", action="store_true", help="then open the .onnx in Netron (needs `pip install netron`; Ctrl-C ends)"
+    )
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("triton", help="write a Triton Inference Server model repository entry for an engine")

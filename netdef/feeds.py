@@ -75,6 +75,14 @@ def check_torch_values(name: str, tensor, converted, error: type[NetdefError], t
             top = float(torch.finfo(converted.dtype).max)
             problem = f"a value of {worst:.4g} is beyond {want}'s range (±{top:.6g}) and would become inf"
             raise error(f"input {name!r} ({str(tensor.dtype).removeprefix('torch.')}): {problem}")
+        nonzero = tensor != 0
+        if tensor.is_floating_point() and bool(nonzero.any()) and not bool(converted[nonzero].any()):
+            worst = float(tensor[nonzero].abs().max())
+            tiny = float(torch.finfo(converted.dtype).smallest_normal) * float(torch.finfo(converted.dtype).eps)
+            problem = (
+                f"every nonzero value would become 0 (the largest, {worst:.4g}, is below {want}'s smallest, {tiny:.3g})"
+            )
+            raise error(f"input {name!r} ({str(tensor.dtype).removeprefix('torch.')}): {problem}")
     else:
         info = torch.iinfo(converted.dtype)
         lo, hi = int(tensor.min()), int(tensor.max())

@@ -111,6 +111,9 @@ class ReferenceDecoder:
                 self.cache_specs[t.name] = (tuple(t.shape), dtype_to_numpy(t.dtype))
         _check_cache_names(self.cache_specs)
         self.max_context = next(iter(self.cache_specs.values()))[0][2]
+        specs = getattr(network, "inputs", None)
+        spec = specs.get("input_ids") if isinstance(specs, Mapping) else None
+        self.max_batch = max(hi[0] for _, _, hi in spec.all_profiles) if spec is not None else None
         outputs = {net.get_output(i).name: net.get_output(i) for i in range(net.num_outputs)}
         vocab = tuple(outputs["logits"].shape)[-1] if "logits" in outputs else -1
         self.vocab_size = vocab if vocab > 0 else None
@@ -148,6 +151,8 @@ class EngineDecoder:
         }
         _check_cache_names(self.cache_specs)
         self.max_context = next(iter(self.cache_specs.values()))[0][2]
+        ids = specs["input_ids"]
+        self.max_batch = max(hi[0] for _, _, hi in ids.profiles) if ids.profiles else ids.shape[0]
         self.logits_dtype = specs["logits"].dtype
         vocab = cuda.get_tensor_shape("logits")[-1]
         self.vocab_size = vocab if vocab > 0 else None
@@ -305,6 +310,13 @@ def stream(
 
 def _stream(decoder, ids: np.ndarray, max_new_tokens: int, config: SamplingConfig, eos: list[int]):
     batch, prompt = ids.shape
+    max_batch = getattr(decoder, "max_batch", None)
+    if max_batch is not None and max_batch > 0 and batch > max_batch:
+        raise NetdefError(
+            f"{batch} prompts in one batch, and the network takes at most {max_batch}: define it with "
+            f"define_cached(model, max_context, max_batch={batch}) (or build the engine from such a network), "
+            f"or generate in batches of at most {max_batch}"
+        )
     if prompt + max_new_tokens - 1 > decoder.max_context:
         raise NetdefError(
             f"a {prompt}-token prompt plus {max_new_tokens} new tokens needs {prompt + max_new_tokens - 1} cache "

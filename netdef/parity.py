@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import traceback
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -408,7 +409,13 @@ def _run_torch(torch_model, args, kwargs) -> dict[tuple[str, int], tuple[list, l
         with torch.no_grad():
             torch_model(*args, **kwargs)
     except Exception as exc:
-        raise NetdefError(f"the torch twin {type(torch_model).__name__} failed on the feeds: {exc}") from exc
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        raise NetdefError(
+            f"the torch twin {type(torch_model).__name__} failed on the feeds: {type(exc).__name__}: {exc}{where}. "
+            "Check the feeds' values: token ids and indices must lie inside the model's tables "
+            "(`netdef parity` takes them as --feed NAME=file.npy)"
+        ) from exc
     finally:
         for h in handles:
             h.remove()

@@ -71,6 +71,30 @@ class Sub(nn.Module):
         return a - b
 
 
+class Emb(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+
+    def forward(self, ids):
+        return self.emb(ids)
+
+    @staticmethod
+    def default_inputs():
+        import netdef
+
+        return {"ids": netdef.Input((2, 64), "int64")}
+
+
+class TorchEmb(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(10, 4)
+
+    def forward(self, ids):
+        return self.emb(ids)
+
+
 class Raises(nn.Module):
     def forward(self, x):
         raise ValueError("a bug in forward")
@@ -108,6 +132,7 @@ def files(tmp_path_factory):
     os.mkfifo(root / "fifo.npy")
     (root / "text.npy").write_text("not an array")
     np.save(root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(root / "ids.npy", np.full((2, 64), 10, np.int64))  # one past Emb's table
     (root / "file").write_text("a file, not a folder")
     (root / "model.onnx").write_text("a runnable ONNX model")
     (root / "raiser.py").write_text("raise ValueError('bad import')\n")
@@ -172,6 +197,10 @@ CASES = [  # (argv with {f} for the folder of `files`, a phrase of the message)
     ([*REF, "--feed", "x={f}/fifo.npy"], "not a regular file"),
     ([*REF, "--feed", "x={f}/text.npy"], "not a readable .npy"),
     ([*REF, "--feed", "x={f}/objects.npy"], "holds Python objects (an object array, saved with pickling)"),
+    (
+        ["parity", "{f}/tiny.py:Emb", "--twin", "{f}/tiny.py:TorchEmb", "--feed", "ids={f}/ids.npy"],
+        "failed on the feeds: IndexError: index out of range in self (at ",
+    ),
     ([*REF, "--save", "{f}/file"], "is a file; give a folder"),
     (["run", "{f}/missing.engine"], "no such engine file"),
     (["run", "{f}/dir.engine"], "a directory, not an engine file"),
@@ -228,6 +257,14 @@ def test_inspect_lists_layers_without_weights(files, capsys):
     rc, out, _ = run(["inspect", f"{files}/tiny.py:Tiny"], capsys)
     assert rc == 0
     assert "fc/matmul" in out and "zero placeholder weights (no values are bound)" in out
+
+
+def test_parity_with_random_feeds_takes_integer_inputs_every_table_holds(files, capsys):
+    """Random int64 ids are 0 or 1 (inside any vocabulary): they used to be truncated normals, negative ones
+    among them, and the twin's embedding failed."""
+    rc, out, err = run(["parity", f"{files}/tiny.py:Emb", "--twin", f"{files}/tiny.py:TorchEmb"], capsys)
+    assert rc == 0, err
+    assert "every module matches torch" in out
 
 
 def test_parity_failure_exits_1_not_2(files, capsys):

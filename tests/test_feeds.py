@@ -93,6 +93,8 @@ REFUSED = [
     ("float32", np.array([1.0, 1e300, 0.0]), "a value of 1e+300 is beyond float32's range"),
     ("float16", np.array([1.0, 1e5, 0.0], np.float32), "a value of 1e+05 is beyond float16's range"),
     ("float32", torch.tensor([1.0, -1e300, 0.0], dtype=torch.float64), "a value of 1e+300 is beyond float32's range"),
+    ("float16", np.array([0.0, 1e-8, -2e-8], np.float32), "every nonzero value would become 0"),
+    ("float16", torch.tensor([0.0, 1e-8, -2e-8]), "every nonzero value would become 0"),
     ("float32", np.array([1, 2, 3], np.int64), "is int64; the"),
     ("int32", np.array([1.0, 2.0, 3.0], np.float32), "is float32; the"),
     ("int64", np.array([2.7, 1.0, 3.0]), "is float64; the .* expects int64 .*would truncate 2.7 to 2"),
@@ -114,6 +116,7 @@ ACCEPTED = [
     ("int64", np.array([1, 2, 3], np.int32)),
     ("float32", np.array([1.5, -2.25, np.inf])),  # an inf stays inf: only finite values must fit
     ("float16", np.array([1.5, 65504.0, np.nan], np.float32)),
+    ("float16", np.array([1e-9, 0.5, 0.0], np.float32)),  # some values flushed to zero: precision, not refused
     ("float32", torch.tensor([1.5, 2.0, 3.0], dtype=torch.float16)),
     ("int32", torch.tensor([7, 8, 9])),
 ]

@@ -18,6 +18,9 @@ from netdef.numeric import convert
         (np.array([1.0, -7e4]), "float16", "a value of 7e+04 is beyond float16's range (±65504)"),
         (np.array([1e39]), ml_dtypes.bfloat16, "a value of 1e+39 is beyond bfloat16's range"),
         (np.array([70000], np.int64), "float16", "a value of 7e+04 is beyond float16's range"),
+        (np.array([1e-8]), "float16", "every nonzero value would become 0 (the largest, 1e-08, is below float16"),
+        (np.array([0.0, -2e-8, 1e-9], np.float32), "float16", "every nonzero value would become 0"),
+        (np.array([1e-46]), "float32", "every nonzero value would become 0"),
     ],
 )
 def test_values_a_dtype_cannot_hold_are_reported(array, dtype, phrase):
@@ -32,6 +35,8 @@ def test_values_a_dtype_cannot_hold_are_reported(array, dtype, phrase):
         (np.array([True, False]), "int32"),
         (np.array([np.inf, -np.inf, np.nan, 65504.0]), "float16"),  # inf and nan were never finite
         (np.array([1e-10, 3.3e38]), ml_dtypes.bfloat16),  # rounding and underflow are precision, not range
+        (np.array([1e-9, 0.5]), "float16"),  # some values flushed to zero: precision
+        (np.zeros(3), "float16"),  # zeros stay zeros
         (np.zeros((0,), np.int64), "int8"),
     ],
 )
@@ -45,3 +50,19 @@ def test_same_dtype_is_returned_as_is():
     a = np.arange(3, dtype=np.float32)
     converted, problem = convert(a, "float32")
     assert converted is a and problem is None
+
+
+def test_a_scalar_or_weight_that_would_become_zero_in_fp16_is_refused():
+    """Found probing the fuzzer's fp16 cases: ``x * 1e-8`` and a Linear of 1e-8 weights gave zeros in fp16
+    without a word, while a value too large for fp16 was refused."""
+    import netdef
+    from netdef import nn
+    from netdef.testing import Fn
+
+    with pytest.raises(netdef.EmitError, match=r"mul_scalar`, every nonzero value would become 0.*wider precision"):
+        netdef.define(Fn(lambda x: x * 1e-8), {"x": netdef.Input((1, 4))}, precision="fp16")
+    linear = nn.Linear(4, 2)
+    linear.load_weights({"weight": np.full((2, 4), 1e-8, np.float32), "bias": np.zeros(2, np.float32)})
+    with pytest.raises(netdef.EmitError, match=r"every nonzero value would become 0"):
+        netdef.define(linear, {"x": netdef.Input((1, 4))}, precision="fp16")
+    netdef.define(linear, {"x": netdef.Input((1, 4))}, precision="fp32")  # fp32 holds them

@@ -84,6 +84,30 @@ def test_missing_tensor_methods_say_they_are_not_supported(parity):
         assert isinstance(info.value, AttributeError)
 
 
+def _in_place_add(x):
+    y = x * 2
+    y += 1
+    return y
+
+
+@pytest.mark.parametrize(
+    ("fn", "phrase"),
+    [
+        (_in_place_add, "`x += ...` on the tensor `mul` writes in place in torch, so every alias and view"),
+        (lambda x: x.__imul__(2), "write `x = x * ...`"),
+        (lambda x: x.__ifloordiv__(2), "write `x = x // ...`"),
+        (lambda x: x.__setitem__(0, 1.0), "`x[...] = value` on the tensor `x` writes in place in torch"),
+    ],
+)
+def test_in_place_writes_are_refused_by_name(fn, phrase):
+    """``y += 1`` rebound y, so an alias of y kept the old value: a silently wrong answer (tests/fuzz)."""
+    from netdef.testing import Fn
+
+    with pytest.raises(netdef.UnsupportedOpError) as info:
+        netdef.define(Fn(fn), {"x": netdef.Input((2, 3))})
+    assert phrase in str(info.value)
+
+
 def test_missing_functional_ops_and_modules_say_where_the_list_is():
     from netdef import F, nn
 

@@ -82,16 +82,24 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _reduce("mean", _REDUCE.AVG, input, dim, keepdim)
 
 
-@register_op("IReduceLayer", torch="torch.amax", methods="amax")
+@register_op("ICastLayer", "IReduceLayer", torch="torch.amax", methods="amax")
 def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-    """Maximum over ``dim`` (every dim when empty)."""
-    return _reduce("amax", _REDUCE.MAX, input, dim, keepdim)
+    """Maximum over ``dim`` (every dim when empty); of a bool tensor: any, as torch."""
+    return _bool_through_int("amax", _REDUCE.MAX, input, dim, keepdim)
 
 
-@register_op("IReduceLayer", torch="torch.amin", methods="amin")
+@register_op("ICastLayer", "IReduceLayer", torch="torch.amin", methods="amin")
 def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-    """Minimum over ``dim`` (every dim when empty)."""
-    return _reduce("amin", _REDUCE.MIN, input, dim, keepdim)
+    """Minimum over ``dim`` (every dim when empty); of a bool tensor: all, as torch."""
+    return _bool_through_int("amin", _REDUCE.MIN, input, dim, keepdim)
+
+
+def _bool_through_int(op: str, operation: trt.ReduceOperation, input: Tensor, dim, keepdim: bool) -> Tensor:
+    """``_reduce``, with a bool tensor reduced as int32 and the result cast back (TensorRT reduces no bools)."""
+    input = require_tensor(op, input)
+    if input.dtype != trt.bool:
+        return _reduce(op, operation, input, dim, keepdim)
+    return cast(_reduce(op, operation, cast(input, trt.int32), dim, keepdim), trt.bool)
 
 
 @register_op("IReduceLayer", torch="torch.prod", methods="prod")

@@ -82,3 +82,37 @@ def _getattr(self, name: str):
     if hasattr(type(self), name):  # a property that raised AttributeError itself: let its own error surface
         return object.__getattribute__(self, name)
     raise UnsupportedOpError(missing_method_message(name))
+
+
+#: augmented assignments torch computes in place, and the operator netdef computes instead
+_IN_PLACE_OPERATORS = {
+    "__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**", "__imatmul__": "@",
+    "__iand__": "&", "__ior__": "|", "__ixor__": "^", "__ifloordiv__": "//", "__imod__": "%",
+}  # fmt: skip
+
+
+def _in_place_operator(name: str, symbol: str):
+    def refuse(self, other):
+        raise UnsupportedOpError(
+            f"{self.ctx.where()}: `x {symbol}= ...` on the tensor `{self.name}` writes in place in torch, so every "
+            f"alias and view of it sees the new values; a network has no in-place writes and netdef cannot tell "
+            f"whether one is read later: write `x = x {symbol} ...` (and recompute any alias or view read after it)"
+        )
+
+    refuse.__name__ = refuse.__qualname__ = name
+    refuse.__doc__ = f"Refused: ``x {symbol}= y`` is an in-place write in torch (write ``x = x {symbol} y``)."
+    return refuse
+
+
+for _name, _symbol in _IN_PLACE_OPERATORS.items():
+    tensor_method(_name)(_in_place_operator(_name, _symbol))
+
+
+@tensor_method("__setitem__")
+def _setitem(self, index, value) -> None:
+    """Refused: ``x[i] = v`` is an in-place write in torch."""
+    raise UnsupportedOpError(
+        f"{self.ctx.where()}: `x[...] = value` on the tensor `{self.name}` writes in place in torch; a network has "
+        "no in-place writes: build the new tensor instead, e.g. `x = x.masked_fill(mask, value)`, "
+        "`x = F.where(mask, value, x)` or `F.cat` of the slices"
+    )

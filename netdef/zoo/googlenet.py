@@ -5,6 +5,14 @@ from __future__ import annotations
 from netdef import F, nn
 
 
+def imagenet_to_unit_range(x):
+    """ImageNet-normalized RGB to the [-1, 1] scaling of Google's Inception weights: x * std / 0.5 + (mean - 0.5) / 0.5
+    per channel (torchvision's ``transform_input``)."""
+    stats = ((0.229, 0.485), (0.224, 0.456), (0.225, 0.406))
+    channels = [x[:, c].unsqueeze(1) * (std / 0.5) + (mean - 0.5) / 0.5 for c, (std, mean) in enumerate(stats)]
+    return F.cat(channels, 1)
+
+
 class BasicConv2d(nn.Module):
     """Conv (no bias), BatchNorm2d(eps=0.001), ReLU."""
 
@@ -98,12 +106,7 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(1024, num_classes)
 
     def _transform_input(self, x):
-        if not self.transform_input:
-            return x
-        # per channel: x * std / 0.5 + (mean - 0.5) / 0.5
-        stats = ((0.229, 0.485), (0.224, 0.456), (0.225, 0.406))
-        channels = [x[:, c].unsqueeze(1) * (std / 0.5) + (mean - 0.5) / 0.5 for c, (std, mean) in enumerate(stats)]
-        return F.cat(channels, 1)
+        return imagenet_to_unit_range(x) if self.transform_input else x
 
     def forward(self, x):
         x = self.maxpool1(self.conv1(self._transform_input(x)))

@@ -1,8 +1,12 @@
-"""ResNet-18/34/50/101 (and ResNeXt widths) with torchvision's module tree and state_dict names."""
+"""ResNet-18/34/50/101, ResNeXt-50 (32x4d), Wide ResNet-50-2 (torchvision's module tree and state_dict names) and
+SE-ResNet-50 (timm's: the same names plus each block's ``se.fc1``/``se.fc2``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from netdef import Input, nn
+from netdef.zoo.misc import SqueezeExcitation
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -29,6 +33,7 @@ class BasicBlock(nn.Module):
         groups: int = 1,
         base_width: int = 64,
         dilation: int = 1,
+        attn_layer: Callable[[int], nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if groups != 1 or base_width != 64:
@@ -40,12 +45,15 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
+        self.se = None if attn_layer is None else attn_layer(planes)
         self.downsample = downsample
         self.stride = stride
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        if self.se is not None:
+            out = self.se(out)
         identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
 
@@ -64,6 +72,7 @@ class Bottleneck(nn.Module):
         groups: int = 1,
         base_width: int = 64,
         dilation: int = 1,
+        attn_layer: Callable[[int], nn.Module] | None = None,
     ) -> None:
         super().__init__()
         width = int(planes * (base_width / 64.0)) * groups
@@ -73,6 +82,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.se = None if attn_layer is None else attn_layer(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.stride = stride
@@ -81,12 +91,17 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        if self.se is not None:
+            out = self.se(out)
         identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
 
 
 class ResNet(nn.Module):
-    """torchvision.models.ResNet: stem, four stages of ``block``, global average pool, ``fc``."""
+    """torchvision.models.ResNet: stem, four stages of ``block``, global average pool, ``fc``.
+
+    ``block_args`` go to every block (timm's ResNet argument): ``{"attn_layer": se_module}`` gives SE-ResNets.
+    """
 
     def __init__(
         self,
@@ -96,6 +111,7 @@ class ResNet(nn.Module):
         groups: int = 1,
         width_per_group: int = 64,
         replace_stride_with_dilation: list[bool] | None = None,
+        block_args: dict | None = None,
     ) -> None:
         super().__init__()
         dilate = replace_stride_with_dilation or [False, False, False]
@@ -103,6 +119,7 @@ class ResNet(nn.Module):
             raise ValueError(f"replace_stride_with_dilation must hold 3 booleans, got {dilate}")
         self.inplanes, self.dilation = 64, 1
         self.groups, self.base_width = groups, width_per_group
+        self.block_args = dict(block_args or {})
         self.conv1 = nn.Conv2d(3, self.inplanes, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(self.inplanes)
         self.relu = nn.ReLU(inplace=True)
@@ -124,11 +141,29 @@ class ResNet(nn.Module):
             downsample = nn.Sequential(
                 conv1x1(self.inplanes, planes * block.expansion, stride), nn.BatchNorm2d(planes * block.expansion)
             )
-        layers = [block(self.inplanes, planes, stride, downsample, self.groups, self.base_width, previous_dilation)]
+        layers = [
+            block(
+                self.inplanes,
+                planes,
+                stride,
+                downsample,
+                self.groups,
+                self.base_width,
+                previous_dilation,
+                **self.block_args,
+            )
+        ]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
             layers.append(
-                block(self.inplanes, planes, groups=self.groups, base_width=self.base_width, dilation=self.dilation)
+                block(
+                    self.inplanes,
+                    planes,
+                    groups=self.groups,
+                    base_width=self.base_width,
+                    dilation=self.dilation,
+                    **self.block_args,
+                )
             )
         return nn.Sequential(*layers)
 
@@ -156,3 +191,23 @@ def resnet50(num_classes: int = 1000) -> ResNet:
 
 def resnet101(num_classes: int = 1000) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes)
+
+
+def resnext50_32x4d(num_classes: int = 1000) -> ResNet:
+    """ResNeXt-50: resnet50's stages with 32 groups of 4 channels in each 3x3 conv (twice resnet50's width there)."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, groups=32, width_per_group=4)
+
+
+def wide_resnet50_2(num_classes: int = 1000) -> ResNet:
+    """Wide ResNet-50-2: resnet50 with every bottleneck's inner width doubled (the block outputs are unchanged)."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, width_per_group=128)
+
+
+def se_module(channels: int) -> SqueezeExcitation:
+    """timm's SEModule for ``channels``: squeeze to channels / 16 rounded to a multiple of 8 (``fc1``/``fc2``)."""
+    return SqueezeExcitation(channels, max(8, int(channels / 16 + 4) // 8 * 8))
+
+
+def seresnet50(num_classes: int = 1000) -> ResNet:
+    """timm's SE-ResNet-50: resnet50 with squeeze-excitation on each bottleneck's output before the residual sum."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, block_args={"attn_layer": se_module})

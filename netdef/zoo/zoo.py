@@ -63,6 +63,30 @@ ZOO: dict[str, ZooEntry] = {
     "resnet34": ZooEntry("resnet", "resnet34", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "resnet50": ZooEntry("resnet", "resnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "resnet101": ZooEntry("resnet", "resnet101", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # tensorrtx's resnet folder also builds these two: grouped (32x4d) and doubled-width 3x3 convs.
+    # The larger tensorrtx families build one engine each in CI (fp16, what a deployment builds): their layer
+    # kinds are the other zoo models', whose fp32 builds CI runs; interpreter parity runs in both precisions.
+    "resnext50_32x4d": ZooEntry(
+        "resnet",
+        "resnext50_32x4d",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    # timm's SE-ResNet-50 (tensorrtx's senet): squeeze-excitation before each bottleneck's residual sum
+    "seresnet50": ZooEntry(
+        "resnet", "seresnet50", test_inputs=_img(1, 64), full_inputs=_img(1, 224), build_precisions=("fp16",), **_TOL
+    ),
+    # 69 M parameters
+    "wide_resnet50_2": ZooEntry(
+        "resnet",
+        "wide_resnet50_2",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
     # 64x64: features end at 2x2, so the 7x7 adaptive pool replicates them (the gather path)
     "vgg16_bn": ZooEntry("vgg", "vgg16_bn", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 160x160: features end at 4x4, so the 6x6 adaptive pool averages overlapping windows
@@ -75,6 +99,29 @@ ZOO: dict[str, ZooEntry] = {
     "googlenet": ZooEntry("googlenet", "googlenet", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     # 64x64: stem and four stride-2 stages (2x2 at the end); squeeze-excitation and grouped convs
     "regnet_y_400mf": ZooEntry("regnet", "regnet_y_400mf", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
+    # 107x107: the smallest input whose last grid (Mixed_7b/7c) is 2x2, so the 1x3 and 3x1 convs' padding counts
+    # (75x75, torchvision's minimum, leaves it 1x1); the auxiliary classifier holds weights, emits nothing
+    "inception_v3": ZooEntry(
+        "inception",
+        "inception_v3",
+        test_inputs=_img(1, 107),
+        full_inputs=_img(1, 299),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    # timm's Inception v4 (42.7 M parameters); 107x107: the last grid is 2x2, as inception_v3's
+    "inception_v4": ZooEntry(
+        "inception_v4",
+        "inception_v4",
+        test_inputs=_img(1, 107),
+        full_inputs=_img(1, 299),
+        build_precisions=("fp16",),
+        **_TOL,
+    ),
+    # timm's HRNet-W18 classifier (tensorrtx's hrnet); 64x64: the four branches run at 16, 8, 4 and 2 pixels
+    "hrnet_w18": ZooEntry(
+        "hrnet", "hrnet_w18", test_inputs=_img(1, 64), full_inputs=_img(1, 224), build_precisions=("fp16",), **_TOL
+    ),
     # training-time weights (three branches per block), folded into one 3x3 conv per block at emission;
     # 64x64: five stride-2 stages end at 2x2
     "repvgg_a0": ZooEntry("repvgg", "repvgg_a0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
@@ -90,11 +137,30 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 224),
         **_TOL,
     ),
+    # 64x64: its four stride-2 stages end at 2x2
+    "mobilenet_v3_small": ZooEntry(
+        "mobilenetv3",
+        "mobilenet_v3_small",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        **_TOL,
+    ),
+    # 64x64: the five stride-2 convs end at 2x2
+    "mnasnet1_0": ZooEntry("mnasnet", "mnasnet1_0", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL),
     "shufflenet_v2_x1_0": ZooEntry(
         "shufflenetv2",
         "shufflenet_v2_x1_0",
         test_inputs=_img(1, 64),
         full_inputs=_img(1, 224),
+        **_TOL,
+    ),
+    # timm's GhostNet (tensorrtx's ghostnet); 64x64: the five stride-2 stages end at 2x2
+    "ghostnet_100": ZooEntry(
+        "ghostnet",
+        "ghostnet_100",
+        test_inputs=_img(1, 64),
+        full_inputs=_img(1, 224),
+        build_precisions=("fp16",),
         **_TOL,
     ),
     "efficientnet_b0": ZooEntry(
@@ -114,6 +180,11 @@ ZOO: dict[str, ZooEntry] = {
         full_inputs=_img(1, 224),
         **_TOL,
     ),
+    # timm's ConvNeXt V2 (tensorrtx's convnextv2): V1's block without layer scale, with Global Response Norm;
+    # 64x64: the last stage runs at 2x2 (GRN's spatial norm over four pixels)
+    "convnextv2_atto": ZooEntry(
+        "convnextv2", "convnextv2_atto", test_inputs=_img(1, 64), full_inputs=_img(1, 224), **_TOL
+    ),
     # a tiny ViT (vit_b_16's names and structure; netdef.zoo.vision_transformer.vit_b_16 is the full one)
     "vit": ZooEntry(
         "vision_transformer",
@@ -129,6 +200,16 @@ ZOO: dict[str, ZooEntry] = {
         },
         test_inputs=_img(2, 32),
         full_inputs=_img(1, 32),
+        **_TOL,
+    ),
+    # torchvision's Swin-T (tensorrtx's swin-transformer); 112x112: stage 1 has 4x4 windows of 7x7 tokens and
+    # stage 2 2x2 (both with the shifted, masked layout), stage 3 one window, stage 4 pads 4x4 tokens to 7x7
+    "swin_t": ZooEntry(
+        "swin_transformer",
+        "swin_t",
+        test_inputs=_img(1, 112),
+        full_inputs=_img(1, 224),
+        build_precisions=("fp16",),
         **_TOL,
     ),
     # a tiny BERT (HF BertModel names); the random attention_mask has no all-padding row

@@ -150,6 +150,7 @@ PROMOTION = {
     "half+float": (lambda x, i, b: x.half() + x, None),
     "half+float-0d": (lambda x, i, b: x.half() + x[0, 0], None),
     "bool+1": (lambda x, i, b: (x > 0) + 1, None),
+    "3*bool": (lambda x, i, b: 3 * (x > 0), None),
     "bool*1.5": (lambda x, i, b: (x > 0) * 1.5, None),
     "bool+bool": (lambda x, i, b: (x > 0) + (x < 0.5), None),
     "bool*bool": (lambda x, i, b: (x > 0) * (x < 0.5), None),
@@ -222,6 +223,26 @@ def test_bool_subtraction_is_refused_as_in_torch():
         _define(lambda x: (x > 0) - (x < 1), ((2,), "float32"))
     with pytest.raises(netdef.EmitError, match=r"-x of the bool tensor .* use ~x"):
         _define(lambda x: -(x > 0), ((2,), "float32"))
+
+
+#: torch keeps these bool: + and maximum are or, * and minimum are and (found by tests/fuzz, seed 7039)
+BOOL_EXPRS = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "maximum": lambda a, b: F.maximum(a, b) if isinstance(a, netdef.Tensor) else torch.maximum(a, b),
+    "minimum": lambda a, b: F.minimum(a, b) if isinstance(a, netdef.Tensor) else torch.minimum(a, b),
+    "mul-python-bool": lambda a, b: True * a * b,
+}
+
+
+@pytest.mark.parametrize("name", list(BOOL_EXPRS))
+def test_arithmetic_of_two_bools_stays_bool_as_torch(name):
+    from netdef.testing import Fn, check
+
+    fn = BOOL_EXPRS[name]
+    x, y = torch.randn(3, 4), torch.randn(4)
+    net = check(Fn(lambda x, y: fn(x > 0, y < 0).to("float32")), lambda x, y: fn(x > 0, y < 0).float(), x, y)
+    assert {row["type"] for row in net.layers()} >= {"ELEMENTWISE"}
 
 
 def test_non_number_operand_is_refused():

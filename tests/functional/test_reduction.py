@@ -75,6 +75,17 @@ def test_int_amax_keeps_the_dtype(parity):
     parity.check(parity.Fn(lambda x: x.amax(0)), lambda x: x.amax(0), x)
 
 
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_bool_amax_amin_are_any_all(op):
+    """TensorRT reduces no bools: netdef reduces them as int32 and casts back (found by tests/fuzz, seed 5141)."""
+    from netdef.testing import check
+
+    x = torch.randn(3, 4, 5)
+    x[0] = 1.0  # a row all True, so amin (all) is not False everywhere
+    net = check(_Fn(lambda x: getattr(x > 0, op)(1)), lambda x: getattr(x > 0, op)(1), x)
+    assert net.network.get_output(0).dtype.name == "BOOL"
+
+
 def test_sum_with_dtype(parity):
     x = torch.randn(4, 6)
     parity.check(

@@ -202,6 +202,7 @@ def cached_llama():
         ([[1, 2]], {"eos_token_id": [3, 4.0]}, r"eos_token_id must be an int, a non-empty list of ints"),
         ([[1, 2]], {"eos_token_id": []}, r"eos_token_id must be an int, a non-empty list of ints"),
         ([[1, 2]], {"seed": 1.5}, r"seed must be an int or None"),
+        ([[1], [2], [3]], {}, r"3 prompts in one batch, and the network takes at most 2: .*max_batch=3"),
     ],
 )
 def test_generate_checks_every_argument_before_running(cached_llama, ids, kwargs, match):

@@ -34,17 +34,33 @@ def _bert(transformers):
     return transformers.BertModel(config)
 
 
+def _random_grn(model: torch.nn.Module) -> torch.nn.Module:
+    """timm starts every GlobalResponseNorm at weight = bias = 0 (the identity): random values make them count."""
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".grn." in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return model
+
+
 #: zoo name -> (package, builder of the upstream model from the imported package)
 CASES = {
     "resnet18": ("torchvision", lambda tv: tv.models.resnet18()),
     "resnet50": ("torchvision", lambda tv: tv.models.resnet50()),
+    "resnext50_32x4d": ("torchvision", lambda tv: tv.models.resnext50_32x4d()),
+    "wide_resnet50_2": ("torchvision", lambda tv: tv.models.wide_resnet50_2()),
     "alexnet": ("torchvision", lambda tv: tv.models.alexnet()),
     "squeezenet1_1": ("torchvision", lambda tv: tv.models.squeezenet1_1()),
     "densenet121": ("torchvision", lambda tv: tv.models.densenet121()),
     "googlenet": ("torchvision", lambda tv: tv.models.googlenet(aux_logits=True, init_weights=True)),
+    # init_weights=False: torch's default initialization (torchvision's truncated normal costs seconds here)
+    "inception_v3": ("torchvision", lambda tv: tv.models.inception_v3(init_weights=False)),
     "regnet_y_400mf": ("torchvision", lambda tv: tv.models.regnet_y_400mf()),
     "mobilenet_v2": ("torchvision", lambda tv: tv.models.mobilenet_v2()),
     "mobilenet_v3_large": ("torchvision", lambda tv: tv.models.mobilenet_v3_large()),
+    "mobilenet_v3_small": ("torchvision", lambda tv: tv.models.mobilenet_v3_small()),
+    "mnasnet1_0": ("torchvision", lambda tv: tv.models.mnasnet1_0()),
     "shufflenet_v2_x1_0": ("torchvision", lambda tv: tv.models.shufflenet_v2_x1_0()),
     "efficientnet_b0": ("torchvision", lambda tv: tv.models.efficientnet_b0()),
     "convnext_tiny": ("torchvision", lambda tv: tv.models.convnext_tiny(layer_scale=0.5)),
@@ -54,13 +70,20 @@ CASES = {
             image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128, num_classes=10
         ),
     ),
+    "swin_t": ("torchvision", lambda tv: tv.models.swin_t()),
     "deeplabv3_resnet50": (
         "torchvision",
         lambda tv: tv.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True),
     ),
     "bert": ("transformers", _bert),
-    # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too
-    "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False)),
+    # timm's ResNet keeps torchvision's state_dict names: a torchvision-style checkpoint from timm binds too.
+    # zero_init_last=False: timm zeroes each block's last BatchNorm scale, which would hide every residual branch
+    "resnet18@timm": ("timm", lambda timm: timm.create_model("resnet18", pretrained=False, zero_init_last=False)),
+    "ghostnet_100": ("timm", lambda timm: timm.create_model("ghostnet_100", pretrained=False)),
+    "convnextv2_atto": ("timm", lambda timm: _random_grn(timm.create_model("convnextv2_atto", pretrained=False))),
+    "inception_v4": ("timm", lambda timm: timm.create_model("inception_v4", pretrained=False)),
+    "hrnet_w18": ("timm", lambda timm: timm.create_model("hrnet_w18", pretrained=False)),
+    "seresnet50": ("timm", lambda timm: timm.create_model("seresnet50", pretrained=False, zero_init_last=False)),
 }
 
 
@@ -102,9 +125,24 @@ def _upstream(package: str, make):
     return model
 
 
-#: compared with the reference interpreter directly (one per family of builders: convolutions, attention, HF, timm);
-#: every other case is compared through its hand twin, whose interpreter parity test_zoo.py checks
-THROUGH_INTERPRETER = {"resnet18", "mobilenet_v3_large", "vit", "bert", "resnet18@timm"}
+#: compared with the reference interpreter directly (one per family of builders: convolutions, attention, HF, timm,
+#: and each tensorrtx family whose builder no other case covers); every other case is compared through its hand
+#: twin, whose interpreter parity test_zoo.py checks
+THROUGH_INTERPRETER = {
+    "resnet18",
+    "mobilenet_v3_large",
+    "vit",
+    "bert",
+    "resnet18@timm",
+    "mnasnet1_0",
+    "seresnet50",
+    "inception_v3",
+    "ghostnet_100",
+    "convnextv2_atto",
+    "inception_v4",
+    "hrnet_w18",
+    "swin_t",
+}
 
 
 def _check(case: str, got: list[np.ndarray], want: list[np.ndarray], tol: float) -> None:

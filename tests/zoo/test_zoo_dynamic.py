@@ -27,6 +27,11 @@ DYNAMIC = {
         netdef.Input((1, 3, -1, -1), min=(1, 3, 16, 16), max=(1, 3, 40, 40)),
         [(1, 3, 16, 40), (1, 3, 40, 16), (1, 3, 23, 29)],
     ),
+    # Swin-T: a dynamic batch (windows are folded into the batch dim and back); H and W fix the window layout
+    "swin_t": (
+        netdef.Input((-1, 3, 112, 112), min=(1, 3, 112, 112), max=(2, 3, 112, 112)),
+        [(1, 3, 112, 112), (2, 3, 112, 112)],
+    ),
     # DeepLabV3: any size; logits resized to the run-time input size
     "deeplabv3_resnet50": (
         netdef.Input((1, 3, -1, -1), min=(1, 3, 17, 17), max=(1, 3, 41, 41)),

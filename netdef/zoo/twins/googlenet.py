@@ -7,6 +7,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def imagenet_to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+    x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+    x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+    return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+
+
 class BasicConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, **kwargs) -> None:
         super().__init__()
@@ -93,12 +100,7 @@ class GoogLeNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
 
     def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.transform_input:
-            return x
-        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
-        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
-        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
-        return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+        return imagenet_to_unit_range(x) if self.transform_input else x
 
     def forward(self, x: torch.Tensor):
         x = self.maxpool1(self.conv1(self._transform_input(x)))

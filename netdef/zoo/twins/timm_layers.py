@@ -1,0 +1,47 @@
+"""Torch twins of netdef.zoo.timm_layers: timm's blocks with the same module trees and state_dict names."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    def __init__(self, num_features: int, eps: float = 1e-5, act_layer=nn.ReLU) -> None:
+        super().__init__(num_features, eps=eps)
+        self.act = act_layer() if act_layer is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(super().forward(x))
+
+
+class ConvNormAct(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size=1, stride=1, padding=0, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False)
+        self.bn = BatchNormAct2d(out_channels, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class ConvBnAct(nn.Module):
+    def __init__(self, in_chs: int, out_chs: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_chs, out_chs, kernel_size, stride, padding=(kernel_size - 1) // 2, bias=False)
+        self.bn1 = BatchNormAct2d(out_chs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn1(self.conv(x))
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, in_chs: int, rd_channels: int, act_layer=nn.ReLU, gate_layer=nn.Sigmoid) -> None:
+        super().__init__()
+        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1)
+        self.act1 = act_layer()
+        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1)
+        self.gate = gate_layer()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.conv_expand(self.act1(self.conv_reduce(x.mean((2, 3), keepdim=True)))))
