@@ -372,3 +372,16 @@ def test_floor_division_with_a_dynamic_shape():
 def test_bad_rounding_mode_is_refused():
     with pytest.raises(netdef.EmitError, match=r"rounding_mode must be None, 'trunc' or 'floor', got 'round'"):
         _define(lambda x: F.div(x, 2, rounding_mode="round"), ((2,), "float32"))
+
+
+def test_promoted_networks_build():
+    """The builder takes what promotion emits: casts, bool comparisons (as int32), or/and for bool arithmetic,
+    int64 running sums of a mask, integer floor division."""
+
+    def expr(x, i):
+        mask = x > 0
+        return ((i + 0.5) * x + (mask > (i > 0)) + mask * (x < 1) + mask.cumsum(1) + i // 3 + i % -4).sum()
+
+    x, i = torch.randn(2, 3), torch.randint(-5, 6, (2, 3), dtype=torch.int32)
+    network = netdef.testing.check(netdef.testing.Fn(expr), expr, x, i)
+    netdef.testing.build_engine(network)
