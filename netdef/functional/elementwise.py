@@ -68,6 +68,7 @@ def _trunc(op: str, x: Tensor) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -81,6 +82,7 @@ def add(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -94,6 +96,7 @@ def sub(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -130,6 +133,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "ISelectLayer",
@@ -141,7 +145,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     limits="floats: floor of the rounded quotient (1 // 0.1 is 10 here; torch corrects the rounding to 9)",
 )
 def floor_divide(input, other) -> Tensor:
-    """``input // other``: the quotient rounded down, as torch (integers stay integers; NaN for x // 0.0)."""
+    """``input // other``: the quotient rounded down, as torch (integers stay integers)."""
     ctx, a, b = binary_operands("floor_divide", input, other)
     if a.dtype == trt.bool:
         raise ctx.error("floor_divide", "floor division of bool tensors is not defined (nor in torch); cast them first")
@@ -151,6 +155,7 @@ def floor_divide(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "ISelectLayer",
@@ -169,6 +174,7 @@ def remainder(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "ISelectLayer",
@@ -186,19 +192,20 @@ def fmod(input, other) -> Tensor:
     return sub(a, mul(div(a, b, rounding_mode="trunc"), b))
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum")
+@register_op("ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum")
 def maximum(input, other) -> Tensor:
     """Elementwise maximum."""
     return _elementwise("maximum", _OPS.MAX, input, other)
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.minimum")
+@register_op("ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.minimum")
 def minimum(input, other) -> Tensor:
     """Elementwise minimum."""
     return _elementwise("minimum", _OPS.MIN, input, other)
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -221,27 +228,39 @@ def _not(op: str, t: Tensor) -> Tensor:
     return wrap(layer.get_output(0), t.ctx)
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.eq", methods=("eq", "__eq__"))
+@register_op(
+    "ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.eq", methods=("eq", "__eq__")
+)
 def eq(input, other) -> Tensor:
     """``input == other`` as a bool tensor."""
     return _elementwise("eq", _OPS.EQUAL, input, other)
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.ne", methods=("ne", "__ne__")
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.ne",
+    methods=("ne", "__ne__"),
 )
 def ne(input, other) -> Tensor:
     """``input != other`` as a bool tensor (True where either is NaN, as torch)."""
     return _not("ne", _elementwise("ne", _OPS.EQUAL, input, other))
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.gt", methods=("gt", "__gt__"))
+@register_op(
+    "ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.gt", methods=("gt", "__gt__")
+)
 def gt(input, other) -> Tensor:
     """``input > other`` as a bool tensor."""
     return _elementwise("gt", _OPS.GREATER, input, other)
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.lt", methods=("lt", "__lt__"))
+@register_op(
+    "ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.lt", methods=("lt", "__lt__")
+)
 def lt(input, other) -> Tensor:
     """``input < other`` as a bool tensor."""
     return _elementwise("lt", _OPS.LESS, input, other)
@@ -257,7 +276,13 @@ def _or_equal(op: str, strict: trt.ElementWiseOperation, input, other) -> Tensor
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.ge", methods=("ge", "__ge__")
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.ge",
+    methods=("ge", "__ge__"),
 )
 def ge(input, other) -> Tensor:
     """``input >= other`` as a bool tensor."""
@@ -265,7 +290,13 @@ def ge(input, other) -> Tensor:
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.le", methods=("le", "__le__")
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.le",
+    methods=("le", "__le__"),
 )
 def le(input, other) -> Tensor:
     """``input <= other`` as a bool tensor."""
@@ -283,6 +314,7 @@ def _truth(op: str, value):
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -296,6 +328,7 @@ def logical_and(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -309,6 +342,7 @@ def logical_or(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -333,6 +367,7 @@ def _require_bool(op: str, *values) -> None:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -346,6 +381,7 @@ def bitwise_and(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -359,6 +395,7 @@ def bitwise_or(input, other) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",
@@ -374,7 +411,7 @@ def bitwise_xor(input, other) -> Tensor:
 # -- selection ---------------------------------------------------------------------------------------
 
 
-@register_op("IConstantLayer", "ISelectLayer", "IShuffleLayer", torch="torch.where")
+@register_op("ICastLayer", "IConstantLayer", "ISelectLayer", "IShuffleLayer", torch="torch.where")
 def where(condition: Tensor, input, other) -> Tensor:
     """``input`` where ``condition`` is True, else ``other``; all three broadcast as torch.
 
@@ -405,7 +442,14 @@ def where(condition: Tensor, input, other) -> Tensor:
     return wrap(layer.get_output(0), ctx)
 
 
-@register_op("IConstantLayer", "ISelectLayer", "IShuffleLayer", torch="torch.Tensor.masked_fill", methods="masked_fill")
+@register_op(
+    "ICastLayer",
+    "IConstantLayer",
+    "ISelectLayer",
+    "IShuffleLayer",
+    torch="torch.Tensor.masked_fill",
+    methods="masked_fill",
+)
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` (a Python number or a tensor) wherever the bool ``mask`` is True."""
     input = require_tensor("masked_fill", input)
@@ -418,6 +462,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IShuffleLayer",

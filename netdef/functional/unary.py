@@ -32,68 +32,74 @@ def _rounding(op: str, operation: trt.UnaryOperation, input: Tensor) -> Tensor:
     return input if not is_float(input) and input.dtype != trt.bool else _unary(op, operation, input)
 
 
-@register_op("IUnaryLayer", torch="torch.sqrt", methods="sqrt")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.sqrt", methods="sqrt")
 def sqrt(input: Tensor) -> Tensor:
     """Square root (NaN for negative inputs, as torch)."""
     return _unary("sqrt", _OPS.SQRT, input)
 
 
-@register_op("IUnaryLayer", torch="torch.rsqrt", methods="rsqrt")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.rsqrt", methods="rsqrt")
 def rsqrt(input: Tensor) -> Tensor:
     """``1 / sqrt(x)``."""
     return _unary("rsqrt", _OPS.RECIP, _unary("rsqrt_sqrt", _OPS.SQRT, input))
 
 
-@register_op("IUnaryLayer", torch="torch.exp", methods="exp")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.exp", methods="exp")
 def exp(input: Tensor) -> Tensor:
     """``e ** x``."""
     return _unary("exp", _OPS.EXP, input)
 
 
-@register_op("IUnaryLayer", torch="torch.log", methods="log")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.log", methods="log")
 def log(input: Tensor) -> Tensor:
     """Natural logarithm."""
     return _unary("log", _OPS.LOG, input)
 
 
-@register_op("IUnaryLayer", torch="torch.reciprocal", methods="reciprocal")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.reciprocal", methods="reciprocal")
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / x``."""
     return _unary("reciprocal", _OPS.RECIP, input)
 
 
-@register_op("IUnaryLayer", torch="torch.erf", methods="erf")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.erf", methods="erf")
 def erf(input: Tensor) -> Tensor:
     """The error function."""
     return _unary("erf", _OPS.ERF, input)
 
 
-@register_op("IUnaryLayer", torch="torch.sin", methods="sin")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.sin", methods="sin")
 def sin(input: Tensor) -> Tensor:
     """Sine."""
     return _unary("sin", _OPS.SIN, input)
 
 
-@register_op("IUnaryLayer", torch="torch.cos", methods="cos")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.cos", methods="cos")
 def cos(input: Tensor) -> Tensor:
     """Cosine."""
     return _unary("cos", _OPS.COS, input)
 
 
-@register_op("IUnaryLayer", torch="torch.floor", methods="floor")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.floor", methods="floor")
 def floor(input: Tensor) -> Tensor:
     """Round down to an integer value (integer tensors stay as they are)."""
     return _rounding("floor", _OPS.FLOOR, input)
 
 
-@register_op("IUnaryLayer", torch="torch.ceil", methods="ceil")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.ceil", methods="ceil")
 def ceil(input: Tensor) -> Tensor:
     """Round up to an integer value (integer tensors stay as they are)."""
     return _rounding("ceil", _OPS.CEIL, input)
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.round", methods="round"
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.round",
+    methods="round",
 )
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round to the nearest integer value, halves to even; with ``decimals``, to that many decimal places (as torch:
@@ -133,7 +139,7 @@ def _trig(name: str, operation: trt.UnaryOperation, doc: str) -> None:
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
-    register_op("IUnaryLayer", torch=f"torch.{name}", methods=name)(op)
+    register_op("ICastLayer", "IUnaryLayer", torch=f"torch.{name}", methods=name)(op)
     globals()[name] = op
 
 
@@ -151,7 +157,7 @@ for _name, _doc in (
     _trig(_name, getattr(_OPS, _name.upper()), _doc)
 
 
-@register_op("IElementWiseLayer", torch="torch.square", methods="square")
+@register_op("ICastLayer", "IElementWiseLayer", torch="torch.square", methods="square")
 def square(input: Tensor) -> Tensor:
     """``x * x`` (integers stay integers; bool becomes int64, as torch)."""
     input = require_tensor("square", input)
@@ -160,24 +166,38 @@ def square(input: Tensor) -> Tensor:
     return mul(input, input)
 
 
-@register_op("IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.log2", methods="log2")
+@register_op(
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.log2",
+    methods="log2",
+)
 def log2(input: Tensor) -> Tensor:
     """Base-2 logarithm."""
     return div(log(input), math.log(2.0))
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.log10", methods="log10"
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.log10",
+    methods="log10",
 )
 def log10(input: Tensor) -> Tensor:
     """Base-10 logarithm."""
     return div(log(input), math.log(10.0))
 
 
-_SELECTS = ("IConstantLayer", "IElementWiseLayer", "ISelectLayer", "IShuffleLayer", "IUnaryLayer")
+_SELECTS = ("ICastLayer", "IConstantLayer", "IElementWiseLayer", "ISelectLayer", "IShuffleLayer", "IUnaryLayer")
 
 
-@register_op(*_SELECTS, torch="torch.log1p", methods="log1p")
+@register_op("ICastLayer", *_SELECTS, torch="torch.log1p", methods="log1p")
 def log1p(input: Tensor) -> Tensor:
     """``log(1 + x)``, accurate for small ``x`` (Kahan's correction: ``log(u) * x / (u - 1)`` with ``u = 1 + x``)."""
     x = require_tensor("log1p", input)
@@ -189,7 +209,7 @@ def log1p(input: Tensor) -> Tensor:
     return where(eq(d, 0.0), x, where(eq(u, math.inf), u, corrected))
 
 
-@register_op(*_SELECTS, torch="torch.expm1", methods="expm1")
+@register_op("ICastLayer", *_SELECTS, torch="torch.expm1", methods="expm1")
 def expm1(input: Tensor) -> Tensor:
     """``exp(x) - 1``, accurate for small ``x`` (Kahan's correction: ``(u - 1) * x / log(u)`` with ``u = exp(x)``)."""
     u = _unary("expm1", _OPS.EXP, input)
@@ -201,7 +221,13 @@ def expm1(input: Tensor) -> Tensor:
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.isnan", methods="isnan"
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.isnan",
+    methods="isnan",
 )
 def isnan(input: Tensor) -> Tensor:
     """True where ``x`` is NaN (never for integer tensors)."""
@@ -210,7 +236,13 @@ def isnan(input: Tensor) -> Tensor:
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.isinf", methods="isinf"
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.isinf",
+    methods="isinf",
 )
 def isinf(input: Tensor) -> Tensor:
     """True where ``x`` is +inf or -inf (never for integer tensors)."""
@@ -219,7 +251,13 @@ def isinf(input: Tensor) -> Tensor:
 
 
 @register_op(
-    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "IUnaryLayer", torch="torch.isfinite", methods="isfinite"
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShuffleLayer",
+    "IUnaryLayer",
+    torch="torch.isfinite",
+    methods="isfinite",
 )
 def isfinite(input: Tensor) -> Tensor:
     """True where ``x`` is neither NaN nor infinite (always for integer tensors)."""
@@ -233,7 +271,7 @@ def isfinite(input: Tensor) -> Tensor:
 _FINITE_MAX = {"FLOAT": 3.4028234663852886e38, "HALF": 65504.0, "BF16": 3.3895313892515355e38}
 
 
-@register_op(*_SELECTS, torch="torch.nan_to_num", methods="nan_to_num")
+@register_op("ICastLayer", *_SELECTS, torch="torch.nan_to_num", methods="nan_to_num")
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's largest and
     smallest finite values: those of fp16 in an fp16 network)."""
@@ -247,7 +285,13 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 
 @register_op(
-    "IElementWiseLayer", "ISelectLayer", "IUnaryLayer", torch="torch.trunc", methods=("trunc", "fix"), aliases=("fix",)
+    "ICastLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IUnaryLayer",
+    torch="torch.trunc",
+    methods=("trunc", "fix"),
+    aliases=("fix",),
 )
 def trunc(input: Tensor) -> Tensor:
     """Round toward zero (integer tensors stay as they are)."""
@@ -255,7 +299,7 @@ def trunc(input: Tensor) -> Tensor:
     return input if not is_float(input) else _trunc("trunc", input)
 
 
-@register_op("IElementWiseLayer", "ISelectLayer", "IUnaryLayer", torch="torch.frac", methods="frac")
+@register_op("ICastLayer", "IElementWiseLayer", "ISelectLayer", "IUnaryLayer", torch="torch.frac", methods="frac")
 def frac(input: Tensor) -> Tensor:
     """``x - trunc(x)``: the fractional part, with the sign of ``x``."""
     input = require_tensor("frac", input)
@@ -265,6 +309,7 @@ def frac(input: Tensor) -> Tensor:
 
 
 @register_op(
+    "ICastLayer",
     *_SELECTS,
     torch="torch.atan2",
     methods=("atan2", "arctan2"),
@@ -283,7 +328,7 @@ def atan2(input, other) -> Tensor:
     return where(lt(x, 0.0), left, where(eq(x, 0.0), axis, base))
 
 
-@register_op(*_SELECTS, torch="torch.hypot", methods="hypot")
+@register_op("ICastLayer", *_SELECTS, torch="torch.hypot", methods="hypot")
 def hypot(input, other) -> Tensor:
     """``sqrt(a**2 + b**2)`` without overflow: ``m * sqrt(1 + (n / m)**2)`` with ``m, n`` the larger and smaller."""
     ctx, a, b = binary_operands("hypot", input, other)
@@ -307,7 +352,7 @@ def hypot(input, other) -> Tensor:
     return where(eq(big, 0.0), big, where(eq(big, math.inf), big, scaled))
 
 
-@register_op(*_SELECTS, torch="torch.copysign", methods="copysign")
+@register_op("ICastLayer", *_SELECTS, torch="torch.copysign", methods="copysign")
 def copysign(input, other) -> Tensor:
     """``|input|`` with the sign of ``other`` (-0.0 counts as negative; integers compute as floats, as torch)."""
     ctx, a, b = binary_operands("copysign", input, other)
@@ -319,7 +364,7 @@ def copysign(input, other) -> Tensor:
     return where(negative, _unary("copysign_neg", _OPS.NEG, magnitude), magnitude)
 
 
-@register_op(*_SELECTS, torch="torch.lerp", methods="lerp")
+@register_op("ICastLayer", *_SELECTS, torch="torch.lerp", methods="lerp")
 def lerp(input, end, weight) -> Tensor:
     """``input + weight * (end - input)``, as torch computes it (from ``end`` where ``|weight| >= 0.5``)."""
     input = require_tensor("lerp", input)
@@ -334,7 +379,7 @@ def lerp(input, end, weight) -> Tensor:
     return where(lt(_unary("lerp_abs", _OPS.ABS, weight), 0.5), near, far)
 
 
-@register_op("IUnaryLayer", torch="torch.logical_not", methods="logical_not")
+@register_op("ICastLayer", "IUnaryLayer", torch="torch.logical_not", methods="logical_not")
 def logical_not(input: Tensor) -> Tensor:
     """Elementwise NOT: True where ``input`` is False or zero."""
     input = require_tensor("logical_not", input)
