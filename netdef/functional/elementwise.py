@@ -47,6 +47,13 @@ def _elementwise(op: str, operation: trt.ElementWiseOperation, a, b, dtype: trt.
     return wrap(layer.get_output(0), ctx)
 
 
+def _scaled(value, alpha):
+    """``alpha * value`` for add's and sub's ``alpha`` (a number times a number stays a number)."""
+    if alpha == 1:
+        return value
+    return value * alpha if isinstance(value, numbers.Number) else mul(value, alpha)
+
+
 def _unary_layer(op: str, t: Tensor, operation: trt.UnaryOperation) -> Tensor:
     return wrap(t.ctx.add_layer(op, lambda net: net.add_unary(t.itensor, operation)).get_output(0), t.ctx)
 
@@ -73,12 +80,12 @@ def _trunc(op: str, x: Tensor) -> Tensor:
     "IElementWiseLayer",
     "IShuffleLayer",
     torch="torch.add",
-    methods="__add__",
+    methods=("add", "__add__"),
     reflected=("__radd__",),
 )
-def add(input, other) -> Tensor:
-    """``input + other`` (tensors or Python scalars, broadcast as torch)."""
-    return _elementwise("add", _OPS.SUM, input, other)
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` (tensors or Python scalars, broadcast as torch)."""
+    return _elementwise("add", _OPS.SUM, input, _scaled(other, alpha))
 
 
 @register_op(
@@ -87,12 +94,13 @@ def add(input, other) -> Tensor:
     "IElementWiseLayer",
     "IShuffleLayer",
     torch="torch.sub",
-    methods="__sub__",
+    methods=("sub", "__sub__"),
     reflected=("__rsub__",),
+    aliases=("subtract",),
 )
-def sub(input, other) -> Tensor:
-    """``input - other``."""
-    return _elementwise("sub", _OPS.SUB, input, other)
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other``."""
+    return _elementwise("sub", _OPS.SUB, input, _scaled(other, alpha))
 
 
 @register_op(
@@ -101,8 +109,9 @@ def sub(input, other) -> Tensor:
     "IElementWiseLayer",
     "IShuffleLayer",
     torch="torch.mul",
-    methods="__mul__",
+    methods=("mul", "__mul__"),
     reflected=("__rmul__",),
+    aliases=("multiply",),
 )
 def mul(input, other) -> Tensor:
     """``input * other``."""
@@ -117,6 +126,7 @@ def mul(input, other) -> Tensor:
     torch="torch.div",
     methods=("div", "__truediv__"),
     reflected=("__rtruediv__",),
+    aliases=("divide",),
 )
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division (integers are divided as floats, as in torch); ``rounding_mode='trunc'``
@@ -192,13 +202,17 @@ def fmod(input, other) -> Tensor:
     return sub(a, mul(div(a, b, rounding_mode="trunc"), b))
 
 
-@register_op("ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum")
+@register_op(
+    "ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.maximum", methods="maximum"
+)
 def maximum(input, other) -> Tensor:
     """Elementwise maximum."""
     return _elementwise("maximum", _OPS.MAX, input, other)
 
 
-@register_op("ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.minimum")
+@register_op(
+    "ICastLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.minimum", methods="minimum"
+)
 def minimum(input, other) -> Tensor:
     """Elementwise minimum."""
     return _elementwise("minimum", _OPS.MIN, input, other)
@@ -481,6 +495,12 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     if max is not None:
         out = _elementwise("clamp_max", _OPS.MIN, out, max)
     return out
+
+
+@tensor_method("where")
+def _where(self: Tensor, condition: Tensor, other) -> Tensor:
+    """``self`` where ``condition`` is True, else ``other`` (torch.Tensor.where: ``F.where(condition, self, other)``)."""
+    return where(condition, self, other)
 
 
 @tensor_method("__neg__")

@@ -385,3 +385,24 @@ def test_promoted_networks_build():
     x, i = torch.randn(2, 3), torch.randint(-5, 6, (2, 3), dtype=torch.int32)
     network = netdef.testing.check(netdef.testing.Fn(expr), expr, x, i)
     netdef.testing.build_engine(network)
+
+
+METHODS = {
+    "add-alpha": lambda x, y: x.add(y, alpha=2),
+    "F.add-alpha": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).add(x, 3, alpha=-0.5),
+    "sub-alpha": lambda x, y: x.sub(y, alpha=0.5),
+    "subtract": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).subtract(x, y),
+    "mul": lambda x, y: x.mul(0.5) + x.mul(y),
+    "multiply": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).multiply(x, y),
+    "div": lambda x, y: x.div(y.abs() + 1),
+    "divide": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).divide(x, 2),
+    "maximum": lambda x, y: x.maximum(y) + x.minimum(y),
+    "where": lambda x, y: x.where(x > 0, y),
+    "where-scalar": lambda x, y: x.where(x > y, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_arithmetic_methods_and_aliases_follow_torch(name):
+    x, y = torch.randn(3, 4), torch.randn(4)
+    netdef.testing.check(netdef.testing.Fn(METHODS[name]), METHODS[name], x, y)
