@@ -87,7 +87,7 @@ def whole_matrix(boxes, scores, classes, iou: float) -> np.ndarray:
     """What netdef computed before: one N x N IoU matrix (``box_iou``), then the row-by-row scan."""
     import torch
 
-    from netdef.reference.nms import box_iou
+    from netdef.detection import box_iou
 
     order = torch.sort(torch.from_numpy(scores), descending=True, stable=True).indices
     b, c = torch.from_numpy(boxes)[order], torch.from_numpy(classes)[order]

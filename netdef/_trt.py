@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import importlib
 import logging
 import os
@@ -188,6 +189,35 @@ def builder() -> trt.Builder:
     if _BUILDER is None:
         _BUILDER = trt.Builder(LOGGER)
     return _BUILDER
+
+
+#: layer types whose class name is not the type's name without underscores
+_LAYER_CLASS_NAMES = {
+    "CONDITIONAL_INPUT": "IIfConditionalInputLayer",
+    "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer",
+}
+
+
+@functools.cache
+def layer_classes() -> dict[str, type]:
+    """THE table from ``trt.LayerType`` name to its concrete ``I*Layer`` class (matched by name, underscores
+    ignored), which ``layer.__class__`` is set to before its attributes are read (the engine cache's fingerprint
+    and the reference interpreter both read layers through it). Types without a class (PLUGIN) are absent."""
+    classes = {n[1:-5].upper(): getattr(trt, n) for n in dir(trt) if n.startswith("I") and n.endswith("Layer")}
+    found = {t: classes[t.replace("_", "")] for t in trt.LayerType.__members__ if t.replace("_", "") in classes}
+    found.update({t: getattr(trt, n) for t, n in _LAYER_CLASS_NAMES.items() if hasattr(trt, n)})
+    return found
+
+
+def layer_class(layer_type: str) -> type:
+    """The concrete ``I*Layer`` class of ``trt.LayerType.<layer_type>`` (see ``layer_classes``)."""
+    found = layer_classes().get(layer_type)
+    if found is None:
+        raise NetdefError(
+            f"{BACKEND} has no layer class for layer type {layer_type!r} (netdef._trt.layer_classes knows "
+            f"{len(layer_classes())} types; PLUGIN layers have none)"
+        )
+    return found
 
 
 def dtype_to_numpy(dtype: trt.DataType):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import math
+import numbers
 import os
 import time
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from netdef._trt import (
     BACKEND,
@@ -24,7 +28,7 @@ from netdef._trt import (
 )
 from netdef._version import __version__
 from netdef.cache import EngineCache, cache_key
-from netdef.checks import check_build_arguments
+from netdef.checks import writable_path
 from netdef.define import Input, Network, define
 from netdef.errors import BuildError, EngineError, NetdefWarning
 from netdef.nn.module import Module
@@ -34,7 +38,117 @@ from netdef.runtime.device import current_gpu
 from netdef.runtime.metadata import METADATA_FORMAT, BuiltEngine, check_replaceable, metadata_path
 
 #: METADATA_FORMAT, BuiltEngine and metadata_path live in netdef.runtime.metadata; re-exported for older imports
-__all__ = ["METADATA_FORMAT", "BuiltEngine", "build", "check_output", "metadata_path"]
+__all__ = ["METADATA_FORMAT", "BuildOptions", "BuiltEngine", "build", "check_output", "metadata_path"]
+
+#: TensorRT takes memory sizes as a 64-bit size_t; anything near it is a mistake, not a budget
+MAX_WORKSPACE = 1 << 62
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    """The options of ``netdef.build`` that decide what the engine is (besides the network), validated once when
+    made: a BuildError names the first argument of the wrong type or value. See ``build`` for their meaning.
+
+    ``compute_capabilities`` may be given as one name ('SM86'); it is kept as a tuple. ``target`` (what the
+    engine is built for: the compute capabilities on TensorRT-RTX, the GPU here on full TensorRT) is filled in.
+    """
+
+    workspace: int | None = None
+    optimization_level: int | None = None
+    compute_capabilities: tuple[str, ...] = ()
+    refit: bool = False
+    #: what the engine is built for (filled in: TensorRT-RTX's compute capabilities, or full TensorRT's GPU)
+    target: tuple = dataclasses.field(default=(), init=False)
+    #: compute capability name -> its SM number (SM89 -> 89; None for a name without one), parsed once
+    sm_numbers: Mapping[str, int | None] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        workspace, level, ccs = self.workspace, self.optimization_level, self.compute_capabilities
+        if workspace is not None:
+            if isinstance(workspace, bool) or not isinstance(workspace, numbers.Real):
+                raise BuildError(f"build(): workspace must be a number of bytes (e.g. 1 << 30), got {workspace!r}")
+            if not math.isfinite(workspace) or workspace != int(workspace) or not 0 < workspace <= MAX_WORKSPACE:
+                raise BuildError(
+                    f"build(): workspace={workspace!r} must be a positive number of bytes, whole and at most 2**62 "
+                    "(e.g. 1 << 30)"
+                )
+            object.__setattr__(self, "workspace", int(workspace))
+        if level is not None and (
+            isinstance(level, bool) or not isinstance(level, numbers.Integral) or not 0 <= level <= 5
+        ):
+            raise BuildError(f"build(): optimization_level={level!r} must be an int 0..5 (TensorRT's default is 3)")
+        ccs = (ccs,) if isinstance(ccs, str) else ccs
+        if not isinstance(ccs, Sequence) or not all(isinstance(cc, str) for cc in ccs):
+            raise BuildError(
+                f"build(): compute_capabilities must be names such as ('SM86', 'SM89'), got {self.compute_capabilities!r}"
+            )
+        ccs = tuple(ccs)
+        if not isinstance(self.refit, bool):
+            raise BuildError(f"build(): refit must be True or False, got {self.refit!r}")
+        if ccs and not hasattr(trt, "ComputeCapability"):
+            raise BuildError(
+                f"compute_capabilities is a TensorRT-RTX option; the {BACKEND} backend builds for this GPU"
+            )
+        for cc in ccs:
+            if cc not in trt.ComputeCapability.__members__:
+                raise BuildError(
+                    f"unknown compute capability {cc!r}; use {', '.join(trt.ComputeCapability.__members__)}"
+                )
+        object.__setattr__(self, "compute_capabilities", ccs)
+        parsed = {cc: int(cc[2:]) if cc[:2] == "SM" and cc[2:].isdigit() else None for cc in ccs}
+        object.__setattr__(self, "sm_numbers", types.MappingProxyType(parsed))
+        target: tuple = ccs
+        if BACKEND != "tensorrt_rtx":  # full TensorRT builds for the GPU it runs on
+            gpu = current_gpu()
+            target = (gpu.name, *gpu.compute_capability) if gpu else ("no GPU",)
+        object.__setattr__(self, "target", target)
+
+    def key(self, network: Network) -> dict[str, Any]:
+        """Everything besides the network's layers and weights that decides the engine built from ``network``:
+        what the engine cache keys on (with the network's fingerprint)."""
+        return {
+            "backend": BACKEND,
+            "backend_version": VERSION,
+            "netdef_version": __version__,
+            "precision": network.precision,
+            "workspace": self.workspace,
+            "optimization_level": self.optimization_level,
+            "compute_capabilities": list(self.compute_capabilities),
+            "target": list(self.target),
+            "refit": self.refit,
+            "profiles": _profiles(network),
+        }
+
+    def config(self, network: Network) -> trt.IBuilderConfig:
+        """The builder config of these options and ``network``'s optimization profiles."""
+        config = builder().create_builder_config()
+        if self.workspace is not None:
+            config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, self.workspace)
+        if self.optimization_level is not None:
+            config.builder_optimization_level = int(self.optimization_level)
+        if self.compute_capabilities:
+            config.num_compute_capabilities = len(self.compute_capabilities)
+            for i, cc in enumerate(self.compute_capabilities):
+                config.set_compute_capability(trt.ComputeCapability.__members__[cc], i)
+        if self.refit:
+            config.set_flag(trt.BuilderFlag.REFIT)
+        profiles = _profiles(network)
+        for k in range(max((len(p) for p in profiles.values()), default=0)):
+            profile = builder().create_optimization_profile()
+            for name, triples in profiles.items():
+                profile.set_shape(name, *triples[k])
+            config.add_optimization_profile(profile)
+        return config
+
+
+def _profiles(network: Network) -> dict[str, list]:
+    """Dynamic input name -> its optimization profiles; BuildError unless every one has as many."""
+    profiles = {name: spec.all_profiles for name, spec in network.inputs.items() if spec.is_dynamic}
+    if len({len(p) for p in profiles.values()}) > 1:
+        raise BuildError("every dynamic input needs the same number of optimization profiles")
+    return profiles
 
 
 def check_output(
@@ -58,6 +172,21 @@ def check_output(
         check_replaceable(output, force)
     except EngineError as exc:
         raise BuildError(f"output: {exc}") from None
+
+
+def _check_destination(output, cache, force) -> None:
+    """BuildError, before any work, for an ``output`` the build could not write or would destroy data at, a
+    ``cache`` that is no folder, or a ``force`` that is no bool."""
+    if not isinstance(force, bool):
+        raise BuildError(f"build(): force must be True or False, got {force!r}")
+    if cache is not None and not isinstance(cache, (bool, str, os.PathLike)):
+        raise BuildError(f"build(): cache must be True, False or a folder, got {cache!r}")
+    if output is not None:
+        if not isinstance(output, (str, os.PathLike)):
+            raise BuildError(f"build(): output must be a file path, got {output!r}")
+        if os.fspath(output):  # '' is refused by check_output, saying so
+            writable_path(output, "build(): output", BuildError)
+        check_output(output, force=force)
 
 
 def build(
@@ -87,17 +216,8 @@ def build(
     they target. ``progress`` shows TensorRT's build phases on a terminal (None: when stderr is a TTY and
     ``NETDEF_QUIET`` is unset; or pass your own ``trt.IProgressMonitor``).
     """
-    check_build_arguments(
-        workspace=workspace,
-        output=output,
-        optimization_level=optimization_level,
-        compute_capabilities=compute_capabilities,
-        refit=refit,
-        cache=cache,
-        force=force,
-    )
-    if output is not None:
-        check_output(output, force=force)
+    options = BuildOptions(workspace, optimization_level, compute_capabilities, refit)
+    _check_destination(output, cache, force)
     if isinstance(model, Network):
         if inputs is not None:
             raise BuildError("pass inputs to netdef.define(), not to build(), when building a Network")
@@ -112,13 +232,10 @@ def build(
             raise BuildError("build(model) needs inputs={'x': netdef.Input(shape)} to define the network")
         network = define(model, inputs, precision=precision or "fp32")
 
-    if isinstance(compute_capabilities, str):
-        compute_capabilities = (compute_capabilities,)
-    options = _options(network, workspace, optimization_level, tuple(compute_capabilities), refit)
     store = key = None
     if cache:
         store = EngineCache(None if cache is True else cache)
-        key = cache_key(network.network, options, network.named_weights)
+        key = cache_key(network.network, options.key(network), network.named_weights)
         hit = None
         if not force:
             try:
@@ -133,7 +250,7 @@ def build(
 
     _layer_support(network)
     notes = _precision_support(network, options)
-    config = _config(network, options)
+    config = options.config(network)
     start = time.perf_counter()
     # a failed build's errors, logged or printed by TensorRT's native code, go into the one BuildError
     with LOGGER.holding_errors() as mark, native_stderr_held() as printed:
@@ -145,7 +262,7 @@ def build(
     if serialized is None:
         problems = "; ".join([printed.text] * bool(printed.text) + LOGGER.errors_since(mark))
         problems = problems or "the builder returned no engine"
-        if refit and BACKEND == "tensorrt_rtx" and current_gpu() is None:
+        if options.refit and BACKEND == "tensorrt_rtx" and current_gpu() is None:
             raise BuildError(
                 f"TensorRT could not build {network.model_name} as a refittable engine: TensorRT-RTX builds one only "
                 "on a machine with a GPU it supports, and this machine has none. Build without refit=True (--refit) "
@@ -156,11 +273,9 @@ def build(
     show_native_output(printed)
     data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
     sha = hashlib.sha256(data).hexdigest()  # the one hash of the plan: the metadata, cache and output reuse it
-    built = BuiltEngine(data=data, metadata=_metadata(network, data, sha, seconds, options), engine_sha256=sha)
-    built.metadata["warnings"] = notes
-    built.metadata["quantization"] = network.quantization
+    metadata = _metadata(network, data, sha, seconds, options, notes, key if store is not None else None)
+    built = BuiltEngine(data=data, metadata=metadata, engine_sha256=sha)
     if store is not None:
-        built.metadata["cache_key"] = key
         try:
             store.put(key, built)
         except (OSError, EngineError) as exc:
@@ -221,16 +336,15 @@ def _unusable(store: EngineCache, problem: Exception) -> None:
     )
 
 
-def _precision_support(network: Network, options: dict) -> list[str]:
+def _precision_support(network: Network, options: BuildOptions) -> list[str]:
     """Refuse what the target cannot run; return (and print) notes on what it runs differently."""
     quant = network.quantization
     notes: list[str] = []
     if not quant:
         return notes
     if quant["dtype"] == "fp8":
-        ccs = options["compute_capabilities"]
-        old = [cc for cc in ccs if cc.startswith("SM") and cc[2:].isdigit() and int(cc[2:]) < 89]
-        target = options["target"]
+        old = [cc for cc, sm in options.sm_numbers.items() if sm is not None and sm < 89]
+        target = options.target
         if BACKEND != "tensorrt_rtx" and len(target) == 3 and tuple(target[1:]) < (8, 9):
             old.append(f"{target[0]} (compute capability {target[1]}.{target[2]})")
         if old:
@@ -260,67 +374,23 @@ def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):
     return builder().build_serialized_network(network, config)
 
 
-def _options(network: Network, workspace, optimization_level, ccs: tuple[str, ...], refit: bool) -> dict:
-    """Validated build options: everything besides the network that decides what the engine is."""
-    if workspace is not None and int(workspace) <= 0:
-        raise BuildError(f"workspace={workspace} must be a positive number of bytes (e.g. 1 << 30)")
-    if optimization_level is not None and not 0 <= int(optimization_level) <= 5:
-        raise BuildError(f"optimization_level={optimization_level} must be 0..5 (TensorRT's default is 3)")
-    if ccs and not hasattr(trt, "ComputeCapability"):
-        raise BuildError(f"compute_capabilities is a TensorRT-RTX option; the {BACKEND} backend builds for this GPU")
-    for cc in ccs:
-        if cc not in trt.ComputeCapability.__members__:
-            raise BuildError(f"unknown compute capability {cc!r}; use {', '.join(trt.ComputeCapability.__members__)}")
-    counts = {len(spec.all_profiles) for spec in network.inputs.values() if spec.is_dynamic}
-    if len(counts) > 1:
-        raise BuildError("every dynamic input needs the same number of optimization profiles")
-    target = list(ccs)
-    if BACKEND != "tensorrt_rtx":  # full TensorRT builds for the GPU it runs on
-        gpu = current_gpu()
-        target = [gpu.name, *gpu.compute_capability] if gpu else ["no GPU"]
-    return {
-        "backend": BACKEND,
-        "backend_version": VERSION,
-        "netdef_version": __version__,
-        "precision": network.precision,
-        "workspace": None if workspace is None else int(workspace),
-        "optimization_level": optimization_level,
-        "compute_capabilities": list(ccs),
-        "target": target,
-        "refit": bool(refit),
-        "profiles": {name: spec.all_profiles for name, spec in network.inputs.items() if spec.is_dynamic},
-    }
-
-
-def _config(network: Network, options: dict) -> trt.IBuilderConfig:
-    config = builder().create_builder_config()
-    if options["workspace"] is not None:
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options["workspace"])
-    if options["optimization_level"] is not None:
-        config.builder_optimization_level = int(options["optimization_level"])
-    ccs = options["compute_capabilities"]
-    if ccs:
-        config.num_compute_capabilities = len(ccs)
-        for i, cc in enumerate(ccs):
-            config.set_compute_capability(trt.ComputeCapability.__members__[cc], i)
-    if options["refit"]:
-        config.set_flag(trt.BuilderFlag.REFIT)
-    profiles = options["profiles"]
-    for k in range(max((len(p) for p in profiles.values()), default=0)):
-        profile = builder().create_optimization_profile()
-        for name, triples in profiles.items():
-            profile.set_shape(name, *triples[k])
-        config.add_optimization_profile(profile)
-    return config
-
-
-def _metadata(network: Network, data: bytes, sha256: str, seconds: float, options: dict) -> dict:
+def _metadata(
+    network: Network,
+    data: memoryview,
+    sha256: str,
+    seconds: float,
+    options: BuildOptions,
+    notes: list[str],
+    cache_key: str | None,
+) -> dict:
+    """The engine's metadata (its sidecar), all of it: ``notes`` are the build's warnings on precision support,
+    ``cache_key`` the engine cache's key when the engine went into a cache."""
     net = network.network
     outputs = []
     for i in range(net.num_outputs):
         t = net.get_output(i)
         outputs.append({"name": t.name, "shape": list(t.shape), "dtype": str(dtype_to_numpy(t.dtype))})
-    return {
+    metadata = {
         "format": METADATA_FORMAT,
         "netdef_version": __version__,
         "backend": BACKEND,
@@ -336,11 +406,16 @@ def _metadata(network: Network, data: bytes, sha256: str, seconds: float, option
         "weights_sha256": network.weights_digest,
         "engine_sha256": sha256,
         "engine_bytes": len(data),
-        "compute_capabilities": options["compute_capabilities"],
-        "refittable": options["refit"],
+        "compute_capabilities": list(options.compute_capabilities),
+        "refittable": options.refit,
         "build_seconds": round(seconds, 3),
         "note": "an engine runs only with the TensorRT backend and version that built it, on the GPUs it targets",
+        "warnings": notes,
+        "quantization": network.quantization,
     }
+    if cache_key is not None:
+        metadata["cache_key"] = cache_key
+    return metadata
 
 
 class BuildProgress(trt.IProgressMonitor):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netdef._trt import LOGGER, dtype_to_numpy, trt
+from netdef._trt import LOGGER, dtype_to_numpy, layer_classes, trt
 from netdef.errors import BuildError, EngineError, NetdefError
 from netdef.runtime.metadata import BuiltEngine, read_engine, write_engine
 
@@ -36,9 +36,6 @@ _SKIP = {
     "precision_is_set",
 }
 
-#: layer types whose class name is not the type's name without underscores
-_CLASS_NAMES = {"CONDITIONAL_INPUT": "IIfConditionalInputLayer", "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer"}
-
 #: objects a layer attribute may hold that stand for a part of the network (a loop, a conditional, an
 #: attention); they are keyed by their own settings
 _PARTS = ("ILoop", "IIfConditional", "IAttention")
@@ -51,15 +48,6 @@ _PACKED_BITS = {"FP8": 8, "E8M0": 8, "INT4": 4, "FP4": 4}
 def default_dir() -> Path:
     """``$NETDEF_CACHE_DIR``, else ``~/.cache/netdef/engines``."""
     return Path(os.environ.get("NETDEF_CACHE_DIR") or Path.home() / ".cache" / "netdef" / "engines")
-
-
-@functools.cache
-def _layer_classes() -> dict[str, type]:
-    """LayerType name -> concrete I*Layer class (matched by name with underscores ignored)."""
-    classes = {n[1:-5].upper(): getattr(trt, n) for n in dir(trt) if n.startswith("I") and n.endswith("Layer")}
-    found = {t: classes[t.replace("_", "")] for t in trt.LayerType.__members__ if t.replace("_", "") in classes}
-    found.update({t: getattr(trt, n) for t, n in _CLASS_NAMES.items() if hasattr(trt, n)})
-    return found
 
 
 @functools.cache
@@ -150,7 +138,7 @@ def network_fingerprint(network: trt.INetworkDefinition, named_weights: Mapping[
     (refit name -> array, a netdef ``Network.named_weights``); one found in neither place is a BuildError.
     """
     h = hashlib.sha256()
-    classes = _layer_classes()
+    classes = layer_classes()
     for i in range(network.num_inputs):
         t = network.get_input(i)
         h.update(f"in {t.name} {tuple(t.shape)} {t.dtype.name}\n".encode())

@@ -1,63 +1,15 @@
-"""Argument checks of the public API: build options and the files netdef reads and writes.
+"""Argument checks of the public API: the files netdef reads and writes (build options: ``build.BuildOptions``).
 
 Each raises a netdef error naming the argument and what to pass instead, before any work is done.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import stat
 from collections.abc import Sequence
 
-from netdef.errors import ArgumentError, BuildError, NetdefError
-
-#: TensorRT takes memory sizes as a 64-bit size_t; anything near it is a mistake, not a budget
-MAX_WORKSPACE = 1 << 62
-
-
-def check_build_arguments(
-    *,
-    workspace=None,
-    output=None,
-    optimization_level=None,
-    compute_capabilities: Sequence[str] | str = (),
-    refit=False,
-    cache=None,
-    force=False,
-) -> None:
-    """BuildError naming the first ``netdef.build`` argument of the wrong type or value."""
-    if workspace is not None:
-        if isinstance(workspace, bool) or not isinstance(workspace, numbers.Real):
-            raise BuildError(f"build(): workspace must be a number of bytes (e.g. 1 << 30), got {workspace!r}")
-        if not math.isfinite(workspace) or workspace != int(workspace) or not 0 < workspace <= MAX_WORKSPACE:
-            raise BuildError(
-                f"build(): workspace={workspace!r} must be a positive number of bytes, whole and at most 2**62 (e.g. 1 << 30)"
-            )
-    if optimization_level is not None and (
-        isinstance(optimization_level, bool)
-        or not isinstance(optimization_level, numbers.Integral)
-        or not 0 <= optimization_level <= 5
-    ):
-        raise BuildError(
-            f"build(): optimization_level={optimization_level!r} must be an int 0..5 (TensorRT's default is 3)"
-        )
-    ccs = (compute_capabilities,) if isinstance(compute_capabilities, str) else compute_capabilities
-    if not isinstance(ccs, Sequence) or not all(isinstance(cc, str) for cc in ccs):
-        raise BuildError(
-            f"build(): compute_capabilities must be names such as ('SM86', 'SM89'), got {compute_capabilities!r}"
-        )
-    for name, flag in (("refit", refit), ("force", force)):
-        if not isinstance(flag, bool):
-            raise BuildError(f"build(): {name} must be True or False, got {flag!r}")
-    if output is not None:
-        if not isinstance(output, (str, os.PathLike)):
-            raise BuildError(f"build(): output must be a file path, got {output!r}")
-        if os.fspath(output):  # '' is refused by build's check_output
-            writable_path(output, "build(): output", BuildError)
-    if cache is not None and not isinstance(cache, (bool, str, os.PathLike)):
-        raise BuildError(f"build(): cache must be True, False or a folder, got {cache!r}")
+from netdef.errors import ArgumentError, NetdefError
 
 
 def readable_file(path, what: str, error: type[NetdefError] = NetdefError, streams: bool = False) -> str:

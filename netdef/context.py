@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,9 +21,6 @@ from netdef._trt import LOGGER, dtype_to_numpy, trt
 from netdef.errors import EmitError
 from netdef.numeric import convert
 from netdef.tensor import Tensor
-
-if TYPE_CHECKING:
-    from netdef.nn.module import Module
 
 _NETDEF_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: the zoo ships inside the package but is models written with netdef: errors point into it like user code
@@ -37,6 +34,13 @@ def library_code(filename: str) -> bool:
 
 
 _current: contextvars.ContextVar[EmitContext | None] = contextvars.ContextVar("netdef_context", default=None)
+
+
+class Module(Protocol):
+    """What the context needs of the ``netdef.nn.Module`` whose forward runs (its identity and class, named in
+    errors): a protocol, so that context.py never imports nn (nn imports it)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 @dataclass

@@ -31,6 +31,17 @@ def _interpreted_classes() -> set[str]:
     return {cls.__name__ for cls, _ in HANDLERS.values()}
 
 
+def _samples_cell(name: str) -> str:
+    """How many samples (dynamic ones) test the op against torch, or why none."""
+    from netdef.opsamples import EXEMPT, GENERATORS, load, samples_of
+
+    load()
+    if name not in GENERATORS:
+        return f"none: {EXEMPT[name]}" if name in EXEMPT else "**none**"
+    found = samples_of(name)
+    return f"{len(found)} ({sum(s.is_dynamic for s in found)} dynamic)"
+
+
 def _functional_rows(interpreted: set[str]) -> list[str]:
     import netdef.functional  # noqa: F401  (registers every op)
     from netdef.functional.registry import OPS
@@ -43,7 +54,7 @@ def _functional_rows(interpreted: set[str]) -> list[str]:
         layers = ", ".join(op.layers)
         rows.append(
             f"| `{_cell(op.signature)}` | `{op.torch}` | {layers} | {methods} | {'yes' if runs else 'no'} | "
-            f"{_cell(op.limits)} | {_first_line(op.function)} |"
+            f"{_cell(_samples_cell(name))} | {_cell(op.limits)} | {_first_line(op.function)} |"
         )
     return rows
 
@@ -85,6 +96,90 @@ def _tensor_rows() -> list[str]:
     return rows
 
 
+#: dunder methods of torch.Tensor that are operators or conversions (the rest are Python object machinery)
+_OPERATORS = (
+    "abs add and bool complex contains float floordiv getitem index int invert iter len lshift matmul mod mul neg "
+    "nonzero or pos pow radd rand reversed rfloordiv rlshift rmatmul rmod rmul ror rpow rrshift rshift rsub "
+    "rtruediv rxor setitem sub truediv xor eq ne lt le gt ge hash array"
+).split()
+
+
+def _torch_lists() -> dict[str, tuple[str, list[str], set[str]]]:
+    """kind -> (heading, torch's public names, the names netdef supports)."""
+    import torch
+    import torch.nn.functional as TF
+
+    import netdef.functional  # noqa: F401  (registers every op and Tensor method)
+    import netdef.nn as nn
+    from netdef.functional.registry import OPS
+    from netdef.tensor import Tensor
+
+    modules = sorted(torch.nn.modules.__all__)
+    functions = sorted(
+        n for n, v in vars(TF).items()
+        if not n.startswith("_") and callable(v) and not inspect.isclass(v) and not inspect.ismodule(v)
+        and getattr(v, "__module__", "") != "typing"
+    )  # fmt: skip
+    in_place_dunder = {f"__i{op}__" for op in _OPERATORS}
+    tensor = sorted(
+        n for n in dir(torch.Tensor)
+        if (not n.startswith("_") and not (n.endswith("_") and callable(getattr(torch.Tensor, n))))
+        or (n in {f"__{op}__" for op in _OPERATORS} and n not in in_place_dunder)
+    )  # fmt: skip
+    follows = {op.torch.rsplit(".", 1)[-1] for op in OPS.values() if op.torch and op.torch.startswith("torch.nn.f")}
+    return {
+        "nn": ("`torch.nn` modules (`torch.nn.modules.__all__`)", modules, set(nn.__all__)),
+        "F": ("`torch.nn.functional`", functions, set(OPS) | follows),
+        "Tensor": ("`torch.Tensor` methods and properties", tensor, {n for n in tensor if hasattr(Tensor, n)}),
+    }
+
+
+def coverage() -> dict[str, dict[str, str]]:
+    """kind ('nn', 'F', 'Tensor') -> torch name -> 'supported', 'refused' or 'missing'."""
+    from netdef.functional.unsupported import refusal
+
+    table = {}
+    for kind, (_, names, supported) in _torch_lists().items():
+        table[kind] = {
+            n: "refused" if refusal(f"{kind}.{n}") else "supported" if n in supported else "missing" for n in names
+        }
+    return table
+
+
+def _coverage_lines() -> list[str]:
+    from netdef.functional.unsupported import refusal
+
+    lines = [
+        "## Coverage of torch's own lists",
+        "",
+        "Every public name of torch's lists, against netdef: *supported* (netdef has it, same name), *refused* "
+        "(TensorRT cannot express it or it means nothing in an inference engine: the error says why, from "
+        "`netdef/functional/unsupported.py`'s `REFUSALS`), or *missing* (expressible, not written yet). In-place "
+        "variants (`x.add_()`, `F.relu_`, `x += y` is `x = x + y`) are left out of the Tensor list: a network has "
+        "no in-place ops. *Expressible* is supported + missing.",
+        "",
+    ]
+    lists = _torch_lists()
+    for kind, states in coverage().items():
+        heading, _, _ = lists[kind]
+        count = {s: sum(v == s for v in states.values()) for s in ("supported", "refused", "missing")}
+        share = count["supported"] / max(count["supported"] + count["missing"], 1)
+        lines += [
+            f"### {heading}",
+            "",
+            f"{len(states)} names: {count['supported']} supported, {count['refused']} refused, {count['missing']} "
+            f"missing; {share:.1%} of the expressible ones supported.",
+            "",
+            "| name | status | why refused |",
+            "|---|---|---|",
+        ]
+        for name, state in states.items():
+            why = refusal(f"{kind}.{name}") if state == "refused" else ""
+            lines.append(f"| `{kind}.{name}` | {state} | {_cell(why or '')} |")
+        lines.append("")
+    return lines
+
+
 def render() -> str:
     """docs/ops.md as it should be now."""
     from netdef._trt import BACKEND, trt
@@ -98,12 +193,15 @@ def render() -> str:
         "",
         "Each op follows the torch callable named beside it (same arguments and defaults). *Reference* says "
         "whether the CPU reference interpreter runs every TensorRT layer the op can emit. *Limits* lists what torch "
-        "accepts and netdef does not; an op netdef lacks raises an error that points here.",
+        "accepts and netdef does not; an op netdef lacks raises an error that points here. *Samples* counts the "
+        "sample inputs (netdef/opsamples/) with which tests/functional/test_opinfo.py holds the op to its torch "
+        "callable (values, shapes, dtypes, at fp32 and fp16, the dynamic ones at two sizes) and its TensorRT layers "
+        "to the listed ones.",
         "",
         "## netdef.functional (`F`)",
         "",
-        "| op | torch | TensorRT layers | Tensor methods | reference | limits | what |",
-        "|---|---|---|---|---|---|---|",
+        "| op | torch | TensorRT layers | Tensor methods | reference | samples | limits | what |",
+        "|---|---|---|---|---|---|---|---|",
         *_functional_rows(interpreted),
         "",
         "## netdef.nn",
@@ -125,7 +223,7 @@ def render() -> str:
 
     for name in sorted(trt.LayerType.__members__):
         lines.append(f"- `{name}`: {'yes' if name in HANDLERS else '**no**'}")
-    lines += ["", f"(Layer types as listed by the installed backend, {BACKEND}.)", ""]
+    lines += ["", f"(Layer types as listed by the installed backend, {BACKEND}.)", "", *_coverage_lines()]
     return "\n".join(lines)
 
 

@@ -18,15 +18,35 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from netdef._trt import trt
 from netdef.errors import EmitError
 
-if TYPE_CHECKING:
-    from netdef.context import EmitContext
+
+class Emitter(Protocol):
+    """What symbolic sizes and Tensors need of the network being written. ``netdef.context.EmitContext`` is the
+    one implementation; a protocol, so that this module and tensor.py never import context (it imports them)."""
+
+    #: input name -> {dim: (min, max)} over the optimization profiles
+    dim_bounds: dict[str, dict[int, tuple[int, int]]]
+    #: input name -> the label sizes are shown with in messages
+    size_labels: dict[str, str]
+    #: the symbolic-size cache of this network (see ``_cache``)
+    symbolic: dict
+
+    def where(self) -> str: ...
+
+    def error(self, op: str, message: str) -> Exception: ...
+
+    def add_layer(self, op: str, make: Callable[[trt.INetworkDefinition], Any]) -> Any: ...
+
+    def weights(
+        self, array: np.ndarray, dtype: trt.DataType | None = None, role: str | None = None, op: str | None = None
+    ) -> trt.Weights: ...
+
 
 INF = math.inf
 _OPS = trt.ElementWiseOperation
@@ -47,7 +67,7 @@ class SymInt:
 
     def __init__(
         self,
-        ctx: EmitContext,
+        ctx: Emitter,
         make: Callable[[], trt.ITensor],
         expr: str,
         lo: float,
@@ -186,14 +206,14 @@ class SymInt:
 SizeLike = int | SymInt
 
 
-def _cache(ctx: EmitContext) -> dict:
+def _cache(ctx: Emitter) -> dict:
     return ctx.symbolic
 
 
 # -- shape tensors --------------------------------------------------------------------------------------
 
 
-def int64_constant(ctx: EmitContext, values: Sequence[int], op: str = "size") -> trt.ITensor:
+def int64_constant(ctx: Emitter, values: Sequence[int], op: str = "size") -> trt.ITensor:
     """An int64 1-D constant (shared by every use of the same values in one network)."""
     values = tuple(int(v) for v in values)
     cache = _cache(ctx)
@@ -207,7 +227,7 @@ def int64_constant(ctx: EmitContext, values: Sequence[int], op: str = "size") ->
     return out
 
 
-def shape_tensor(itensor: trt.ITensor, ctx: EmitContext) -> trt.ITensor:
+def shape_tensor(itensor: trt.ITensor, ctx: Emitter) -> trt.ITensor:
     """The run-time shape of ``itensor`` as an int64 1-D tensor (one IShapeLayer per tensor)."""
     cache = _cache(ctx)
     key = ("shape", id(itensor), itensor.name)
@@ -219,7 +239,7 @@ def shape_tensor(itensor: trt.ITensor, ctx: EmitContext) -> trt.ITensor:
     return hit
 
 
-def dim_size(itensor: trt.ITensor, dim: int, ctx: EmitContext) -> SymInt:
+def dim_size(itensor: trt.ITensor, dim: int, ctx: Emitter) -> SymInt:
     """The run-time size of dim ``dim`` of ``itensor`` (which TensorRT reports as -1)."""
     name = itensor.name
     key = ("dim", id(itensor), name, dim)
@@ -240,7 +260,7 @@ def dim_size(itensor: trt.ITensor, dim: int, ctx: EmitContext) -> SymInt:
     return sym
 
 
-def size_tensor(ctx: EmitContext, sizes: Iterable[SizeLike], op: str) -> trt.ITensor | None:
+def size_tensor(ctx: Emitter, sizes: Iterable[SizeLike], op: str) -> trt.ITensor | None:
     """``sizes`` as one int64 1-D shape tensor, or None when every size is a Python int."""
     sizes = list(sizes)
     if not any(isinstance(s, SymInt) for s in sizes):
@@ -271,7 +291,7 @@ def size_tensor(ctx: EmitContext, sizes: Iterable[SizeLike], op: str) -> trt.ITe
     return hit
 
 
-def check_size(ctx: EmitContext, op: str, value, what: str) -> SizeLike:
+def check_size(ctx: Emitter, op: str, value, what: str) -> SizeLike:
     """``value`` as a size (a Python int or a SymInt); anything else is an EmitError."""
     if isinstance(value, SymInt):
         return value
@@ -280,18 +300,18 @@ def check_size(ctx: EmitContext, op: str, value, what: str) -> SizeLike:
     raise ctx.error(op, f"{what} must be an int or a size from x.shape, got {type(value).__name__} {value!r}")
 
 
-def assert_true(ctx: EmitContext, condition: trt.ITensor, op: str, message: str) -> None:
+def assert_true(ctx: Emitter, condition: trt.ITensor, op: str, message: str) -> None:
     """An IAssertionLayer: the engine (and the reference interpreter) stop with ``message`` when false."""
     full = f"{op} in {ctx.where()}: {message}"
     ctx.add_layer(op + "_assert", lambda net: net.add_assertion(condition, full))
 
 
-def assert_equal(ctx: EmitContext, a: SizeLike, b: SizeLike, op: str, message: str) -> None:
+def assert_equal(ctx: Emitter, a: SizeLike, b: SizeLike, op: str, message: str) -> None:
     """``assert_compare(ctx, a, "==", b, op, message)``."""
     assert_compare(ctx, a, "==", b, op, message)
 
 
-def assert_compare(ctx: EmitContext, a: SizeLike, cmp: str, b: SizeLike, op: str, message: str) -> None:
+def assert_compare(ctx: Emitter, a: SizeLike, cmp: str, b: SizeLike, op: str, message: str) -> None:
     """``a <cmp> b`` for sizes: nothing when it holds at every size, an EmitError when it never does,
     else an IAssertionLayer that stops the engine (and the reference interpreter) with ``message``."""
     ok = decide(cmp, a, b)
@@ -315,7 +335,7 @@ def assert_compare(ctx: EmitContext, a: SizeLike, cmp: str, b: SizeLike, op: str
     assert_true(ctx, cond, op, message)
 
 
-def assert_in_range(ctx: EmitContext, v: SizeLike, lo: SizeLike, hi: SizeLike, op: str, message: str) -> None:
+def assert_in_range(ctx: Emitter, v: SizeLike, lo: SizeLike, hi: SizeLike, op: str, message: str) -> None:
     """``lo <= v < hi``, decided while defining where possible, else checked at run time."""
     assert_compare(ctx, v, ">=", lo, op, message)
     assert_compare(ctx, v, "<", hi, op, message)
@@ -404,7 +424,7 @@ _PY = {
 }
 
 
-def _operand(ctx: EmitContext, v: SizeLike) -> trt.ITensor:
+def _operand(ctx: Emitter, v: SizeLike) -> trt.ITensor:
     return v.itensor if isinstance(v, SymInt) else int64_constant(ctx, [v])
 
 
@@ -441,7 +461,7 @@ def _key_of(v: SizeLike) -> tuple:
     return ("lin", v.lin) if isinstance(v, SymInt) else ("int", int(v))
 
 
-def _from_linear(ctx: EmitContext, lin: Linear, op: str, a: SizeLike, b: SizeLike):
+def _from_linear(ctx: Emitter, lin: Linear, op: str, a: SizeLike, b: SizeLike):
     terms, const = lin
     if not terms:
         return const  # everything cancelled: a Python int
@@ -452,7 +472,7 @@ def _from_linear(ctx: EmitContext, lin: Linear, op: str, a: SizeLike, b: SizeLik
     return _emit(ctx, op, a, b, ("lin", lin), lin)
 
 
-def _emit(ctx: EmitContext, op: str, a: SizeLike, b: SizeLike, key: tuple, lin: Linear | None) -> SymInt:
+def _emit(ctx: Emitter, op: str, a: SizeLike, b: SizeLike, key: tuple, lin: Linear | None) -> SymInt:
     cache = _cache(ctx)
     hit = cache.get(key)
     if hit is not None:
@@ -481,7 +501,7 @@ def _emit(ctx: EmitContext, op: str, a: SizeLike, b: SizeLike, key: tuple, lin: 
     return sym
 
 
-def _render(ctx: EmitContext, lin: Linear) -> str | None:
+def _render(ctx: Emitter, lin: Linear) -> str | None:
     """A linear form as text (``(x.shape[1] * 2 - 3)``), or None when an atom has no name here."""
     cache = _cache(ctx)
     text = ""
@@ -496,7 +516,7 @@ def _render(ctx: EmitContext, lin: Linear) -> str | None:
     return f"({text})"
 
 
-def _linear_bounds(ctx: EmitContext, lin: Linear) -> tuple[float, float]:
+def _linear_bounds(ctx: Emitter, lin: Linear) -> tuple[float, float]:
     terms, const = lin
     lo = hi = float(const)
     cache = _cache(ctx)
@@ -596,6 +616,6 @@ class Size(tuple):
         return "(" + ", ".join(map(str, self)) + ("," if len(self) == 1 else "") + ")"
 
 
-def tensor_shape(itensor: trt.ITensor, ctx: EmitContext) -> Size:
+def tensor_shape(itensor: trt.ITensor, ctx: Emitter) -> Size:
     """``itensor``'s shape with a SymInt for each dim TensorRT reports as -1."""
     return Size(dim_size(itensor, i, ctx) if d < 0 else int(d) for i, d in enumerate(itensor.shape))

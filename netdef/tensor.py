@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from netdef._trt import trt
-from netdef.symbolic import Size, SymInt, tensor_shape
-
-if TYPE_CHECKING:
-    from netdef.context import EmitContext
+from netdef.symbolic import Emitter, Size, SymInt, tensor_shape
 
 
 class Device:
@@ -39,7 +34,7 @@ class Tensor:
 
     __slots__ = ("ctx", "itensor", "uncast")
 
-    def __init__(self, itensor: trt.ITensor, ctx: EmitContext) -> None:
+    def __init__(self, itensor: trt.ITensor, ctx: Emitter) -> None:
         self.itensor = itensor
         self.ctx = ctx
         #: at a precision-override boundary, the tensor before its cast back to the outer dtype

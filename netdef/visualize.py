@@ -88,19 +88,20 @@ _ARRAY_ATTRS = frozenset({"kernel", "bias", "weights", "scale", "shift", "power"
 
 
 @functools.cache
-def _layer_classes() -> tuple[dict[str, type], frozenset[str]]:
-    """TensorRT's layer classes by lowercased name ('iconvolutionlayer'), and the attributes every layer has."""
+def _base_attributes() -> frozenset[str]:
+    """The attributes every layer has (``ILayer``'s), left out of a layer's own attributes."""
     from netdef._trt import trt
 
-    classes = {n.lower(): getattr(trt, n) for n in dir(trt) if n.startswith("I") and n.endswith("Layer")}
-    return classes, frozenset(dir(trt.ILayer))
+    return frozenset(dir(trt.ILayer))
 
 
 def _layer_attrs(layer) -> dict[str, str]:
     """The attributes of ``layer``'s own TensorRT class (``IConvolutionLayer.stride_nd``...), as text."""
     kind = layer.type.name  # read before the cast: an activation layer's ``type`` is then its activation
-    classes, base = _layer_classes()
-    cls = classes.get(f"i{kind.replace('_', '').lower()}layer")
+    from netdef._trt import layer_classes
+
+    base = _base_attributes()
+    cls = layer_classes().get(kind)
     if cls is None:
         return {}
     saved, layer.__class__ = layer.__class__, cls  # the layer's own class, as add_*() returned it

@@ -1,14 +1,17 @@
-"""The import graph of netdef's units (docs/ARCHITECTURE.md): dependencies point one way, `import netdef` stays light.
+"""The import graph of netdef's units against docs/ARCHITECTURE.md's table: every import points the way the table
+allows, `import netdef` stays light.
 
 A unit is a top-level module or subpackage of netdef (``functional``, ``nn``, ``build``, ``_trt``...). Every
-``import`` counts, at module level or inside a function, except those under ``if TYPE_CHECKING:`` (they are
-never executed). The package facade ``netdef/__init__.py`` imports everything and is not a unit.
+``import`` counts, at module level or inside a function; those under ``if TYPE_CHECKING:`` (never executed) count
+for the table's direction, not for cycles. The package facade ``netdef/__init__.py`` imports everything and is not
+a unit.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -17,6 +20,7 @@ from pathlib import Path
 import netdef
 
 PACKAGE = Path(netdef.__file__).parent
+ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
 
 #: the emission core: these import each other at module level only (a function-level import here hides a cycle)
 CORE = ("tensor", "context", "functional", "nn", "define")
@@ -46,12 +50,17 @@ def _is_unit(name: str) -> bool:
     return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name / "__init__.py").is_file()
 
 
-def _imports(tree: ast.Module, package: str):
-    """(imported module, line, in a function) for every import not under ``if TYPE_CHECKING:``."""
+def _imports(tree: ast.Module, package: str, type_only: bool = False):
+    """(imported module, line, in a function) for every import; those under ``if TYPE_CHECKING:`` only when
+    ``type_only``."""
 
     def walk(node, in_function):
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and ast.unparse(child.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            if (
+                not type_only
+                and isinstance(child, ast.If)
+                and ast.unparse(child.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            ):
                 yield from walk(ast.Module(body=child.orelse, type_ignores=[]), in_function)
                 continue
             if isinstance(child, ast.Import):
@@ -70,8 +79,9 @@ def _imports(tree: ast.Module, package: str):
     yield from walk(tree, False)
 
 
-def import_graph() -> list[Edge]:
-    """Every import of one netdef unit by another (one edge per importing line)."""
+def import_graph(type_only: bool = False) -> list[Edge]:
+    """Every import of one netdef unit by another (one edge per importing line); with ``type_only``, those under
+    ``if TYPE_CHECKING:`` too."""
     edges: dict[tuple[str, str, str], Edge] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         module = _module_name(path)
@@ -80,7 +90,7 @@ def import_graph() -> list[Edge]:
             continue
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         tree = ast.parse(path.read_text(), str(path))
-        for imported, line, in_function in _imports(tree, package):
+        for imported, line, in_function in _imports(tree, package, type_only):
             target = _unit(imported)
             if target is not None and target != source and _is_unit(target):
                 where = f"{path.relative_to(PACKAGE.parent)}:{line}"
@@ -121,6 +131,95 @@ def cycles(edges: list[Edge]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def units_on_disk() -> set[str]:
+    return {p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py"} | {
+        p.parent.name for p in PACKAGE.glob("*/__init__.py")
+    }
+
+
+#: the imports column of a unit that may import every unit above it
+ANY_ABOVE = "any unit above"
+
+
+def unit_table(text: str) -> tuple[list[str], dict[str, set[str] | None]]:
+    """docs/ARCHITECTURE.md's unit table: the units in table order, and unit -> the units it may import
+    (None: any unit above it)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.replace(" ", "") == "|unit|owns|imports|")
+    order: list[str] = []
+    allowed: dict[str, set[str] | None] = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        names = [n.rstrip("/") for n in re.findall(r"`([^`]+)`", cells[0])]
+        imports = cells[-1]
+        targets = None if imports == ANY_ABOVE else {n.rstrip("/") for n in re.findall(r"`([^`]+)`", imports)}
+        for name in names:
+            order.append(name)
+            allowed[name] = targets
+    return order, allowed
+
+
+def violations(edges: list[Edge], order: list[str], allowed: dict[str, set[str] | None]) -> list[str]:
+    """Every edge the table does not allow, as 'file:line: source imports target ...'."""
+    rank = {name: i for i, name in enumerate(order)}
+    found = []
+    for e in sorted(edges, key=lambda e: e.where):
+        may = allowed.get(e.source)
+        above = rank.get(e.target, len(order)) < rank.get(e.source, -1)
+        if e.source not in rank or e.target not in rank:
+            found.append(
+                f"{e.where}: {e.source} imports {e.target}, and the table lists no unit {e.target if e.source in rank else e.source}"
+            )
+        elif not above or (may is not None and e.target not in may):
+            why = (
+                "a unit listed below it"
+                if not above
+                else f"not among the units its row allows ({', '.join(sorted(may))})"
+            )
+            found.append(f"{e.where}: {e.source} imports {e.target}, {why}")
+    return found
+
+
+def test_the_table_lists_every_unit_once_and_is_layered():
+    order, allowed = unit_table(ARCHITECTURE.read_text())
+    assert len(order) == len(set(order)), f"listed twice: {sorted({u for u in order if order.count(u) > 1})}"
+    assert set(order) == units_on_disk(), (
+        f"docs/ARCHITECTURE.md's unit table misses {sorted(units_on_disk() - set(order))} and lists units that do "
+        f"not exist: {sorted(set(order) - units_on_disk())}"
+    )
+    for i, unit in enumerate(order):
+        below = sorted((allowed[unit] or set()) - set(order[:i]))
+        assert not below, f"the row of {unit} allows imports of units not listed above it: {below}"
+
+
+def test_every_import_follows_the_table():
+    """An import (type-only ones included) from a unit to one its row of docs/ARCHITECTURE.md does not allow
+    fails, naming the file and line."""
+    order, allowed = unit_table(ARCHITECTURE.read_text())
+    found = violations(import_graph(type_only=True), order, allowed)
+    assert not found, "imports docs/ARCHITECTURE.md's unit table does not allow:\n" + "\n".join(found)
+
+
+def test_the_table_check_names_the_import_it_refuses():
+    order, allowed = ["errors", "_trt", "nn", "cli"], {"errors": set(), "_trt": {"errors"}, "nn": {"_trt"}, "cli": None}
+    edges = [
+        Edge("_trt", "errors", "netdef/_trt.py:3", False),
+        Edge("cli", "nn", "netdef/cli.py:9", True),
+        Edge("_trt", "nn", "netdef/_trt.py:7", False),
+        Edge("nn", "errors", "netdef/nn/x.py:5", False),
+        Edge("nn", "zoo", "netdef/nn/x.py:6", False),
+    ]
+    assert violations(edges, order, allowed) == [
+        "netdef/_trt.py:7: _trt imports nn, a unit listed below it",
+        "netdef/nn/x.py:5: nn imports errors, not among the units its row allows (_trt)",
+        "netdef/nn/x.py:6: nn imports zoo, and the table lists no unit zoo",
+    ]
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from netdef.nn import Module\n")
+    assert ("netdef.nn", 3, False) in list(_imports(tree, "netdef", type_only=True))
 
 
 def test_the_graph_sees_imports_in_functions_and_not_under_type_checking():
@@ -173,3 +272,37 @@ def test_import_netdef_loads_no_torch_and_no_optional_subsystem():
     optional = [m for m in loaded if m.split(".")[:2] in (["netdef", n] for n in netdef._LAZY)]
     assert not heavy, f"`import netdef` loads {heavy}"
     assert not optional, f"`import netdef` loads the lazy subsystems {optional}"
+
+
+# ------------------------------------------------------------------------------------- extension points
+
+
+def test_every_nn_module_is_exported_from_its_family_file():
+    """A Module subclass defined in a ``netdef/nn/<family>.py`` file is in that file's ``__all__`` (and so in
+    ``netdef.nn``), unless private or the base of another class there (``RNNBase``)."""
+    import inspect
+
+    from netdef import nn
+
+    missing = []
+    for path in sorted((PACKAGE / "nn").glob("[!_]*.py")):
+        family = sys.modules[f"netdef.nn.{path.stem}"]
+        classes = [c for _, c in inspect.getmembers(family, inspect.isclass) if c.__module__ == family.__name__]
+        bases = {b for c in classes for b in c.__mro__[1:]}
+        for cls in classes:
+            if issubclass(cls, nn.Module) and not cls.__name__.startswith("_") and cls not in bases:
+                if cls.__name__ not in family.__all__:
+                    missing.append(f"{path.relative_to(PACKAGE.parent)}: {cls.__name__}")
+    assert not missing, f"modules missing from their file's __all__ (add them there): {missing}"
+    for name in nn.__all__:
+        assert getattr(nn, name).__name__ == name
+    assert {"Conv2d", "Module", "Parameter", "BindReport", "LSTM", "ZeroPad3d"} <= set(nn.__all__)
+    assert "RNNBase" not in nn.__all__ and "F" not in nn.__all__
+
+
+def test_detection_owns_nms_and_the_interpreter_calls_it():
+    """NMS is one algorithm in ``netdef.detection``; the interpreter's INMSLayer handler imports it, never the
+    other way round (post-processing of engine outputs does not depend on the interpreter)."""
+    edges = import_graph()
+    assert not [e for e in edges if e.source == "detection" and e.target == "reference"]
+    assert [e for e in edges if e.source == "reference" and e.target == "detection"]

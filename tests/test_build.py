@@ -164,6 +164,46 @@ def test_build_options_are_applied(lenet):
     ] == ["SM86"]
 
 
+def test_build_options_are_one_frozen_validated_object(lenet):
+    """BuildOptions validates when made (whoever makes it), is frozen, and is the one source of the cache key and
+    the builder config; build()'s metadata is assembled in one place from it."""
+    import dataclasses
+    import importlib
+
+    from netdef.build import BuildOptions
+
+    options = BuildOptions(workspace=1e6, optimization_level=2)
+    assert options.workspace == 1_000_000 and isinstance(options.workspace, int)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.workspace = 1
+    assert options == BuildOptions(workspace=1_000_000, optimization_level=2) and hash(options)
+    for bad, phrase in (
+        ({"workspace": 0}, "workspace=0"),
+        ({"optimization_level": 9}, "0..5"),
+        ({"refit": 1}, "refit"),
+    ):
+        with pytest.raises(netdef.BuildError, match=phrase):
+            BuildOptions(**bad)
+    net = netdef.define(lenet, LeNet.default_inputs())
+    key = options.key(net)
+    assert (key["workspace"], key["optimization_level"], key["refit"], key["precision"]) == (
+        1_000_000,
+        2,
+        False,
+        "fp32",
+    )
+    config = options.config(net)
+    assert config.builder_optimization_level == 2
+    assert config.get_memory_pool_limit(trt.MemoryPoolType.WORKSPACE) == 1_000_000
+    if hasattr(trt, "ComputeCapability"):
+        one = BuildOptions(compute_capabilities="SM86")
+        assert one.compute_capabilities == ("SM86",) and one.sm_numbers == {"SM86": 86} and one.target == ("SM86",)
+    build_module = importlib.import_module("netdef.build")
+    meta = build_module._metadata(net, memoryview(b"plan"), "ab", 0.5, options, ["a note"], None)
+    assert meta["warnings"] == ["a note"] and meta["quantization"] == net.quantization and "cache_key" not in meta
+    assert build_module._metadata(net, memoryview(b"plan"), "ab", 0.5, options, [], "k")["cache_key"] == "k"
+
+
 def test_too_small_workspace_fails_with_tensorrts_reason(lenet):
     netdef.build(lenet, LeNet.default_inputs())  # fill TensorRT's log first: the reason must still come through
     with pytest.raises(netdef.BuildError, match="could not build LeNet") as exc:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import netdef
-from netdef.cache import EngineCache, _layer_classes, network_fingerprint
+from netdef._trt import layer_classes
+from netdef.cache import EngineCache, network_fingerprint
 from netdef.runtime.metadata import BuiltEngine
 from netdef.zoo.lenet import LeNet
 
@@ -205,7 +206,7 @@ def test_fingerprint_sees_the_settings_of_a_fused_attention():
 def test_every_layer_type_but_the_legacy_plugin_has_its_attributes_read():
     from netdef._trt import trt
 
-    assert set(trt.LayerType.__members__) - set(_layer_classes()) <= {"PLUGIN"}
+    assert set(trt.LayerType.__members__) - set(layer_classes()) <= {"PLUGIN"}
 
 
 def test_cache_rebuilds_for_other_bf16_weights(tmp_path, builds):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
+import netdef
 from netdef._trt import LOGGER, NETWORK_FLAGS, builder, trt
 
 
@@ -53,3 +56,22 @@ def test_quiet_collects_but_does_not_log(caplog):
         _build_with_an_unused_input()
     assert not [r for r in caplog.records if r.name == "netdef.tensorrt"]
     assert any("Unused Input: unused" in m for _, m in LOGGER.messages.since(mark))
+
+
+def test_one_layer_class_table_for_every_layer_type():
+    """netdef._trt.layer_classes: every LayerType but PLUGIN has its concrete class; the engine cache and the
+    reference interpreter's handlers read layers through this one table."""
+    from netdef._trt import layer_class, layer_classes
+    from netdef.reference import _registry
+    from netdef.reference.interpreter import _load_handlers
+
+    table = layer_classes()
+    assert set(trt.LayerType.__members__) - set(table) <= {"PLUGIN"}
+    assert table["CONDITIONAL_INPUT"] is trt.IIfConditionalInputLayer and table["SOFTMAX"] is trt.ISoftMaxLayer
+    assert table["PARAMETRIC_RELU"] is trt.IParametricReLULayer and table["ELEMENTWISE"] is trt.IElementWiseLayer
+    _load_handlers()
+    assert all(cls is table[kind] for kind, (cls, _) in _registry.HANDLERS.items())
+    with pytest.raises(netdef.NetdefError, match="no layer class for layer type 'PLUGIN'"):
+        layer_class("PLUGIN")
+    with pytest.raises(ValueError, match="the class of SOFTMAX is ISoftMaxLayer"):
+        _registry.register("SOFTMAX", "ISoftmaxLayer")

@@ -310,7 +310,9 @@ def rrelu(
     return _activation("rrelu", input, trt.ActivationType.LEAKY_RELU, (float(lower) + float(upper)) / 2)
 
 
-@register_op("IElementWiseLayer", "IShuffleLayer", "ISoftMaxLayer", torch="torch.nn.functional.softmin")
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "ISoftMaxLayer", torch="torch.nn.functional.softmin"
+)
 def softmin(input: Tensor, dim: int, dtype=None) -> Tensor:
     """softmax(-x) along ``dim``; ``dtype`` casts the input first."""
     input = require_tensor("softmin", input)

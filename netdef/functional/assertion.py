@@ -9,7 +9,15 @@ from netdef.symbolic import SizeLike, SymInt, assert_compare, decide
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
-@register_op("IAssertionLayer", "IElementWiseLayer", "IUnaryLayer", torch="torch._check")
+@register_op(
+    "IAssertionLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISliceLayer",
+    "IUnaryLayer",
+    torch="torch._check",
+)
 def sym_check(a: SizeLike, cmp: str, b: SizeLike, message: str) -> None:
     """Require ``a <cmp> b`` of sizes (torch._check's role for symbolic sizes).
 

@@ -262,8 +262,10 @@ def _repeat_heads(t: Tensor, groups: int, op: str) -> Tensor:
 
 #: every TensorRT layer the attention ops may emit (the fused IAttention pair, or matmul/softmax and masks)
 ATTENTION_LAYERS = (
+    "IAssertionLayer",
     "IAttentionInputLayer",
     "IAttentionOutputLayer",
+    "IConcatenationLayer",
     "IConstantLayer",
     "IElementWiseLayer",
     "IFillLayer",
@@ -274,6 +276,7 @@ ATTENTION_LAYERS = (
     "IShuffleLayer",
     "ISliceLayer",
     "ISoftMaxLayer",
+    "IUnaryLayer",
 )
 
 

@@ -273,8 +273,12 @@ def conv_transpose1d(
 
 
 @register_op(
+    "IConcatenationLayer",
+    "IConstantLayer",
     "IDeconvolutionLayer",
+    "IElementWiseLayer",
     "IScaleLayer",
+    "IShapeLayer",
     "ISliceLayer",
     torch="torch.nn.functional.conv_transpose2d",
     limits="padding is an int or tuple; on TensorRT-RTX not both strided and dilated",

@@ -84,12 +84,6 @@ def _bool(self: Tensor) -> Tensor:
     return cast(self, trt.bool)
 
 
-@tensor_method("double")
-def _double(self: Tensor) -> Tensor:
-    """Refused: TensorRT networks have no float64 (use ``.float()``)."""
-    raise self.ctx.error("double", f"`{self.name}`.double(): TensorRT networks have no float64; use .float() instead")
-
-
 @tensor_method("type_as")
 def _type_as(self: Tensor, other: Tensor) -> Tensor:
     """``self`` cast to ``other``'s dtype (torch.Tensor.type_as)."""

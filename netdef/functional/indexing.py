@@ -286,6 +286,7 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     "IElementWiseLayer",
     "IShapeLayer",
     "ISelectLayer",
+    "ISqueezeLayer",
     torch="torch.Tensor.__getitem__",
     methods="__getitem__",
 )
@@ -358,6 +359,8 @@ def getitem(input: Tensor, index) -> Tensor:
 @register_op(
     "ISliceLayer",
     "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
     "IElementWiseLayer",
     "ISelectLayer",
     "IShapeLayer",
@@ -393,7 +396,18 @@ def narrow(input: Tensor, dim: int, start: SizeLike, length: SizeLike) -> Tensor
     return emit_slice(input, starts, sizes, [1] * input.ndim, op)
 
 
-@register_op("ISliceLayer", "IShuffleLayer", "IAssertionLayer", torch="torch.select", methods="select")
+@register_op(
+    "ISliceLayer",
+    "IShuffleLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "ISqueezeLayer",
+    torch="torch.select",
+    methods="select",
+)
 def select(input: Tensor, dim: int, index: SizeLike) -> Tensor:
     """``input`` at ``index`` along ``dim``, with that dim removed (torch.select); the index may be symbolic."""
     input = require_tensor("select", input)

@@ -172,7 +172,16 @@ def _extreme(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> MaxMi
     return MaxMin(squeeze(values, axis), squeeze(indices, axis))
 
 
-@register_op("IElementWiseLayer", "IReduceLayer", "IShuffleLayer", "ITopKLayer", torch="torch.max", methods="max")
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    torch="torch.max",
+    methods="max",
+)
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """torch.max: ``max(x)`` -> the maximum (0-d); ``max(x, dim)`` -> ``(values, indices)``;
     ``max(x, other_tensor)`` -> elementwise maximum.
@@ -189,7 +198,16 @@ def max(input: Tensor, dim=None, keepdim: bool = False):
     return _extreme("max", True, require_tensor("max", input), dim, keepdim)
 
 
-@register_op("IElementWiseLayer", "IReduceLayer", "ITopKLayer", torch="torch.min", methods="min")
+@register_op(
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    torch="torch.min",
+    methods="min",
+)
 def min(input: Tensor, dim=None, keepdim: bool = False):
     """torch.min: ``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(x, other_tensor)`` (see ``max``)."""
     if isinstance(dim, Tensor):
@@ -211,13 +229,39 @@ def _arg(op: str, largest: bool, input: Tensor, dim, keepdim: bool) -> Tensor:
     return _extreme(op, largest, input, dim, keepdim).indices
 
 
-@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmax", methods="argmax")
+@register_op(
+    "IAssertionLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    "IUnaryLayer",
+    "IUnsqueezeLayer",
+    torch="torch.argmax",
+    methods="argmax",
+)
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the maximum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmax", True, input, dim, keepdim)
 
 
-@register_op("IShuffleLayer", "ITopKLayer", torch="torch.argmin", methods="argmin")
+@register_op(
+    "IAssertionLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISqueezeLayer",
+    "ITopKLayer",
+    "IUnaryLayer",
+    "IUnsqueezeLayer",
+    torch="torch.argmin",
+    methods="argmin",
+)
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the minimum along ``dim`` (of the flattened tensor when None); see ``max``."""
     return _arg("argmin", False, input, dim, keepdim)

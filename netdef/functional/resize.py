@@ -42,7 +42,8 @@ def _per_dim(ctx, op: str, value, n: int, what: str, kind) -> tuple:
     return (kind(value),) * n
 
 
-@register_op(
+#: what interpolate may emit: the resize, and the output shape computed from a dynamic input's
+_LAYERS = (
     "IConcatenationLayer",
     "IConstantLayer",
     "IElementWiseLayer",
@@ -51,8 +52,10 @@ def _per_dim(ctx, op: str, value, n: int, what: str, kind) -> tuple:
     "IResizeLayer",
     "IShapeLayer",
     "ISliceLayer",
-    torch="torch.nn.functional.interpolate",
 )
+
+
+@register_op(*_LAYERS, torch="torch.nn.functional.interpolate")
 def interpolate(
     input: Tensor,
     size=None,
@@ -189,19 +192,19 @@ def _layer_scales(ctx, op: str, input: Tensor, out: tuple[int, ...], scales, by_
     return result
 
 
-@register_op("IResizeLayer", torch="torch.nn.functional.upsample")
+@register_op(*_LAYERS, torch="torch.nn.functional.upsample")
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> Tensor:
     """torch.nn.functional.upsample (interpolate under its old name)."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-@register_op("IResizeLayer", torch="torch.nn.functional.upsample_nearest")
+@register_op(*_LAYERS, torch="torch.nn.functional.upsample_nearest")
 def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Nearest-neighbour upsampling (interpolate with mode='nearest')."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-@register_op("IResizeLayer", torch="torch.nn.functional.upsample_bilinear")
+@register_op(*_LAYERS, torch="torch.nn.functional.upsample_bilinear")
 def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """Bilinear upsampling with align_corners=True (torch.nn.functional.upsample_bilinear)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -44,6 +44,7 @@ _LAYERS = (
     "IIteratorLayer",
     "IRecurrenceLayer",
     "ILoopOutputLayer",
+    "IUnsqueezeLayer",
 )
 _LIMITS = "inference only (dropout ignored); no LSTM projections (proj_size)"
 

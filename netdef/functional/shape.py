@@ -486,7 +486,16 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, max(-(-n // chunks), 1) if n else 0, axis) if n else (input,)
 
 
-@register_op("IShuffleLayer", "ISliceLayer", torch="torch.unbind", methods="unbind")
+@register_op(
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    "ISqueezeLayer",
+    torch="torch.unbind",
+    methods="unbind",
+)
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Every slice along ``dim``, with that dim removed (``q, k, v = qkv.unbind(0)``)."""
     input = require_tensor("unbind", input)
@@ -560,7 +569,10 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 
 @register_op(
     "IShuffleLayer",
+    "IAssertionLayer",
     "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
     "IShapeLayer",
     "ISliceLayer",
     torch="torch.Tensor.view_as",

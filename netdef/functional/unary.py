@@ -286,6 +286,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 @register_op(
     "ICastLayer",
+    "IConstantLayer",
     "IElementWiseLayer",
     "ISelectLayer",
     "IUnaryLayer",
@@ -299,7 +300,15 @@ def trunc(input: Tensor) -> Tensor:
     return input if not is_float(input) else _trunc("trunc", input)
 
 
-@register_op("ICastLayer", "IElementWiseLayer", "ISelectLayer", "IUnaryLayer", torch="torch.frac", methods="frac")
+@register_op(
+    "ICastLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "ISelectLayer",
+    "IUnaryLayer",
+    torch="torch.frac",
+    methods="frac",
+)
 def frac(input: Tensor) -> Tensor:
     """``x - trunc(x)``: the fractional part, with the sign of ``x``."""
     input = require_tensor("frac", input)

@@ -6,6 +6,37 @@ from netdef import functional as F
 from netdef.errors import ArgumentError
 from netdef.nn.module import Module, Parameter
 
+__all__ = [
+    "CELU",
+    "ELU",
+    "GLU",
+    "Hardshrink",
+    "LogSigmoid",
+    "RReLU",
+    "Softmax2d",
+    "Softmin",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
+    "GELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SELU",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+]
+
 
 class ReLU(Module):
     """max(x, 0) (torch.nn.ReLU)."""

@@ -7,6 +7,8 @@ from netdef.functional.attention import multi_head_attention_forward
 from netdef.nn.linear import Linear
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["MultiheadAttention"]
+
 
 class MultiheadAttention(Module):
     """torch.nn.MultiheadAttention for inference.

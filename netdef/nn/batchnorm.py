@@ -8,6 +8,8 @@ from typing import ClassVar
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+
 
 class _BatchNorm(Module):
     _ranks: tuple[int, ...] = ()

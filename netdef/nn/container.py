@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from netdef.nn.module import Module
 
+__all__ = ["ModuleDict", "ModuleList", "Sequential"]
+
 
 class Sequential(Module):
     """Modules called in order; children are named '0', '1', ... or by an OrderedDict's keys."""

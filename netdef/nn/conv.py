@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 

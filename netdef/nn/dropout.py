@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module
 
+__all__ = ["Dropout"]
+
 
 class Dropout(Module):
     """Identity at inference: TensorRT engines are built for eval mode (torch.nn.Dropout)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module
 
+__all__ = ["Flatten"]
+
 
 class Flatten(Module):
     """torch.nn.Flatten (default start_dim=1: keeps the batch dim)."""

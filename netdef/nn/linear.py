@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["Identity", "Linear"]
+
 
 class Linear(Module):
     """torch.nn.Linear: ``weight`` (out_features, in_features), optional ``bias`` (out_features,)."""

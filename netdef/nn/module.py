@@ -19,6 +19,8 @@ from netdef.numeric import convert
 from netdef.tensor import Tensor
 from netdef.weights import load_weights_file, rename_weights
 
+__all__ = ["BindReport", "Module", "Parameter"]
+
 
 class Parameter:
     """A named weight slot of known shape; ``data`` is None until weights are bound."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm"]
+
 
 class LayerNorm(Module):
     """torch.nn.LayerNorm over the last ``len(normalized_shape)`` dims; ``weight``/``bias`` of that shape."""

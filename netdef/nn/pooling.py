@@ -5,6 +5,17 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module
 
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
+
 
 class MaxPool2d(Module):
     """2-D max pooling over (N, C, H, W), ceil_mode and dilation as torch (torch.nn.MaxPool2d)."""

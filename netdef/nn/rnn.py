@@ -10,6 +10,8 @@ from netdef.errors import EmitError
 from netdef.functional.rnn import GATES
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["GRU", "LSTM", "RNN"]
+
 
 class RNNBase(Module):
     """The parameters and checks torch's recurrent modules share; ``mode`` is LSTM, GRU, RNN_TANH or RNN_RELU."""

@@ -6,6 +6,8 @@ from netdef import functional as F
 from netdef.errors import ArgumentError
 from netdef.nn.module import Module, Parameter
 
+__all__ = ["Embedding"]
+
 
 class Embedding(Module):
     """torch.nn.Embedding; feed int32 or int64 indices (``netdef.Input(shape, dtype='int64')``).

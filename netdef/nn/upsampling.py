@@ -5,6 +5,8 @@ from __future__ import annotations
 from netdef import functional as F
 from netdef.nn.module import Module
 
+__all__ = ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+
 
 class Upsample(Module):
     """torch.nn.Upsample: resize to ``size`` or by ``scale_factor`` with ``mode`` (see F.interpolate)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netdef._trt import trt
+from netdef._trt import layer_class
 
 #: handler(layer, inputs) -> outputs; ``layer`` is already cast to its concrete I*Layer class and
 #: float inputs arrive as float32 (the interpreter rounds outputs to each layer's declared dtype).
@@ -24,11 +24,15 @@ InPlace = Callable[[list, int], list | None]
 IN_PLACE: dict[str, Callable[[object], InPlace | None]] = {}
 
 
-def register(layer_type: str, layer_class: str) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as the semantics of ``trt.LayerType.<layer_type>`` (read as ``trt.<layer_class>``)."""
+def register(layer_type: str, class_name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the semantics of ``trt.LayerType.<layer_type>``; the layer arrives cast to its class
+    from ``netdef._trt.layer_classes`` (``class_name``, if given, must name that class)."""
+    cls = layer_class(layer_type)
+    if class_name is not None and class_name != cls.__name__:
+        raise ValueError(f"register({layer_type!r}, {class_name!r}): the class of {layer_type} is {cls.__name__}")
 
     def wrap(fn: Handler) -> Handler:
-        HANDLERS[layer_type] = (getattr(trt, layer_class), fn)
+        HANDLERS[layer_type] = (cls, fn)
         return fn
 
     return wrap

@@ -29,7 +29,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor, float, float], torch.Tensor]] = {
 }
 
 
-@register("ACTIVATION", "IActivationLayer")
+@register("ACTIVATION")
 def activation(layer, inputs):
     kind = layer.type.name
     if kind not in ACTIVATIONS:
@@ -65,7 +65,7 @@ def activation_in_place(layer) -> InPlace | None:
     return None if fn is None else lambda inputs, k: [fn(inputs[0])]
 
 
-@register("PARAMETRIC_RELU", "IParametricReLULayer")
+@register("PARAMETRIC_RELU")
 def parametric_relu(layer, inputs):
     x, slope = inputs
     return [torch.where(x >= 0, x, x * slope)]

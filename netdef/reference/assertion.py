@@ -6,7 +6,7 @@ from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
 
-@register("ASSERTION", "IAssertionLayer")
+@register("ASSERTION")
 def assertion(layer, inputs):
     if not bool(inputs[0].bool().all()):
         raise InterpreterError(f"assertion `{layer.name}` failed: {layer.message}")

@@ -33,7 +33,7 @@ def _keep_causal(kind: str, sq: int, skv: int) -> torch.Tensor | None:
     return j <= i + offset
 
 
-@register("ATTENTION_INPUT", "IAttentionInputLayer")
+@register("ATTENTION_INPUT")
 def attention_input(layer, inputs):
     return _specialized(layer, check=True)(layer, inputs)
 
@@ -95,6 +95,6 @@ def _attention(inputs: list, causal: str, softmax: bool, where: str) -> torch.Te
     return out.reshape(out.shape[0], hq, sq, v.shape[-1])
 
 
-@register("ATTENTION_OUTPUT", "IAttentionOutputLayer")
+@register("ATTENTION_OUTPUT")
 def attention_output(layer, inputs):
     return [inputs[0]]

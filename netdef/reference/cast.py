@@ -5,11 +5,11 @@ from __future__ import annotations
 from netdef.reference._registry import register
 
 
-@register("CAST", "ICastLayer")
+@register("CAST")
 def cast(layer, inputs):
     return [inputs[0]]
 
 
-@register("IDENTITY", "IIdentityLayer")
+@register("IDENTITY")
 def identity(layer, inputs):
     return [inputs[0]]

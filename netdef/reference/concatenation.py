@@ -7,6 +7,6 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("CONCATENATION", "IConcatenationLayer")
+@register("CONCATENATION")
 def concatenation(layer, inputs):
     return [torch.cat(inputs, dim=layer.axis)]

@@ -14,17 +14,17 @@ from collections import defaultdict
 from netdef.reference._registry import register
 
 
-@register("CONDITION", "IConditionLayer")
+@register("CONDITION")
 def condition(layer, inputs):
     return []
 
 
-@register("CONDITIONAL_INPUT", "IIfConditionalInputLayer")
+@register("CONDITIONAL_INPUT")
 def conditional_input(layer, inputs):
     return [inputs[0]]
 
 
-@register("CONDITIONAL_OUTPUT", "IIfConditionalOutputLayer")
+@register("CONDITIONAL_OUTPUT")
 def conditional_output(layer, inputs):
     if_true, if_false, condition = inputs
     return [if_true if bool(condition.reshape(-1)[0]) else if_false]

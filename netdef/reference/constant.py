@@ -9,7 +9,7 @@ from netdef.reference._registry import register
 from netdef.reference._weights import read_weights
 
 
-@register("CONSTANT", "IConstantLayer")
+@register("CONSTANT")
 def constant(layer, inputs):
     arr = read_weights(layer.weights, layer)
     if not arr.flags.writeable or not arr.flags.c_contiguous:  # torch views only writable C-ordered arrays

@@ -12,7 +12,7 @@ from netdef.reference._weights import weights_tensor
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-@register("CONVOLUTION", "IConvolutionLayer")
+@register("CONVOLUTION")
 def convolution(layer, inputs):
     x = inputs[0]
     groups = layer.num_groups

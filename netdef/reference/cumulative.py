@@ -8,7 +8,7 @@ from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
 
-@register("CUMULATIVE", "ICumulativeLayer")
+@register("CUMULATIVE")
 def cumulative(layer, inputs):
     x, axis = inputs
     if layer.op.name != "SUM":

@@ -33,7 +33,7 @@ def _padding(layer, spatial, kernel, stride, dilation) -> tuple[list[int], list[
     raise InterpreterError(f"deconvolution `{layer.name}`: padding mode {mode} is not supported")
 
 
-@register("DECONVOLUTION", "IDeconvolutionLayer")
+@register("DECONVOLUTION")
 def deconvolution(layer, inputs):
     x = inputs[0]
     groups = layer.num_groups

@@ -7,6 +7,6 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("EINSUM", "IEinsumLayer")
+@register("EINSUM")
 def einsum(layer, inputs):
     return [torch.einsum(layer.equation, *inputs)]

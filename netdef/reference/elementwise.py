@@ -23,7 +23,7 @@ _OPS = {
 }
 
 
-@register("ELEMENTWISE", "IElementWiseLayer")
+@register("ELEMENTWISE")
 def elementwise(layer, inputs):
     a, b = inputs
     op = layer.op.name

@@ -9,7 +9,7 @@ from netdef.reference._dtypes import torch_dtype
 from netdef.reference._registry import register
 
 
-@register("FILL", "IFillLayer")
+@register("FILL")
 def fill(layer, inputs):
     kind = layer.operation.name
     if kind != "LINSPACE":

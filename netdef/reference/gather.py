@@ -56,7 +56,7 @@ def _gather_nd(data: torch.Tensor, indices: torch.Tensor, batch: int) -> torch.T
     return picked.reshape(*indices.shape[:-1], *data.shape[batch + depth :])
 
 
-@register("GATHER", "IGatherLayer")
+@register("GATHER")
 def gather(layer, inputs):
     data, indices = inputs[0], inputs[1]
     mode = layer.mode.name

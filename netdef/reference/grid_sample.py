@@ -15,7 +15,7 @@ _MODES = {"LINEAR": "bilinear", "NEAREST": "nearest", "CUBIC": "bicubic"}
 _PADDING = {"FILL": "zeros", "CLAMP": "border", "REFLECT": "reflection"}
 
 
-@register("GRID_SAMPLE", "IGridSampleLayer")
+@register("GRID_SAMPLE")
 def grid_sample(layer, inputs):
     x, grid = inputs
     mode, padding = layer.interpolation_mode.name, layer.sample_mode.name

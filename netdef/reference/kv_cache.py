@@ -11,7 +11,7 @@ from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
 
-@register("KV_CACHE_UPDATE", "IKVCacheUpdateLayer")
+@register("KV_CACHE_UPDATE")
 def kv_cache_update(layer, inputs):
     cache, update, write_indices = inputs[0], inputs[1], inputs[2]
     where = f"KV-cache update `{layer.name}`"

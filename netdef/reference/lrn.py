@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from netdef.reference._registry import register
 
 
-@register("LRN", "ILRNLayer")
+@register("LRN")
 def lrn(layer, inputs):
     x = inputs[0]
     return [F.local_response_norm(x, int(layer.window_size), float(layer.alpha), float(layer.beta), float(layer.k))]

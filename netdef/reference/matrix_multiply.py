@@ -7,7 +7,7 @@ import torch
 from netdef.reference._registry import Handler, register, register_specialized
 
 
-@register("MATRIX_MULTIPLY", "IMatrixMultiplyLayer")
+@register("MATRIX_MULTIPLY")
 def matrix_multiply(layer, inputs):
     return [_matmul(inputs[0], inputs[1], layer.op0.name, layer.op1.name)]
 

@@ -7,7 +7,7 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("NON_ZERO", "INonZeroLayer")
+@register("NON_ZERO")
 def non_zero(layer, inputs):
     x = inputs[0]
     return [torch.nonzero(x).T.reshape(x.dim(), -1)]

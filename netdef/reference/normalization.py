@@ -22,7 +22,7 @@ def _normalize(x: torch.Tensor, dims: list[int], eps: float) -> torch.Tensor:
     return centered / torch.sqrt(var + eps)
 
 
-@register("NORMALIZATION", "INormalizationLayer")
+@register("NORMALIZATION")
 def normalization(layer, inputs):
     x, scale, bias = inputs
     eps = float(layer.epsilon)

@@ -10,7 +10,7 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("ONE_HOT", "IOneHotLayer")
+@register("ONE_HOT")
 def one_hot(layer, inputs):
     indices, values, depth = inputs
     d = int(depth.reshape(-1)[0])

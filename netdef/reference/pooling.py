@@ -13,7 +13,7 @@ _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
-@register("POOLING", "IPoolingLayer")
+@register("POOLING")
 def pooling(layer, inputs):
     x = inputs[0]
     k = tuple(layer.window_size_nd)

@@ -22,7 +22,7 @@ def _scale(layer, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return scale.reshape(view)
 
 
-@register("QUANTIZE", "IQuantizeLayer")
+@register("QUANTIZE")
 def quantize(layer, inputs):
     x, scale = inputs[0], inputs[1]
     if len(inputs) > 2 and inputs[2] is not None and bool(inputs[2].ne(0).any()):
@@ -36,7 +36,7 @@ def quantize(layer, inputs):
     raise InterpreterError(f"layer `{layer.name}`: quantization to {kind} is not supported by the interpreter")
 
 
-@register("DEQUANTIZE", "IDequantizeLayer")
+@register("DEQUANTIZE")
 def dequantize(layer, inputs):
     x, scale = inputs[0].float(), inputs[1]
     return [x * _scale(layer, x, scale)]

@@ -30,7 +30,7 @@ REDUCTIONS: dict[str, Callable[[torch.Tensor, list[int], bool], torch.Tensor]] =
 }
 
 
-@register("REDUCE", "IReduceLayer")
+@register("REDUCE")
 def reduce(layer, inputs):
     x = inputs[0]
     axes = axes_from_mask(layer.axes, x.dim())

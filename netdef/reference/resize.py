@@ -103,7 +103,7 @@ def _cubic(x: torch.Tensor, axis: int, coords: torch.Tensor, size: int, a: float
     return out
 
 
-@register("RESIZE", "IResizeLayer")
+@register("RESIZE")
 def resize(layer, inputs):
     x = inputs[0]
     where = f"resize `{layer.name}`"

@@ -11,7 +11,7 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("REVERSE_SEQUENCE", "IReverseSequenceLayer")
+@register("REVERSE_SEQUENCE")
 def reverse_sequence(layer, inputs):
     x, lengths = inputs
     batch_axis, seq_axis = layer.batch_axis, layer.sequence_axis

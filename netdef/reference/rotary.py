@@ -15,7 +15,7 @@ from netdef.errors import InterpreterError
 from netdef.reference._registry import register
 
 
-@register("ROTARY_EMBEDDING", "IRotaryEmbeddingLayer")
+@register("ROTARY_EMBEDDING")
 def rotary_embedding(layer, inputs):
     x, cos, sin = inputs[0], inputs[1], inputs[2]
     position_ids = inputs[3] if len(inputs) > 3 else None

@@ -8,7 +8,7 @@ from netdef.reference._registry import register
 from netdef.reference._weights import weights_tensor
 
 
-@register("SCALE", "IScaleLayer")
+@register("SCALE")
 def scale(layer, inputs):
     x = inputs[0]
     mode = layer.mode.name

@@ -20,7 +20,7 @@ def _wrap(where: str, idx: torch.Tensor, size) -> torch.Tensor:
     return torch.where(idx < 0, idx + size, idx)
 
 
-@register("SCATTER", "IScatterLayer")
+@register("SCATTER")
 def scatter(layer, inputs):
     data, indices, updates = inputs
     where = f"scatter `{layer.name}`"

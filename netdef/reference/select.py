@@ -7,7 +7,7 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("SELECT", "ISelectLayer")
+@register("SELECT")
 def select(layer, inputs):
     condition, then, otherwise = inputs
     return [torch.where(condition.bool(), then, otherwise)]

@@ -7,6 +7,6 @@ import torch
 from netdef.reference._registry import register
 
 
-@register("SHAPE", "IShapeLayer")
+@register("SHAPE")
 def shape(layer, inputs):
     return [torch.tensor(tuple(inputs[0].shape), dtype=torch.int64)]

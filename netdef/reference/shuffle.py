@@ -6,7 +6,7 @@ from netdef.errors import InterpreterError
 from netdef.reference._registry import Handler, register, register_specialized
 
 
-@register("SHUFFLE", "IShuffleLayer")
+@register("SHUFFLE")
 def shuffle(layer, inputs):
     x = inputs[0]
     rank = x.dim()
@@ -76,7 +76,7 @@ def _tuple(perm) -> tuple[int, ...]:
     return perm if isinstance(perm, tuple) else tuple(perm)
 
 
-@register("UNSQUEEZE", "IUnsqueezeLayer")
+@register("UNSQUEEZE")
 def unsqueeze(layer, inputs):
     x, axes = inputs
     rank = x.dim() + axes.numel()
@@ -85,7 +85,7 @@ def unsqueeze(layer, inputs):
     return [x]
 
 
-@register("SQUEEZE", "ISqueezeLayer")
+@register("SQUEEZE")
 def squeeze(layer, inputs):
     x = inputs[0]
     if len(inputs) > 1 and inputs[1] is not None:

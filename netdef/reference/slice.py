@@ -59,7 +59,7 @@ def source_coordinates(mode: str, coords: torch.Tensor, n: int, where: str) -> t
     raise InterpreterError(f"{where}: slice mode {mode} is not supported by the reference interpreter")
 
 
-@register("SLICE", "ISliceLayer")
+@register("SLICE")
 def slice_layer(layer, inputs):
     x = inputs[0]
     rank = x.dim()

@@ -8,7 +8,7 @@ from netdef.reference._registry import register
 from netdef.reference.reduce import axes_from_mask
 
 
-@register("SOFTMAX", "ISoftMaxLayer")
+@register("SOFTMAX")
 def softmax(layer, inputs):
     x = inputs[0]
     (axis,) = axes_from_mask(layer.axes, x.dim())

@@ -8,7 +8,7 @@ from netdef.reference._registry import register
 from netdef.reference.reduce import axes_from_mask
 
 
-@register("TOPK", "ITopKLayer")
+@register("TOPK")
 def topk(layer, inputs):
     x = inputs[0]
     (axis,) = axes_from_mask(layer.axes, x.dim())

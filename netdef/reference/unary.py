@@ -36,7 +36,7 @@ _OPS = {
 }
 
 
-@register("UNARY", "IUnaryLayer")
+@register("UNARY")
 def unary(layer, inputs):
     op = layer.op.name
     if op not in _OPS:

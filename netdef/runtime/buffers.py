@@ -12,62 +12,94 @@ the first of torch, cuda-python, pycuda that can see a GPU.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import functools
+import importlib
 import os
+import pkgutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from netdef.errors import EngineError
 
-PROVIDERS = ("torch", "pycuda", "cuda-python")
-#: the order ``auto`` tries them in: torch first (zero-copy torch tensors), the classic pycuda last
-AUTO_ORDER = ("torch", "cuda-python", "pycuda")
 ENV = "NETDEF_PROVIDER"
+#: the install hint of cuda-python, shared by its provider and the other users of ``cuda_runtime``
+CUDA_PYTHON_INSTALL = "`pip install cuda-python` (or `pip install netdef[gpu]`)"
 
-INSTALL = {
-    "torch": "a CUDA build of torch (https://pytorch.org, e.g. `pip install torch --index-url .../cu128`)",
-    "pycuda": "`pip install pycuda` (or `pip install netdef[gpu]`)",
-    "cuda-python": "`pip install cuda-python` (or `pip install netdef[gpu]`)",
-}
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    """A registered buffer provider: its name, how to install its library, why it cannot run here (None when
+    it can), and ``auto``: its place in the order ``auto`` tries providers in (None: never picked by auto)."""
+
+    name: str
+    install: str
+    problem: Callable[[], str | None]
+    factory: Callable[[int], Provider]
+    auto: int | None
+
+
+_ENTRIES: dict[str, ProviderEntry] = {}
+
+
+def register_provider(
+    name: str, *, install: str, problem: Callable[[], str | None], auto: int | None = None
+) -> Callable[[type[Provider]], type[Provider]]:
+    """Register the decorated ``Provider`` subclass (built as ``cls(device)``) as buffer provider ``name``.
+
+    A provider lives in ``netdef/runtime/buffers_<name>.py``, which registers itself; ``providers()`` loads
+    every such file, so adding one touches that file only. ``problem()`` must not raise when the library is
+    missing, and must import it only inside the function.
+    """
+
+    def wrap(cls: type[Provider]) -> type[Provider]:
+        taken = [e.name for e in _ENTRIES.values() if e.name != name and auto is not None and e.auto == auto]
+        if taken:
+            raise ValueError(f"buffer provider {name!r}: auto={auto} is {taken[0]}'s place already")
+        _ENTRIES[name] = ProviderEntry(name, install, problem, cls, auto)
+        return cls
+
+    return wrap
+
+
+@functools.cache
+def _load_provider_files() -> None:
+    """Import every ``buffers_<name>.py`` beside this file once; each registers its provider."""
+    for found in sorted(pkgutil.iter_modules([os.path.dirname(__file__)]), key=lambda m: m.name):
+        if found.name.startswith("buffers_"):
+            importlib.import_module(f"{__package__}.{found.name}")
+
+
+def providers() -> dict[str, ProviderEntry]:
+    """Every registered provider, those ``auto`` tries first (in its order), then the rest by name."""
+    _load_provider_files()
+    order = sorted(_ENTRIES.values(), key=lambda e: (e.auto is None, e.auto if e.auto is not None else 0, e.name))
+    return {e.name: e for e in order}
+
+
+def __getattr__(name: str):
+    """``PROVIDERS`` (every provider's name), ``AUTO_ORDER`` (the order ``auto`` tries them in) and ``INSTALL``
+    (name -> install hint), read from the registered providers."""
+    if name == "PROVIDERS":
+        return tuple(providers())
+    if name == "AUTO_ORDER":
+        return tuple(n for n, e in providers().items() if e.auto is not None)
+    if name == "INSTALL":
+        return {n: e.install for n, e in providers().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def provider_problem(name: str) -> str | None:
     """Why provider ``name`` cannot run here (None when it can): the library is missing or sees no GPU."""
-    if name == "torch":
-        if importlib.util.find_spec("torch") is None:
-            return "torch is not installed"
-        import torch
-
-        if not torch.cuda.is_available():
-            return f"torch {torch.__version__} sees no CUDA GPU" + (
-                " (a CPU-only build)" if torch.version.cuda is None else ""
-            )
-        return None
-    if name == "pycuda":
-        if importlib.util.find_spec("pycuda") is None:
-            return "pycuda is not installed"
-        try:
-            import pycuda.driver as cuda
-
-            cuda.init()
-            return None if cuda.Device.count() else "pycuda sees no CUDA GPU"
-        except Exception as exc:  # the driver is missing or refuses: both mean no GPU for pycuda
-            return f"pycuda cannot initialize CUDA ({exc})"
-    if name == "cuda-python":
-        try:
-            cudart = cuda_runtime()
-        except EngineError:
-            return "cuda-python is not installed"
-        err, count = cudart.cudaGetDeviceCount()
-        if int(err) != 0:
-            return f"cuda-python cannot initialize CUDA ({cuda_error_text(cudart, err)})"
-        return None if count else "cuda-python sees no CUDA GPU"
-    raise EngineError(_unknown(name))
+    entry = providers().get(name)
+    if entry is None:
+        raise EngineError(_unknown(name))
+    return entry.problem()
 
 
 def _unknown(name: str, source: str = "") -> str:
-    return f"unknown buffer provider {name!r}{source}; use 'auto' or one of {', '.join(PROVIDERS)}"
+    return f"unknown buffer provider {name!r}{source}; use 'auto' or one of {', '.join(providers())}"
 
 
 def choose_provider(provider: str | None = "auto", problem: Callable[[str], str | None] = provider_problem) -> str:
@@ -77,36 +109,28 @@ def choose_provider(provider: str | None = "auto", problem: Callable[[str], str 
     if provider in (None, "auto"):
         provider = os.environ.get(ENV, "").strip() or "auto"
         source = f" (from {ENV})"
+    entries = providers()
     if provider == "auto":
         problems = {}
-        for name in AUTO_ORDER:
+        for name, entry in entries.items():
+            if entry.auto is None:
+                continue
             problems[name] = problem(name)
             if problems[name] is None:
                 return name
         listed = "; ".join(f"{name}: {why}" for name, why in problems.items())
         raise EngineError(
             f"no buffer provider can run here ({listed}); an engine needs a CUDA GPU and one of: "
-            + ", ".join(INSTALL.values())
+            + ", ".join(e.install for e in entries.values() if e.auto is not None)
         )
-    if provider not in PROVIDERS:
+    if provider not in entries:
         raise EngineError(_unknown(provider, source))
     return provider
 
 
 def make_provider(provider: str | None = "auto", device: int = 0) -> Provider:
     """A new provider instance (its own stream) on GPU ``device``."""
-    name = choose_provider(provider)
-    if name == "torch":
-        from netdef.runtime.buffers_torch import TorchBuffers
-
-        return TorchBuffers(device)
-    if name == "pycuda":
-        from netdef.runtime.buffers_pycuda import PycudaBuffers
-
-        return PycudaBuffers(device)
-    from netdef.runtime.buffers_cuda_python import CudaPythonBuffers
-
-    return CudaPythonBuffers(device)
+    return providers()[choose_provider(provider)].factory(device)
 
 
 def cuda_runtime():
@@ -122,7 +146,7 @@ def cuda_runtime():
 
         return cudart
     except ImportError:
-        raise EngineError(f"the cuda-python buffer provider needs {INSTALL['cuda-python']}") from None
+        raise EngineError(f"the cuda-python buffer provider needs {CUDA_PYTHON_INSTALL}") from None
 
 
 def cuda_error_text(cudart, err) -> str:

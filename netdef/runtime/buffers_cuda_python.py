@@ -8,7 +8,26 @@ import weakref
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.buffers import Event, Provider, cuda_error_text, cuda_runtime
+from netdef.runtime.buffers import (
+    CUDA_PYTHON_INSTALL,
+    Event,
+    Provider,
+    cuda_error_text,
+    cuda_runtime,
+    register_provider,
+)
+
+
+def problem() -> str | None:
+    """Why cuda-python cannot hold buffers here: not installed, or CUDA fails or finds no GPU."""
+    try:
+        cudart = cuda_runtime()
+    except EngineError:
+        return "cuda-python is not installed"
+    err, count = cudart.cudaGetDeviceCount()
+    if int(err) != 0:
+        return f"cuda-python cannot initialize CUDA ({cuda_error_text(cudart, err)})"
+    return None if count else "cuda-python sees no CUDA GPU"
 
 
 def check(cudart, result, what: str):
@@ -48,6 +67,7 @@ class _DeviceMemory:
         return self.address
 
 
+@register_provider("cuda-python", install=CUDA_PYTHON_INSTALL, problem=problem, auto=1)
 class CudaPythonBuffers(Provider):
     """Page-locked host memory (cudaHostAlloc), device memory (cudaMalloc) and a non-blocking stream, all
     through the runtime API on the device's primary context (the one TensorRT and torch use)."""

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterator
 
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.buffers import INSTALL, Provider, QueryEvent
+from netdef.runtime.buffers import Provider, QueryEvent, register_provider
+
+INSTALL = "`pip install pycuda` (or `pip install netdef[gpu]`)"
+
+
+def problem() -> str | None:
+    """Why pycuda cannot hold buffers here: not installed, or no GPU it can initialize."""
+    if importlib.util.find_spec("pycuda") is None:
+        return "pycuda is not installed"
+    try:
+        import pycuda.driver as cuda
+
+        cuda.init()
+        return None if cuda.Device.count() else "pycuda sees no CUDA GPU"
+    except Exception as exc:  # the driver is missing or refuses: both mean no GPU for pycuda
+        return f"pycuda cannot initialize CUDA ({exc})"
+
 
 #: CU_STREAM_NON_BLOCKING: no implicit ordering with the legacy default stream (torch's default stream)
 _NON_BLOCKING = 1
 
 
+@register_provider("pycuda", install=INSTALL, problem=problem, auto=2)  # the classic route, auto's last
 class PycudaBuffers(Provider):
     """``pagelocked_empty`` host memory, ``mem_alloc`` device memory, ``memcpy_*_async`` on a ``Stream``, in the
     device's primary context (the one TensorRT and torch use)."""
@@ -24,7 +42,7 @@ class PycudaBuffers(Provider):
         try:
             import pycuda.driver as cuda
         except ImportError:
-            raise EngineError(f"the pycuda buffer provider needs {INSTALL['pycuda']}") from None
+            raise EngineError(f"the pycuda buffer provider needs {INSTALL}") from None
         try:
             cuda.init()
             self._context = cuda.Device(device).retain_primary_context()

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from netdef.errors import EngineError
-from netdef.runtime.buffers import INSTALL, Provider, QueryEvent, provider_problem, torch_dtype
+from netdef.runtime.buffers import Provider, QueryEvent, register_provider, torch_dtype
+
+INSTALL = "a CUDA build of torch (https://pytorch.org, e.g. `pip install torch --index-url .../cu128`)"
 
 
+def problem() -> str | None:
+    """Why torch cannot hold buffers here: not installed, or a build that sees no CUDA GPU."""
+    if importlib.util.find_spec("torch") is None:
+        return "torch is not installed"
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} sees no CUDA GPU" + (
+            " (a CPU-only build)" if torch.version.cuda is None else ""
+        )
+    return None
+
+
+@register_provider("torch", install=INSTALL, problem=problem, auto=0)  # auto's first: zero-copy torch tensors
 class TorchBuffers(Provider):
     """Device memory from torch's caching allocator (allocated for this provider's stream), pinned host memory."""
 
     name = "torch"
 
     def __init__(self, device: int = 0) -> None:
-        problem = provider_problem("torch")
-        if problem:
-            raise EngineError(f"the torch buffer provider needs {INSTALL['torch']} and a visible GPU: {problem}")
+        why = problem()
+        if why:
+            raise EngineError(f"the torch buffer provider needs {INSTALL} and a visible GPU: {why}")
         import torch
 
         self._torch = torch

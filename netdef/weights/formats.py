@@ -7,6 +7,9 @@ module's shapes, while the other formats' shapes are checked against the module 
 Each format is validated the way its reference library reads it; a malformed file is one WeightsFormatError
 naming the file, the entry and what is wrong. A FIFO (``<(...)``) or device is read as a stream
 (``netdef.weights.streams``); without a known suffix its format is told by its first bytes.
+
+Each reader registers itself with ``@weight_format`` (``netdef.weights.registry``: suffixes, and how a stream of
+it is recognized and read); ``load_weights_file`` dispatches through that table, .wts (``wts.py``) included.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import mmap
 import os
 import pickle
 import re
-import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -27,12 +29,11 @@ import numpy as np
 from netdef._io import atomic_write
 from netdef.checks import readable_file
 from netdef.errors import WeightsFormatError
+from netdef.weights.registry import StreamHead, Weights, format_for, read_stream, suffixes, weight_format
 from netdef.weights.rename import Rename, rename_weights
-from netdef.weights.streams import is_regular, open_weights, prefixed, spool
-from netdef.weights.wts import load_wts, read_wts
+from netdef.weights.streams import is_regular, open_weights, read_exactly, spool
 
 __all__ = [
-    "SUFFIXES",
     "TORCH_SUFFIXES",
     "Weights",
     "load_npz",
@@ -45,19 +46,8 @@ __all__ = [
 ]
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
-SUFFIXES = (".wts", ".safetensors", ".npz", *TORCH_SUFFIXES)
 #: Keys under which training checkpoints keep their state dict; unwrapped when they hold a mapping.
 WRAPPER_KEYS = ("state_dict", "model")
-
-
-class Weights(dict):
-    """``name -> numpy array`` as read from a weights file, in file order.
-
-    ``shaped`` is False for .wts (flat arrays: the module supplies the shapes) and True for formats
-    that store shapes, which ``Module.load_weights`` then compares exactly.
-    """
-
-    shaped: bool = True
 
 
 def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], str] | None = None) -> Weights:
@@ -81,67 +71,17 @@ def load_weights_file(path: str | os.PathLike, rename: Rename | Callable[[str], 
         weights = load_safetensors_index(found) if found == index else load_safetensors(found)
         return rename_weights(weights, rename, where)
     where = readable_file(path, "weights file", WeightsFormatError, streams=True)
-    suffix = Path(where).suffix.lower()
-    if where.lower().endswith(".safetensors.index.json"):
-        weights = load_safetensors_index(where)
-    elif suffix == ".wts":
-        weights = Weights(load_wts(where))
-        weights.shaped = False
-    elif suffix == ".safetensors":
-        weights = load_safetensors(where)
-    elif suffix == ".npz":
-        weights = load_npz(where)
-    elif suffix in TORCH_SUFFIXES:
-        weights = load_torch_checkpoint(where)
+    fmt = format_for(where)
+    if fmt is not None:
+        weights = fmt.load(where)
     elif not os.path.isfile(where):  # a FIFO or device, e.g. <(...) as /dev/fd/63: no suffix to go by
-        weights = _load_stream(where)
+        weights = read_stream(where)
     else:
         raise WeightsFormatError(
-            f"{where}: unknown weights format {suffix!r}; netdef reads {', '.join(SUFFIXES)} files "
-            "(rename the file if its suffix is wrong)"
+            f"{where}: unknown weights format {Path(where).suffix.lower()!r}; netdef reads "
+            f"{', '.join(suffixes())} files (rename the file if its suffix is wrong)"
         )
     return rename_weights(weights, rename, where)
-
-
-def _load_stream(where: str) -> Weights:
-    """Read a weights stream whose name has no known suffix, telling the format by its first bytes: a zip (.npz,
-    or a torch checkpoint if it holds ``data.pkl``), a pickle (a legacy torch checkpoint), a safetensors header
-    length, else .wts."""
-    f = open_weights(where)
-    try:
-        head = _read_exactly(f, 9)
-    except BaseException:
-        f.close()
-        raise
-    if not head:
-        f.close()
-        raise WeightsFormatError(
-            f"{where}: the stream is empty; expected the bytes of a weights file ({', '.join(SUFFIXES)})"
-        )
-    f = prefixed(head, f)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        with f:
-            copy = spool(f, where)
-        with copy:
-            try:
-                with zipfile.ZipFile(copy) as archive:
-                    names = archive.namelist()
-            except (zipfile.BadZipFile, OSError, ValueError):
-                names = []  # the .npz reader says what is wrong with it
-            copy.seek(0)
-            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-                return Weights(_tensors_to_numpy(_torch_from(copy, where), where))
-            return _npz_from(copy, where)
-    if head[:1] == b"\x80":  # torch.load needs to seek
-        with f:
-            copy = spool(f, where)
-        with copy:
-            return Weights(_tensors_to_numpy(_torch_from(copy, where), where))
-    if len(head) >= 8 and int.from_bytes(head[:8], "little") <= _MAX_HEADER_BYTES:
-        return _safetensors_from(f, where)
-    weights = Weights(read_wts(f, where))
-    weights.shaped = False
-    return weights
 
 
 INDEX_NAME = "model.safetensors.index.json"
@@ -170,6 +110,23 @@ class MappedWeights(Weights):
         return self[name] if name in self else default
 
 
+def _is_safetensors(head: StreamHead) -> bool:
+    """Not a zip or a pickle, and a plausible header length in the first 8 bytes."""
+    first = head.head
+    return (
+        not head.is_zip
+        and first[:1] != b"\x80"
+        and len(first) >= 8
+        and int.from_bytes(first[:8], "little") <= _MAX_HEADER_BYTES
+    )
+
+
+@weight_format(
+    "safetensors",
+    ".safetensors",
+    sniff=_is_safetensors,
+    read=lambda head: _safetensors_from(head.stream(), head.where),
+)
 def load_safetensors(path: str | os.PathLike) -> MappedWeights:
     """Read a safetensors file, memory-mapped: each tensor is a view of the file (see ``MappedWeights``).
 
@@ -363,17 +320,6 @@ def _check_data_length(covered: int, present: int, where: str) -> None:
         )
 
 
-def _read_exactly(f: IO[bytes], count: int) -> bytes:
-    chunks, left = [], count
-    while left:
-        chunk = f.read(min(left, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
 def _copy_stream(f: IO[bytes], where: str) -> IO[bytes]:
     """Copy a safetensors stream (a FIFO, a device) into an unnamed temporary file, reading exactly the bytes its
     header describes, and close ``f``; an endless or shorter stream is an error."""
@@ -381,14 +327,14 @@ def _copy_stream(f: IO[bytes], where: str) -> IO[bytes]:
     import tempfile
 
     with f:
-        first = _read_exactly(f, 8)
+        first = read_exactly(f, 8)
         if len(first) < 8:
             raise WeightsFormatError(
                 f"{where}: {_NOT_SAFETENSORS}: the stream holds {len(first)} bytes; a safetensors file starts with "
                 "an 8-byte header length"
             )
         size = _header_length(first, where)
-        header = _read_exactly(f, size)
+        header = read_exactly(f, size)
         if len(header) < size:
             raise WeightsFormatError(
                 f"{where}: {_NOT_SAFETENSORS}: the stream ended {len(header)} bytes into its {size}-byte header"
@@ -424,6 +370,7 @@ class _Limited:
         return data
 
 
+@weight_format("safetensors index", ".safetensors.index.json", listed=False)
 def load_safetensors_index(path: str | os.PathLike) -> MappedWeights:
     """Read a sharded safetensors checkpoint from its index (``model.safetensors.index.json``, as
     transformers' ``save_pretrained`` writes it), every shard memory-mapped.
@@ -490,6 +437,16 @@ def _some(names, limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _is_torch_zip(head: StreamHead) -> bool:
+    return any(n == "data.pkl" or n.endswith("/data.pkl") for n in head.zip_names())
+
+
+@weight_format(
+    "npz",
+    ".npz",
+    sniff=lambda head: head.is_zip and not _is_torch_zip(head),
+    read=lambda head: _npz_from(head.seekable(), head.where),
+)
 def load_npz(path: str | os.PathLike) -> Weights:
     """Read the named arrays of an ``.npz`` (``numpy.savez``) file; pickled object arrays are refused."""
     where = os.fspath(path)
@@ -543,6 +500,12 @@ def _npz_from(source: str | IO[bytes], where: str) -> Weights:
     return out
 
 
+@weight_format(
+    "torch",
+    *TORCH_SUFFIXES,
+    sniff=lambda head: head.head[:1] == b"\x80" or (head.is_zip and _is_torch_zip(head)),  # a pickle or a zip
+    read=lambda head: Weights(_tensors_to_numpy(_torch_from(head.seekable(), head.where), head.where)),
+)
 def load_torch_checkpoint(path: str | os.PathLike) -> Weights:
     """Read a torch checkpoint's state dict as numpy arrays (see :func:`read_torch_state_dict`)."""
     where = os.fspath(path)

@@ -19,7 +19,7 @@ from typing import IO
 
 from netdef.errors import WeightsFormatError
 
-__all__ = ["FIFO_WAIT_SECONDS", "is_regular", "open_weights", "prefixed", "spool"]
+__all__ = ["FIFO_WAIT_SECONDS", "is_regular", "open_weights", "prefixed", "read_exactly", "spool"]
 
 #: how long opening a FIFO waits for a process to open it for writing (process substitution has one already)
 FIFO_WAIT_SECONDS = 2.0
@@ -116,6 +116,18 @@ class _Prefixed(io.RawIOBase):
 def prefixed(head: bytes, f: IO[bytes]) -> IO[bytes]:
     """A stream that yields ``head`` (bytes already read from ``f``) and then the rest of ``f``."""
     return _Prefixed(head, f) if head else f
+
+
+def read_exactly(f: IO[bytes], count: int) -> bytes:
+    """The next ``count`` bytes of ``f`` (fewer only where the stream ends), however many reads a pipe needs."""
+    chunks, left = [], count
+    while left:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def is_regular(f: IO[bytes]) -> bool:

@@ -25,6 +25,7 @@ from netdef._io import atomic_write
 from netdef.errors import WeightsFormatError
 from netdef.progress import Line, track
 from netdef.progress import enabled as progress_enabled
+from netdef.weights.registry import StreamHead, Weights, weight_format
 from netdef.weights.streams import is_regular, open_weights, spool
 
 __all__ = ["export_wts", "load_wts", "read_wts", "save_wts"]
@@ -75,6 +76,21 @@ def read_wts(f: IO[bytes], where: str) -> dict[str, np.ndarray]:
                 return _parse(_Source(f, os.fstat(f.fileno()).st_size, where), where)
     except OSError as exc:
         raise WeightsFormatError(f"{where}: cannot read weights file: {exc.strerror or exc}") from exc
+
+
+def _unshaped(arrays: dict[str, np.ndarray]) -> Weights:
+    weights = Weights(arrays)
+    weights.shaped = False  # flat arrays: the module supplies the shapes
+    return weights
+
+
+def _read_stream(head: StreamHead) -> Weights:
+    return _unshaped(read_wts(head.stream(), head.where))
+
+
+@weight_format("wts", ".wts", read=_read_stream, fallback=True)  # a stream no other format claims is read as .wts
+def _load(path: str) -> Weights:
+    return _unshaped(load_wts(path))
 
 
 def _check_head(head: bytes, where: str) -> None:

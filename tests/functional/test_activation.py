@@ -13,29 +13,8 @@ from netdef import F
 tf = torch.nn.functional
 SLOPES = np.array([0.1, -0.2, 1.5], np.float32)
 
-FUNCTIONAL = {
-    "relu6": (F.relu6, tf.relu6),
-    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 2.0), lambda x: tf.hardtanh(x, -0.5, 2.0)),
-    "prelu": (lambda x: F.prelu(x, SLOPES), lambda x: tf.prelu(x, torch.from_numpy(SLOPES))),
-    "prelu-scalar": (lambda x: F.prelu(x, np.array([0.3])), lambda x: tf.prelu(x, torch.tensor([0.3]))),
-    "elu": (lambda x: F.elu(x, 0.7), lambda x: tf.elu(x, 0.7)),
-    "selu": (F.selu, tf.selu),
-    "hardsigmoid": (F.hardsigmoid, tf.hardsigmoid),
-    "hardswish": (F.hardswish, tf.hardswish),
-    "mish": (F.mish, tf.mish),
-    "softplus": (lambda x: F.softplus(x, 1.5, 4.0), lambda x: tf.softplus(x, 1.5, 4.0)),
-    "softplus-negative-beta": (lambda x: F.softplus(x, -1.0, 2.0), lambda x: tf.softplus(x, -1.0, 2.0)),
-    "log_softmax": (lambda x: F.log_softmax(x, 1), lambda x: tf.log_softmax(x, 1)),
-    "method-log_softmax": (lambda x: x.log_softmax(-1), lambda x: x.log_softmax(-1)),
-    "method-prelu": (lambda x: x.prelu(SLOPES), lambda x: x.prelu(torch.from_numpy(SLOPES))),
-}
-
-
-@pytest.mark.parametrize("name", list(FUNCTIONAL))
-def test_functional_and_methods_match_torch(parity, name):
-    fn, ref = FUNCTIONAL[name]
-    x = torch.randn(2, 3, 4, 5) * 4
-    parity.check(parity.Fn(fn), ref, x)
+# Each activation against torch (function and method, static and dynamic, fp32 and fp16): its samples in
+# netdef/opsamples/activation.py, run by tests/functional/test_opinfo.py.
 
 
 def test_mobilenet_v3_style_block(parity):

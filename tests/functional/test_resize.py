@@ -10,27 +10,8 @@ from netdef import F
 
 tf = torch.nn.functional
 
-FUNCTIONAL = {
-    "interpolate-nearest": (lambda x: F.interpolate(x, scale_factor=2), lambda x: tf.interpolate(x, scale_factor=2)),
-    "interpolate-bilinear-size": (
-        lambda x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=False),
-        lambda x: tf.interpolate(x, size=(7, 9), mode="bilinear", align_corners=False),
-    ),
-    "interpolate-corners-tuple-scale": (
-        lambda x: F.interpolate(x, scale_factor=(1.5, 2.5), mode="bilinear", align_corners=True),
-        lambda x: tf.interpolate(x, scale_factor=(1.5, 2.5), mode="bilinear", align_corners=True),
-    ),
-    "upsample": (lambda x: F.upsample(x, size=(3, 8)), lambda x: tf.upsample(x, size=(3, 8))),
-    "upsample_nearest": (lambda x: F.upsample_nearest(x, scale_factor=3), lambda x: tf.upsample_nearest(x, scale_factor=3)),
-    "upsample_bilinear": (lambda x: F.upsample_bilinear(x, size=(8, 3)), lambda x: tf.upsample_bilinear(x, size=(8, 3))),
-}  # fmt: skip
-
-
-@pytest.mark.filterwarnings("ignore:.*upsample.* is deprecated")
-@pytest.mark.parametrize("name", list(FUNCTIONAL))
-def test_functional_resize_matches_torch(parity, name):
-    fn, ref = FUNCTIONAL[name]
-    parity.check(parity.Fn(fn), ref, torch.randn(2, 3, 4, 6))
+# F.interpolate, upsample, upsample_nearest and upsample_bilinear against torch (modes, sizes, scales, dynamic):
+# their samples in netdef/opsamples/normalization.py, run by tests/functional/test_opinfo.py.
 
 
 def test_upsample_then_conv_in_one_network(parity):

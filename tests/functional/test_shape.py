@@ -49,19 +49,8 @@ def test_shape_ops_match_torch(parity, name, precision):
     parity.check(parity.Fn(expr), expr, torch.randn(shape), precision=precision, build=build)
 
 
-FUNCTIONAL = {
-    "reshape": (lambda x: F.reshape(x, 4, -1), lambda x: torch.reshape(x, (4, -1))),
-    "view": (lambda x: F.view(x, (-1,)), lambda x: x.view(-1)),
-    "flatten": (lambda x: F.flatten(x, 1), lambda x: torch.flatten(x, 1)),
-    "permute": (lambda x: F.permute(x, (1, 2, 0)), lambda x: torch.permute(x, (1, 2, 0))),
-    "transpose": (lambda x: F.transpose(x, 0, -1), lambda x: torch.transpose(x, 0, -1)),
-}
-
-
-@pytest.mark.parametrize("name", list(FUNCTIONAL))
-def test_functional_shape_ops(parity, name):
-    fn, ref = FUNCTIONAL[name]
-    parity.check(parity.Fn(fn), ref, torch.randn(2, 4, 3))
+# F.reshape/view/flatten/permute/transpose called as functions (and as methods): their samples in
+# netdef/opsamples/shape.py, run by tests/functional/test_opinfo.py.
 
 
 # (shapes of the tensors, dim)

@@ -39,26 +39,8 @@ def test_activation_module_matches_torch(parity, name, shape, precision):
     parity.check(make(), make_ref(), x, precision=precision, build=build)
 
 
-FUNCTIONAL = {
-    "relu": (F.relu, torch.nn.functional.relu),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), lambda x: torch.nn.functional.leaky_relu(x, 0.1)),
-    "sigmoid": (F.sigmoid, torch.sigmoid),
-    "tanh": (F.tanh, torch.tanh),
-    "silu": (F.silu, torch.nn.functional.silu),
-    "gelu": (F.gelu, torch.nn.functional.gelu),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
-    "method-relu": (lambda x: x.relu(), lambda x: x.relu()),
-    "method-sigmoid": (lambda x: x.sigmoid(), lambda x: x.sigmoid()),
-    "method-tanh": (lambda x: x.tanh(), lambda x: x.tanh()),
-    "method-softmax": (lambda x: x.softmax(-1), lambda x: x.softmax(-1)),
-}
-
-
-@pytest.mark.parametrize("name", list(FUNCTIONAL))
-def test_functional_and_methods_match_torch(parity, name):
-    fn, ref = FUNCTIONAL[name]
-    parity.check(parity.Fn(fn), ref, torch.randn(3, 4, 5) * 2)
-
+# The functional activations and their Tensor methods: netdef/opsamples/activation.py, run by
+# tests/functional/test_opinfo.py.
 
 SOFTMAX = [((4, 10), 1), ((4, 10), 0), ((4, 10), -1), ((2, 3, 5), 1), ((2, 3, 5), -3), ((2, 3, 4, 5), 1), ((2, 3, 4, 5), -2), ((7,), 0)]  # fmt: skip
 

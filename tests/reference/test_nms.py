@@ -13,7 +13,7 @@ import torch
 
 import netdef
 from netdef import F, nn
-from netdef.build import _config, _options, _serialize, backend_builds
+from netdef.build import BuildOptions, _serialize, backend_builds
 
 
 def _iou(a, b) -> float:
@@ -174,7 +174,7 @@ def test_build_checks_the_backend_can_run_nms():
     """The capability probe agrees with the real builder; an unsupported backend is refused with the way out."""
     boxes, scores = _random(np.random.default_rng(0), 1, 8, 2)
     network, _, _ = _run(boxes, scores, max_output_boxes_per_class=3)
-    config = _config(network, _options(network, None, None, (), False))
+    config = BuildOptions().config(network)
     with netdef._trt.LOGGER.quiet():
         builds = _serialize(network.network, config) is not None
     assert builds == backend_builds("NMS")
@@ -314,7 +314,7 @@ def _grid_boxes(rng, n, span=6):
 
 def former_greedy(boxes, classes, iou_threshold, max_per_class):
     """netdef's NMS scan before tiling (the semantics to keep): the whole K x K IoU matrix, then row by row."""
-    from netdef.reference.nms import box_iou
+    from netdef.detection import box_iou
 
     over = ((box_iou(boxes, boxes) > iou_threshold) & (classes[:, None] == classes[None, :])).numpy()
     suppressed, kept, count = np.zeros(len(boxes), dtype=bool), [], {}
@@ -331,7 +331,7 @@ def former_greedy(boxes, classes, iou_threshold, max_per_class):
 def test_tiled_greedy_keeps_what_the_whole_matrix_keeps(tile, group):
     """The tiled scan against the former whole-matrix scan and the plain-Python definition: same rows, same order,
     ties (equal scores, duplicate boxes, IoUs of exactly 0, 1/2 or 1) and heavy overlap included."""
-    from netdef.reference.nms import corners, greedy
+    from netdef.detection import corners, greedy
 
     rng = np.random.default_rng(tile)
     cases = ((150, 1, 0.5, None), (200, 3, 0.3, None), (180, 2, 0.0, 4), (120, 4, 1.0, 2), (300, 40, 0.5, 1))
@@ -351,7 +351,7 @@ def test_tiled_greedy_keeps_what_the_whole_matrix_keeps(tile, group):
 @pytest.mark.parametrize("classes", [1, 5])
 def test_nms_memory_does_not_grow_with_the_square_of_the_boxes(monkeypatch, classes):
     """No IoU block larger than TILE x TILE: 3,000 boxes were a 3,000 x 3,000 x 2 intermediate before."""
-    from netdef.reference import nms as module
+    from netdef import detection as module
 
     seen = []
     real_over, real_iou = module._Blocks.over, module.box_iou

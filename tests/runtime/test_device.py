@@ -42,7 +42,7 @@ def test_full_tensorrt_runs_on_hopper_not_on_volta():
 
 def test_unknown_buffer_provider():
     with pytest.raises(
-        netdef.EngineError, match="unknown buffer provider 'cupy'; use 'auto' or one of torch, pycuda, cuda-python"
+        netdef.EngineError, match="unknown buffer provider 'cupy'; use 'auto' or one of torch, cuda-python, pycuda"
     ):
         make_provider("cupy")
 
@@ -81,6 +81,35 @@ def test_auto_on_this_machine(monkeypatch):
     for name, why in problems.items():
         assert f"{name}: {why}" in message
     assert "pip install pycuda" in message and "pip install cuda-python" in message
+
+
+def test_a_provider_registers_itself(monkeypatch):
+    """A provider file registers its name, install hint, problem check and factory; buffers.py lists it, auto
+    tries it in its place, and buffers.py imports no provider file at module level (they import it)."""
+    import ast
+    from pathlib import Path
+
+    from netdef.runtime import buffers
+
+    monkeypatch.delenv("NETDEF_PROVIDER", raising=False)
+    monkeypatch.setattr(buffers, "_ENTRIES", dict(buffers.providers()))
+
+    @buffers.register_provider("fake", install="`pip install fake`", problem=lambda: None, auto=3)
+    class FakeBuffers(buffers.Provider):
+        def __init__(self, device: int = 0) -> None:
+            self.device = device
+
+    assert buffers.PROVIDERS == ("torch", "cuda-python", "pycuda", "fake") == buffers.AUTO_ORDER
+    assert buffers.INSTALL["fake"] == "`pip install fake`" and buffers.provider_problem("fake") is None
+    assert isinstance(make_provider("fake", device=1), FakeBuffers) and make_provider("fake", 1).device == 1
+    real = {name: provider_problem(name) for name in ("torch", "cuda-python", "pycuda")}
+    assert choose_provider("auto") == next((n for n, why in real.items() if why is None), "fake")
+    with pytest.raises(ValueError, match="auto=0 is torch's place already"):
+        buffers.register_provider("other", install="", problem=lambda: None, auto=0)(FakeBuffers)
+
+    tree = ast.parse(Path(buffers.__file__).read_text())
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not [n.module for n in top if isinstance(n, ast.ImportFrom) and "buffers_" in (n.module or "")]
 
 
 def test_torch_provider_without_cuda():
