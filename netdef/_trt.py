@@ -243,23 +243,45 @@ def dtype_to_numpy(dtype: trt.DataType):
         raise NetdefError(f"TensorRT dtype {dtype.name} has no numpy equivalent") from None
 
 
-def dtype_from_name(name: str) -> trt.DataType:
-    """TensorRT DataType for 'float32', 'float16', 'bfloat16', 'int32', 'int64', 'bool', ..."""
+def dtype_from_name(name) -> trt.DataType:
+    """TensorRT DataType for 'float32', 'float16', 'bfloat16', 'int32', 'int64', 'bool', ... (torch's spellings
+    too), a torch dtype (``torch.float16``, read by name: netdef does not import torch), a numpy dtype, or a
+    trt.DataType itself."""
     table = {
         "float32": trt.float32,
         "fp32": trt.float32,
+        "float": trt.float32,
         "float16": trt.float16,
         "fp16": trt.float16,
         "half": trt.float16,
         "bfloat16": trt.bfloat16,
         "bf16": trt.bfloat16,
         "int32": trt.int32,
+        "int": trt.int32,
         "int64": trt.int64,
+        "long": trt.int64,
         "int8": trt.int8,
         "uint8": trt.uint8,
         "bool": trt.bool,
     }
+    import numpy as np
+
+    if isinstance(name, trt.DataType):
+        return name
+    text = str(name) if isinstance(name, str) or type(name).__module__ == "torch" else None
+    if text is None:  # a numpy dtype or scalar type (np.float16, np.dtype('int64'))
+        try:
+            text = np.dtype(name).name
+        except TypeError:
+            text = str(name)
+    text = text.removeprefix("torch.")
+    if text in ("float64", "double"):
+        raise NetdefError(
+            f"dtype {name} (float64) does not exist in TensorRT networks; use float32 (torch.float32) instead"
+        )
     try:
-        return table[str(name)]
+        return table[text]
     except KeyError:
-        raise NetdefError(f"unknown dtype {name!r}; use one of {', '.join(sorted(table))}") from None
+        raise NetdefError(
+            f"unknown dtype {name!r}; use one of {', '.join(sorted(table))} (or torch's dtypes)"
+        ) from None

@@ -13,7 +13,7 @@ import numpy as np
 
 from netdef._trt import LOGGER, NETWORK_FLAGS, builder, dtype_from_name, dtype_to_numpy, trt
 from netdef.context import EmitContext, ModuleCall, activate
-from netdef.errors import ArgumentError, EmitError
+from netdef.errors import ArgumentError, EmitError, NetdefError
 from netdef.functional import cast
 from netdef.nn.module import Module
 from netdef.tensor import Tensor
@@ -35,9 +35,11 @@ class Input:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _dims("shape", self.shape, dynamic=True))
-        if not isinstance(self.dtype, str):
-            raise ArgumentError(f"Input: dtype must be a name such as 'float32' or 'int64', got {self.dtype!r}")
-        dtype_from_name(self.dtype)  # validates
+        try:  # a name ('float32', 'fp16', 'torch.int64'), a torch or numpy dtype: kept as numpy's name ('float16')
+            canonical = dtype_to_numpy(dtype_from_name(self.dtype)).name
+        except NetdefError as exc:
+            raise ArgumentError(f"Input: {exc}") from None
+        object.__setattr__(self, "dtype", canonical)
         for key in ("min", "opt", "max"):
             value = getattr(self, key)
             if value is not None:

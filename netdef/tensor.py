@@ -31,6 +31,29 @@ def _index_keeps_order(items: tuple) -> bool:
     return True
 
 
+class Device:
+    """What ``x.device`` gives: the engine's GPU, as a placeholder that ``device=`` arguments accept and ignore
+    (``F.arange(T, device=x.device)``, ``x.to(y.device)``)."""
+
+    type = "cuda"
+    index = None
+
+    def __repr__(self) -> str:
+        return "device(type='cuda')"
+
+    def __str__(self) -> str:
+        return "cuda"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Device) or str(other).split(":", 1)[0] == "cuda"
+
+    __hash__ = object.__hash__
+
+
+#: the one Device every netdef Tensor reports
+DEVICE = Device()
+
+
 class Tensor:
     """A tensor of the network being defined. Operators and methods follow torch and emit layers.
 
@@ -139,6 +162,11 @@ class Tensor:
     def name(self) -> str:
         """The TensorRT tensor's name (network inputs and outputs keep theirs)."""
         return self.itensor.name
+
+    @property
+    def device(self) -> Device:
+        """The engine's GPU: a placeholder that ``device=`` arguments accept (``F.arange(T, device=x.device)``)."""
+        return DEVICE
 
     def dim(self) -> int:
         """Number of dims, as ``torch.Tensor.dim``."""

@@ -454,9 +454,21 @@ def test_input_refuses_dims_beyond_tensorrts_int64():
     assert netdef.Input((2**31, 4)).shape == (2**31, 4)  # beyond int32 is fine: TensorRT's dims are int64
 
 
+def test_input_takes_torch_and_numpy_dtypes_by_their_names():
+    for dtype, name in (
+        (np.float32, "float32"),
+        (torch.float16, "float16"),
+        ("torch.int64", "int64"),
+        ("fp16", "float16"),
+    ):
+        assert netdef.Input((1, 3), dtype=dtype).dtype == name
+
+
 def test_input_refuses_bad_dtype_and_profiles():
-    with pytest.raises(netdef.ArgumentError, match="dtype must be a name"):
-        netdef.Input((1, 3), dtype=np.float32)
+    with pytest.raises(netdef.ArgumentError, match=r"Input: unknown dtype 'complex64'"):
+        netdef.Input((1, 3), dtype="complex64")
+    with pytest.raises(netdef.ArgumentError, match=r"Input: dtype torch.float64 \(float64\) does not exist"):
+        netdef.Input((1, 3), dtype=torch.float64)
     with pytest.raises(netdef.ArgumentError, match=r"min=.*holds -1; dims are >= 0"):
         netdef.Input((-1, 3), min=(-1, 3), max=(4, 3))
     with pytest.raises(netdef.ArgumentError, match=r"\(min, opt, max\) triple"):

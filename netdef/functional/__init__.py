@@ -23,6 +23,7 @@ from netdef.functional import (  # noqa: F401 - importing a family module regist
     loop,
     matmul,
     matrix,
+    methods,
     normalization,
     padding,
     pooling,

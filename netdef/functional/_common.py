@@ -142,22 +142,97 @@ def static_reshape(ctx: EmitContext, t: Tensor, shape: tuple[int, ...], op: str)
     return wrap(ctx.add_layer(op, make).get_output(0), ctx)
 
 
-def binary_operands(op: str, a, b) -> tuple[EmitContext, Tensor, Tensor]:
-    """Turn (tensor|scalar, tensor|scalar) into two tensors of one dtype and rank, checked to broadcast."""
+# -- torch's type promotion ---------------------------------------------------------------------------
+
+#: bytes of each integer dtype TensorRT has (uint8 with int8 promotes to int16 in torch; TensorRT has no int16)
+_INT_SIZES = {"INT8": 1, "UINT8": 1, "INT32": 4, "INT64": 8}
+_FLOAT_SIZES = {"HALF": 2, "BF16": 2, "FLOAT": 4}
+
+
+def _category(dtype: trt.DataType) -> int:
+    """0 bool, 1 integer, 2 float (torch promotes across categories upwards)."""
+    return 0 if dtype == trt.bool else 1 if dtype.name in _INT_SIZES else 2
+
+
+def promote_types(ctx: EmitContext, op: str, a: trt.DataType, b: trt.DataType) -> trt.DataType:
+    """torch.promote_types for TensorRT dtypes: the smallest dtype both ``a`` and ``b`` convert to."""
+    for d in (a, b):
+        if d != trt.bool and d.name not in _INT_SIZES and d.name not in _FLOAT_SIZES:
+            raise ctx.error(op, f"cannot compute with {d.name} tensors; dequantize or cast them to a float dtype first")
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    if ca == 1:
+        if {a.name, b.name} == {"INT8", "UINT8"}:
+            return trt.int32
+        return a if _INT_SIZES[a.name] >= _INT_SIZES[b.name] else b
+    if {a.name, b.name} == {"HALF", "BF16"}:
+        return trt.float32
+    return a if _FLOAT_SIZES[a.name] >= _FLOAT_SIZES[b.name] else b
+
+
+def _scalar_dtype(ctx: EmitContext, value) -> trt.DataType:
+    """The dtype torch gives a Python number in an expression (floats: the network's float compute dtype)."""
+    if isinstance(value, (bool, np.bool_)):
+        return trt.bool
+    if isinstance(value, (numbers.Integral, SymInt)):
+        return trt.int64
+    return ctx.compute_dtype
+
+
+def result_type(ctx: EmitContext, op: str, *values) -> trt.DataType:
+    """torch.result_type of tensors and Python numbers: tensors with dims decide within a category, then 0-d
+    tensors, then numbers; a higher category (bool < int < float) from a 0-d tensor or a number promotes."""
+    levels: list[trt.DataType | None] = [None, None, None]  # tensors with dims, 0-d tensors, numbers
+    for v in values:
+        if isinstance(v, Tensor):
+            level, dtype = (0 if v.ndim else 1), v.dtype
+        else:
+            level, dtype = 2, _scalar_dtype(ctx, v)
+        levels[level] = dtype if levels[level] is None else promote_types(ctx, op, levels[level], dtype)
+
+    def combine(higher, lower):
+        if higher is None or lower is None:
+            return lower if higher is None else higher
+        if _category(higher) == 2:
+            return higher
+        if higher == trt.bool or _category(lower) == 2:
+            return promote_types(ctx, op, higher, lower)
+        return higher
+
+    return combine(levels[0], combine(levels[1], levels[2]))
+
+
+def cast_to(ctx: EmitContext, t: Tensor, dtype: trt.DataType, op: str) -> Tensor:
+    """``t`` converted to ``dtype`` (``t`` itself when it has it)."""
+    if t.dtype == dtype:
+        return t
+    return wrap(ctx.add_layer(op + "_cast", lambda net: net.add_cast(t.itensor, dtype)).get_output(0), ctx)
+
+
+def promote(ctx: EmitContext, op: str, *values, dtype: trt.DataType | None = None) -> list[Tensor]:
+    """Tensors and Python numbers (at least one a Tensor) as tensors of their torch result type (or ``dtype``);
+    numbers become constants of the rank of the highest-rank tensor."""
+    values = [as_operand(v) for v in values]
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    if not tensors:
+        raise ctx.error(op, "at least one operand must be a netdef.Tensor")
+    for v in values:
+        if not isinstance(v, (Tensor, SymInt)) and not isinstance(v, numbers.Number):
+            scalar_like(ctx, v, tensors[0], op)  # raises, naming what was passed
+    target = result_type(ctx, op, *values) if dtype is None else dtype
+    like = cast_to(ctx, max(tensors, key=lambda t: t.ndim), target, op)
+    return [cast_to(ctx, v, target, op) if isinstance(v, Tensor) else scalar_like(ctx, v, like, op) for v in values]
+
+
+def binary_operands(op: str, a, b, dtype: trt.DataType | None = None) -> tuple[EmitContext, Tensor, Tensor]:
+    """Turn (tensor|scalar, tensor|scalar) into two tensors of torch's result type (or ``dtype``) and one rank,
+    checked to broadcast."""
     a, b = as_operand(a), as_operand(b)
     ctx = context_of(a, b)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise ctx.error(op, "at least one operand must be a netdef.Tensor")
-    if not isinstance(a, Tensor):
-        a = scalar_like(ctx, a, b, op)
-    if not isinstance(b, Tensor):
-        b = scalar_like(ctx, b, a, op)
-    if a.dtype != b.dtype:
-        raise ctx.error(
-            op,
-            f"operands have different dtypes ({a.dtype.name} `{a.name}` and {b.dtype.name} `{b.name}`); "
-            "TensorRT networks are strongly typed: cast one with .to(...)",
-        )
+    a, b = promote(ctx, op, a, b, dtype=dtype)
     broadcast_shape(ctx, op, a.static_shape, b.static_shape)
     n = max(a.ndim, b.ndim)
     return ctx, unsqueeze_to(ctx, a, n, op), unsqueeze_to(ctx, b, n, op)

@@ -1,5 +1,6 @@
-"""Activations: relu, relu6, hardtanh, leaky_relu, prelu, elu, selu, sigmoid, hardsigmoid, tanh, silu, hardswish,
-mish, softplus, gelu, softmax, log_softmax."""
+"""Activations: relu, relu6, hardtanh, leaky_relu, prelu, elu, selu, celu, sigmoid, hardsigmoid, tanh, silu,
+hardswish, mish, softplus, softsign, gelu, softmax, softmin, log_softmax, logsigmoid, the shrinks, threshold, rrelu,
+glu."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import numpy as np
 from netdef._trt import trt
 from netdef.functional._common import constant, is_float, norm_dim, require_tensor, scalar_like, static_reshape, wrap
 from netdef.functional.dtype import cast
-from netdef.functional.elementwise import add, maximum, minimum, mul, sub
+from netdef.functional.elementwise import add, ge, gt, le, logical_and, lt, maximum, minimum, mul, sub, where
 from netdef.functional.registry import register_op
+from netdef.functional.shape import chunk
+from netdef.functional.unary import abs as absolute
+from netdef.functional.unary import exp, log1p
 from netdef.tensor import Tensor
 
 
@@ -77,14 +81,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     "ISoftMaxLayer",
     torch="torch.nn.functional.softmax",
     methods="softmax",
-    limits="no dtype argument (cast the input first)",
 )
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim`` (``dim`` is required, as torch recommends)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (``dim`` is required, as torch recommends); ``dtype`` casts the input
+    first."""
     input = require_tensor("softmax", input)
-    ctx = input.ctx
     if dtype is not None:
-        raise ctx.error("softmax", "the dtype argument is not supported; cast the input with .to(...) first")
+        input = cast(input, dtype)
+    ctx = input.ctx
     axis = norm_dim(ctx, "softmax", dim, input.ndim)
     if input.ndim == 1:  # TensorRT's softmax needs rank >= 2: normalize a (1, N) view
         row = static_reshape(ctx, input, (1, -1), "softmax_reshape")
@@ -205,15 +209,15 @@ def prelu(input: Tensor, weight: np.ndarray) -> Tensor:
     "IUnaryLayer",
     torch="torch.nn.functional.log_softmax",
     methods="log_softmax",
-    limits="no dtype argument (cast the input first)",
 )
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax)."""
+    """x - max(x) - log(sum(exp(x - max(x)))) along ``dim`` (no log of an underflowed softmax); ``dtype`` casts
+    the input first."""
     op = "log_softmax"
     input = require_tensor(op, input)
-    ctx = input.ctx
     if dtype is not None:
-        raise ctx.error(op, "the dtype argument is not supported; cast the input with .to(...) first")
+        input = cast(input, dtype)
+    ctx = input.ctx
     if not is_float(input):
         raise ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
     axis = 1 << norm_dim(ctx, op, dim, max(input.ndim, 1))
@@ -228,3 +232,122 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     shifted = sub(input, reduce(input, trt.ReduceOperation.MAX, op + "_max"))
     total = reduce(unary(shifted, trt.UnaryOperation.EXP, op + "_exp"), trt.ReduceOperation.SUM, op + "_sum")
     return sub(shifted, unary(total, trt.UnaryOperation.LOG, op + "_log"))
+
+
+# -- the rarer activations: compositions of the layers above -------------------------------------------
+
+
+@register_op(
+    "IActivationLayer", "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", torch="torch.nn.functional.celu"
+)
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), as ``alpha * elu(x / alpha)``."""
+    input = require_tensor("celu", input)
+    if alpha == 0:
+        raise input.ctx.error("celu", "alpha must not be 0 (CELU divides by it)")
+    if alpha == 1:
+        return elu(input)
+    return mul(elu(mul(input, 1.0 / float(alpha))), float(alpha))
+
+
+@register_op("IActivationLayer", torch="torch.nn.functional.softsign")
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return _activation("softsign", input, trt.ActivationType.SOFTSIGN)
+
+
+_SELECTING = ("IConstantLayer", "IElementWiseLayer", "ISelectLayer", "IShuffleLayer", "IUnaryLayer")
+
+
+@register_op(*_SELECTING, torch="torch.nn.functional.hardshrink", methods="hardshrink")
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """0 where -lambd <= x <= lambd, else x (NaN stays NaN, as torch)."""
+    input = _float_input("hardshrink", input)
+    inside = logical_and(ge(input, -float(lambd)), le(input, float(lambd)))
+    return where(inside, 0.0, input)
+
+
+@register_op(*_SELECTING, torch="torch.nn.functional.softshrink")
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0 (NaN stays NaN, as torch)."""
+    input = _float_input("softshrink", input)
+    if lambd < 0:
+        raise input.ctx.error("softshrink", f"lambd must be >= 0, got {lambd}")
+    lambd = float(lambd)
+    return where(gt(input, lambd), sub(input, lambd), where(lt(input, -lambd), add(input, lambd), mul(input, 0.0)))
+
+
+@register_op("IActivationLayer", "IElementWiseLayer", torch="torch.nn.functional.tanhshrink")
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return sub(input, tanh(input))
+
+
+@register_op(*_SELECTING, torch="torch.nn.functional.threshold")
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``value`` where x <= threshold, else x (NaN stays NaN)."""
+    input = require_tensor("threshold", input)
+    return where(le(input, threshold), value, input)
+
+
+@register_op(*_SELECTING, torch="torch.nn.functional.logsigmoid")
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), as ``min(x, 0) - log1p(exp(-|x|))`` (no overflow, no log of 0)."""
+    input = _float_input("logsigmoid", input)
+    return sub(minimum(input, 0.0), log1p(exp(mul(absolute(input), -1.0))))
+
+
+@register_op("IActivationLayer", torch="torch.nn.functional.rrelu")
+def rrelu(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Eval-mode RReLU: leaky_relu with the slope (lower + upper) / 2 (training's random slopes are refused)."""
+    input = require_tensor("rrelu", input)
+    if training:
+        raise input.ctx.error(
+            "rrelu", "training=True draws random slopes; an engine computes eval mode (training=False)"
+        )
+    return _activation("rrelu", input, trt.ActivationType.LEAKY_RELU, (float(lower) + float(upper)) / 2)
+
+
+@register_op(
+    "IConstantLayer", "IElementWiseLayer", "IShuffleLayer", "ISoftMaxLayer", torch="torch.nn.functional.softmin"
+)
+def softmin(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """softmax(-x) along ``dim``; ``dtype`` casts the input first."""
+    input = require_tensor("softmin", input)
+    if dtype is not None:
+        input = cast(input, dtype)
+    return softmax(mul(input, -1), dim)
+
+
+@register_op(
+    "IActivationLayer",
+    "IAssertionLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISliceLayer",
+    torch="torch.nn.functional.glu",
+)
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), with a and b the two halves of ``input`` along ``dim`` (its size must be even)."""
+    input = require_tensor("glu", input)
+    ctx = input.ctx
+    if input.ndim == 0:
+        raise ctx.error("glu", "expects a tensor of rank >= 1, got a 0-d tensor")
+    axis = norm_dim(ctx, "glu", dim, input.ndim)
+    size = input.static_shape[axis]
+    if size >= 0 and size % 2:
+        raise ctx.error("glu", f"dim {dim} of input {input.static_shape} has odd size {size}; it must halve evenly")
+    a, b = chunk(input, 2, axis)
+    return mul(a, sigmoid(b))
+
+
+def _float_input(op: str, input) -> Tensor:
+    input = require_tensor(op, input)
+    if not is_float(input):
+        raise input.ctx.error(op, f"expects a float tensor, got {input.dtype.name} `{input.name}`")
+    return input

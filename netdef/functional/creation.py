@@ -3,7 +3,8 @@
 dtypes follow torch's defaults: integer arguments make int64, a float anywhere makes a float tensor, a
 bool fill value makes bool. Float tensors are made in the network's compute dtype (fp16 in an fp16
 network), as module weights are, so they combine with activations under strong typing; pass ``dtype``
-to choose another.
+to choose another (a name, a torch or numpy dtype). ``device`` is accepted and ignored (``device=x.device``):
+an engine's tensors live on its GPU.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from netdef._trt import dtype_from_name, trt
 from netdef.context import EmitContext, current
+from netdef.errors import NetdefError
 from netdef.functional._common import constant, require_tensor, static_reshape, wrap
 from netdef.functional.registry import register_op
 from netdef.symbolic import SizeLike, SymInt, check_size, decide, size_tensor, sym_max
@@ -24,18 +26,13 @@ _FLOATS = ("FLOAT", "HALF", "BF16")
 
 
 def _dtype(ctx: EmitContext, dtype, default: trt.DataType) -> trt.DataType:
+    """``dtype`` ('float32', torch.int64, np.float16, a trt.DataType) as a trt.DataType; ``default`` when None."""
     if dtype is None:
         return default
-    if isinstance(dtype, trt.DataType):
-        return dtype
-    if isinstance(dtype, str):
-        return dtype_from_name(dtype)
     try:
-        return dtype_from_name(np.dtype(dtype).name)
-    except TypeError:
-        raise ctx.error(
-            "dtype", f"cannot read a dtype from {dtype!r}; use 'float32', 'int64', ... or trt.DataType"
-        ) from None
+        return dtype_from_name(dtype)
+    except NetdefError as exc:
+        raise ctx.error("dtype", str(exc)) from None
 
 
 def _sizes(ctx: EmitContext, op: str, size) -> tuple[SizeLike, ...]:
@@ -80,7 +77,7 @@ def _filled(ctx: EmitContext, op: str, sizes: Sequence[SizeLike], value, dtype: 
     "ISliceLayer",
     torch="torch.full",
 )
-def full(size: Sequence[SizeLike], fill_value, dtype=None) -> Tensor:
+def full(size: Sequence[SizeLike], fill_value, dtype=None, *, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (torch.full); sizes and the value may be symbolic sizes."""
     ctx = current()
     sizes = _sizes(ctx, "full", (size,) if isinstance(size, (int, SymInt)) else (tuple(size),))
@@ -101,7 +98,7 @@ def full(size: Sequence[SizeLike], fill_value, dtype=None) -> Tensor:
 @register_op(
     "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.zeros"
 )
-def zeros(*size, dtype=None) -> Tensor:
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (torch.zeros): ``F.zeros(B, T)`` or ``F.zeros((B, T))``; floats unless ``dtype``."""
     ctx = current()
     return _filled(ctx, "zeros", _sizes(ctx, "zeros", size), 0, _dtype(ctx, dtype, ctx.compute_dtype))
@@ -110,7 +107,7 @@ def zeros(*size, dtype=None) -> Tensor:
 @register_op(
     "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.ones"
 )
-def ones(*size, dtype=None) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones (torch.ones)."""
     ctx = current()
     return _filled(ctx, "ones", _sizes(ctx, "ones", size), 1, _dtype(ctx, dtype, ctx.compute_dtype))
@@ -126,7 +123,7 @@ def ones(*size, dtype=None) -> Tensor:
     "ISliceLayer",
     torch="torch.full_like",
 )
-def full_like(input: Tensor, fill_value, dtype=None) -> Tensor:
+def full_like(input: Tensor, fill_value, dtype=None, *, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``input``'s shape filled with ``fill_value``, of ``input``'s dtype unless ``dtype``."""
     input = require_tensor("full_like", input)
     return _filled(input.ctx, "full_like", input.shape, fill_value, _dtype(input.ctx, dtype, input.dtype))
@@ -135,7 +132,7 @@ def full_like(input: Tensor, fill_value, dtype=None) -> Tensor:
 @register_op(
     "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.zeros_like"
 )
-def zeros_like(input: Tensor, dtype=None) -> Tensor:
+def zeros_like(input: Tensor, dtype=None, *, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros of ``input``'s shape and dtype (torch.zeros_like)."""
     return full_like(input, 0, dtype)
 
@@ -143,7 +140,7 @@ def zeros_like(input: Tensor, dtype=None) -> Tensor:
 @register_op(
     "IConcatenationLayer", "IConstantLayer", "IElementWiseLayer", "IShapeLayer", "ISliceLayer", torch="torch.ones_like"
 )
-def ones_like(input: Tensor, dtype=None) -> Tensor:
+def ones_like(input: Tensor, dtype=None, *, device=None, requires_grad: bool = False) -> Tensor:
     """Ones of ``input``'s shape and dtype (torch.ones_like)."""
     return full_like(input, 1, dtype)
 
@@ -158,7 +155,7 @@ def ones_like(input: Tensor, dtype=None) -> Tensor:
     "ISliceLayer",
     torch="torch.arange",
 )
-def arange(start, end=None, step=1, dtype=None) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, *, device=None, requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` below ``end`` (torch.arange): ``F.arange(T)`` for positions 0..T-1.
 
     Bounds may be symbolic sizes; int bounds make int64, a float bound makes a float tensor.

@@ -12,18 +12,20 @@ from netdef.tensor import Tensor
 
 
 @register_op("ICastLayer", "IConstantLayer", "ICumulativeLayer", torch="torch.cumsum", methods="cumsum")
-def cumsum(input: Tensor, dim: int) -> Tensor:
-    """The running sum along ``dim`` (torch.cumsum): in a float input's dtype, in int64 for an integer input (as
-    torch); ``dim``'s size may be dynamic."""
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """The running sum along ``dim`` (torch.cumsum); ``dim``'s size may be dynamic. Floats keep their dtype, bool
+    and integer inputs sum as int64 (as torch), ``dtype`` casts the input first."""
     op = "cumsum"
     input = require_tensor(op, input)
+    if dtype is not None:
+        input = cast(input, dtype)
+    elif not is_float(input):
+        input = cast(input, trt.int64)
     ctx = input.ctx
     if input.ndim == 0:
         raise ctx.error(op, "expects a tensor of rank >= 1")
     if not is_float(input) and input.dtype not in (trt.int32, trt.int64):
         raise ctx.error(op, f"expects a float, int32 or int64 tensor, got {input.dtype.name} `{input.name}`")
-    if input.dtype == trt.int32:  # torch sums integers in int64
-        input = cast(input, trt.int64)
     weights = ctx.weights(np.asarray(norm_dim(ctx, op, dim, input.ndim), dtype=np.int32), trt.int32)
     axis = wrap(ctx.add_layer(op + "_axis", lambda net: net.add_constant((), weights)).get_output(0), ctx)
     layer = ctx.add_layer(
@@ -74,7 +76,7 @@ def cumprod(input: Tensor, dim: int, dtype=None) -> Tensor:
     zero = elementwise.eq(input, 0.0)
     magnitude = unary.exp(cumsum(unary.log(elementwise.where(zero, 1.0, unary.abs(input))), axis))
     negatives = count(elementwise.lt(input, 0.0))
-    two = constant(ctx, np.full((1,) * input.ndim, 2), trt.int32, op + "_two")
+    two = constant(ctx, np.full((1,) * input.ndim, 2), negatives.dtype, op + "_two")  # cumsum: int64
     halves = wrap(
         ctx.add_layer(
             op + "_halves",

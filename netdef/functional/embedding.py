@@ -28,6 +28,8 @@ def embedding(
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the int32/int64 indices in ``input``.
 
     The output has shape ``input.static_shape + (embedding_dim,)``. ``padding_idx`` only matters for training.
+    ``max_norm`` rescales rows whose ``norm_type``-norm exceeds it, as torch does to the rows it reads (torch also
+    writes them back into its weight; netdef's table is a constant, rescaled once).
     An index outside ``[0, num_embeddings)`` is an error in torch and in netdef's reference interpreter (naming
     the network input and the first bad position). An engine does not check them: TensorRT's gather reads
     ``-1`` as the last row, and an index past the end as zeros or whatever the kernel reads (not promised).
@@ -44,10 +46,9 @@ def embedding(
         raise ctx.error(
             op, f"indices must be int32 or int64, got {input.dtype.name} `{input.name}`; declare the input as int"
         )
-    if max_norm is not None:
-        raise ctx.error(
-            op, "max_norm renormalizes the table rows it reads; renormalize the weights before export instead"
-        )
+    if max_norm is not None:  # torch rescales each row it reads to norm <= max_norm: all rows here, once
+        norms = np.linalg.norm(weight.astype(np.float64), ord=float(norm_type), axis=1, keepdims=True)
+        weight = np.where(norms > max_norm, weight * (float(max_norm) / (norms + 1e-7)), weight)
     table = constant(ctx, weight, ctx.compute_dtype, op + "_weight")
     layer = ctx.add_layer(op, lambda net: net.add_gather(table.itensor, input.itensor, 0))
     if hasattr(layer, "metadata"):

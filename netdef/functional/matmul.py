@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netdef._trt import trt
-from netdef.functional._common import as_operand, binary_operands, broadcast_shape, context_of, unsqueeze_to, wrap
+from netdef.functional._common import as_operand, broadcast_shape, context_of, unsqueeze_to, wrap
 from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
@@ -31,8 +31,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         raise ctx.error(
             op, f"shapes {input.static_shape} and {other.static_shape} cannot be multiplied ({k_in} != {k_other})"
         )
-    if input.dtype != other.dtype:
-        binary_operands(op, input, other)  # raises the dtype error
+    if input.dtype != other.dtype:  # torch.matmul does not promote either
+        raise ctx.error(
+            op,
+            f"operands have different dtypes ({input.dtype.name} `{input.name}` and {other.dtype.name} "
+            f"`{other.name}`); cast one with .to(...)",
+        )
     broadcast_shape(ctx, op, input.static_shape[:-2], other.static_shape[:-2])
     op_a = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
     op_b = trt.MatrixOperation.VECTOR if other.ndim == 1 else trt.MatrixOperation.NONE

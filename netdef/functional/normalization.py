@@ -12,25 +12,34 @@ from netdef.functional.registry import register_op
 from netdef.tensor import Tensor
 
 
-@register_op("IScaleLayer", torch="torch.nn.functional.batch_norm")
+@register_op("IConstantLayer", "INormalizationLayer", "IScaleLayer", torch="torch.nn.functional.batch_norm")
 def batch_norm(
     input: Tensor,
-    running_mean: np.ndarray,
-    running_var: np.ndarray,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
     weight: np.ndarray | None = None,
     bias: np.ndarray | None = None,
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """``(x - mean) / sqrt(var + eps) * weight + bias`` per channel (dim 1), with running statistics."""
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` per channel (dim 1), with the running statistics, or with
+    the batch's own (over N and the dims after C) when ``training=True`` (running statistics are not updated).
+
+    ``BatchNorm*d(track_running_stats=False)`` normalizes with batch statistics in eval mode too: the output then
+    depends on the whole batch, as in torch.
+    """
     op = "batch_norm"
     input = require_tensor(op, input)
     ctx = input.ctx
-    if training:
-        raise ctx.error(op, "training=True is not supported: an engine uses the running statistics")
     if input.ndim < 2 or not is_float(input):
         raise ctx.error(op, f"expected a float input of shape (N, C, ...), got {input.dtype.name} {input.static_shape}")
+    if training:
+        return _batch_statistics_norm(ctx, op, input, weight, bias, eps)
+    if running_mean is None or running_var is None:
+        raise ctx.error(
+            op, "running_mean and running_var are needed unless training=True (which normalizes with batch statistics)"
+        )
     channels = np.asarray(running_mean).shape[0]
     if input.static_shape[1] >= 0 and input.static_shape[1] != channels:
         raise ctx.error(
@@ -79,6 +88,21 @@ def batch_norm(
             ),
         )
     return out
+
+
+def _batch_statistics_norm(
+    ctx, op: str, input: Tensor, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
+) -> Tensor:
+    """Batch norm with the batch's statistics: one INormalizationLayer over N and the dims after C."""
+    c = input.static_shape[1]
+    if c < 0 and (weight is not None or bias is not None):
+        raise ctx.error(op, f"the channel dim of input {input.static_shape} must be static for an affine batch norm")
+    view = (1, c) + (1,) * (input.ndim - 2)
+    w = _affine(op, ctx, weight, (c,), "weight", view)
+    b = _affine(op, ctx, bias, (c,), "bias", view)
+    if w is None and b is None:
+        w = np.ones((1,) * input.ndim)
+    return _normalize(ctx, op, input, 1 | sum(1 << a for a in range(2, input.ndim)), w, b, eps)
 
 
 def _normalize(

@@ -94,31 +94,6 @@ def _getattr(self, name: str):
     raise UnsupportedOpError(missing_method_message(name))
 
 
-#: operators torch has and netdef does not (yet), with what to write instead
-_MISSING_OPERATORS = {
-    "__floordiv__": ("//", "floor division", "(x / y).floor()"),
-    "__rfloordiv__": ("//", "floor division", "(x / y).floor()"),
-    "__mod__": ("%", "remainder", "x - (x / y).floor() * y"),
-    "__rmod__": ("%", "remainder", "x - (x / y).floor() * y"),
-}
-
-
-def _missing_operator(name: str, symbol: str, what: str, instead: str):
-    def refuse(self, other):
-        raise UnsupportedOpError(
-            f"{self.ctx.where()}: `{symbol}` ({what}) on the tensor `{self.name}` is not supported yet; write "
-            f"`{instead}` for floats ({SUPPORTED_OPS})"
-        )
-
-    refuse.__name__ = refuse.__qualname__ = name
-    refuse.__doc__ = f"Refused: ``{symbol}`` ({what}) is not supported yet."
-    return refuse
-
-
-for _name, (_symbol, _what, _instead) in _MISSING_OPERATORS.items():
-    tensor_method(_name)(_missing_operator(_name, _symbol, _what, _instead))
-
-
 # ------------------------------------------------------------------------------- refused by design, and why
 _VALUE = (
     "gives a Python value, which exists only when the network runs: keep it a tensor (e.g. return it as an "

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from netdef import functional as F
+from netdef.errors import ArgumentError
 from netdef.nn.module import Module, Parameter
 
 __all__ = [
+    "CELU",
     "ELU",
+    "GLU",
+    "Hardshrink",
+    "LogSigmoid",
+    "RReLU",
+    "Softmax2d",
+    "Softmin",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
     "GELU",
     "Hardsigmoid",
     "Hardswish",
@@ -94,7 +106,7 @@ class Softmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:
-            raise ValueError("Softmax needs an explicit dim (torch's implicit choice is deprecated)")
+            raise ArgumentError("Softmax needs an explicit dim (torch's implicit choice is deprecated); pass dim=...")
         self.dim = dim
 
     def forward(self, x):
@@ -120,7 +132,7 @@ class Hardtanh(Module):
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if min_val > max_val:
-            raise ValueError(f"min_val={min_val} must not be greater than max_val={max_val}")
+            raise ArgumentError(f"Hardtanh: min_val={min_val} must not be greater than max_val={max_val}")
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, x):
@@ -219,11 +231,143 @@ class LogSoftmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         if dim is None:
-            raise ValueError("LogSoftmax needs an explicit dim (torch's implicit choice is deprecated)")
+            raise ArgumentError(
+                "LogSoftmax needs an explicit dim (torch's implicit choice is deprecated); pass dim=..."
+            )
         self.dim = dim
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class CELU(Module):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (torch.nn.CELU)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softsign(Module):
+    """x / (1 + |x|) (torch.nn.Softsign)."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class Hardshrink(Module):
+    """0 where |x| <= lambd, else x (torch.nn.Hardshrink)."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    """x moved lambd toward 0, and 0 where |x| <= lambd (torch.nn.Softshrink)."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.softshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Tanhshrink(Module):
+    """x - tanh(x) (torch.nn.Tanhshrink)."""
+
+    def forward(self, x):
+        return F.tanhshrink(x)
+
+
+class Threshold(Module):
+    """``value`` where x <= threshold, else x (torch.nn.Threshold)."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value = threshold, value
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)) (torch.nn.LogSigmoid)."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class RReLU(Module):
+    """torch.nn.RReLU in eval mode: leaky ReLU with the slope (lower + upper) / 2."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower, self.upper = lower, upper
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}"
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim`` (torch.nn.Softmin)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        if dim is None:
+            raise ArgumentError("Softmin needs an explicit dim (torch's implicit choice is deprecated); pass dim=...")
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of a (C, H, W) or (N, C, H, W) input (torch.nn.Softmax2d)."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise x.ctx.error("softmax2d", f"Softmax2d expects a 3-D or 4-D input, got shape {x.static_shape}")
+        return F.softmax(x, -3)
+
+
+class GLU(Module):
+    """a * sigmoid(b) with a, b the halves of the input along ``dim`` (torch.nn.GLU)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -1,4 +1,5 @@
-"""Batch normalization modules (eval semantics: running statistics, no momentum)."""
+"""Batch normalization modules (eval semantics: running statistics, or the batch's with
+``track_running_stats=False``; no momentum)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,14 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
     ) -> None:
         super().__init__()
-        if not track_running_stats:
-            raise ValueError(
-                "track_running_stats=False normalizes with batch statistics, which an engine "
-                "cannot reproduce; export a model in eval mode with running statistics"
-            )
         self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.track_running_stats = track_running_stats
         self.weight = Parameter(num_features) if affine else None
         self.bias = Parameter(num_features) if affine else None
-        self.register_buffer("running_mean", Parameter(num_features))
-        self.register_buffer("running_var", Parameter(num_features))
-        self.register_buffer("num_batches_tracked", Parameter((), dtype="int64"))
+        if track_running_stats:  # without them torch has no such buffers (and normalizes with batch statistics)
+            self.register_buffer("running_mean", Parameter(num_features))
+            self.register_buffer("running_var", Parameter(num_features))
+            self.register_buffer("num_batches_tracked", Parameter((), dtype="int64"))
 
     def forward(self, x):
         if x.ndim not in self._ranks:
@@ -45,10 +43,13 @@ class _BatchNorm(Module):
             )
         w = self.weight.data if self.affine else None
         b = self.bias.data if self.affine else None
+        if not self.track_running_stats:  # torch's eval mode uses the batch's statistics then
+            return F.batch_norm(x, None, None, w, b, training=True, eps=self.eps)
         return F.batch_norm(x, self.running_mean.data, self.running_var.data, w, b, eps=self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+        text = f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+        return text if self.track_running_stats else text + ", track_running_stats=False"
 
 
 class BatchNorm1d(_BatchNorm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netdef import functional as F
+from netdef.errors import ArgumentError
 from netdef.nn.module import Module, Parameter
 
 __all__ = ["Embedding"]
@@ -30,15 +31,19 @@ class Embedding(Module):
     ) -> None:
         super().__init__()
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(f"padding_idx={padding_idx} must be within num_embeddings={num_embeddings}")
-        if max_norm is not None:
-            raise ValueError("max_norm renormalizes looked-up rows; renormalize the weights before export instead")
+            raise ArgumentError(
+                f"Embedding: padding_idx={padding_idx} must be within num_embeddings={num_embeddings} "
+                f"(-{num_embeddings} <= padding_idx < {num_embeddings})"
+            )
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.weight = Parameter(num_embeddings, embedding_dim)
         self.check_ids = check_ids
 
     def forward(self, input):
-        return F.embedding(input, self.weight.data, self.padding_idx, check_ids=self.check_ids)
+        return F.embedding(
+            input, self.weight.data, self.padding_idx, self.max_norm, self.norm_type, check_ids=self.check_ids
+        )
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

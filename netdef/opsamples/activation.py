@@ -68,3 +68,48 @@ def _prelu():
     yield S(_with_kink(2, 3, 4, 5), weight(3))
     yield S(_with_kink(2, 3, 4), weight(1))
     yield S(_with_kink(2, 4, 5), weight(4)).dyn(0, 2)
+
+
+@samples("softsign", "tanhshrink", "logsigmoid")
+def _plain_more():
+    yield S(randn(2, 3, 4, scale=3))
+    yield S(randn(3, 7, scale=3)).dyn(0)
+
+
+@samples("celu")
+def _celu():
+    yield S(randn(2, 3, 4, scale=3))
+    yield S(randn(2, 3, 4, scale=3), alpha=0.5)
+    yield S(randn(3, 7, scale=3), 2.0).dyn(0)
+
+
+@samples("hardshrink", "softshrink")
+def _shrink():
+    yield S(randn(2, 3, 4, scale=2))
+    yield S(randn(2, 3, 4, scale=2), lambd=0.25)
+    yield S(randn(3, 7, scale=2), 1.0).dyn(0)
+
+
+@samples("threshold")
+def _threshold():
+    yield S(randn(2, 3, 4, scale=2), 0.1, 20.0)
+    yield S(randn(3, 7, scale=2), -0.5, 0.0).dyn(0)
+
+
+@samples("rrelu")
+def _rrelu():
+    yield S(randn(2, 3, 4, scale=2))
+    yield S(randn(3, 7, scale=2), 0.1, 0.3).dyn(0)
+
+
+@samples("softmin")
+def _softmin():
+    yield S(randn(2, 5, 3, scale=3), dim=1)
+    yield S(randn(3, 7, scale=3), -1).dyn(0)
+
+
+@samples("glu")
+def _glu():
+    yield S(randn(2, 3, 6))
+    yield S(randn(2, 6, 3), dim=1)
+    yield S(randn(4, 3), 0).dyn(1)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import torch
+
 from netdef.opsamples import E, S, bools, ints, positive, randn, samples
 
 #: broadcasting pairs, different ranks on either side
 SHAPES = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((4,), (2, 3, 4)), ((2, 1, 4), (3, 1)), ((1, 5), (6, 1))]
 
 
-@samples("add", "sub", "mul")
+@samples("add", "sub", "mul", "subtract", "multiply")
 def _arithmetic():
     yield from _tensors()
     yield S(randn(3, 4), 2.5)
@@ -27,7 +29,7 @@ def _tensors():
     yield S(randn(3, 4), randn(4)).also(prep=lambda x, y: (x.sum(), y))  # a 0-d tensor
 
 
-@samples("div")
+@samples("div", "divide")
 def _div():
     for a, b in SHAPES:
         yield S(randn(*a), positive(*b))
@@ -89,3 +91,26 @@ def _masked_fill():
     yield S(randn(2, 3, 4), bools(1, 1, 4), 0.0)
     yield S(ints(3, 4), bools(3, 4), 7)
     yield S(randn(2, 4), bools(2, 4), 5.0).dyn(0).dyn(0, input=1)
+
+
+@samples("floor_divide", "remainder")
+def _floor_division():
+    yield from _fmod()
+    yield E(lambda op, x: op(7, x), torch.tensor([2, -3, 4, -5], dtype=torch.int32))  # a Python number first
+
+
+@samples("fmod")
+def _fmod():
+    divisors = torch.tensor([2.0, -1.5, 0.75, -3.0])
+    yield S(randn(3, 4, scale=5), divisors)
+    yield S(randn(3, 4, scale=5), 2.5)
+    yield S(ints(3, 4, low=-20, high=20), torch.tensor([2, -3, 4, -5], dtype=torch.int32))  # integers stay integers
+    yield S(ints(3, 4, low=-20, high=20), -3)
+    yield S(randn(2, 4, scale=5), divisors).dyn(0)
+
+
+@samples("bitwise_and", "bitwise_or", "bitwise_xor")
+def _bitwise():
+    yield S(bools(3, 4), bools(3, 4))
+    yield S(bools(2, 3, 4), bools(4))
+    yield S(bools(2, 5), bools(2, 5)).dyn(0).dyn(0, input=1)

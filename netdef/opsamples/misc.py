@@ -69,3 +69,9 @@ def _embedding():
     yield S(ints(6, low=0, high=10, dtype=torch.int32), weight(10, 4))
     yield S(ints(2, 5, low=0, high=10, dtype=torch.int64), weight(10, 4), padding_idx=0)
     yield S(ints(2, 5, low=0, high=10, dtype=torch.int64), weight(10, 4)).dyn(0, 1)
+
+
+@samples("clone", "detach")
+def _identity():
+    yield S(randn(3, 4))
+    yield S(randn(2, 5)).dyn(0)

@@ -13,7 +13,8 @@ from netdef.opsamples import M, bools, ints, module_samples, randn
 ACTIVATIONS = ("ReLU", "ReLU6", "SiLU", "Sigmoid", "Tanh", "GELU", "ELU", "SELU", "Mish", "Hardsigmoid", "Hardswish")
 
 
-@module_samples(*ACTIVATIONS, "Identity", "Dropout")
+@module_samples(*ACTIVATIONS, "Identity", "Dropout", "CELU", "Softsign", "Hardshrink", "Softshrink", "Tanhshrink")
+@module_samples("LogSigmoid", "RReLU")
 def _plain():
     yield M("").on(randn(2, 3, 4, 5, scale=3))
     yield M("").on(randn(3, 7, scale=3)).dyn(0)
@@ -25,7 +26,7 @@ def _parametrized():
     yield M("").on(randn(3, 7, scale=3)).dyn(0)
 
 
-@module_samples("Softmax", "LogSoftmax")
+@module_samples("Softmax", "LogSoftmax", "Softmin")
 def _softmax():
     yield M("", dim=1).on(randn(2, 5, 3, scale=3))
     yield M("", -1).on(randn(3, 7, scale=3)).dyn(0)
@@ -241,3 +242,21 @@ def _recurrent():
     yield M("", 3, 4).on(randn(5, 2, 3))
     yield M("", 3, 4, 2, bidirectional=True, batch_first=True).on(randn(2, 5, 3))
     yield M("", 3, 4).on(randn(4, 2, 3)).dyn(0, 1)
+
+
+@module_samples("Threshold")
+def _threshold():
+    yield M("Threshold", 0.1, 20.0).on(randn(2, 3, 4, scale=3))
+    yield M("Threshold", -0.5, 0.0).on(randn(3, 8, scale=3)).dyn(0)
+
+
+@module_samples("Softmax2d")
+def _softmax2d():
+    yield M("Softmax2d").on(randn(2, 3, 4, 5, scale=3))
+    yield M("Softmax2d").on(randn(3, 4, 5, scale=3)).dyn(1)
+
+
+@module_samples("GLU")
+def _glu():
+    yield M("GLU").on(randn(2, 3, 6))
+    yield M("GLU", 1).on(randn(3, 8)).dyn(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -123,6 +124,78 @@ def test_int32_true_division_is_float_like_torch(parity):
         parity.assert_close(parity.run(net, x, y), want)
 
 
+# ------------------------------------------------------------------------------------- type promotion
+# torch's result types: int with float is float, bool with int is int64, the wider of two ints or floats,
+# a 0-d tensor or a Python number decides only when its category (bool < int < float) is higher
+PROMOTION = {
+    "int32+0.5": (lambda x, i, b: i + 0.5, None),
+    "0.5*int32": (lambda x, i, b: 0.5 * i, None),
+    "float*int32": (lambda x, i, b: x * i, None),
+    "int32-float": (lambda x, i, b: i - x, None),
+    "int32+int64": (lambda x, i, b: i + b.long(), None),
+    "int32+int64-0d": (lambda x, i, b: i + b.long()[0], None),
+    "int32+float-0d": (lambda x, i, b: i + x[0, 0], None),
+    "half+float": (lambda x, i, b: x.half() + x, None),
+    "half+float-0d": (lambda x, i, b: x.half() + x[0, 0], None),
+    "bool+1": (lambda x, i, b: (x > 0) + 1, None),
+    "3*bool": (lambda x, i, b: 3 * (x > 0), None),
+    "bool*1.5": (lambda x, i, b: (x > 0) * 1.5, None),
+    "bool+bool": (lambda x, i, b: (x > 0) + (x < 0.5), None),
+    "bool*bool": (lambda x, i, b: (x > 0) * (x < 0.5), None),
+    "bool>bool": (lambda x, i, b: (x > 0) > (i > 0), None),
+    "bool<=bool": (lambda x, i, b: (x > 0) <= (i > 0), None),
+    "bool+int32": (lambda x, i, b: (x > 0) + i, None),
+    "int32>0.5": (lambda x, i, b: i > 0.5, None),
+    "int32==float": (lambda x, i, b: i == x.round(), None),
+    "maximum": (lambda x, i, b: None, lambda x, i, b: ("maximum", i, x)),
+    "where": (lambda x, i, b: None, lambda x, i, b: ("where", x > 0, i, x)),
+    "where-int-0.5": (lambda x, i, b: None, lambda x, i, b: ("where", x > 0, i, 0.5)),
+    "masked_fill-int": (lambda x, i, b: i.masked_fill(x > 0, 2.7), None),
+    "pow-int-float": (lambda x, i, b: i.abs() ** 0.5, None),
+    "int32/int32": (lambda x, i, b: i / (b.abs() + 1), None),
+}
+
+
+def _ours_and_theirs(name):
+    expr, call = PROMOTION[name]
+    if call is None:
+        return expr, expr
+    op = lambda x, i, b: call(x, i, b)[0]  # noqa: E731
+    return (
+        lambda x, i, b: getattr(F, op(x, i, b))(*call(x, i, b)[1:]),
+        lambda x, i, b: getattr(torch, op(x, i, b))(*call(x, i, b)[1:]),
+    )
+
+
+@pytest.mark.parametrize("name", list(PROMOTION))
+def test_type_promotion_follows_torch(name):
+    ours, theirs = _ours_and_theirs(name)
+    x = torch.randn(3, 4) * 3
+    i = torch.randint(-5, 6, (3, 4), dtype=torch.int32)
+    b = torch.randint(-5, 6, (4,), dtype=torch.int32)
+    want = theirs(x, i, b)
+    net = netdef.testing.define_like(netdef.testing.Fn(ours), x, i, b)
+    got = netdef.testing.run(net, x, i, b)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.") or (
+        want.dtype == torch.float16 and got.dtype == np.float32  # float outputs are float32
+    ), f"{got.dtype} != torch's {want.dtype}"
+    netdef.testing.assert_close(
+        got, want.float() if want.dtype == torch.float16 else want, "fp16" if "half" in name else "fp32"
+    )
+
+
+def test_promotion_with_a_dynamic_shape():
+    spec = {
+        "x": netdef.Input((-1, 3), min=(1, 3), opt=(2, 3), max=(8, 3)),
+        "i": netdef.Input((-1, 3), "int32", min=(1, 3), opt=(2, 3), max=(8, 3)),
+    }
+    network = netdef.define(netdef.testing.Fn(lambda x, i: (i + 0.5) * x + (x > 0)), spec)
+    for n in (2, 5):
+        x, i = torch.randn(n, 3), torch.randint(-5, 5, (n, 3), dtype=torch.int32)
+        got = netdef.reference.run(network, {"x": x.numpy(), "i": i.numpy()})["output"]
+        netdef.testing.assert_close(got, (i + 0.5) * x + (x > 0))
+
+
 # --------------------------------------------------------------------------------------------- errors
 def _define(fn, *shapes_dtypes):
     class Model(nn.Module):
@@ -133,11 +206,11 @@ def _define(fn, *shapes_dtypes):
     return netdef.define(Model(), inputs)
 
 
-def test_float_scalar_with_an_int_tensor_is_refused():
-    with pytest.raises(
-        netdef.EmitError, match=r"cannot combine the INT32 tensor `x0` with the float 0.5; cast it first"
-    ):
-        _define(lambda x: x + 0.5, ((2,), "int32"))
+def test_bool_subtraction_is_refused_as_in_torch():
+    with pytest.raises(netdef.EmitError, match=r"sub of two bool tensors is not defined.*cast them with .int\(\)"):
+        _define(lambda x: (x > 0) - (x < 1), ((2,), "float32"))
+    with pytest.raises(netdef.EmitError, match=r"-x of the bool tensor .* use ~x"):
+        _define(lambda x: -(x > 0), ((2,), "float32"))
 
 
 #: torch keeps these bool: + and maximum are or, * and minimum are and (found by tests/fuzz, seed 7039)
@@ -158,25 +231,6 @@ def test_arithmetic_of_two_bools_stays_bool_as_torch(name):
     x, y = torch.randn(3, 4), torch.randn(4)
     net = check(Fn(lambda x, y: fn(x > 0, y < 0).to("float32")), lambda x, y: fn(x > 0, y < 0).float(), x, y)
     assert {row["type"] for row in net.layers()} >= {"ELEMENTWISE"}
-
-
-@pytest.mark.parametrize(
-    ("expr", "match"),
-    [
-        (lambda x: (x > 0) * 2, r"mul of the bool tensor `gt` with a number: .*cast first"),
-        (lambda x: 3 * (x > 0), r"mul of the bool tensor `gt` with a number"),
-        (lambda x: (x > 0) - (x < 1), r"sub of the bool tensor `gt` with a bool: .*cast first"),
-    ],
-)
-def test_bool_arithmetic_torch_promotes_is_refused_by_name(expr, match):
-    """Before: TensorRT's own API error (PROD requires inputs with type kFLOAT...) leaked out."""
-    with pytest.raises(netdef.EmitError, match=match):
-        _define(expr, ((2, 3), "float32"))
-
-
-def test_mixed_dtypes_are_refused():
-    with pytest.raises(netdef.EmitError, match=r"operands have different dtypes \(FLOAT `x0` and INT32 `x1`\)"):
-        _define(lambda x, y: x * y, ((2,), "float32"), ((2,), "int32"))
 
 
 def test_non_number_operand_is_refused():
@@ -244,3 +298,99 @@ def test_an_engine_whose_output_is_zero_dim_builds_with_a_zero_dim_output():
     assert tuple(network.network.get_output(0).shape) == ()
     built = netdef.build(network)  # the real builder accepts the 0-d constant and output
     assert built.metadata["outputs"] == [{"name": "output", "shape": [], "dtype": "float32"}]
+
+
+# ---------------------------------------------------------------------------- //, %, fmod, rounding modes
+DIVISIONS = {
+    "a//b": lambda a, b: a // b,
+    "a//3": lambda a, b: a // 3,
+    "-7//b": lambda a, b: -7 // b,
+    "a%b": lambda a, b: a % b,
+    "a%-3": lambda a, b: a % -3,
+    "7%b": lambda a, b: 7 % b,
+    "remainder": lambda a, b: (F if isinstance(a, netdef.Tensor) else torch).remainder(a, b),
+    "fmod": lambda a, b: (F if isinstance(a, netdef.Tensor) else torch).fmod(a, b),
+    "fmod-method": lambda a, b: a.fmod(-3),
+    "floor_divide": lambda a, b: a.floor_divide(b),
+    "div-trunc": lambda a, b: (F if isinstance(a, netdef.Tensor) else torch).div(a, b, rounding_mode="trunc"),
+    "div-floor": lambda a, b: (F if isinstance(a, netdef.Tensor) else torch).div(a, b, rounding_mode="floor"),
+    "div-method-trunc": lambda a, b: a.div(2, rounding_mode="trunc"),
+    "int//float": lambda a, b: a // 2.5,
+}
+
+
+def _division_operands(dtype):
+    if dtype == torch.int32:
+        a = torch.tensor([[-7, -6, -1, 0, 1, 5, 9, 13]], dtype=dtype).repeat(2, 1)
+        b = torch.tensor([2, -4, 3, -3, 2, -2, 4, -5], dtype=dtype)
+    else:
+        a = torch.tensor([[-7.5, -6.0, -0.25, 0.0, 1.0, 5.5, 9.0, 13.25]]).repeat(2, 1)
+        b = torch.tensor([2.0, -4.0, 3.0, -3.0, 0.75, -2.5, 4.0, -5.0])
+    return a, b
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int32])
+@pytest.mark.parametrize("name", list(DIVISIONS))
+def test_division_and_modulo_follow_torch(name, dtype):
+    """Floor division and Python's modulo (sign of the divisor); fmod and trunc keep the dividend's sign."""
+    expr = DIVISIONS[name]
+    a, b = _division_operands(dtype)
+    want = expr(a, b)
+    net = netdef.testing.define_like(netdef.testing.Fn(expr), a, b)
+    got = netdef.testing.run(net, a, b)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch."), f"{got.dtype} != torch's {want.dtype}"
+    netdef.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("name", ["a//b", "a%b", "fmod", "div-trunc"])
+def test_division_fp16_and_build(parity, name):
+    a, b = _division_operands(torch.float32)
+    parity.check(parity.Fn(DIVISIONS[name]), DIVISIONS[name], a, b, precision="fp16", build=name in ("a//b", "a%b"))
+
+
+def test_floor_division_with_a_dynamic_shape():
+    spec = netdef.Input((-1, 4), "int32", min=(1, 4), opt=(2, 4), max=(8, 4))
+    network = netdef.define(netdef.testing.Fn(lambda x: x // 3 + x % -4), {"x": spec})
+    for n in (2, 5):
+        x = torch.randint(-20, 20, (n, 4), dtype=torch.int32)
+        got = netdef.reference.run(network, {"x": x.numpy()})["output"]
+        netdef.testing.assert_close(got, x // 3 + x % -4)
+
+
+def test_bad_rounding_mode_is_refused():
+    with pytest.raises(netdef.EmitError, match=r"rounding_mode must be None, 'trunc' or 'floor', got 'round'"):
+        _define(lambda x: F.div(x, 2, rounding_mode="round"), ((2,), "float32"))
+
+
+def test_promoted_networks_build():
+    """The builder takes what promotion emits: casts, bool comparisons (as int32), or/and for bool arithmetic,
+    int64 running sums of a mask, integer floor division."""
+
+    def expr(x, i):
+        mask = x > 0
+        return ((i + 0.5) * x + (mask > (i > 0)) + mask * (x < 1) + mask.cumsum(1) + i // 3 + i % -4).sum()
+
+    x, i = torch.randn(2, 3), torch.randint(-5, 6, (2, 3), dtype=torch.int32)
+    network = netdef.testing.check(netdef.testing.Fn(expr), expr, x, i)
+    netdef.testing.build_engine(network)
+
+
+METHODS = {
+    "add-alpha": lambda x, y: x.add(y, alpha=2),
+    "F.add-alpha": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).add(x, 3, alpha=-0.5),
+    "sub-alpha": lambda x, y: x.sub(y, alpha=0.5),
+    "subtract": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).subtract(x, y),
+    "mul": lambda x, y: x.mul(0.5) + x.mul(y),
+    "multiply": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).multiply(x, y),
+    "div": lambda x, y: x.div(y.abs() + 1),
+    "divide": lambda x, y: (F if isinstance(x, netdef.Tensor) else torch).divide(x, 2),
+    "maximum": lambda x, y: x.maximum(y) + x.minimum(y),
+    "where": lambda x, y: x.where(x > 0, y),
+    "where-scalar": lambda x, y: x.where(x > y, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_arithmetic_methods_and_aliases_follow_torch(name):
+    x, y = torch.randn(3, 4), torch.randn(4)
+    netdef.testing.check(netdef.testing.Fn(METHODS[name]), METHODS[name], x, y)

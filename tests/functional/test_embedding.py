@@ -58,13 +58,17 @@ def test_check_ids_makes_the_engine_turn_a_bad_row_into_nan(parity):
     assert netdef.build(net).data
 
 
-@pytest.mark.parametrize(
-    ("weight", "match"),
-    [(torch.randn(4), r"weight must be 2-D \(num_embeddings, embedding_dim\)"), (torch.randn(4, 2), "max_norm")],
-)
-def test_functional_embedding_errors(parity, weight, match):
-    kwargs = {"max_norm": 1.0} if match == "max_norm" else {}
-    with pytest.raises(netdef.EmitError, match=match):
-        netdef.define(
-            parity.Fn(lambda i: F.embedding(i, weight.numpy(), **kwargs)), {"x": netdef.Input((3,), dtype="int64")}
-        )
+def test_functional_embedding_errors(parity):
+    weight = torch.randn(4)
+    with pytest.raises(netdef.EmitError, match=r"weight must be 2-D \(num_embeddings, embedding_dim\)"):
+        netdef.define(parity.Fn(lambda i: F.embedding(i, weight.numpy())), {"x": netdef.Input((3,), dtype="int64")})
+
+
+def test_functional_max_norm_with_dynamic_ids(parity):
+    weight = torch.randn(5, 3) * 2
+    spec = netdef.Input((-1,), "int64", min=(1,), opt=(3,), max=(9,))
+    network = netdef.define(parity.Fn(lambda i: F.embedding(i, weight.numpy(), max_norm=1.5)), {"x": spec})
+    for n in (3, 7):
+        ids = torch.randint(0, 5, (n,))
+        want = torch.nn.functional.embedding(ids, weight.clone(), max_norm=1.5)
+        parity.assert_close(netdef.reference.run(network, {"x": ids.numpy()})["output"], want)

@@ -185,3 +185,18 @@ def _write(index, value):
 def test_assignment_errors(fn, match):
     with pytest.raises(netdef.EmitError, match=match):
         _define(fn)
+
+
+def test_a_clone_is_not_written_by_writes_into_its_source():
+    """``clone`` gives a tensor of its own: an in-place write into the source, or into the clone, leaves the
+    other as it was (a clone that was the source's proxy itself changed with it, unlike torch)."""
+
+    def fn(x):
+        y = x.clone()
+        y += 1
+        z = x * 1
+        w = z.clone()
+        z.mul_(3)
+        return x + 10 * y + 100 * z + 1000 * w  # one output: each term's weight tells which one changed
+
+    check(Fn(fn), fn, torch.randn(2, 3))

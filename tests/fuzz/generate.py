@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import math
 import operator
 import sys
 import time
@@ -134,7 +135,9 @@ class Step:
         return f"{self.out} = F.{self.op}({', '.join(args)}){tail}"
 
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**", "lt": "<", "gt": ">"}
+_SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**", "lt": "<", "gt": ">", "floordiv": "//", "mod": "%",
+}  # fmt: skip
 
 
 def _index_text(index) -> str:
@@ -498,9 +501,12 @@ class Gen:
 
 
 #: ops whose output jumps (a rounding in fp16 moves an element across a step): fp32 programs only
-DISCONTINUOUS = {"ceil", "floor", "round", "sign", "eq", "ne", "gt", "ge", "lt", "le", "argmax", "argmin"}
+DISCONTINUOUS = {
+    "ceil", "floor", "round", "sign", "eq", "ne", "gt", "ge", "lt", "le", "argmax", "argmin", "trunc", "fix", "frac",
+    "hardshrink", "threshold", "floor_divide", "remainder", "fmod", "copysign",
+}  # fmt: skip
 #: ops that need a positive input: the generator puts ``abs(x) + 0.5`` in front when the value is not
-POSITIVE = {"log", "sqrt", "rsqrt", "reciprocal"}
+POSITIVE = {"log", "sqrt", "rsqrt", "reciprocal", "log2", "log10", "log1p"}
 _UNARY_KW: dict[str, Callable[[Gen], dict]] = {
     "elu": lambda g: {"alpha": g.pick([1.0, 0.5, 2.0])},
     "gelu": lambda g: {"approximate": g.pick(["none", "tanh"])},
@@ -508,17 +514,27 @@ _UNARY_KW: dict[str, Callable[[Gen], dict]] = {
     "leaky_relu": lambda g: {"negative_slope": g.pick([0.01, 0.2, -0.5])},
     "softplus": lambda g: {"beta": g.pick([1.0, 2.0]), "threshold": g.pick([20.0, 1.0])},
     "dropout": lambda g: {"p": g.pick([0.1, 0.5]), "training": False},
+    "celu": lambda g: {"alpha": g.pick([1.0, 0.5, 2.0])},
+    "hardshrink": lambda g: {"lambd": g.pick([0.5, 0.25])},
+    "softshrink": lambda g: {"lambd": g.pick([0.5, 0.25])},
+    "threshold": lambda g: {"threshold": g.pick([0.0, 0.5]), "value": g.pick([-1.0, 2.0])},
+    "rrelu": lambda g: {"lower": g.pick([0.125, 0.05]), "upper": g.pick([1.0 / 3, 0.5])},
+    "nan_to_num": lambda g: {"nan": g.pick([0.0, 1.5])},
 }
 UNARY = [
     "abs", "ceil", "cos", "erf", "exp", "floor", "log", "neg", "reciprocal", "round", "rsqrt", "sigmoid", "sign",
     "sin", "sqrt", "tanh", "relu", "relu6", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu",
-    "mish", "selu", "silu", "softplus", "dropout",
+    "mish", "selu", "silu", "softplus", "dropout", "atan", "asinh", "sinh", "cosh", "tan", "square", "expm1", "log1p",
+    "log2", "log10", "softsign", "tanhshrink", "logsigmoid", "celu", "rrelu", "hardshrink", "softshrink", "threshold",
+    "trunc", "frac", "isnan", "isinf", "isfinite", "nan_to_num",
 ]  # fmt: skip
+#: unary ops defined on part of the line: the largest |x| the sampler lets in (tan's poles, asin's domain, overflow)
+BOUNDED = {"exp": 4.0, "expm1": 4.0, "sinh": 4.0, "cosh": 4.0, "tan": 1.2}
 
 
 def _unary(op):
     def sample(g: Gen, v: Value):
-        if not v.is_float or (op == "exp" and v.absmax() > 4):
+        if not v.is_float or v.absmax() > BOUNDED.get(op, math.inf):
             return None
         return Step(op, (Ref(v.name),), _UNARY_KW.get(op, lambda g: {})(g), "")
 
@@ -1143,12 +1159,61 @@ def _cast(g: Gen, v: Value):
     return None
 
 
+def _division(op):
+    """``//``, ``%`` and fmod by a divisor away from 0 (floats or integers)."""
+
+    def sample(g: Gen, v: Value):
+        if v.is_bool:
+            return None
+        b = g.pick([2.0, -1.5, 0.75, 3.0]) if v.is_float else g.pick([2, -3, 4])
+        if op in ("floor_divide", "remainder") and g.coin(0.5):
+            return Step("op:floordiv" if op == "floor_divide" else "op:mod", (Ref(v.name), b), {}, "")
+        return Step(op, (Ref(v.name), b), {}, "")
+
+    return sample
+
+
+def _two_floats(op):
+    """atan2, hypot, copysign: a second float operand (atan2's other kept away from 0)."""
+
+    def sample(g: Gen, v: Value, values: list[Value]):
+        if not v.is_float:
+            return None
+        other = _other(g, v, values)[0]
+        if op == "atan2" and not (isinstance(other, (int, float)) and other != 0):
+            other = g.pick([2.0, -1.5, 0.5])
+        return Step(op, (Ref(v.name), other), {}, "")
+
+    return sample
+
+
+def _lerp(g: Gen, v: Value, values: list[Value]):
+    if not v.is_float:
+        return None
+    end = [u for u in values if u.name != v.name and u.is_float and _broadcasts(u, v)]
+    if not end:
+        return None
+    return Step("lerp", (Ref(v.name), Ref(g.pick(end).name), g.pick([0.25, 0.5, 0.8, -0.5])), {}, "")
+
+
+def _glu(g: Gen, v: Value):
+    even = [d for d in range(v.ndim) if v.a.shape[d] % 2 == 0 and v.b.shape[d] % 2 == 0 and v.a.shape[d] > 0]
+    if not v.is_float or not even:
+        return None
+    return Step("glu", (Ref(v.name),), {"dim": g.pick(even)}, "")
+
+
 #: op name -> sampler(gen, value[, values]) -> Step | None (None: this op does not fit this value)
 SAMPLES: dict[str, Callable] = {
     **{op: _unary(op) for op in UNARY},
     **{op: _binary(op) for op in ("add", "sub", "mul", "div", "maximum", "minimum")},
     **{op: _compare(op) for op in ("eq", "ne", "gt", "ge", "lt", "le")},
     **{op: _logical(op) for op in ("logical_and", "logical_or", "logical_xor", "logical_not")},
+    **{op: _division(op) for op in ("floor_divide", "remainder", "fmod")},
+    **{op: _two_floats(op) for op in ("atan2", "hypot", "copysign")},
+    "lerp": _lerp,
+    "glu": _glu,
+    "softmin": _softmax("softmin"),
     "where": _where,
     "masked_fill": _masked_fill,
     "pow": _pow,
@@ -1234,6 +1299,21 @@ NOT_SAMPLED: dict[str, str] = {
     "upsample_nearest": "interpolate is drawn",
     "clip": "drawn by the clamp sampler",
     "view": "drawn by the reshape sampler",
+    "acosh": "defined from 1 up: tests/functional/test_unary.py",
+    "asin": "defined on [-1, 1], which random values rarely fit: tests/functional/test_unary.py",
+    "acos": "defined on [-1, 1], which random values rarely fit: tests/functional/test_unary.py",
+    "atanh": "defined on (-1, 1), which random values rarely fit: tests/functional/test_unary.py",
+    "bitwise_and": "the layers of logical_and on bools, which is drawn",
+    "bitwise_or": "the layers of logical_or on bools, which is drawn",
+    "bitwise_xor": "the layers of logical_xor on bools, which is drawn",
+    "bitwise_not": "the layer of logical_not on bools, which is drawn",
+    "fix": "trunc is drawn (fix is its alias)",
+    "subtract": "sub is drawn (subtract is its alias)",
+    "multiply": "mul is drawn (multiply is its alias)",
+    "divide": "div is drawn (divide is its alias)",
+    "clone": "emits nothing (the input itself)",
+    "detach": "emits nothing (the input itself)",
+    "arctan2": "atan2 is drawn",
 }
 
 # ---------------------------------------------------------------------------------------------- cases

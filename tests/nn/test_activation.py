@@ -58,7 +58,7 @@ def test_softmax_functional_matches_torch(parity):
 
 
 def test_softmax_needs_a_dim():
-    with pytest.raises(ValueError, match="explicit dim"):
+    with pytest.raises(netdef.ArgumentError, match="explicit dim"):
         nn.Softmax()
 
 
@@ -76,9 +76,9 @@ def test_softmax_dim_out_of_range_is_refused(dim):
         _emit(lambda x: F.softmax(x, dim))
 
 
-def test_softmax_dtype_argument_is_refused():
-    with pytest.raises(netdef.EmitError, match="dtype argument is not supported"):
-        _emit(lambda x: F.softmax(x, 1, dtype="float32"))
+def test_softmax_float64_dtype_is_refused():
+    with pytest.raises(netdef.EmitError, match=r"float64.*does not exist in TensorRT networks; use float32"):
+        _emit(lambda x: F.softmax(x, 1, dtype="float64"))
 
 
 def test_unknown_gelu_approximation_is_refused():
@@ -169,9 +169,9 @@ def test_prelu_channel_mismatch_is_refused(parity):
 
 
 def test_more_constructor_errors():
-    with pytest.raises(ValueError, match="explicit dim"):
+    with pytest.raises(netdef.ArgumentError, match="explicit dim"):
         nn.LogSoftmax()
-    with pytest.raises(ValueError, match="min_val=1 must not be greater than max_val=0"):
+    with pytest.raises(netdef.ArgumentError, match="min_val=1 must not be greater than max_val=0"):
         nn.Hardtanh(1, 0)
 
 
@@ -179,3 +179,87 @@ def test_more_extra_repr():
     assert "beta=2.0, threshold=3.0" in repr(nn.Softplus(2.0, 3.0))
     assert "num_parameters=3" in repr(nn.PReLU(3))
     assert "alpha=0.3" in repr(nn.ELU(0.3))
+
+
+# the rarer activations: (netdef module, torch module), with torch's names and arguments
+RARE_MODULES = {
+    "CELU": ({}, {}),
+    "CELU-alpha": ({"alpha": 0.5}, {}),
+    "Softsign": ({}, {}),
+    "Hardshrink": ({}, {}),
+    "Hardshrink-lambd": ({"lambd": 1.2}, {}),
+    "Softshrink": ({}, {}),
+    "Softshrink-lambd": ({"lambd": 0.8}, {}),
+    "Tanhshrink": ({}, {}),
+    "Threshold": ({"threshold": 0.3, "value": -2.0}, {}),
+    "LogSigmoid": ({}, {}),
+    "RReLU": ({}, {}),
+    "RReLU-bounds": ({"lower": 0.05, "upper": 0.5}, {}),
+    "Softmin": ({"dim": 1}, {}),
+    "Softmax2d": ({}, {}),
+    "GLU": ({}, {}),
+    "GLU-dim1": ({"dim": 1}, {}),
+}
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("name", list(RARE_MODULES))
+def test_rare_activation_modules_match_torch(parity, name, precision):
+    kwargs, _ = RARE_MODULES[name]
+    cls = name.split("-")[0]
+    x = torch.randn(2, 4, 3, 6) * 3
+    x.view(-1)[:4] = torch.tensor([0.5, -0.5, 0.3, 0.0])  # the kinks of the shrinks and the threshold
+    parity.check(getattr(nn, cls)(**kwargs), getattr(torch.nn, cls)(**kwargs), x, precision=precision)
+
+
+RARE_FUNCTIONAL = {
+    "celu": lambda f, x: f.celu(x, 2.0),
+    "softsign": lambda f, x: f.softsign(x),
+    "hardshrink": lambda f, x: f.hardshrink(x, 0.7),
+    "softshrink": lambda f, x: f.softshrink(x, lambd=0.2),
+    "tanhshrink": lambda f, x: f.tanhshrink(x),
+    "threshold": lambda f, x: f.threshold(x, -0.5, 4.0),
+    "logsigmoid": lambda f, x: f.logsigmoid(x * 30),  # far tails: no overflow, no log(0)
+    "rrelu": lambda f, x: f.rrelu(x, 0.1, 0.3),
+    "softmin": lambda f, x: f.softmin(x, dim=-1),
+    "softmin-dtype": lambda f, x: f.softmin(x, -1, dtype=torch.float32),
+    "glu": lambda f, x: f.glu(x, 0),
+    "hardshrink-method": lambda f, x: x.hardshrink(0.4),
+}
+
+
+@pytest.mark.parametrize("name", list(RARE_FUNCTIONAL))
+def test_rare_functional_activations_match_torch(parity, name):
+    expr = RARE_FUNCTIONAL[name]
+    x = torch.randn(4, 3, 6) * 2
+    x.view(-1)[:2] = torch.tensor([0.2, 0.7])
+    parity.check(parity.Fn(lambda x: expr(F, x)), lambda x: expr(torch.nn.functional, x), x, build=name == "glu")
+    x.view(-1)[0] = float("nan")  # NaN stays NaN where torch keeps it (the shrinks and threshold compare with it)
+    got = parity.run(parity.define(parity.Fn(lambda x: expr(F, x)), x), x)
+    want = expr(torch.nn.functional, x)
+    np.testing.assert_array_equal(np.isnan(got), want.isnan().numpy())
+
+
+def test_rare_activations_with_a_dynamic_shape():
+    model = nn.Sequential(nn.CELU(0.7), nn.Softshrink(0.2), nn.GLU(1), nn.LogSigmoid(), nn.Softmin(1))
+    ref = torch.nn.Sequential(
+        torch.nn.CELU(0.7), torch.nn.Softshrink(0.2), torch.nn.GLU(1), torch.nn.LogSigmoid(), torch.nn.Softmin(1)
+    )
+    network = netdef.define(model, {"x": netdef.Input((-1, 6), min=(1, 6), opt=(2, 6), max=(8, 6))})
+    for n in (2, 5):
+        x = torch.randn(n, 6) * 2
+        netdef.testing.assert_close(netdef.reference.run(network, {"x": x.numpy()})["output"], ref(x))
+    netdef.testing.build_engine(network)
+
+
+def test_rare_activation_argument_errors():
+    with pytest.raises(netdef.ArgumentError, match="Softmin needs an explicit dim"):
+        nn.Softmin()
+    with pytest.raises(netdef.EmitError, match=r"Softmax2d expects a 3-D or 4-D input, got shape \(2, 3\)"):
+        _emit(lambda x: nn.Softmax2d()(x))
+    with pytest.raises(netdef.EmitError, match=r"glu.*dim 1 of input \(2, 3\) has odd size 3"):
+        _emit(lambda x: F.glu(x, 1))
+    with pytest.raises(netdef.EmitError, match=r"rrelu.*training=True draws random slopes"):
+        _emit(lambda x: F.rrelu(x, training=True))
+    with pytest.raises(netdef.EmitError, match=r"celu.*alpha must not be 0"):
+        _emit(lambda x: F.celu(x, 0.0))

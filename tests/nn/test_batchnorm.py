@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import netdef
-from netdef import nn
+from netdef import F, nn
 from netdef.testing import randomize_norm
 
 # (eps, momentum, affine)
@@ -92,9 +92,48 @@ def test_wrong_channel_count_is_refused(parity):
         netdef.define(model, {"x": netdef.Input((1, 3, 2, 2))})
 
 
-def test_batch_statistics_are_refused():
-    with pytest.raises(ValueError, match="track_running_stats=False"):
-        nn.BatchNorm2d(4, track_running_stats=False)
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize(
+    ("cls", "ref_cls", "shape"),
+    [(nn.BatchNorm2d, torch.nn.BatchNorm2d, (3, 4, 5, 2)), (nn.BatchNorm1d, torch.nn.BatchNorm1d, (6, 4))],
+    ids=["2d", "1d-NC"],
+)
+def test_batch_statistics_without_running_stats(parity, cls, ref_cls, shape, affine, precision):
+    """track_running_stats=False: torch's eval mode normalizes with the batch's mean and biased variance."""
+    ref = ref_cls(4, affine=affine, track_running_stats=False)
+    if affine:
+        with torch.no_grad():
+            ref.weight.uniform_(0.5, 1.5), ref.bias.uniform_(-0.5, 0.5)
+    model = cls(4, affine=affine, track_running_stats=False)
+    assert list(model.state_dict()) == list(ref.state_dict())
+    x = torch.randn(shape) * 2 + 1
+    parity.check(model, ref, x, precision=precision, build=precision == "fp32" and affine)
+
+
+def test_batch_statistics_with_a_dynamic_batch(parity):
+    ref = torch.nn.BatchNorm2d(3, track_running_stats=False).eval()
+    model = nn.BatchNorm2d(3, track_running_stats=False)
+    model.load_weights(parity.torch_weights(ref))
+    network = netdef.define(
+        model, {"x": netdef.Input((-1, 3, 4, 4), min=(1, 3, 4, 4), opt=(2, 3, 4, 4), max=(8, 3, 4, 4))}
+    )
+    for n in (2, 5):
+        x = torch.randn(n, 3, 4, 4)
+        with torch.no_grad():
+            parity.assert_close(netdef.reference.run(network, {"x": x.numpy()})["output"], ref(x))
+
+
+def test_functional_batch_norm_training_uses_batch_statistics(parity):
+    mean, var = torch.randn(4), torch.rand(4) + 0.5
+    x = torch.randn(3, 4, 5)
+    parity.check(
+        parity.Fn(lambda x: F.batch_norm(x, mean.numpy(), var.numpy(), training=True)),
+        lambda x: torch.nn.functional.batch_norm(x, mean.clone(), var.clone(), training=True),
+        x,
+    )
+    with pytest.raises(netdef.EmitError, match="running_mean and running_var are needed unless training=True"):
+        netdef.define(parity.Fn(lambda x: F.batch_norm(x, None, None)), {"x": netdef.Input((2, 4))})
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])

@@ -71,10 +71,18 @@ def test_float_indices_are_refused():
         netdef.define(model, {"input": netdef.Input((3,))})
 
 
+@pytest.mark.parametrize(("max_norm", "norm_type"), [(1.0, 2.0), (0.5, 1.0), (2.5, 3.0)])
+def test_max_norm_rescales_rows_as_torch(parity, max_norm, norm_type):
+    ref = torch.nn.Embedding(6, 4, max_norm=max_norm, norm_type=norm_type)
+    with torch.no_grad():
+        ref.weight.mul_(torch.tensor([0.1, 3.0, 1.0, 0.2, 5.0, 0.05]).unsqueeze(1))  # rows under and over the norm
+    model = nn.Embedding(6, 4, max_norm=max_norm, norm_type=norm_type)
+    model.load_weights(parity.torch_weights(ref))  # before torch's forward rewrites its weight
+    parity.check(model, ref, torch.tensor([[0, 1, 2], [5, 4, 1]]), build=max_norm == 1.0)
+
+
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="max_norm renormalizes"):
-        nn.Embedding(4, 2, max_norm=1.0)
-    with pytest.raises(ValueError, match="padding_idx=4 must be within num_embeddings=4"):
+    with pytest.raises(netdef.NetdefError, match="padding_idx=4 must be within num_embeddings=4"):
         nn.Embedding(4, 2, padding_idx=4)
 
 
