@@ -200,3 +200,22 @@ def test_a_clone_is_not_written_by_writes_into_its_source():
         return x + 10 * y + 100 * z + 1000 * w  # one output: each term's weight tells which one changed
 
     check(Fn(fn), fn, torch.randn(2, 3))
+
+
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "SiLU", "Hardtanh", "ELU", "Hardswish"])
+def test_an_in_place_activation_module_writes_its_input(name):
+    """``nn.ReLU(inplace=True)`` and its siblings change their input, as torch's do: ``y = act(x); x + y`` is
+    ``2 * act(x)`` (the module used to drop ``inplace`` and compute ``x + act(x)``)."""
+    from netdef import nn
+
+    torch_act, netdef_act = getattr(torch.nn, name)(inplace=True), getattr(nn, name)(inplace=True)
+
+    def make(act):
+        def fn(x):
+            x = x * 1  # torch may not write into a leaf input
+            y = act(x)
+            return x + y
+
+        return fn
+
+    check(Fn(make(netdef_act)), make(torch_act), torch.randn(2, 5))
