@@ -12,7 +12,7 @@ every figure is the median over the repeats of the pairwise ratio netdef / ONNX 
 time to engine (twin to serialized engine), build only (``build_serialized_network``), network layers
 (total and by type), engine bytes, peak RSS.
 
-    .venv/bin/python benchmarks/onnx_route.py                          # resnet50 mobilenet_v2 vit_b_16 bert_base yolov5n
+    .venv/bin/python benchmarks/onnx_route.py                          # resnet50 mobilenet_v2 vit_b_16 bert_base yolov5n vit bert
     .venv/bin/python benchmarks/onnx_route.py --models mobilenet_v2 --repeats 3
     .venv/bin/python benchmarks/onnx_route.py --quick                  # one small model, once (a smoke test)
 
@@ -46,6 +46,9 @@ MODELS = {
         {n: ((1, 128), "int64") for n in ("input_ids", "attention_mask", "token_type_ids")},
     ),
     "yolov5n": ("zoo:yolov5n", {"x": ((1, 3, 640, 640), "float32")}),
+    # the zoo's tiny transformers (their full_inputs)
+    "vit": ("zoo:vit", {"x": ((1, 3, 32, 32), "float32")}),
+    "bert": ("zoo:bert", {n: ((1, 32), "int64") for n in ("input_ids", "attention_mask", "token_type_ids")}),
 }
 DEFAULT = list(MODELS)
 #: --quick: one small model at a small size, once
