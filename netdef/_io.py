@@ -159,11 +159,17 @@ def _previous_mode(path: str) -> int | None:
         return None
 
 
-def write_temp(path: str | os.PathLike[str], data: bytes | str) -> str:
+#: bytes written (and hashed) per step by ``write_temp(..., digest=...)``: small enough to stay in cache
+#: between the hash and the write
+_CHUNK = 1 << 20
+
+
+def write_temp(path: str | os.PathLike[str], data: bytes | str, digest: Any = None) -> str:
     """Write ``data`` (str as UTF-8) to a new netdef temporary beside ``path``, flushed to disk; return its path.
 
-    The temporary takes the permission bits of an existing ``path``. The caller renames it into place (or
-    removes it); if writing fails, the temporary is removed and the OSError names ``path``.
+    ``digest`` (a hashlib object) is updated with the bytes as they are written: one pass over ``data`` both
+    hashes and writes it. The temporary takes the permission bits of an existing ``path``. The caller renames
+    it into place (or removes it); if writing fails, the temporary is removed and the OSError names ``path``.
     """
     target = os.fspath(path)
     mode = _previous_mode(target)
@@ -172,7 +178,15 @@ def write_temp(path: str | os.PathLike[str], data: bytes | str) -> str:
     try:
         with os.fdopen(fd, "wb") as f:
             checkpoint("temp:opened")
-            f.write(data.encode() if isinstance(data, str) else data)
+            data = data.encode() if isinstance(data, str) else data
+            if digest is None:
+                f.write(data)
+            else:
+                view = memoryview(data).cast("B")
+                for start in range(0, len(view), _CHUNK):
+                    chunk = view[start : start + _CHUNK]
+                    digest.update(chunk)
+                    f.write(chunk)
             f.flush()
             checkpoint("temp:written")
             os.fsync(f.fileno())

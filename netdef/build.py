@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import math
 import numbers
 import os
@@ -272,9 +271,13 @@ def build(
     LOGGER.release(mark)
     show_native_output(printed)
     data = memoryview(serialized).cast("B")  # the builder's buffer itself, no copy (kept alive by the view)
-    sha = hashlib.sha256(data).hexdigest()  # the one hash of the plan: the metadata, cache and output reuse it
-    metadata = _metadata(network, data, sha, seconds, options, notes, key if store is not None else None)
-    built = BuiltEngine(data=data, metadata=metadata, engine_sha256=sha)
+    # the weights' digest is computed once per bound weight set (Network.weights_digest): a rebuild reuses it
+    metadata = _metadata(
+        network, data, network.weights_digest, seconds, options, notes, key if store is not None else None
+    )
+    built = BuiltEngine(data=data, metadata=metadata)
+    # the plan is hashed once: while the first copy of it is written (the cache's or output's), else here;
+    # every later write and the metadata reuse that digest
     if store is not None:
         try:
             store.put(key, built)
@@ -282,6 +285,7 @@ def build(
             _unusable(store, exc)
     if output is not None:
         built.save(output, force=force)
+    metadata["engine_sha256"] = built.sha256()
     return built
 
 
@@ -388,14 +392,15 @@ def _serialize(network: trt.INetworkDefinition, config: trt.IBuilderConfig):
 def _metadata(
     network: Network,
     data: memoryview,
-    sha256: str,
+    weights_sha256: str,
     seconds: float,
     options: BuildOptions,
     notes: list[str],
     cache_key: str | None,
 ) -> dict:
-    """The engine's metadata (its sidecar), all of it: ``notes`` are the build's warnings on precision support,
-    ``cache_key`` the engine cache's key when the engine went into a cache."""
+    """The engine's metadata (its sidecar), all of it but ``engine_sha256`` (added by whoever hashes the plan
+    first: ``write_engine`` while writing it, or ``build``): ``notes`` are the build's warnings on precision
+    support, ``cache_key`` the engine cache's key when the engine went into a cache."""
     net = network.network
     outputs = []
     for i in range(net.num_outputs):
@@ -414,8 +419,7 @@ def _metadata(
             for name, spec in network.inputs.items()
         },
         "outputs": outputs,
-        "weights_sha256": network.weights_digest,
-        "engine_sha256": sha256,
+        "weights_sha256": weights_sha256,
         "engine_bytes": len(data),
         "compute_capabilities": list(options.compute_capabilities),
         "refittable": options.refit,

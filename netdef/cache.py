@@ -14,7 +14,7 @@ import numpy as np
 
 from netdef._trt import LOGGER, dtype_to_numpy, layer_classes, trt
 from netdef.errors import BuildError, EngineError, NetdefError
-from netdef.runtime.metadata import BuiltEngine, read_engine, write_engine
+from netdef.runtime.metadata import BuiltEngine, read_engine
 
 #: attributes every layer has (read separately) or that describe bindings rather than the computation
 _SKIP = {
@@ -208,4 +208,4 @@ class EngineCache:
 
     def put(self, key: str, built: BuiltEngine) -> Path:
         """Store ``built`` under ``key``, replacing any entry as one unit. OSError/EngineError if it cannot."""
-        return write_engine(self.path(key), built.data, built.metadata, sha256=built.sha256())
+        return built.write(self.path(key))  # a plan not hashed yet is hashed while it is written

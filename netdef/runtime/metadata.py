@@ -74,9 +74,17 @@ class BuiltEngine:
         return self._digest[1]
 
     def save(self, path: str | os.PathLike, *, force: bool = False) -> Path:
-        """Write the engine and its sidecar as one unit (see ``write_engine``)."""
-        self.path = write_engine(path, self.data, self.metadata, force=force, sha256=self.sha256())
+        """Write the engine and its sidecar as one unit (see ``write_engine``); a plan not hashed yet is hashed
+        while it is written."""
+        self.path = self.write(path, force=force)
         return self.path
+
+    def write(self, path: str | os.PathLike, *, force: bool = False) -> Path:
+        """``save`` without recording ``path`` as this engine's (the engine cache writes its copy so)."""
+        known = self._digest[1] if self._digest is not None and self._digest[0] is self.data else None
+        written, sha = _write_engine(path, self.data, self.metadata, force, known)
+        self._digest = (self.data, sha)
+        return written
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -120,21 +128,36 @@ def write_engine(
     passes the one its build computed): it is trusted, not recomputed; the size is always checked.
     If anything fails, the previous engine and sidecar stay as they were.
     """
+    return _write_engine(path, data, metadata, force, sha256)[0]
+
+
+def _write_engine(
+    path: str | os.PathLike, data: bytes, metadata: dict, force: bool, sha256: str | None
+) -> tuple[Path, str]:
+    """``write_engine``, returning (path, sha256 of ``data``): without ``sha256`` the plan is hashed while it
+    is written (one pass over its bytes)."""
     path = Path(path)
-    sha = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
     meta = {"format": METADATA_FORMAT, **metadata}
-    for key, value in (("engine_sha256", sha), ("engine_bytes", len(data))):
-        if meta.setdefault(key, value) != value:
-            raise EngineError(f"the metadata's {key} is {meta[key]!r} but the engine data has {value!r}")
-    text = json.dumps(meta, indent=2) + "\n"  # before touching files: a bad value changes nothing
+    if meta.setdefault("engine_bytes", len(data)) != len(data):
+        raise EngineError(
+            f"the metadata's engine_bytes is {meta['engine_bytes']!r} but the engine data has {len(data)!r}"
+        )
+    json.dumps(meta)  # before touching files: a value JSON cannot hold changes nothing
     check_replaceable(path, force)
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     clean_stale(directory)
     made = []
     try:
-        tmp = write_temp(path, data)
+        digest = hashlib.sha256() if sha256 is None else None
+        tmp = write_temp(path, data, digest)
         made.append(tmp)
+        sha = sha256 if digest is None else digest.hexdigest()
+        if meta.setdefault("engine_sha256", sha) != sha:
+            raise EngineError(
+                f"the metadata's engine_sha256 is {meta['engine_sha256']!r} but the engine data has {sha!r}"
+            )
+        text = json.dumps(meta, indent=2) + "\n"
         pending = f"{tmp[: -len('.tmp')]}.{sha[:_SHA_CHARS]}.pending"
         os.replace(tmp, pending)
         made[-1] = pending
@@ -156,7 +179,7 @@ def write_engine(
         for leftover in made:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
-    return path
+    return path, sha
 
 
 def _pending_files(path: Path) -> list[os.DirEntry]:

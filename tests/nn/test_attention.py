@@ -204,6 +204,51 @@ def test_out_proj_multiplies_the_flattened_tokens(parity, batch_first):
     assert tuple(net.get_output(0).shape) == ((3, 5, E) if batch_first else (5, 3, E))
 
 
+class _SelfCall(nn.Module):
+    """Calls ``attn(x, x, x, **kwargs)``: one tensor as query, key and value (as ViT's encoder does)."""
+
+    def __init__(self, attn, **kwargs):
+        super().__init__()
+        self.attn, self.kwargs = attn, kwargs
+
+    def forward(self, x):
+        out, weights = self.attn(x, x, x, **self.kwargs)
+        return (out,) if weights is None else (out, weights)
+
+
+@pytest.mark.parametrize(
+    ("batch_first", "bias", "need_weights", "unbatched"),
+    [(True, True, False, False), (False, True, True, False), (False, False, False, False), (True, True, True, True)],
+)
+def test_one_tensor_as_query_key_value_projects_once(parity, batch_first, bias, need_weights, unbatched):
+    """Self-attention on one tensor multiplies it with all of in_proj at once, as torch's forward does
+    (three projections compiled to three kernels, each ~130 KB of source in a TensorRT-RTX engine): matches
+    torch, with two weight matrix multiplies (in_proj and out_proj) instead of four."""
+    ours = nn.MultiheadAttention(E, H, bias=bias, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=batch_first).eval()
+    if bias:
+        with torch.no_grad():
+            theirs.in_proj_bias.normal_()
+            theirs.out_proj.bias.normal_()
+    ours.load_weights(parity.torch_weights(theirs))
+    x = torch.randn(5, E) if unbatched else _inputs(batch_first, n=3)[0]
+    with torch.no_grad():
+        want = theirs(x, x, x, need_weights=need_weights)
+    net = parity.define(_SelfCall(ours, need_weights=need_weights), x)
+    got = netdef.reference.run(net, {"x": x.numpy()})
+    parity.assert_close(got["output0"], want[0])
+    if need_weights:
+        parity.assert_close(got["output1"], want[1])
+    layers = [net.network.get_layer(i) for i in range(net.network.num_layers)]
+    constants = {layer.get_output(0).name for layer in layers if layer.type.name == "CONSTANT"}
+    projections = [
+        layer for layer in layers if layer.type.name == "MATRIX_MULTIPLY" and layer.get_input(1).name in constants
+    ]
+    assert sorted(layer.get_input(1).shape[-2] for layer in projections) == [E, 3 * E]
+    if batch_first and bias and not need_weights:
+        parity.build(net)
+
+
 def test_state_dict_names_match_torch():
     for bias in (True, False):
         ours, theirs = nn.MultiheadAttention(E, H, bias=bias), torch.nn.MultiheadAttention(E, H, bias=bias)

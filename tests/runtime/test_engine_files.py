@@ -259,3 +259,39 @@ def test_a_write_settles_what_killed_writers_left_for_other_engines_of_the_folde
     assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert x.read_bytes() == data_for("B") and loaded_name(x) == "B"  # committed: moved into place
     assert loaded_name(z) == "A"  # never committed: its pending plan was removed
+
+
+def test_an_unhashed_plan_is_hashed_while_it_is_written(tmp_path, monkeypatch):
+    """One pass over the plan both hashes and writes it (chunk by chunk), and the digest is kept: the sidecar's
+    sha256 is the file's, and neither ``sha256()`` nor a second save hashes the plan again."""
+    import hashlib
+
+    import netdef.runtime.metadata as metadata
+
+    updates, real = [], hashlib.sha256
+
+    class Counting:
+        def __init__(self, data=b""):
+            self.inner = real(data)
+            updates.append(len(data))
+
+        def update(self, data):
+            updates.append(len(data))
+            self.inner.update(data)
+
+        def hexdigest(self):
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr(metadata.hashlib, "sha256", Counting)
+    data = bytes(range(256)) * (3 * 4096 + 7)  # a little over 3 MiB
+    built = BuiltEngine(data, meta_for("A"))
+    built.save(tmp_path / "a.engine")
+    assert sum(updates) == len(data)  # hashed once, whole
+    assert max(updates) <= 1 << 20  # in the chunks it was written in, not in one call before writing
+    monkeypatch.undo()
+    want = hashlib.sha256(data).hexdigest()
+    assert read_engine(tmp_path / "a.engine")[1]["engine_sha256"] == want == built.sha256()
+    monkeypatch.setattr(metadata.hashlib, "sha256", Counting)
+    updates.clear()
+    built.save(tmp_path / "b.engine")
+    assert sum(updates) == 0  # the digest of these bytes is known
