@@ -76,7 +76,7 @@ def cumprod(input: Tensor, dim: int, dtype=None) -> Tensor:
     zero = elementwise.eq(input, 0.0)
     magnitude = unary.exp(cumsum(unary.log(elementwise.where(zero, 1.0, unary.abs(input))), axis))
     negatives = count(elementwise.lt(input, 0.0))
-    two = constant(ctx, np.full((1,) * input.ndim, 2), negatives.dtype, op + "_two")  # cumsum: int64
+    two = constant(ctx, np.full((1,) * input.ndim, 2), negatives.dtype, op + "_two")  # cumsum counts in int64
     halves = wrap(
         ctx.add_layer(
             op + "_halves",

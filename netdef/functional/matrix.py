@@ -22,7 +22,16 @@ from netdef.functional.shape import expand, reshape, unsqueeze
 from netdef.symbolic import SizeLike, SymInt, check_size, decide, sym_max, sym_min
 from netdef.tensor import Tensor
 
-_LAYERS = ("IConstantLayer", "IElementWiseLayer", "IFillLayer", "IShapeLayer", "IShuffleLayer", "ISelectLayer")
+_LAYERS = (
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IFillLayer",
+    "IShapeLayer",
+    "IShuffleLayer",
+    "ISelectLayer",
+    "ISliceLayer",
+    "IUnsqueezeLayer",
+)
 
 
 def _static(*sizes) -> bool:
@@ -54,13 +63,13 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     return elementwise.where(keep, input, zero)
 
 
-@register_op(*_LAYERS, torch="torch.tril", methods="tril")
+@register_op(*_LAYERS, "IUnaryLayer", torch="torch.tril", methods="tril")
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (entries with ``col - row <= diagonal``), zeros above it."""
     return _triangle("tril", input, diagonal, lower=True)
 
 
-@register_op(*_LAYERS, torch="torch.triu", methods="triu")
+@register_op(*_LAYERS, "IUnaryLayer", torch="torch.triu", methods="triu")
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (entries with ``col - row >= diagonal``), zeros below it."""
     return _triangle("triu", input, diagonal, lower=False)
@@ -83,7 +92,9 @@ def eye(n: SizeLike, m: SizeLike | None = None, dtype=None) -> Tensor:
     return cast(elementwise.eq(i, j), out_dtype)
 
 
-@register_op(*_LAYERS, "IGatherLayer", "ICastLayer", "IConcatenationLayer", torch="torch.diag", methods="diag")
+@register_op(
+    *_LAYERS, "IGatherLayer", "ICastLayer", "IConcatenationLayer", "IAssertionLayer", torch="torch.diag", methods="diag"
+)
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """1-D ``input``: a square matrix with it on diagonal ``diagonal`` (above the main one when > 0), zeros
     elsewhere; 2-D ``input``: that diagonal as a 1-D tensor (torch.diag)."""

@@ -25,7 +25,13 @@ def _copy(out: Tensor, input: Tensor) -> Tensor:
 
 
 @register_op(
-    "ISliceLayer", "IConcatenationLayer", "IElementWiseLayer", "IShapeLayer", torch="torch.flip", methods="flip"
+    "ISliceLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IShapeLayer",
+    torch="torch.flip",
+    methods="flip",
 )
 def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     """``input`` with the order of entries reversed along ``dims`` (one slice with stride -1)."""
@@ -46,6 +52,7 @@ def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     "IConcatenationLayer",
     "IElementWiseLayer",
     "IShapeLayer",
+    "IConstantLayer",
     torch="torch.roll",
     methods="roll",
 )
@@ -143,6 +150,8 @@ def tile(input: Tensor, dims: Sequence[SizeLike]) -> Tensor:
     "IConcatenationLayer",
     "IElementWiseLayer",
     "IShapeLayer",
+    "IAssertionLayer",
+    "IUnsqueezeLayer",
     torch="torch.repeat_interleave",
     methods="repeat_interleave",
 )
@@ -290,6 +299,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     "IShapeLayer",
     "IUnsqueezeLayer",
     "IFillLayer",
+    "IAssertionLayer",
     torch="torch.nn.functional.unfold",
 )
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -337,6 +347,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     "IUnsqueezeLayer",
     "IFillLayer",
     "IAssertionLayer",
+    "ISqueezeLayer",
     torch="torch.nn.functional.fold",
 )
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:

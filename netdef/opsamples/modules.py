@@ -260,3 +260,42 @@ def _softmax2d():
 def _glu():
     yield M("GLU").on(randn(2, 3, 6))
     yield M("GLU", 1).on(randn(3, 8)).dyn(0)
+
+
+@module_samples("Unflatten")
+def _unflatten():
+    yield M("Unflatten", 1, (3, 4)).on(randn(2, 12))
+    yield M("Unflatten", -1, (2, -1)).on(randn(2, 3, 8))
+    yield M("Unflatten", 1, (3, 4)).on(randn(2, 12, 5)).dyn(0, 2)
+
+
+@module_samples("PixelShuffle")
+def _pixel_shuffle():
+    yield M("PixelShuffle", 2).on(randn(1, 8, 3, 4))
+    yield M("PixelShuffle", 3).on(randn(2, 9, 2, 2)).dyn(0, 2, 3)
+
+
+@module_samples("PixelUnshuffle")
+def _pixel_unshuffle():
+    yield M("PixelUnshuffle", 2).on(randn(1, 2, 6, 4))
+    yield M("PixelUnshuffle", 2).on(randn(2, 1, 4, 6)).dyn(0, 2, 3)
+
+
+@module_samples("ChannelShuffle")
+def _channel_shuffle():
+    yield M("ChannelShuffle", 2).on(randn(1, 6, 2, 3))
+    yield M("ChannelShuffle", 4).on(randn(2, 8, 3, 3)).dyn(0, 2, 3)
+
+
+@module_samples("Unfold")
+def _unfold():
+    yield M("Unfold", 3).on(randn(1, 2, 5, 5))
+    yield M("Unfold", (2, 3), padding=1, stride=2).on(randn(2, 3, 6, 5))
+    yield M("Unfold", 2).on(randn(2, 2, 5, 5)).dyn(0)
+
+
+@module_samples("Fold")
+def _fold():
+    yield M("Fold", (5, 5), 3).on(randn(1, 2 * 9, 9))
+    yield M("Fold", (4, 6), (2, 3), stride=(2, 1), padding=(0, 1)).on(randn(2, 3 * 6, 12))
+    yield M("Fold", (5, 5), 2).on(randn(2, 2 * 4, 16)).dyn(0)

@@ -85,3 +85,28 @@ def _cumsum():
     yield S(randn(3, 4), -1)
     yield S(ints(3, 4), 0)
     yield S(randn(2, 6), dim=1).dyn(0, 1)
+
+
+@samples("cumprod")
+def _cumprod():
+    yield S(randn(3, 4, 5), 1)
+    yield S(randn(3, 4), -1)
+    yield S(randn(3, 4) * (randn(3, 4) > -0.8), 0)  # zeros zero what follows
+    yield S(randn(2, 6), dim=1).dyn(0, 1)
+
+
+@samples("sort")
+def _sort():
+    yield S(randn(3, 6))
+    yield S(randn(4, 3), 0, descending=True)
+    yield S(randn(2, 5, 3), dim=1, stable=True)
+    yield S(ints(2, 8, low=0, high=3), stable=True)  # ties: the stable order, as torch's
+    yield S(randn(2, 6), -1).dyn(0)
+
+
+@samples("argsort")
+def _argsort():
+    yield S(randn(3, 6))
+    yield S(randn(4, 3), 0, descending=True)
+    yield S(ints(2, 8, low=0, high=3), stable=True)
+    yield S(randn(2, 6), dim=1).dyn(0)

@@ -613,9 +613,17 @@ def _compare(op):
         if not v.is_float:
             return None
         other = _other(g, v, values)
+        if isinstance(other[0], Ref) and _near_ties(v, next(u for u in values if u.name == other[0].name)):
+            return None
         return Step(op, (Ref(v.name), other[0]), {}, "")
 
     return sample
+
+
+def _near_ties(v: Value, u: Value) -> bool:
+    """Elements of two values equal or within rounding (``cumprod(x)[0]`` and ``x``): a comparison of them flips
+    on the last bit, which ops exact in torch but rounded in netdef (cumprod through exp/log) legitimately differ in."""
+    return any(((a - b).abs() <= 1e-4 * (1 + a.abs())).any() for a, b in ((v.a, u.a), (v.b, u.b)))
 
 
 def _logical(op):
@@ -1173,6 +1181,65 @@ def _division(op):
     return sample
 
 
+def _flip(g: Gen, v: Value):
+    if v.ndim == 0:
+        return None
+    dims = sorted({g.dim(v) % v.ndim for _ in range(g.int(1, v.ndim))})
+    return Step("flip", (Ref(v.name), tuple(d - v.ndim if g.coin(0.3) else d for d in dims)), {}, "")
+
+
+def _roll(g: Gen, v: Value):
+    if v.ndim == 0:
+        return None
+    if g.coin(0.2):  # no dims: over the flattened tensor
+        return Step("roll", (Ref(v.name), g.int(-7, 7)), {}, "")
+    d = g.dim(v)
+    return Step("roll", (Ref(v.name), g.int(-7, 7), d), {}, "")
+
+
+def _movedim(g: Gen, v: Value):
+    if v.ndim < 2:
+        return None
+    src, dst = (int(i) for i in g.rng.choice(v.ndim, 2, replace=False))
+    return Step("movedim", (Ref(v.name), src, dst - v.ndim if g.coin(0.3) else dst), {}, "")
+
+
+def _broadcast_to(g: Gen, v: Value):
+    ones = [i for i in v.static if v.shape[i] == 1]
+    if not ones and v.ndim >= 4:
+        return None
+    sizes: list = [
+        g.pick([2, 3]) if i in ones else (-1 if i in v.dynamic or g.coin() else v.shape[i]) for i in range(v.ndim)
+    ]
+    if g.coin(0.3) and v.ndim < 4:
+        sizes.insert(0, 2)
+    return Step("broadcast_to", (Ref(v.name), tuple(sizes)), {}, "")
+
+
+def _tile(g: Gen, v: Value):
+    if v.ndim == 0 or v.a.numel() > 256:
+        return None
+    reps = tuple(g.pick([1, 1, 2]) for _ in range(g.int(1, min(v.ndim + 1, 4))))
+    return Step("tile", (Ref(v.name), reps), {}, "")
+
+
+def _repeat_interleave(g: Gen, v: Value):
+    if v.ndim == 0 or v.a.numel() > 256:
+        return None
+    if g.coin(0.2):  # no dim: over the flattened tensor
+        return Step("repeat_interleave", (Ref(v.name), 2), {}, "")
+    return Step("repeat_interleave", (Ref(v.name), g.pick([2, 3])), {"dim": g.dim(v)}, "")
+
+
+def _triangle(op):
+    def sample(g: Gen, v: Value):
+        if v.ndim < 2:
+            return None
+        return Step(op, (Ref(v.name), g.int(-2, 2)), {}, "")
+
+    return sample
+
+
 def _two_floats(op):
     """atan2, hypot, copysign: a second float operand (atan2's other kept away from 0)."""
 
@@ -1183,6 +1250,49 @@ def _two_floats(op):
         if op == "atan2" and not (isinstance(other, (int, float)) and other != 0):
             other = g.pick([2.0, -1.5, 0.5])
         return Step(op, (Ref(v.name), other), {}, "")
+
+    return sample
+
+
+def _cumprod(g: Gen, v: Value):
+    """Float values away from 0 (a product's relative error is the sum of its factors'), a short static dim."""
+    d = g.dim(v, static=True)
+    if not v.is_float or d is None or v.shape[d] > 6:
+        return None
+    return Step("cumprod", (Ref(v.name),), {"dim": d}, "")
+
+
+def _pixel_shuffle(g: Gen, v: Value):
+    c = v.ndim - 3
+    if v.ndim < 3 or c not in v.static or v.ndim > 4:
+        return None
+    r = g.pick([r for r in (2, 3) if v.shape[c] % (r * r) == 0] or [0])
+    return Step("pixel_shuffle", (Ref(v.name), r), {}, "") if r else None
+
+
+def _pixel_unshuffle(g: Gen, v: Value):
+    if v.ndim < 3 or v.ndim > 4:
+        return None
+    fits = [r for r in (2, 3) if all(t.shape[-1] % r == 0 and t.shape[-2] % r == 0 for t in (v.a, v.b))]
+    return Step("pixel_unshuffle", (Ref(v.name), g.pick(fits)), {}, "") if fits else None
+
+
+def _channel_shuffle(g: Gen, v: Value):
+    if v.ndim < 3 or 1 not in v.static:
+        return None
+    groups = [k for k in (2, 3, 4) if v.shape[1] % k == 0]
+    return Step("channel_shuffle", (Ref(v.name), g.pick(groups)), {}, "") if groups else None
+
+
+def _sort(op):
+    def sample(g: Gen, v: Value):
+        d = g.dim(v)
+        if v.is_bool or d is None or not _distinct(v, d):
+            return None
+        index = g.pick([0, 1]) if g.precision == "fp32" else 0  # fp16 rounding makes ties
+        if op == "argsort":
+            return Step(op, (Ref(v.name),), {"dim": d, "descending": g.coin()}, "") if g.precision == "fp32" else None
+        return Step(op, (Ref(v.name),), {"dim": d, "descending": g.coin()}, "", index=index)
 
     return sample
 
@@ -1267,6 +1377,20 @@ SAMPLES: dict[str, Callable] = {
     "matmul": _matmul("matmul"),
     "bmm": _matmul("bmm"),
     "cast": _cast,
+    "flip": _flip,
+    "roll": _roll,
+    "movedim": _movedim,
+    "broadcast_to": _broadcast_to,
+    "tile": _tile,
+    "repeat_interleave": _repeat_interleave,
+    "tril": _triangle("tril"),
+    "triu": _triangle("triu"),
+    "cumprod": _cumprod,
+    "pixel_shuffle": _pixel_shuffle,
+    "pixel_unshuffle": _pixel_unshuffle,
+    "channel_shuffle": _channel_shuffle,
+    "sort": _sort("sort"),
+    "argsort": _sort("argsort"),
 }
 
 #: ops of the registry the generator does not draw, with the reason (a new op lands in neither table and
@@ -1314,6 +1438,22 @@ NOT_SAMPLED: dict[str, str] = {
     "clone": "emits nothing (the input itself)",
     "detach": "emits nothing (the input itself)",
     "arctan2": "atan2 is drawn",
+    "moveaxis": "an alias of movedim, which is drawn",
+    "native_channel_shuffle": "an alias of channel_shuffle, which is drawn",
+    "eye": "no tensor input (a constant)",
+    "linspace": "no tensor input (a constant)",
+    "diag": "1-d or 2-d inputs only, and its output's rank differs with the input's: "
+    "tests/functional/test_matrix.py and its opsamples",
+    "meshgrid": "1-d inputs only (the generator draws rank 2-4): its opsamples",
+    "one_hot": "integer class indices below num_classes (the generator's ints are not indices): its opsamples",
+    "gather": "an int64 index tensor within the input's sizes (values drawn are data): its opsamples",
+    "scatter": "an int64 index tensor within bounds and without repeats (a repeated index's winner is "
+    "unspecified): its opsamples",
+    "setitem": "an assignment (x[i] = v), not a call: tests/functional/test_inplace.py and its opsamples",
+    "fold": "its input's block count must match output_size exactly: tests/functional/test_rearrange.py "
+    "and its opsamples",
+    "unfold": "4-d inputs with a kernel fitting both sizes of every dynamic dim: tests/functional/"
+    "test_rearrange.py and its opsamples",
 }
 
 # ---------------------------------------------------------------------------------------------- cases
