@@ -164,14 +164,18 @@ class EmitContext:
         finally:
             self.compute_dtype = outer
 
-    def record_call(self, args, kwargs, result):
-        """Note that the module in scope took ``args``/``kwargs`` and returned ``result``; returns ``result``."""
+    def call_inputs(self, args, kwargs) -> list[trt.ITensor]:
+        """The ITensors a module call takes, read when the call starts (``record_call``'s ``inputs``)."""
+        return [_itensor(t) for t in _tensors((args, kwargs))]
+
+    def record_call(self, inputs: list[trt.ITensor], result):
+        """Note that the module in scope took ``inputs`` (``call_inputs``) and returned ``result``; returns
+        ``result``."""
         path, module = self._scopes[-1]
         index = sum(c.module is module for c in self.module_calls)
         caller = self._scopes[-2][0] if len(self._scopes) > 1 else None
         frame = _user_frame(sys._getframe(1))
         site = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
-        inputs = [_itensor(t) for t in _tensors((args, kwargs))]
         outputs = [_itensor(t) for t in _tensors(result)]
         self.module_calls.append(ModuleCall(path, module, index, caller, site, inputs, outputs))
         return result

@@ -389,13 +389,15 @@ class Module:
     def __call__(self, *args, **kwargs):
         ctx = current()
         with ctx.scope(self):
+            # the tensors the call takes, before forward runs: an in-place write (ReLU(inplace=True)) rebinds them
+            inputs = ctx.call_inputs(args, kwargs)
             dtype = ctx.precision_overrides.get(id(self))
             if dtype is None or dtype == ctx.compute_dtype:
-                return ctx.record_call(args, kwargs, self.forward(*args, **kwargs))
+                return ctx.record_call(inputs, self.forward(*args, **kwargs))
             # a precision override: cast float inputs in, emit weights in `dtype`, cast float outputs back
             with ctx.compute(dtype) as outer:
                 result = self.forward(*_cast_floats(args, dtype), **_cast_floats(kwargs, dtype))
-            return ctx.record_call(args, kwargs, _cast_floats(result, outer))
+            return ctx.record_call(inputs, _cast_floats(result, outer))
 
     def eval(self) -> Module:
         return self

@@ -40,7 +40,7 @@ def test_export_build_and_chat(tmp_path, scripts, capsys, monkeypatch):
     capsys.readouterr()
     assert scripts["chat"].main([str(checkpoint), "--prompt", "Hi there", "--max-new-tokens", "6"]) == 0
     out = capsys.readouterr().out
-    assert "tensors bound (memory-mapped safetensors)" in out
+    assert "tensors bound (memory-mapped)" in out
     reply = out.split("model> ", 1)[1].rstrip("\n")
     assert len(reply) == 6  # one printable character per streamed token (the byte tokenizer of a random model)
     turns = iter(["hello", "again", ""])
