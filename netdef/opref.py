@@ -155,8 +155,9 @@ def _coverage_lines() -> list[str]:
         "Every public name of torch's lists, against netdef: *supported* (netdef has it, same name), *refused* "
         "(TensorRT cannot express it or it means nothing in an inference engine: the error says why, from "
         "`netdef/functional/unsupported.py`'s `REFUSALS`), or *missing* (expressible, not written yet). In-place "
-        "variants (`x.add_()`, `F.relu_`, `x += y` is `x = x + y`) are left out of the Tensor list: a network has "
-        "no in-place ops. *Expressible* is supported + missing.",
+        "variants (`x.add_()`, `x += y`, `x[i] = v`) are left out of the Tensor list: each is its out-of-place op "
+        "written into the tensor (and the views of it), as torch's aliasing has it (`netdef/functional/inplace.py`). "
+        "*Expressible* is supported + missing.",
         "",
     ]
     lists = _torch_lists()
